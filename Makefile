@@ -1,0 +1,43 @@
+# Headway: `make run` serves the demo, `make test` runs every test. Both bootstrap from scratch.
+PYTHON ?= python3.13
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PYTEST_ARGS ?=
+export HEADWAY_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: run test check bootstrap clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the lock or the package metadata changes.
+$(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+bootstrap: $(VENV)/.installed
+
+run: bootstrap
+	$(BIN)/headway migrate
+	$(BIN)/headway demo --if-empty
+	@echo ""
+	@echo "  Headway: http://$(HOST):$(PORT)"
+	@echo "  Sign in as demo@headway.local with password headway-demo"
+	@echo ""
+	$(BIN)/headway serve --host $(HOST) --port $(PORT)
+
+test: bootstrap
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy src tests
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,130 @@
+"""The `headway` command: run, administer and script Headway."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="headway",
+    help="Headway: OKRs and KPIs side by side. Run `headway COMMAND --help` for details.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def setup_django() -> None:
+    """Configure Django on first use, so database-free commands never import it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "headway.settings")
+    import django
+
+    django.setup()
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a clear error on stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Web worker processes (gunicorn).", min=1)] = 2,
+) -> None:
+    """Serve the web app and API with gunicorn (static files included)."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    console.print(f"Headway is serving on [bold]http://{host}:{port}[/]")
+    args = [
+        sys.executable, "-m", "gunicorn", "headway.wsgi:application",
+        "--bind", f"{host}:{port}", "--workers", str(workers),
+        "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+    ]  # fmt: skip
+    os.execv(sys.executable, args)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (safe to run at every start)."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Load only when the database has no objectives.")
+    ] = False,
+) -> None:
+    """Load the demo organisation (idempotent: running it twice duplicates nothing)."""
+    setup_django()
+    from headway.demo import load_demo
+    from headway.okrs.models import Objective
+
+    if if_empty and Objective.objects.exists():
+        console.print("The database already has data; demo not loaded.")
+        return
+    with console.status("Loading the demo organisation…"):
+        summary = load_demo()
+    console.print(f"Demo loaded: {summary}")
+    console.print("Sign in as [bold]demo@headway.local[/] with password [bold]headway-demo[/]")
+
+
+@app.command()
+def createadmin(
+    email: Annotated[str, typer.Option(prompt=True, help="The administrator's e-mail.")],
+    name: Annotated[str, typer.Option(prompt=True, help="The administrator's name.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            confirmation_prompt=True,
+            hide_input=True,
+            envvar="HEADWAY_ADMIN_PASSWORD",
+            help="Password (or set HEADWAY_ADMIN_PASSWORD).",
+        ),
+    ],
+) -> None:
+    """Create an administrator who may manage people, teams and cycles."""
+    setup_django()
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from headway.teams.models import Person
+
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise fail(f"{email!r} is not a valid e-mail address.") from None
+    if Person.objects.filter(email=email).exists():
+        raise fail(f"{email} already exists.")
+    try:
+        validate_password(password, Person(email=email, name=name))
+    except ValidationError as exc:
+        raise fail(" ".join(exc.messages)) from None
+    Person.objects.create_superuser(email, password, name=name)
+    console.print(f"Administrator {email} created.")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""KPIs (the vital signs of the running business) and their measurements."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from headway.teams.models import KEY_HELP
+
+
+class Direction(models.TextChoices):
+    UP = "up", "higher is better"
+    DOWN = "down", "lower is better"
+
+
+class Cadence(models.TextChoices):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class Tier(models.TextChoices):
+    KEY = "key"
+    DIAGNOSTIC = "diagnostic"
+
+
+class Health(models.TextChoices):
+    HEALTHY = "healthy"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    STALE = "stale"
+    NO_DATA = "no_data"
+
+
+class Kpi(models.Model):
+    """A KPI card: what, why, how, who and when, with direction and thresholds."""
+
+    key = models.SlugField(max_length=150, unique=True, help_text=KEY_HELP)
+    name = models.CharField(max_length=200)
+    unit = models.CharField(max_length=30, blank=True)
+    definition = models.TextField(blank=True, help_text="What exactly is measured, and how.")
+    why = models.TextField(blank=True, help_text="Which objective or outcome it protects.")
+    how = models.TextField(blank=True, help_text="The process or initiative that drives it.")
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="kpis")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="kpis",
+    )
+    direction = models.CharField(max_length=10, choices=Direction, default=Direction.UP)
+    target = models.FloatField(null=True, blank=True)
+    warning = models.FloatField(null=True, blank=True)
+    critical = models.FloatField(null=True, blank=True)
+    benchmark = models.FloatField(null=True, blank=True)
+    cadence = models.CharField(max_length=20, choices=Cadence, blank=True, default="")
+    tier = models.CharField(max_length=20, choices=Tier, default=Tier.KEY)
+    # Last evaluated state, so boards can filter and changes can be announced.
+    health = models.CharField(max_length=20, choices=Health, default=Health.NO_DATA)
+    trend = models.CharField(max_length=20, default="stable")
+    latest_value = models.FloatField(null=True, blank=True)
+    latest_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(
+        excluded_fields=["health", "trend", "latest_value", "latest_at", "updated_at"]
+    )
+
+    class Meta:
+        verbose_name = "KPI"
+        ordering = ("team", "name")
+        indexes = (models.Index(fields=("team", "tier")), models.Index(fields=("health",)))
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values), name="kpi_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(cadence__in=[*Cadence.values, ""]), name="kpi_cadence_valid"
+            ),
+            models.CheckConstraint(condition=Q(tier__in=Tier.values), name="kpi_tier_valid"),
+            models.CheckConstraint(condition=Q(health__in=Health.values), name="kpi_health_valid"),
+            models.CheckConstraint(condition=~Q(name=""), name="kpi_name_not_blank"),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Measurement(models.Model):
+    """One value of a KPI at one moment; pushing the same moment again replaces the value."""
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="measurements")
+    at = models.DateTimeField()
+    value = models.FloatField()
+    source = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("kpi", "at")
+        constraints = (
+            models.UniqueConstraint(fields=("kpi", "at"), name="measurement_one_per_moment"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kpi} @ {self.at:%Y-%m-%d}: {self.value}"
+
+
+class MeasurementRevision(models.Model):
+    """The value a measurement had before a push replaced it (bulk-written, so no signals)."""
+
+    measurement = models.ForeignKey(Measurement, on_delete=models.CASCADE, related_name="revisions")
+    old_value = models.FloatField()
+    old_source = models.CharField(max_length=100, blank=True)
+    old_note = models.TextField(blank=True)
+    replaced_at = models.DateTimeField(auto_now_add=True)
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("measurement", "replaced_at")
+
+    def __str__(self) -> str:
+        return f"{self.measurement} was {self.old_value}"

@@ -1,0 +1,231 @@
+"""Cycles, objectives, key results and check-ins."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from headway.teams.models import KEY_HELP
+
+
+class CycleState(models.TextChoices):
+    PLANNING = "planning"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class Cycle(models.Model):
+    """A named time box (a quarter, a year, any span) that objectives belong to."""
+
+    key = models.SlugField(max_length=100, unique=True, help_text=KEY_HELP)
+    name = models.CharField(max_length=200, blank=True)
+    start = models.DateField()
+    end = models.DateField(help_text="Last day of the cycle (inclusive).")
+    state = models.CharField(max_length=20, choices=CycleState, default=CycleState.PLANNING)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("-start", "key")
+        constraints = (
+            models.CheckConstraint(condition=Q(end__gte=F("start")), name="cycle_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(state__in=CycleState.values), name="cycle_state_valid"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class ObjectiveType(models.TextChoices):
+    COMMITTED = "committed"
+    ASPIRATIONAL = "aspirational"
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class Objective(models.Model):
+    """A qualitative statement of a change worth making, in one cycle, owned by a team."""
+
+    key = models.SlugField(max_length=150, unique=True, help_text=KEY_HELP)
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="objectives")
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="objectives")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        # People leave; their objectives stay, waiting for a new owner.
+        on_delete=models.SET_NULL,
+        related_name="objectives",
+    )
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    type = models.CharField(
+        max_length=20, choices=ObjectiveType, default=ObjectiveType.ASPIRATIONAL
+    )
+    visibility = models.CharField(max_length=20, choices=Visibility, default=Visibility.PUBLIC)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        # Deleting a parent leaves its children unaligned (the coach then says so).
+        on_delete=models.SET_NULL,
+        related_name="children",
+    )
+    grade = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)]
+    )
+    reflection = models.TextField(blank=True, help_text="What worked, what did not, carry over?")
+    coach_ignore = models.JSONField(
+        default=list, blank=True, help_text="Coach rule ids to silence."
+    )
+    coach_ignore_why = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("cycle", "team", "key")
+        indexes = (models.Index(fields=("cycle", "team")),)
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(type__in=ObjectiveType.values), name="objective_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(visibility__in=Visibility.values), name="objective_visibility_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(grade__isnull=True) | Q(grade__gte=0, grade__lte=1),
+                name="objective_grade_range",
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="objective_not_own_parent"),
+            models.CheckConstraint(condition=~Q(title=""), name="objective_title_not_blank"),
+        )
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class KeyResultKind(models.TextChoices):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    ABOVE = "above"
+    BELOW = "below"
+    MILESTONE = "milestone"
+    OBJECTIVES = "objectives"
+
+
+class KeyResult(models.Model):
+    """An outcome that proves the objective was reached."""
+
+    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="key_results")
+    key = models.SlugField(max_length=150, help_text=KEY_HELP)
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=20, choices=KeyResultKind, default=KeyResultKind.INCREASE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="key_results",
+    )
+    unit = models.CharField(max_length=30, blank=True)
+    start = models.FloatField(null=True, blank=True)
+    target = models.FloatField(null=True, blank=True)
+    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
+    due = models.DateField(null=True, blank=True, help_text="Defaults to the end of the cycle.")
+    position = models.PositiveSmallIntegerField(default=0)
+    kpi = models.ForeignKey(
+        "kpis.Kpi",
+        null=True,
+        blank=True,
+        # Deleting a KPI turns its key results back into manually checked-in ones.
+        on_delete=models.SET_NULL,
+        related_name="key_results",
+    )
+    counter_kpis = models.ManyToManyField(
+        "kpis.Kpi",
+        blank=True,
+        related_name="guarded_key_results",
+        help_text="Guard rails: KPIs that must not deteriorate while this key result improves.",
+    )
+    # The latest value and done state, kept in step by check-ins and KPI measurements.
+    current = models.FloatField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+    grade = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)]
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["current", "updated_at"])
+
+    class Meta:
+        ordering = ("objective", "position", "id")
+        constraints = (
+            models.UniqueConstraint(fields=("objective", "key"), name="key_result_key_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=KeyResultKind.values), name="key_result_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="key_result_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(grade__isnull=True) | Q(grade__gte=0, grade__lte=1),
+                name="key_result_grade_range",
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="key_result_title_not_blank"),
+        )
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CheckIn(models.Model):
+    """One moment's value, confidence and comment for a key result; history, never edited."""
+
+    key_result = models.ForeignKey(KeyResult, on_delete=models.CASCADE, related_name="checkins")
+    at = models.DateTimeField()
+    value = models.FloatField(null=True, blank=True)
+    done = models.BooleanField(null=True, blank=True)
+    confidence = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    comment = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="checkins",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("key_result", "at")
+        constraints = (
+            models.UniqueConstraint(fields=("key_result", "at"), name="checkin_one_per_moment"),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=10),
+                name="checkin_confidence_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=False) | Q(done__isnull=False),
+                name="checkin_has_value_or_done",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.key_result} @ {self.at:%Y-%m-%d}"

@@ -1,0 +1,138 @@
+"""People, teams and memberships: who is in the organisation and what they may do."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+KEY_HELP = "Stable identifier used in URLs, the API and YAML files (letters, digits, - and _)."
+
+
+class PersonManager(BaseUserManager["Person"]):
+    """Creates people who sign in by e-mail."""
+
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> Person:
+        if not email:
+            raise ValueError("A person needs an e-mail address.")
+        person = self.model(email=self.normalize_email(email).lower(), **extra)
+        person.set_password(password)
+        person.save(using=self._db)
+        return person
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> Person:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class Person(AbstractBaseUser, PermissionsMixin):
+    """Someone in the organisation; signs in with an e-mail address."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin site.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[PersonManager] = PersonManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = ["name"]
+
+    class Meta:
+        ordering = ("name", "email")
+        verbose_name = "person"
+        verbose_name_plural = "people"
+        constraints = (
+            models.CheckConstraint(condition=~Q(email=""), name="person_email_not_blank"),
+        )
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class TeamKind(models.TextChoices):
+    COMPANY = "company"
+    DEPARTMENT = "department"
+    TEAM = "team"
+
+
+class Team(models.Model):
+    """A node of the organisation tree whose root is the company."""
+
+    key = models.SlugField(max_length=100, unique=True, help_text=KEY_HELP)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=TeamKind, default=TeamKind.TEAM)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        # A team with sub-teams cannot vanish silently: move or delete the children first.
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    checkin_cadence_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(92)],
+        help_text="A key result with no check-in for longer than this is overdue.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("name",)
+        constraints = (
+            models.CheckConstraint(condition=Q(kind__in=TeamKind.values), name="team_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind=TeamKind.COMPANY) | Q(parent__isnull=False),
+                name="team_only_company_is_root",
+            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="team_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(checkin_cadence_days__gte=1, checkin_cadence_days__lte=92),
+                name="team_cadence_range",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin"
+    LEAD = "lead"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+class Membership(models.Model):
+    """A person's role on a team; the role holds for that team and every team below it."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("team__name", "person__name")
+        constraints = (
+            models.UniqueConstraint(fields=("person", "team"), name="membership_unique"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.role}) in {self.team}"
