@@ -29,3 +29,40 @@ def make_person(db: Any) -> Any:
         return Person.objects.create_user(email, "a-long-test-password", name=name, **extra)
 
     return make
+
+
+@pytest.fixture
+def org(db: Any) -> Any:
+    """A company, a department and a team; one person per role; an active 2027-Q1 cycle."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from headway.okrs.models import Cycle
+    from headway.teams.models import Membership, Person, Team
+
+    company = Team.objects.create(key="acme", name="Acme", kind="company")
+    ops = Team.objects.create(key="ops", name="Operations", kind="department", parent=company)
+    depot = Team.objects.create(key="depot", name="Depot North", kind="team", parent=ops)
+    sales = Team.objects.create(key="sales", name="Sales", kind="department", parent=company)
+
+    def person(email: str, name: str, team: Team | None = None, role: str = "member") -> Person:
+        p = Person.objects.create_user(email, "a-long-test-password", name=name)
+        if team is not None:
+            Membership.objects.create(person=p, team=team, role=role)
+        return p
+
+    cycle = Cycle.objects.create(
+        key="2027-Q1", name="2027 Q1", start=date(2027, 1, 1), end=date(2027, 3, 31), state="active"
+    )
+    return SimpleNamespace(
+        company=company,
+        ops=ops,
+        depot=depot,
+        sales=sales,
+        cycle=cycle,
+        admin=person("admin@acme.test", "Ada Admin", company, "admin"),
+        lead=person("lead@acme.test", "Lou Lead", ops, "lead"),
+        member=person("member@acme.test", "Mo Member", depot, "member"),
+        viewer=person("viewer@acme.test", "Vi Viewer", ops, "viewer"),
+        outsider=person("out@acme.test", "Oz Outsider", sales, "member"),
+    )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from simple_history.models import HistoricalRecords
 
 from headway.teams.models import KEY_HELP
+
+if TYPE_CHECKING:
+    from headway.okrs.tree import CycleTree
 
 
 class CycleState(models.TextChoices):
@@ -43,6 +49,20 @@ class Cycle(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.key
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == CycleState.CLOSED
+
+    def contains(self, other: Cycle) -> bool:
+        """Whether this cycle spans `other` (so an objective of `other` may align into it)."""
+        return self.start <= other.start and other.end <= self.end
+
+    def tree(self, at: datetime | None = None) -> CycleTree:
+        """Every objective of the cycle with scores at `at` (default now), in 4 queries."""
+        from headway.okrs.tree import load_cycle_tree
+
+        return load_cycle_tree(self, at=at)
 
 
 class ObjectiveType(models.TextChoices):
@@ -128,6 +148,34 @@ class KeyResultKind(models.TextChoices):
     OBJECTIVES = "objectives"
 
 
+class KeyResultQuerySet(models.QuerySet["KeyResult"]):
+    def needing_checkins(self) -> KeyResultQuerySet:
+        """Key results that take manual check-ins: not KPI-fed, not rolled up, cycle active."""
+        return self.filter(objective__cycle__state=CycleState.ACTIVE, kpi__isnull=True).exclude(
+            kind=KeyResultKind.OBJECTIVES
+        )
+
+    def overdue(self, now: datetime) -> KeyResultQuerySet:
+        """Key results with no check-in for longer than their team's cadence (one query).
+
+        One with no check-in at all is overdue once its cycle has run longer than the
+        cadence. The distinct cadences are few, so each becomes one OR branch.
+        """
+        from headway.teams.models import Team
+
+        cadences = Team.objects.values_list("checkin_cadence_days", flat=True).distinct()
+        condition = Q(pk__in=[])
+        for days in cadences:
+            cutoff = now - timedelta(days=days)
+            condition |= Q(objective__team__checkin_cadence_days=days) & (
+                Q(last_checkin_at__lt=cutoff)
+                | Q(last_checkin_at__isnull=True, objective__cycle__start__lt=cutoff.date())
+            )
+        return (
+            self.needing_checkins().annotate(last_checkin_at=Max("checkins__at")).filter(condition)
+        )
+
+
 class KeyResult(models.Model):
     """An outcome that proves the objective was reached."""
 
@@ -174,6 +222,8 @@ class KeyResult(models.Model):
 
     history = HistoricalRecords(excluded_fields=["current", "updated_at"])
 
+    objects = KeyResultQuerySet.as_manager()
+
     class Meta:
         ordering = ("objective", "position", "id")
         constraints = (
@@ -191,6 +241,16 @@ class KeyResult(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def due_date(self) -> date:
+        """The due date, defaulting to the end of the cycle."""
+        return self.due or self.objective.cycle.end
+
+    @property
+    def takes_checkins(self) -> bool:
+        """Whether people check in on it (KPI-fed and rolled-up key results compute their value)."""
+        return self.kpi_id is None and self.kind != KeyResultKind.OBJECTIVES
 
 
 class CheckIn(models.Model):

@@ -1,0 +1,372 @@
+"""OKR workflows shared by the web pages, the API and the CLI; each runs in one transaction.
+
+Every action checks the caller's rights (PRODUCT.md section 6) and raises
+PermissionDenied or ValidationError (with field names) instead of writing anything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
+from headway.okrs.tree import core_cycle
+from headway.teams.access import Access, require
+from headway.teams.models import Person
+
+# A little slack for clocks of machines pushing check-ins.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _finite(value: object, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError({field: "Enter a number."})
+    if not math.isfinite(value):
+        raise ValidationError({field: "Enter a finite number (not NaN or infinity)."})
+    return float(value)
+
+
+def _refuse_closed(cycle: Cycle) -> None:
+    if cycle.is_closed:
+        raise ValidationError(
+            f"The cycle {cycle} is closed: its scores are frozen as grades. An admin can reopen it."
+        )
+
+
+@transaction.atomic
+def record_checkin(
+    *,
+    key_result: KeyResult,
+    by: Person,
+    value: float | None = None,
+    done: bool | None = None,
+    confidence: int | None = None,
+    comment: str = "",
+    at: datetime | None = None,
+) -> CheckIn:
+    """Record a check-in and move the key result's current value; never edits earlier ones.
+
+    Confidence defaults to the previous check-in's. A milestone takes `done`, the other
+    kinds a finite `value`. KPI-linked and rolled-up key results refuse check-ins: their
+    value is computed. The moment must lie within the cycle and not in the future.
+    """
+    key_result = (
+        KeyResult.objects.select_for_update()
+        .select_related("objective__cycle", "objective__team", "kpi")
+        .get(pk=key_result.pk)
+    )
+    require(
+        Access.for_person(by).can_check_in(key_result),
+        "Only members of the team and the owner may check in on this key result.",
+    )
+    cycle = key_result.objective.cycle
+    _refuse_closed(cycle)
+    if key_result.kpi is not None:
+        raise ValidationError(
+            f"This key result takes its value from the KPI “{key_result.kpi}”: "
+            "push a measurement to the KPI instead of checking in."
+        )
+    if key_result.kind == KeyResultKind.OBJECTIVES:
+        raise ValidationError(
+            "This key result is rolled up from the objectives aligned to it; "
+            "check in on their key results instead."
+        )
+
+    errors: dict[str, str] = {}
+    if key_result.kind == KeyResultKind.MILESTONE:
+        if done is None:
+            errors["done"] = "Say whether the milestone is done."
+        value = None
+    else:
+        if value is None:
+            errors["value"] = "Enter the current value."
+        else:
+            try:
+                value = _finite(value, "value")
+            except ValidationError as exc:
+                errors.update({k: v[0] for k, v in exc.message_dict.items()})
+        done = None
+    if confidence is not None and (
+        isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 10
+    ):
+        errors["confidence"] = "Confidence is a whole number from 0 to 10."
+    now = timezone.now()
+    at = at or now
+    if timezone.is_naive(at):
+        errors["at"] = "Give the moment with a time zone."
+    elif at > now + FUTURE_TOLERANCE:
+        errors["at"] = "A check-in cannot be in the future."
+    else:
+        window = core_cycle(cycle)
+        if not window.starts_at <= at < window.ends_at:
+            errors["at"] = (
+                f"The check-in must fall within the cycle ({cycle.start} to {cycle.end})."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+    previous = key_result.checkins.filter(at__lt=at).order_by("-at").first()
+    if confidence is None and previous is not None:
+        confidence = previous.confidence
+    if key_result.checkins.filter(at=at).exists():
+        raise ValidationError({"at": "There is already a check-in at this exact moment."})
+    checkin = CheckIn.objects.create(
+        key_result=key_result,
+        at=at,
+        value=value,
+        done=done,
+        confidence=confidence,
+        comment=comment.strip(),
+        author=by,
+    )
+    latest = key_result.checkins.order_by("-at").values("value", "done").first()
+    assert latest is not None
+    # update() rather than save(): the check-in is the history, not a new KR version.
+    KeyResult.objects.filter(pk=key_result.pk).update(
+        current=latest["value"],
+        done=bool(latest["done"]),
+        version=F("version") + 1,
+    )
+    return checkin
+
+
+@transaction.atomic
+def recalibrate_key_result(
+    *,
+    key_result: KeyResult,
+    by: Person,
+    reason: str,
+    title: str | None = None,
+    start: float | None = None,
+    target: float | None = None,
+) -> KeyResult:
+    """Change a key result's title, start or target mid-cycle, keeping who, when and why.
+
+    Earlier check-ins keep their raw values; only the yardstick moves. Needs a reason and
+    at least one real change.
+    """
+    key_result = (
+        KeyResult.objects.select_for_update()
+        .select_related("objective__cycle", "objective__team")
+        .get(pk=key_result.pk)
+    )
+    require(
+        Access.for_person(by).can_steer(key_result.objective.team_id),
+        "Only leads and admins of the team may recalibrate a key result.",
+    )
+    _refuse_closed(key_result.objective.cycle)
+    errors: dict[str, str] = {}
+    if not reason or not reason.strip():
+        errors["reason"] = "Say why the key result is recalibrated; it is kept in the history."
+    changes: dict[str, object] = {}
+    if title is not None:
+        if not title.strip():
+            errors["title"] = "The title cannot be blank."
+        elif title.strip() != key_result.title:
+            changes["title"] = title.strip()
+    for field, raw in (("start", start), ("target", target)):
+        if raw is None:
+            continue
+        try:
+            number = _finite(raw, field)
+        except ValidationError as exc:
+            errors[field] = exc.message_dict[field][0]
+            continue
+        if number != getattr(key_result, field):
+            changes[field] = number
+    if not errors and not changes:
+        errors["__all__"] = "Nothing changes: give a new title, start or target."
+    if errors:
+        raise ValidationError(errors)
+    for field, new in changes.items():
+        setattr(key_result, field, new)
+    key_result.version += 1
+    key_result._change_reason = f"Recalibrated: {reason.strip()}"  # type: ignore[attr-defined]
+    key_result._history_user = by  # type: ignore[attr-defined]
+    key_result.save()
+    return key_result
+
+
+@transaction.atomic
+def align_objective(*, objective: Objective, parent: Objective | None, by: Person) -> Objective:
+    """Re-parent an objective, refusing loops and parents in a cycle that does not span it."""
+    objective = Objective.objects.select_for_update().select_related("cycle").get(pk=objective.pk)
+    require(
+        Access.for_person(by).can_steer(objective.team_id),
+        "Only leads and admins of the team may align an objective.",
+    )
+    if parent is not None:
+        parent = Objective.objects.select_related("cycle").get(pk=parent.pk)
+        if parent.pk == objective.pk:
+            raise ValidationError({"parent": "An objective cannot align to itself."})
+        if parent.cycle_id != objective.cycle_id and not parent.cycle.contains(objective.cycle):
+            raise ValidationError(
+                {
+                    "parent": f"“{parent}” belongs to {parent.cycle}, which does not span "
+                    f"{objective.cycle}; align to an objective of the same or a spanning cycle."
+                }
+            )
+        parents = dict(Objective.objects.values_list("id", "parent_id"))
+        node: int | None = parent.pk
+        while node is not None:
+            if node == objective.pk:
+                raise ValidationError(
+                    {"parent": f"“{parent}” already aligns to this objective: that would loop."}
+                )
+            node = parents.get(node)
+    objective.parent = parent
+    objective.version += 1
+    objective._history_user = by  # type: ignore[attr-defined]
+    objective.save()
+    return objective
+
+
+@transaction.atomic
+def close_cycle(
+    *,
+    cycle: Cycle,
+    by: Person,
+    reflections: Mapping[str, str] | None = None,
+    at: datetime | None = None,
+) -> Cycle:
+    """Freeze every objective's and key result's score as its grade and close the cycle.
+
+    `reflections` maps objective keys to reflection notes (merged with those already
+    written). Every committed objective below 1.0 needs one; all that lack one are
+    named at once. A closed cycle cannot be closed again.
+    """
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    require(Access.for_person(by).can_manage(), "Only admins may close a cycle.")
+    if cycle.is_closed:
+        raise ValidationError(f"The cycle {cycle} is already closed.")
+    at = at or timezone.now()
+    tree = cycle.tree(at=at)
+    reflections = {key: text.strip() for key, text in (reflections or {}).items()}
+    unknown = sorted(set(reflections) - {o.key for o in tree.objectives})
+    if unknown:
+        raise ValidationError({"reflections": f"Not objectives of {cycle}: {', '.join(unknown)}."})
+    missing = []
+    for objective in tree.objectives:
+        if reflections.get(objective.key):
+            objective.reflection = reflections[objective.key]
+        score = tree.objective_result(objective).score
+        if objective.type == "committed" and score < 1.0 and not objective.reflection.strip():
+            missing.append(f"“{objective}” ({score:.1f})")
+        objective.grade = score
+    if missing:
+        raise ValidationError(
+            {
+                "reflections": "Committed objectives graded below 1.0 need a reflection "
+                "(what worked, what did not, carry over or drop): " + "; ".join(missing)
+            }
+        )
+    key_results = []
+    for objective in tree.objectives:
+        for kr in objective.key_results_list:  # type: ignore[attr-defined]
+            kr.grade = tree.key_result_result(kr).score
+            key_results.append(kr)
+    Objective.objects.bulk_update(tree.objectives, ["grade", "reflection"], batch_size=500)
+    KeyResult.objects.bulk_update(key_results, ["grade"], batch_size=500)
+    cycle.state = CycleState.CLOSED
+    cycle.closed_at = timezone.now()
+    cycle.closed_by = by
+    cycle._history_user = by  # type: ignore[attr-defined]
+    cycle.save()
+    return cycle
+
+
+@transaction.atomic
+def reopen_cycle(*, cycle: Cycle, by: Person) -> Cycle:
+    """Reopen a closed cycle (admins only); grades stay until the next close replaces them."""
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    require(Access.for_person(by).can_manage(), "Only admins may reopen a cycle.")
+    if not cycle.is_closed:
+        raise ValidationError(f"The cycle {cycle} is not closed.")
+    cycle.state = CycleState.ACTIVE
+    cycle.closed_at = None
+    cycle.closed_by = None
+    cycle._history_user = by  # type: ignore[attr-defined]
+    cycle.save()
+    return cycle
+
+
+def _free_key(base: str) -> str:
+    key = slugify(base)[:140] or "objective"
+    candidate, n = key, 2
+    while Objective.objects.filter(key=candidate).exists():
+        candidate, n = f"{key}-{n}", n + 1
+    return candidate
+
+
+@transaction.atomic
+def copy_objective_to_cycle(
+    *,
+    objective: Objective,
+    cycle: Cycle,
+    key_results: Iterable[KeyResult],
+    by: Person,
+    key: str | None = None,
+) -> Objective:
+    """Carry an unfinished objective into another cycle with the key results picked.
+
+    Numeric key results start from their last value; milestones start not done. The copy
+    keeps its parent only when that parent's cycle spans the new cycle.
+    """
+    objective = Objective.objects.select_related("cycle", "parent__cycle").get(pk=objective.pk)
+    require(
+        Access.for_person(by).can_create_in(objective.team_id),
+        "Only members of the team may carry its objectives over.",
+    )
+    _refuse_closed(cycle)
+    if cycle.pk == objective.cycle_id:
+        raise ValidationError({"cycle": "Pick another cycle than the objective's own."})
+    picked = list(key_results)
+    foreign = [kr for kr in picked if kr.objective_id != objective.pk]
+    if foreign:
+        raise ValidationError({"key_results": "Pick key results of this objective only."})
+    if key is not None and Objective.objects.filter(key=key).exists():
+        raise ValidationError({"key": f"The key {key!r} is taken."})
+    parent = objective.parent
+    if parent is not None and not (parent.cycle_id == cycle.pk or parent.cycle.contains(cycle)):
+        parent = None
+    copy = Objective(
+        key=key or _free_key(f"{objective.key}-{cycle.key}"),
+        cycle=cycle,
+        team=objective.team,
+        owner=objective.owner,
+        title=objective.title,
+        description=objective.description,
+        type=objective.type,
+        visibility=objective.visibility,
+        parent=parent,
+    )
+    copy._history_user = by  # type: ignore[attr-defined]
+    copy.full_clean()
+    copy.save()
+    for position, kr in enumerate(sorted(picked, key=lambda k: (k.position, k.pk))):
+        numeric = kr.kind in {KeyResultKind.INCREASE, KeyResultKind.DECREASE}
+        new = KeyResult(
+            objective=copy,
+            key=kr.key,
+            title=kr.title,
+            kind=kr.kind,
+            owner=kr.owner,
+            unit=kr.unit,
+            start=kr.current if numeric and kr.current is not None else kr.start,
+            target=kr.target,
+            weight=kr.weight,
+            position=position,
+            kpi=kr.kpi,
+            current=kr.current if kr.kpi_id else None,
+        )
+        new._history_user = by  # type: ignore[attr-defined]
+        new.save()
+        new.counter_kpis.set(kr.counter_kpis.all())
+    return copy

@@ -1,0 +1,119 @@
+"""Load a whole cycle from the database in a constant number of queries and score it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from headway.kpis.models import Measurement
+from headway.okrs import scoring
+from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
+
+
+@dataclass(frozen=True)
+class CycleTree:
+    """A cycle's objectives (with key results attached) and their evaluation at one moment."""
+
+    cycle: Cycle
+    at: datetime
+    objectives: list[Objective]
+    evaluation: scoring.Evaluation
+
+    def objective_result(self, objective: Objective) -> scoring.ObjectiveResult:
+        return self.evaluation.objectives[objective.key]
+
+    def key_result_result(self, key_result: KeyResult) -> scoring.KeyResultResult:
+        return self.evaluation.key_results[(key_result.objective.key, key_result.key)]
+
+    def roots(self) -> list[Objective]:
+        """Objectives with no parent in this cycle, in display order."""
+        keys = {o.pk for o in self.objectives}
+        return [o for o in self.objectives if o.parent_id not in keys]
+
+    def children(self) -> dict[int | None, list[Objective]]:
+        """Objectives of this cycle grouped by the id of their parent."""
+        grouped: dict[int | None, list[Objective]] = defaultdict(list)
+        for objective in self.objectives:
+            grouped[objective.parent_id].append(objective)
+        return grouped
+
+    def team_score(self, team_key: str) -> float | None:
+        return self.evaluation.teams.get(team_key)
+
+
+def core_cycle(cycle: Cycle) -> scoring.Cycle:
+    return scoring.Cycle(key=cycle.key, start=cycle.start, end=cycle.end)
+
+
+def load_cycle_tree(cycle: Cycle, *, at: datetime | None = None) -> CycleTree:
+    """Fetch every objective, key result, check-in and linked measurement of `cycle` (4 queries).
+
+    Objectives are returned with `key_results_list` set (ordered) and each key result's
+    `objective` set, so callers can render the tree without further queries. A KPI-linked
+    key result takes the KPI's measurements in the cycle as its check-ins.
+    """
+    at = at or timezone.now()
+    objectives = list(
+        Objective.objects.filter(cycle=cycle)
+        .select_related("team", "owner")
+        .order_by("team__name", "key")
+    )
+    by_id = {o.pk: o for o in objectives}
+    key_results = list(
+        KeyResult.objects.filter(objective__cycle=cycle)
+        .select_related("owner", "kpi")
+        .order_by("objective_id", "position", "id")
+    )
+    grouped: dict[int, list[KeyResult]] = defaultdict(list)
+    for kr in key_results:
+        kr.objective = by_id[kr.objective_id]
+        grouped[kr.objective_id].append(kr)
+    for objective in objectives:
+        objective.key_results_list = grouped.get(objective.pk, [])  # type: ignore[attr-defined]
+
+    points: dict[int, list[scoring.CheckIn]] = defaultdict(list)
+    for kr_id, when, value, done, confidence in CheckIn.objects.filter(
+        key_result__objective__cycle=cycle, at__lte=at
+    ).values_list("key_result_id", "at", "value", "done", "confidence"):
+        points[kr_id].append(
+            scoring.CheckIn(at=when, value=value, done=done, confidence=confidence)
+        )
+
+    linked: dict[int, list[int]] = defaultdict(list)
+    for kr in key_results:
+        if kr.kpi_id is not None:
+            linked[kr.kpi_id].append(kr.pk)
+    if linked:
+        window_start = core_cycle(cycle).starts_at
+        for kpi_id, when, value in Measurement.objects.filter(
+            kpi_id__in=list(linked), at__gte=window_start, at__lte=at
+        ).values_list("kpi_id", "at", "value"):
+            for kr_id in linked[kpi_id]:
+                points[kr_id].append(scoring.CheckIn(at=when, value=value))
+
+    core = [
+        scoring.Objective(
+            key=o.key,
+            team=o.team.key,
+            cycle=cycle.key,
+            parent=by_id[o.parent_id].key if o.parent_id in by_id else None,
+            type=o.type,
+            key_results=tuple(
+                scoring.KeyResult(
+                    key=kr.key,
+                    kind=kr.kind,
+                    start=kr.start,
+                    target=kr.target,
+                    weight=kr.weight,
+                    checkins=tuple(points.get(kr.pk, ())),
+                )
+                for kr in grouped.get(o.pk, [])
+            ),
+        )
+        for o in objectives
+    ]
+    evaluation = scoring.evaluate(core, core_cycle(cycle), at)
+    return CycleTree(cycle=cycle, at=at, objectives=objectives, evaluation=evaluation)

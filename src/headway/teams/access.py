@@ -1,0 +1,145 @@
+"""Who may do what: the table of PRODUCT.md section 6, in one place for pages, API and actions.
+
+A role on a team holds for that team and every team below it; a superuser is an admin
+everywhere, and so is an admin of the company (root) team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+
+if TYPE_CHECKING:
+    from headway.kpis.models import Kpi
+    from headway.okrs.models import KeyResult, Objective
+    from headway.teams.models import Person
+
+RANK = {"viewer": 0, "member": 1, "lead": 2, "admin": 3}
+
+
+@dataclass
+class Access:
+    """One person's effective role on every team, computed with two queries."""
+
+    person_id: int | None
+    is_superuser: bool
+    roles: dict[int, str] = field(default_factory=dict)
+    member_of: frozenset[int] = frozenset()
+
+    @classmethod
+    def for_person(cls, person: Person | None) -> Access:
+        """Build the access of `person`; anonymous or inactive people get no role at all."""
+        from headway.teams.models import Membership, Team
+
+        if person is None or not person.is_authenticated or not person.is_active:
+            return cls(person_id=None, is_superuser=False)
+        direct = {
+            team_id: role
+            for team_id, role in Membership.objects.filter(person=person).values_list(
+                "team_id", "role"
+            )
+        }
+        access = cls(
+            person_id=person.pk,
+            is_superuser=person.is_superuser,
+            member_of=frozenset(direct),
+        )
+        if not direct:
+            return access
+        parents = dict(Team.objects.values_list("id", "parent_id"))
+        for team_id in parents:
+            best: str | None = None
+            node: int | None = team_id
+            seen: set[int] = set()
+            while node is not None and node not in seen:
+                seen.add(node)
+                role = direct.get(node)
+                if role is not None and (best is None or RANK[role] > RANK[best]):
+                    best = role
+                node = parents.get(node)
+            if best is not None:
+                access.roles[team_id] = best
+        return access
+
+    def role(self, team_id: int) -> str | None:
+        """The effective role on a team, or None for someone with no role there."""
+        if self.is_superuser:
+            return "admin"
+        return self.roles.get(team_id)
+
+    def at_least(self, team_id: int, role: str) -> bool:
+        current = self.role(team_id)
+        return current is not None and RANK[current] >= RANK[role]
+
+    @property
+    def is_admin(self) -> bool:
+        """An organisation admin: a superuser, or an admin of a root team."""
+        if self.is_superuser:
+            return True
+        from headway.teams.models import Team
+
+        roots = Team.objects.filter(parent__isnull=True).values_list("id", flat=True)
+        return any(self.roles.get(root) == "admin" for root in roots)
+
+    # The rows of the table in PRODUCT.md section 6.
+
+    def can_see_objective(self, objective: Objective) -> bool:
+        """Public objectives are for everyone signed in; private ones for their team only."""
+        if objective.visibility == "public" or self.is_superuser:
+            return True
+        if self.person_id is not None and objective.owner_id == self.person_id:
+            return True
+        return self.role(objective.team_id) is not None and self.role(objective.team_id) != "viewer"
+
+    def visible_private_team_ids(self) -> Iterable[int]:
+        """Teams whose private objectives this person may see."""
+        return [team for team, role in self.roles.items() if role != "viewer"]
+
+    def can_create_in(self, team_id: int) -> bool:
+        return self.at_least(team_id, "member")
+
+    def can_edit_objective(self, objective: Objective) -> bool:
+        if self.at_least(objective.team_id, "lead"):
+            return True
+        return self.person_id is not None and objective.owner_id == self.person_id
+
+    def can_edit_key_result(self, key_result: KeyResult) -> bool:
+        if self.can_edit_objective(key_result.objective):
+            return True
+        return self.person_id is not None and key_result.owner_id == self.person_id
+
+    def can_check_in(self, key_result: KeyResult) -> bool:
+        objective = key_result.objective
+        if self.at_least(objective.team_id, "member"):
+            return True
+        return self.person_id is not None and self.person_id in {
+            key_result.owner_id,
+            objective.owner_id,
+        }
+
+    def can_edit_kpi(self, kpi: Kpi) -> bool:
+        if self.at_least(kpi.team_id, "lead"):
+            return True
+        return self.person_id is not None and kpi.owner_id == self.person_id
+
+    def can_push_measurements(self, kpi: Kpi) -> bool:
+        if self.at_least(kpi.team_id, "member"):
+            return True
+        return self.person_id is not None and kpi.owner_id == self.person_id
+
+    def can_steer(self, team_id: int) -> bool:
+        """Recalibrate, align or promote a KPI: leads and admins of the team."""
+        return self.at_least(team_id, "lead")
+
+    def can_manage(self) -> bool:
+        """Close or reopen cycles; manage people, teams and cycles."""
+        return self.is_admin
+
+
+def require(allowed: bool, message: str) -> None:
+    """Raise PermissionDenied with `message` unless `allowed`."""
+    if not allowed:
+        raise PermissionDenied(message)

@@ -1,0 +1,76 @@
+"""Roles hold for a team and every team below it (PRODUCT.md section 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from headway.okrs.models import KeyResult, Objective
+from headway.teams.access import Access
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def objective(org: Any) -> Objective:
+    return Objective.objects.create(
+        key="calm", cycle=org.cycle, team=org.depot, owner=org.member, title="Calm depot"
+    )
+
+
+def test_roles_are_inherited_down_the_tree(org: Any) -> None:
+    lead = Access.for_person(org.lead)
+    assert lead.role(org.ops.pk) == "lead"
+    assert lead.role(org.depot.pk) == "lead"
+    assert lead.role(org.sales.pk) is None
+    assert lead.role(org.company.pk) is None
+
+
+def test_company_admin_is_admin_everywhere(org: Any) -> None:
+    access = Access.for_person(org.admin)
+    assert access.is_admin
+    assert all(access.role(t.pk) == "admin" for t in (org.ops, org.depot, org.sales))
+
+
+def test_lead_is_not_an_organisation_admin(org: Any) -> None:
+    assert not Access.for_person(org.lead).can_manage()
+
+
+def test_private_objective_visible_to_team_only(org: Any, objective: Objective) -> None:
+    objective.visibility = "private"
+    assert Access.for_person(org.member).can_see_objective(objective)
+    assert Access.for_person(org.lead).can_see_objective(objective)
+    assert not Access.for_person(org.outsider).can_see_objective(objective)
+    assert not Access.for_person(org.viewer).can_see_objective(objective)
+    assert Access.for_person(org.admin).can_see_objective(objective)
+
+
+def test_member_creates_but_edits_only_own(org: Any, objective: Objective) -> None:
+    member = Access.for_person(org.member)
+    assert member.can_create_in(org.depot.pk)
+    assert member.can_edit_objective(objective)  # owner
+    objective.owner = org.lead
+    assert not member.can_edit_objective(objective)
+    assert Access.for_person(org.lead).can_edit_objective(objective)
+
+
+def test_viewer_and_outsider_cannot_check_in(org: Any, objective: Objective) -> None:
+    kr = KeyResult(objective=objective, key="k", title="K")
+    assert Access.for_person(org.member).can_check_in(kr)
+    assert not Access.for_person(org.viewer).can_check_in(kr)
+    assert not Access.for_person(org.outsider).can_check_in(kr)
+    kr.owner = org.outsider
+    assert Access.for_person(org.outsider).can_check_in(kr)
+
+
+def test_only_leads_and_admins_steer(org: Any) -> None:
+    assert Access.for_person(org.lead).can_steer(org.depot.pk)
+    assert Access.for_person(org.admin).can_steer(org.depot.pk)
+    assert not Access.for_person(org.member).can_steer(org.depot.pk)
+
+
+def test_anonymous_has_no_rights(org: Any) -> None:
+    access = Access.for_person(None)
+    assert access.role(org.company.pk) is None
+    assert not access.can_manage()

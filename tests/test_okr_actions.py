@@ -1,0 +1,217 @@
+"""Check-ins, recalibration, alignment, closing and carrying over (PRODUCT.md section 2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from headway.kpis.models import Kpi
+from headway.okrs.actions import (
+    align_objective,
+    close_cycle,
+    copy_objective_to_cycle,
+    recalibrate_key_result,
+    record_checkin,
+    reopen_cycle,
+)
+from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> Any:
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def okr(org: Any) -> Any:
+    objective = Objective.objects.create(
+        key="calm", cycle=org.cycle, team=org.depot, owner=org.member, title="Calm depot",
+        type="committed",
+    )  # fmt: skip
+    org.objective = objective
+    org.kr = KeyResult.objects.create(
+        objective=objective, key="on-time", title="On time 88 to 96", start=88, target=96
+    )
+    org.milestone = KeyResult.objects.create(
+        objective=objective, key="audit", title="Audit done", kind="milestone"
+    )
+    return org
+
+
+def at(day: int) -> datetime:
+    return datetime(2027, 2, day, 9, tzinfo=UTC)
+
+
+def errors(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[str]]:
+    return exc.value.message_dict
+
+
+def test_checkin_moves_current_value_and_carries_confidence(okr: Any) -> None:
+    record_checkin(key_result=okr.kr, by=okr.member, value=90, confidence=6, at=at(1))
+    second = record_checkin(key_result=okr.kr, by=okr.member, value=91, at=at(8), comment=" ok ")
+    okr.kr.refresh_from_db()
+    assert okr.kr.current == 91
+    assert second.confidence == 6
+    assert second.comment == "ok"
+    assert okr.kr.version == 3
+
+
+def test_checkin_on_milestone_records_done(okr: Any) -> None:
+    record_checkin(key_result=okr.milestone, by=okr.member, done=True, at=at(2))
+    okr.milestone.refresh_from_db()
+    assert okr.milestone.done is True
+    with pytest.raises(ValidationError) as exc:
+        record_checkin(key_result=okr.milestone, by=okr.member, at=at(3))
+    assert "done" in errors(exc)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "12", None])
+def test_checkin_refuses_non_numbers(okr: Any, bad: Any) -> None:
+    with pytest.raises(ValidationError) as exc:
+        record_checkin(key_result=okr.kr, by=okr.member, value=bad, at=at(2))
+    assert "value" in errors(exc)
+    assert not CheckIn.objects.exists()
+
+
+def test_checkin_refuses_bad_confidence_future_and_outside_cycle(okr: Any) -> None:
+    for kwargs, field in [
+        ({"confidence": 11}, "confidence"),
+        ({"at": NOW + timedelta(hours=1)}, "at"),
+        ({"at": datetime(2026, 12, 31, tzinfo=UTC)}, "at"),
+    ]:
+        with pytest.raises(ValidationError) as exc:
+            record_checkin(key_result=okr.kr, by=okr.member, value=90, **kwargs)
+        assert field in errors(exc)
+    assert not CheckIn.objects.exists()
+
+
+def test_checkin_on_kpi_linked_key_result_is_refused(okr: Any) -> None:
+    okr.kr.kpi = Kpi.objects.create(key="otd", name="On-time delivery", team=okr.depot)
+    okr.kr.save()
+    with pytest.raises(ValidationError, match="push a measurement"):
+        record_checkin(key_result=okr.kr, by=okr.member, value=90, at=at(2))
+
+
+def test_viewer_and_outsider_cannot_check_in(okr: Any) -> None:
+    for person in (okr.viewer, okr.outsider):
+        with pytest.raises(PermissionDenied):
+            record_checkin(key_result=okr.kr, by=person, value=90, at=at(2))
+
+
+def test_recalibration_needs_a_reason_and_is_kept_in_history(okr: Any) -> None:
+    record_checkin(key_result=okr.kr, by=okr.member, value=92, at=at(1))
+    with pytest.raises(ValidationError) as exc:
+        recalibrate_key_result(key_result=okr.kr, by=okr.lead, reason=" ", target=98)
+    assert "reason" in errors(exc)
+    recalibrate_key_result(key_result=okr.kr, by=okr.lead, reason="New depot opened", target=98)
+    okr.kr.refresh_from_db()
+    assert okr.kr.target == 98
+    # Time is frozen, so order the history by insertion rather than by date.
+    before, latest = okr.kr.history.order_by("-history_id")[:2][::-1]
+    assert latest.history_change_reason == "Recalibrated: New depot opened"
+    assert latest.history_user == okr.lead
+    assert (before.target, latest.target) == (96, 98)
+    # Earlier check-ins keep their raw value.
+    assert okr.kr.checkins.get().value == 92
+
+
+def test_recalibration_is_for_leads_only_and_must_change_something(okr: Any) -> None:
+    with pytest.raises(PermissionDenied):
+        recalibrate_key_result(key_result=okr.kr, by=okr.member, reason="x", target=99)
+    with pytest.raises(ValidationError, match="Nothing changes"):
+        recalibrate_key_result(key_result=okr.kr, by=okr.lead, reason="x", target=96)
+
+
+def test_alignment_refuses_loops_and_foreign_cycles(okr: Any) -> None:
+    parent = Objective.objects.create(key="p", cycle=okr.cycle, team=okr.ops, title="Parent")
+    align_objective(objective=okr.objective, parent=parent, by=okr.lead)
+    with pytest.raises(ValidationError, match="loop"):
+        align_objective(objective=parent, parent=okr.objective, by=okr.admin)
+    with pytest.raises(ValidationError, match="itself"):
+        align_objective(objective=parent, parent=parent, by=okr.admin)
+    q2 = Cycle.objects.create(key="2027-Q2", start=date(2027, 4, 1), end=date(2027, 6, 30))
+    later = Objective.objects.create(key="later", cycle=q2, team=okr.ops, title="Later")
+    with pytest.raises(ValidationError, match="does not span"):
+        align_objective(objective=okr.objective, parent=later, by=okr.lead)
+
+
+def test_alignment_into_a_spanning_cycle_is_allowed(okr: Any) -> None:
+    year = Cycle.objects.create(key="2027", start=date(2027, 1, 1), end=date(2027, 12, 31))
+    yearly = Objective.objects.create(key="y", cycle=year, team=okr.company, title="Year")
+    align_objective(objective=okr.objective, parent=yearly, by=okr.lead)
+    assert Objective.objects.get(pk=okr.objective.pk).parent == yearly
+
+
+def test_close_cycle_requires_reflections_on_missed_committed(okr: Any) -> None:
+    record_checkin(key_result=okr.kr, by=okr.member, value=92, at=at(1))
+    with pytest.raises(ValidationError, match="Calm depot"):
+        close_cycle(cycle=okr.cycle, by=okr.admin)
+    okr.cycle.refresh_from_db()
+    assert okr.cycle.state == "active"
+    assert Objective.objects.get(pk=okr.objective.pk).grade is None
+
+
+def test_close_cycle_freezes_grades(okr: Any) -> None:
+    record_checkin(key_result=okr.kr, by=okr.member, value=92, at=at(1))
+    close_cycle(cycle=okr.cycle, by=okr.admin, reflections={"calm": "Routing helped."})
+    objective = Objective.objects.get(pk=okr.objective.pk)
+    assert objective.grade == pytest.approx(0.25)  # (0.5 + 0.0) / 2
+    assert objective.reflection == "Routing helped."
+    assert KeyResult.objects.get(pk=okr.kr.pk).grade == pytest.approx(0.5)
+    # The grades stay frozen whatever happens to the key results afterwards.
+    CheckIn.objects.create(key_result=okr.kr, at=at(10), value=96)
+    okr.kr.refresh_from_db()
+    okr.kr.target = 93
+    okr.kr.save()
+    assert Objective.objects.get(pk=okr.objective.pk).grade == pytest.approx(0.25)
+    assert KeyResult.objects.get(pk=okr.kr.pk).grade == pytest.approx(0.5)
+    with pytest.raises(ValidationError, match="already closed"):
+        close_cycle(cycle=okr.cycle, by=okr.admin)
+    with pytest.raises(ValidationError, match="closed"):
+        record_checkin(key_result=okr.kr, by=okr.member, value=95, at=at(12))
+
+
+def test_only_admins_close_and_reopen(okr: Any) -> None:
+    with pytest.raises(PermissionDenied):
+        close_cycle(cycle=okr.cycle, by=okr.lead, reflections={"calm": "x"})
+    close_cycle(cycle=okr.cycle, by=okr.admin, reflections={"calm": "x"})
+    with pytest.raises(PermissionDenied):
+        reopen_cycle(cycle=okr.cycle, by=okr.lead)
+    reopen_cycle(cycle=okr.cycle, by=okr.admin)
+    assert Cycle.objects.get(pk=okr.cycle.pk).state == "active"
+
+
+def test_copy_objective_carries_picked_key_results_from_last_value(okr: Any) -> None:
+    record_checkin(key_result=okr.kr, by=okr.member, value=92, at=at(1))
+    q2 = Cycle.objects.create(key="2027-Q2", start=date(2027, 4, 1), end=date(2027, 6, 30))
+    okr.kr.refresh_from_db()
+    copy = copy_objective_to_cycle(
+        objective=okr.objective, cycle=q2, key_results=[okr.kr], by=okr.member
+    )
+    assert copy.key == "calm-2027-q2"
+    assert copy.cycle == q2
+    (kr,) = copy.key_results.all()
+    assert (kr.key, kr.start, kr.target) == ("on-time", 92, 96)
+    with pytest.raises(ValidationError):
+        copy_objective_to_cycle(
+            objective=okr.objective, cycle=okr.cycle, key_results=[], by=okr.member
+        )
+
+
+def test_overdue_follows_the_team_cadence(okr: Any) -> None:
+    record_checkin(key_result=okr.kr, by=okr.member, value=90, at=at(1))  # 14 days ago
+    okr.depot.checkin_cadence_days = 7
+    okr.depot.save()
+    overdue = set(KeyResult.objects.overdue(NOW).values_list("key", flat=True))
+    assert overdue == {"on-time", "audit"}  # audit never checked in, cycle older than 7 days
+    okr.depot.checkin_cadence_days = 30
+    okr.depot.save()
+    assert set(KeyResult.objects.overdue(NOW).values_list("key", flat=True)) == {"audit"}
