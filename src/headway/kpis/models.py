@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from headway.kpis.health import Kpi as CoreKpi
+from headway.kpis.health import KpiEvaluation, Point
+from headway.kpis.health import evaluate as evaluate_kpi
 from headway.teams.models import KEY_HELP
 
 
@@ -32,6 +38,25 @@ class Health(models.TextChoices):
     CRITICAL = "critical"
     STALE = "stale"
     NO_DATA = "no_data"
+
+
+# Health needs a review period; a card without a cadence is judged monthly until it has one.
+DEFAULT_CADENCE = "monthly"
+
+
+class KpiQuerySet(models.QuerySet["Kpi"]):
+    def deserving_promotion(self) -> KpiQuerySet:
+        """KPIs to suggest as key results: critical, or deteriorating 3 periods running.
+
+        Skips those already feeding a key result of an active cycle. Reads the state stored
+        by the last evaluation (see kpis.actions.refresh_kpis).
+        """
+        deteriorating = Q(trend="deteriorating", wrong_way_streak__gte=3) & ~Q(
+            health__in=[Health.STALE, Health.NO_DATA]
+        )
+        return self.filter(Q(health=Health.CRITICAL) | deteriorating).exclude(
+            key_results__objective__cycle__state="active"
+        )
 
 
 class Kpi(models.Model):
@@ -63,12 +88,26 @@ class Kpi(models.Model):
     trend = models.CharField(max_length=20, default="stable")
     latest_value = models.FloatField(null=True, blank=True)
     latest_at = models.DateTimeField(null=True, blank=True)
+    wrong_way_streak = models.PositiveIntegerField(default=0)
+    healthy_streak = models.PositiveIntegerField(default=0)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = KpiQuerySet.as_manager()
+
     history = HistoricalRecords(
-        excluded_fields=["health", "trend", "latest_value", "latest_at", "updated_at"]
+        excluded_fields=[
+            "health",
+            "trend",
+            "latest_value",
+            "latest_at",
+            "wrong_way_streak",
+            "healthy_streak",
+            "evaluated_at",
+            "updated_at",
+        ]
     )
 
     class Meta:
@@ -89,6 +128,29 @@ class Kpi(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def effective_cadence(self) -> str:
+        return self.cadence or DEFAULT_CADENCE
+
+    def core(self) -> CoreKpi:
+        """This card as the pure core sees it."""
+        return CoreKpi(
+            direction=self.direction,
+            target=self.target,
+            warning=self.warning,
+            critical=self.critical,
+            cadence=self.effective_cadence,
+        )
+
+    def evaluate(self, at: datetime | None = None) -> KpiEvaluation:
+        """Health, trend and anomalies at `at` (default now) from all measurements until then."""
+        at = at or timezone.now()
+        points = [
+            Point(at=when, value=value)
+            for when, value in self.measurements.filter(at__lte=at).values_list("at", "value")
+        ]
+        return evaluate_kpi(self.core(), points, at)
 
 
 class Measurement(models.Model):

@@ -1,0 +1,424 @@
+"""KPI workflows shared by pages, API and CLI: ingest measurements, refresh state, promote."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import slugify
+
+from headway.kpis import health as core
+from headway.kpis.models import Kpi, Measurement, MeasurementRevision
+from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind, Objective
+from headway.teams.access import Access, require
+from headway.teams.models import Person
+
+# Larger magnitudes are almost surely unit or parsing mistakes, and lose integer precision.
+MAX_ABS_VALUE = 1e15
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class MeasurementRow:
+    """One row of a push as received: raw strings or numbers, validated by `ingest`.
+
+    `line` is what error messages call the row (a CSV line number, an array index + 1).
+    """
+
+    kpi: str
+    at: Any
+    value: Any
+    note: str = ""
+    line: int = 0
+
+
+@dataclass
+class IngestResult:
+    """What a push changed: rows created, replaced (old value kept) and left as they were."""
+
+    created: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    kpis: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "replaced": self.replaced,
+            "unchanged": self.unchanged,
+            "kpis": self.kpis,
+        }
+
+
+class IngestError(ValidationError):
+    """A push with bad rows; `rows` lists (line, message) for every bad row, nothing written."""
+
+    def __init__(self, rows: list[tuple[int, str]]) -> None:
+        self.rows = rows
+        super().__init__([f"row {line}: {message}" for line, message in rows])
+
+
+def parse_moment(raw: Any) -> datetime:
+    """A timezone-aware moment from a datetime, a date (its 00:00 UTC) or an ISO 8601 string.
+
+    A naive date-time is read as UTC. Raises ValueError with a readable message.
+    """
+    if isinstance(raw, datetime):
+        moment = raw
+    elif isinstance(raw, date):
+        moment = datetime.combine(raw, time(), tzinfo=UTC)
+    elif isinstance(raw, str) and raw.strip():
+        text = raw.strip()
+        parsed = parse_datetime(text.replace(" ", "T", 1) if len(text) > 10 else text)
+        if parsed is None:
+            day = parse_date(text)
+            if day is None:
+                raise ValueError(f"{raw!r} is not an ISO 8601 date or date-time")
+            parsed = datetime.combine(day, time())
+        moment = parsed
+    else:
+        raise ValueError("a date or date-time is required")
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def parse_value(raw: Any) -> float:
+    """A finite number within ±1e15 from a number or a numeric string (no NaN, no infinity)."""
+    if isinstance(raw, bool) or raw is None:
+        raise ValueError("a number is required")
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            raise ValueError("a number is required")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a number") from None
+    elif isinstance(raw, int | float):
+        number = float(raw)
+    else:
+        raise ValueError(f"{raw!r} is not a number")
+    if not math.isfinite(number):
+        raise ValueError(f"{raw!r} is not a finite number")
+    if abs(number) > MAX_ABS_VALUE:
+        raise ValueError(f"{raw!r} is out of range (at most ±1e15)")
+    return number
+
+
+@transaction.atomic
+def ingest_measurements(
+    *,
+    rows: Iterable[MeasurementRow],
+    by: Person | None,
+    source: str = "",
+    now: datetime | None = None,
+) -> IngestResult:
+    """Validate and store a batch of measurements: all rows or none, idempotent per moment.
+
+    Pushing a (KPI, moment) again replaces the value and keeps the old one as a revision;
+    pushing the same value again changes nothing. Every bad row is reported at once with
+    its line. `by=None` is the system (the CLI run by an operator, the demo).
+    Writes are set-based (bulk inserts and updates), never a save per row.
+    """
+    now = now or timezone.now()
+    rows = list(rows)
+    problems: list[tuple[int, str]] = []
+    if not rows:
+        raise IngestError([(0, "the batch is empty")])
+    keys = {row.kpi.strip() for row in rows if isinstance(row.kpi, str)}
+    kpis = {k.key: k for k in Kpi.objects.filter(key__in=keys)}
+    access = Access.for_person(by) if by is not None else None
+    forbidden: set[str] = set()
+    if access is not None:
+        forbidden = {key for key, kpi in kpis.items() if not access.can_push_measurements(kpi)}
+
+    clean: dict[tuple[int, datetime], tuple[float, str, int]] = {}
+    for index, row in enumerate(rows, start=1):
+        line = row.line or index
+        key = row.kpi.strip() if isinstance(row.kpi, str) else ""
+        errors = []
+        kpi = kpis.get(key)
+        if not key:
+            errors.append("the KPI key is missing")
+        elif kpi is None:
+            errors.append(f"no KPI with key {key!r}")
+        elif key in forbidden:
+            errors.append(f"you may not push measurements to {key!r}")
+        try:
+            moment = parse_moment(row.at)
+            if moment > now + timedelta(minutes=5):
+                errors.append(f"{moment.isoformat()} is in the future")
+        except ValueError as exc:
+            errors.append(f"at: {exc}")
+            moment = None
+        try:
+            value = parse_value(row.value)
+        except ValueError as exc:
+            errors.append(f"value: {exc}")
+            value = None
+        note = row.note if isinstance(row.note, str) else ""
+        if errors or kpi is None or moment is None or value is None:
+            problems.append((line, "; ".join(errors)))
+            continue
+        slot = (kpi.pk, moment)
+        if slot in clean:
+            problems.append((line, f"same KPI and moment as row {clean[slot][2]}"))
+            continue
+        clean[slot] = (value, note.strip(), line)
+    if problems:
+        raise IngestError(problems)
+
+    result = IngestResult()
+    existing: dict[tuple[int, datetime], Measurement] = {}
+    by_kpi: dict[int, list[datetime]] = defaultdict(list)
+    for kpi_id, moment in clean:
+        by_kpi[kpi_id].append(moment)
+    for kpi_id, moments in by_kpi.items():
+        low, high = min(moments), max(moments)
+        for m in Measurement.objects.filter(kpi_id=kpi_id, at__gte=low, at__lte=high).only(
+            "id", "kpi_id", "at", "value", "note", "source"
+        ):
+            existing[(m.kpi_id, m.at)] = m
+
+    new: list[Measurement] = []
+    changed: list[Measurement] = []
+    revisions: list[MeasurementRevision] = []
+    for (kpi_id, moment), (value, note, _line) in clean.items():
+        old = existing.get((kpi_id, moment))
+        if old is None:
+            new.append(Measurement(kpi_id=kpi_id, at=moment, value=value, note=note, source=source))
+        elif old.value == value and old.note == note:
+            result.unchanged += 1
+        else:
+            revisions.append(
+                MeasurementRevision(
+                    measurement=old,
+                    old_value=old.value,
+                    old_source=old.source,
+                    old_note=old.note,
+                    replaced_by=by,
+                )
+            )
+            old.value, old.note, old.source, old.updated_at = value, note, source, now
+            changed.append(old)
+    Measurement.objects.bulk_create(new, batch_size=BATCH)
+    MeasurementRevision.objects.bulk_create(revisions, batch_size=BATCH)
+    Measurement.objects.bulk_update(
+        changed, ["value", "note", "source", "updated_at"], batch_size=500
+    )
+    result.created, result.replaced = len(new), len(changed)
+    touched = {kpi_id for (kpi_id, _m) in clean}
+    if new or changed:
+        refresh_kpis(kpi_ids=touched, at=now)
+    id_to_key = {kpi.pk: key for key, kpi in kpis.items()}
+    result.kpis = sorted(id_to_key[i] for i in touched)
+    return result
+
+
+def refresh_kpis(*, kpi_ids: Iterable[int], at: datetime | None = None) -> list[Kpi]:
+    """Re-evaluate KPIs, store their state, and feed the value to linked key results.
+
+    One query reads all their measurements; the KPI rows and the current value of linked
+    key results in cycles not closed are then updated in bulk.
+    """
+    at = at or timezone.now()
+    kpis = list(Kpi.objects.filter(pk__in=list(kpi_ids)))
+    points: dict[int, list[core.Point]] = defaultdict(list)
+    for kpi_id, when, value in (
+        Measurement.objects.filter(kpi__in=kpis, at__lte=at)
+        .order_by()
+        .values_list("kpi_id", "at", "value")
+        .iterator(chunk_size=20000)
+    ):
+        points[kpi_id].append(core.Point(at=when, value=value))
+    for kpi in kpis:
+        evaluation = core.evaluate(kpi.core(), points.get(kpi.pk, []), at)
+        kpi.health = evaluation.health
+        kpi.trend = evaluation.trend
+        kpi.wrong_way_streak = evaluation.wrong_way_streak
+        kpi.healthy_streak = evaluation.healthy_streak
+        latest = max(points.get(kpi.pk, []), key=lambda p: p.at, default=None)
+        kpi.latest_value = latest.value if latest else None
+        kpi.latest_at = latest.at if latest else None
+        kpi.evaluated_at = at
+    Kpi.objects.bulk_update(
+        kpis,
+        ["health", "trend", "wrong_way_streak", "healthy_streak", "latest_value", "latest_at",
+         "evaluated_at"],
+        batch_size=500,
+    )  # fmt: skip
+    linked = list(
+        KeyResult.objects.filter(kpi__in=kpis)
+        .exclude(objective__cycle__state=CycleState.CLOSED)
+        .only("id", "kpi_id", "current")
+    )
+    latest_by_kpi = {kpi.pk: kpi.latest_value for kpi in kpis}
+    for kr in linked:
+        kr.current = latest_by_kpi[kr.kpi_id]  # type: ignore[index]
+    KeyResult.objects.bulk_update(linked, ["current"], batch_size=500)
+    return kpis
+
+
+def _free_kr_key(objective: Objective, base: str) -> str:
+    key = slugify(base)[:140] or "kpi"
+    taken = set(objective.key_results.values_list("key", flat=True))
+    candidate, n = key, 2
+    while candidate in taken:
+        candidate, n = f"{key}-{n}", n + 1
+    return candidate
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+@transaction.atomic
+def promote_kpi(
+    *,
+    kpi: Kpi,
+    objective: Objective,
+    by: Person,
+    target: float | None = None,
+    title: str | None = None,
+) -> KeyResult:
+    """Make a KPI a key result of an objective of the active cycle, linked to the KPI.
+
+    Start is the KPI's latest value, target the KPI's target unless given; the kind is
+    `increase` for an `up` KPI and `decrease` for a `down` one.
+    """
+    kpi = Kpi.objects.select_for_update().get(pk=kpi.pk)
+    objective = Objective.objects.select_related("cycle", "team").get(pk=objective.pk)
+    require(
+        Access.for_person(by).can_steer(objective.team_id),
+        "Only leads and admins of the objective's team may promote a KPI.",
+    )
+    errors: dict[str, str] = {}
+    if objective.cycle.state != CycleState.ACTIVE:
+        errors["objective"] = f"“{objective}” is not in the active cycle."
+    if kpi.latest_value is None:
+        errors["kpi"] = f"“{kpi}” has no measurement yet: there is no start value."
+    if target is None:
+        target = kpi.target
+    if target is None:
+        errors["target"] = f"“{kpi}” has no target: give one."
+    elif not math.isfinite(target):
+        errors["target"] = "Enter a finite number."
+    if KeyResult.objects.filter(objective=objective, kpi=kpi).exists():
+        errors["kpi"] = f"“{objective}” already has a key result linked to “{kpi}”."
+    if errors:
+        raise ValidationError(errors)
+    assert target is not None and kpi.latest_value is not None
+    start = kpi.latest_value
+    kind = KeyResultKind.INCREASE if kpi.direction == "up" else KeyResultKind.DECREASE
+    verb = "Raise" if kind == KeyResultKind.INCREASE else "Bring"
+    unit = f" {kpi.unit}" if kpi.unit else ""
+    key_result = KeyResult(
+        objective=objective,
+        key=_free_kr_key(objective, kpi.key),
+        title=(title or "").strip()
+        or f"{verb} {kpi.name.lower()} from {_number(start)} to {_number(target)}{unit}",
+        kind=kind,
+        owner=kpi.owner or objective.owner,
+        unit=kpi.unit,
+        start=start,
+        target=target,
+        kpi=kpi,
+        current=start,
+        position=objective.key_results.count(),
+    )
+    key_result._history_user = by  # type: ignore[attr-defined]
+    key_result._change_reason = f"Promoted from KPI {kpi.key}"  # type: ignore[attr-defined]
+    key_result.full_clean()
+    key_result.save()
+    return key_result
+
+
+def key_results_back_to_monitoring() -> list[KeyResult]:
+    """KPI-linked key results of active cycles that were achieved while the KPI stayed healthy.
+
+    Achieved is the key result's score reaching 1.0 on its current value; healthy means 3
+    review periods running (the KPI's stored streak). Two queries.
+    """
+    from headway.okrs.scoring import CheckIn as CoreCheckIn
+    from headway.okrs.scoring import KeyResult as CoreKeyResult
+    from headway.okrs.scoring import kr_score
+
+    now = timezone.now()
+    candidates = KeyResult.objects.filter(
+        objective__cycle__state=CycleState.ACTIVE,
+        kpi__health="healthy",
+        kpi__healthy_streak__gte=3,
+        current__isnull=False,
+    ).select_related("kpi", "objective")
+    result = []
+    for kr in candidates:
+        if kr.kind not in {"increase", "decrease", "above", "below"} or kr.target is None:
+            continue
+        if kr.kind in {"increase", "decrease"} and kr.start is None:
+            continue
+        assert kr.current is not None
+        core_kr = CoreKeyResult(
+            key=kr.key, kind=kr.kind, start=kr.start, target=kr.target,
+            checkins=(CoreCheckIn(at=now, value=kr.current),),
+        )  # fmt: skip
+        if kr_score(core_kr, now) >= 1.0:
+            result.append(kr)
+    return result
+
+
+def gaming_alerts(
+    key_results: Sequence[KeyResult], *, at: datetime | None = None
+) -> list[KeyResult]:
+    """Key results that improved over the last 3 periods while a counter-KPI deteriorated.
+
+    Reads the counter-KPIs and all the series involved in three queries.
+    """
+    at = at or timezone.now()
+    guarded = list(key_results)
+    if not guarded:
+        return []
+    pairs = list(
+        KeyResult.counter_kpis.through.objects.filter(
+            keyresult_id__in=[k.pk for k in guarded]
+        ).values_list("keyresult_id", "kpi_id")
+    )
+    if not pairs:
+        return []
+    counter_ids = {kpi_id for _kr, kpi_id in pairs}
+    kpi_ids = counter_ids | {kr.kpi_id for kr in guarded if kr.kpi_id is not None}
+    kpis = {k.pk: k for k in Kpi.objects.filter(pk__in=kpi_ids)}
+    series: dict[int, list[core.Point]] = defaultdict(list)
+    for kpi_id, when, value in Measurement.objects.filter(
+        kpi_id__in=kpi_ids, at__lte=at, at__gte=at - timedelta(days=400)
+    ).values_list("kpi_id", "at", "value"):
+        series[kpi_id].append(core.Point(at=when, value=value))
+    checkins: dict[int, list[core.Point]] = defaultdict(list)
+    for kr_id, when, value in CheckIn.objects.filter(
+        key_result_id__in=[k.pk for k in guarded if k.kpi_id is None],
+        value__isnull=False,
+        at__lte=at,
+    ).values_list("key_result_id", "at", "value"):
+        checkins[kr_id].append(core.Point(at=when, value=value))
+    counters: dict[int, list[int]] = defaultdict(list)
+    for kr_id, kpi_id in pairs:
+        counters[kr_id].append(kpi_id)
+    alerts = []
+    for kr in guarded:
+        if kr.pk not in counters:
+            continue
+        own = series[kr.kpi_id] if kr.kpi_id is not None else checkins[kr.pk]
+        better = "up" if kr.kind in {"increase", "above"} else "down"
+        cadence = kpis[kr.kpi_id].effective_cadence if kr.kpi_id is not None else "weekly"
+        counter = [(kpis[k].core(), series[k]) for k in counters[kr.pk]]
+        if core.possible_gaming(own, better, counter, at, cadence):
+            alerts.append(kr)
+    return alerts
