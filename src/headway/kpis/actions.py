@@ -316,7 +316,8 @@ def promote_kpi(
         errors["kpi"] = f"“{objective}” already has a key result linked to “{kpi}”."
     if errors:
         raise ValidationError(errors)
-    assert target is not None and kpi.latest_value is not None
+    assert target is not None
+    assert kpi.latest_value is not None
     start = kpi.latest_value
     kind = KeyResultKind.INCREASE if kpi.direction == "up" else KeyResultKind.DECREASE
     verb = "Raise" if kind == KeyResultKind.INCREASE else "Bring"
