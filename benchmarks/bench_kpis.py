@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -94,4 +93,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

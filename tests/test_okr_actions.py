@@ -82,11 +82,12 @@ def test_checkin_refuses_non_numbers(okr: Any, bad: Any) -> None:
 
 
 def test_checkin_refuses_bad_confidence_future_and_outside_cycle(okr: Any) -> None:
-    for kwargs, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"confidence": 11}, "confidence"),
         ({"at": NOW + timedelta(hours=1)}, "at"),
         ({"at": datetime(2026, 12, 31, tzinfo=UTC)}, "at"),
-    ]:
+    ]
+    for kwargs, field in cases:
         with pytest.raises(ValidationError) as exc:
             record_checkin(key_result=okr.kr, by=okr.member, value=90, **kwargs)
         assert field in errors(exc)

@@ -403,12 +403,13 @@ def gaming_alerts(
     ).values_list("kpi_id", "at", "value"):
         series[kpi_id].append(core.Point(at=when, value=value))
     checkins: dict[int, list[core.Point]] = defaultdict(list)
-    for kr_id, when, value in CheckIn.objects.filter(
+    for kr_id, when, checked in CheckIn.objects.filter(
         key_result_id__in=[k.pk for k in guarded if k.kpi_id is None],
         value__isnull=False,
         at__lte=at,
     ).values_list("key_result_id", "at", "value"):
-        checkins[kr_id].append(core.Point(at=when, value=value))
+        if checked is not None:
+            checkins[kr_id].append(core.Point(at=when, value=checked))
     counters: dict[int, list[int]] = defaultdict(list)
     for kr_id, kpi_id in pairs:
         counters[kr_id].append(kpi_id)
