@@ -9,6 +9,12 @@ from django.conf import settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        settings.STORAGES  # noqa: B018 - pure-core tests may run with `-p no:django`
+    except ImproperlyConfigured:
+        return
     # Tests render templates without running collectstatic, so no manifest is needed.
     settings.STORAGES = {
         **settings.STORAGES,
