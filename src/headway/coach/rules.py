@@ -1,0 +1,460 @@
+"""The coach: rules that keep OKRs and KPIs honest (PRODUCT.md section 4).
+
+Pure code over small fact records, so the same rules judge a YAML file (`headway lint`)
+and the database (pages and API). Each rule has a stable id, a severity, the principle it
+defends and a suggested fix; `RULES` is the registry, `run` applies it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from headway.coach import wording
+
+SEVERITIES = ("error", "warning", "info")
+MAX_OBJECTIVES = 5
+MIN_KEY_RESULTS, MAX_KEY_RESULTS = 2, 5
+MAX_KEY_KPIS = 7
+SANDBAGGING_TEAM_AVERAGE = 0.95
+# A KPI's review is overdue past 1.5 review periods, as for its `stale` health.
+REVIEW_PERIOD_DAYS = {"weekly": 7, "monthly": 30, "quarterly": 91}
+REVIEW_GRACE = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class KeyResultFacts:
+    key: str
+    title: str
+    kind: str
+    start: float | None = None
+    target: float | None = None
+    due: date | None = None
+    kpi: str | None = None
+    grade: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveFacts:
+    key: str
+    title: str
+    team: str
+    cycle: str
+    type: str = "aspirational"
+    parent: str | None = None
+    key_results: tuple[KeyResultFacts, ...] = ()
+    grade: float | None = None
+    reflection: str = ""
+    ignore: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class KpiFacts:
+    key: str
+    name: str
+    team: str
+    tier: str = "key"
+    owner: str | None = None
+    cadence: str | None = None
+    target: float | None = None
+    why: str = ""
+    latest_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamFacts:
+    key: str
+    kind: str
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleFacts:
+    key: str
+    start: date
+    end: date
+    closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """Everything the rules look at, as of the moment `at`."""
+
+    at: datetime
+    teams: tuple[TeamFacts, ...] = ()
+    cycles: tuple[CycleFacts, ...] = ()
+    objectives: tuple[ObjectiveFacts, ...] = ()
+    kpis: tuple[KpiFacts, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One piece of advice about one thing, addressed by its path in the YAML format."""
+
+    rule: str
+    severity: str
+    path: str
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "path": self.path,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+Check = Callable[[Organisation], Iterator[tuple[str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A coach rule: `check` yields (path, message) pairs; the fix is the same for all."""
+
+    id: str
+    severity: str
+    principle: str
+    fix: str
+    check: Check = field(repr=False)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(id: str, severity: str, principle: str, fix: str) -> Callable[[Check], Check]:
+    """Register a check function under a stable id."""
+    assert severity in SEVERITIES
+
+    def register(check: Check) -> Check:
+        assert id not in RULES, f"duplicate coach rule {id}"
+        RULES[id] = Rule(id=id, severity=severity, principle=principle, fix=fix, check=check)
+        return check
+
+    return register
+
+
+def _objective_path(objective: ObjectiveFacts) -> str:
+    return f"objectives/{objective.key}"
+
+
+def _kr_path(objective: ObjectiveFacts, kr: KeyResultFacts) -> str:
+    return f"objectives/{objective.key}/key_results/{kr.key}"
+
+
+def _open_cycles(org: Organisation) -> list[CycleFacts]:
+    return [c for c in org.cycles if not c.closed]
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+@rule(
+    "objective-count",
+    "warning",
+    "Focus: a team with more than five objectives in a cycle has no priorities; "
+    "a team with none has no direction.",
+    "Keep three to five objectives per team and cycle: merge, drop or move the rest to "
+    "the KPI board; give a team without objectives at least one.",
+)
+def _objective_count(org: Organisation) -> Iterator[tuple[str, str]]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for objective in org.objectives:
+        counts[(objective.team, objective.cycle)] += 1
+    for cycle in _open_cycles(org):
+        if not any(o.cycle == cycle.key for o in org.objectives):
+            continue  # a cycle nobody has planned yet is not a finding per team
+        for team in org.teams:
+            n = counts.get((team.key, cycle.key), 0)
+            if n > MAX_OBJECTIVES:
+                yield f"teams/{team.key}", f"{n} objectives in {cycle.key}: more than five."
+            elif n == 0:
+                yield f"teams/{team.key}", f"No objective in {cycle.key}."
+
+
+@rule(
+    "kr-count",
+    "warning",
+    "Two to five key results make an objective measurable without drowning it.",
+    "Add key results until the objective's success is unambiguous, or split an objective "
+    "with more than five into two.",
+)
+def _kr_count(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        n = len(objective.key_results)
+        if n < MIN_KEY_RESULTS:
+            yield (
+                _objective_path(objective),
+                f"{n} key result{'s' if n != 1 else ''}: fewer than two.",
+            )
+        elif n > MAX_KEY_RESULTS:
+            yield _objective_path(objective), f"{n} key results: more than five."
+
+
+@rule(
+    "objective-is-metric",
+    "warning",
+    "An objective is a qualitative change worth making; numbers belong in its key results "
+    "and targets of running metrics belong on the KPI board.",
+    "Say what will be different and for whom, and move the number into a key result "
+    "(or keep it as a KPI target).",
+)
+def _objective_is_metric(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        verdict = wording.objective_is_metric(objective.title)
+        if verdict:
+            yield _objective_path(objective), f"Reads like a KPI target: {verdict.reason}."
+
+
+@rule(
+    "objective-vague",
+    "warning",
+    "An objective must be concrete enough to steer by: whose world changes, and how.",
+    "Name the change and who benefits, e.g. what customers, patients or colleagues will "
+    "experience differently.",
+)
+def _objective_vague(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        verdict = wording.objective_vague(objective.title)
+        if verdict:
+            yield _objective_path(objective), f"Too vague to steer by: {verdict.reason}."
+
+
+@rule(
+    "kr-is-task",
+    "warning",
+    "A key result is an outcome that would only move if the objective were achieved, "
+    "not an activity or a to-do.",
+    "Ask what the activity is for and measure that result instead; keep the activity as an "
+    "initiative.",
+)
+def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        for kr in objective.key_results:
+            verdict = wording.kr_is_task(kr.title, kr.kind)
+            if verdict:
+                yield _kr_path(objective, kr), f"Reads like a task: {verdict.reason}."
+
+
+@rule(
+    "kr-not-measurable",
+    "error",
+    "A key result is a number: without a start and a target nobody can tell progress.",
+    "Give the key result a start and a target value (or a threshold for above/below); use "
+    "a milestone only for something that is really done or not done.",
+)
+def _kr_not_measurable(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        for kr in objective.key_results:
+            verdict = wording.kr_not_measurable(kr.title, kr.kind, kr.start, kr.target)
+            if verdict:
+                yield _kr_path(objective, kr), f"Not measurable: {verdict.reason}."
+
+
+@rule(
+    "kr-no-deadline",
+    "error",
+    "A key result is due within its cycle; a date outside it escapes the cycle's review.",
+    "Set the due date inside the cycle, or move the key result to the cycle it belongs to.",
+)
+def _kr_no_deadline(org: Organisation) -> Iterator[tuple[str, str]]:
+    cycles = {c.key: c for c in org.cycles}
+    for objective in org.objectives:
+        cycle = cycles.get(objective.cycle)
+        if cycle is None:
+            continue
+        for kr in objective.key_results:
+            if kr.due is not None and not cycle.start <= kr.due <= cycle.end:
+                yield (
+                    _kr_path(objective, kr),
+                    f"Due {kr.due.isoformat()}, outside {cycle.key} "
+                    f"({cycle.start.isoformat()} to {cycle.end.isoformat()}).",
+                )
+
+
+@rule(
+    "kpi-too-many",
+    "warning",
+    "Forty metrics are no strategy: a team watches at most seven key KPIs.",
+    "Move the KPIs that are looked at only when something goes wrong to the diagnostic tier.",
+)
+def _kpi_too_many(org: Organisation) -> Iterator[tuple[str, str]]:
+    counts: dict[str, int] = defaultdict(int)
+    for kpi in org.kpis:
+        if kpi.tier == "key":
+            counts[kpi.team] += 1
+    for team, n in sorted(counts.items()):
+        if n > MAX_KEY_KPIS:
+            yield f"teams/{team}", f"{n} key-tier KPIs: more than seven."
+
+
+@rule(
+    "kpi-card-incomplete",
+    "warning",
+    "A KPI card answers what, why, how, who and when; a number nobody owns or reviews drifts.",
+    "Fill in the missing parts of the card.",
+)
+def _kpi_card_incomplete(org: Organisation) -> Iterator[tuple[str, str]]:
+    for kpi in org.kpis:
+        missing = [
+            name
+            for name, present in (
+                ("an owner", kpi.owner),
+                ("a review cadence", kpi.cadence),
+                ("a target", kpi.target is not None),
+                ("a why", kpi.why.strip()),
+            )
+            if not present
+        ]
+        if missing:
+            yield f"kpis/{kpi.key}", "The card lacks " + _join(missing) + "."
+
+
+@rule(
+    "kpi-not-reviewed",
+    "warning",
+    "A KPI is only useful if someone looks at it on its cadence.",
+    "Record this period's measurement, or change the cadence to how often it is really reviewed.",
+)
+def _kpi_not_reviewed(org: Organisation) -> Iterator[tuple[str, str]]:
+    for kpi in org.kpis:
+        if kpi.cadence not in REVIEW_PERIOD_DAYS or kpi.latest_at is None:
+            continue
+        allowed = timedelta(days=REVIEW_GRACE * REVIEW_PERIOD_DAYS[kpi.cadence])
+        if org.at - kpi.latest_at > allowed:
+            days = (org.at - kpi.latest_at).days
+            yield (
+                f"kpis/{kpi.key}",
+                f"Last measured {days} days ago; its {kpi.cadence} review is overdue.",
+            )
+
+
+@rule(
+    "orphan-objective",
+    "warning",
+    "Alignment: every objective below the company's serves one above it.",
+    "Align the objective to the objective of the level above that it serves.",
+)
+def _orphan_objective(org: Organisation) -> Iterator[tuple[str, str]]:
+    kinds = {t.key: t.kind for t in org.teams}
+    for objective in org.objectives:
+        if objective.parent is None and kinds.get(objective.team) != "company":
+            yield _objective_path(objective), "Aligns to nothing."
+
+
+@rule(
+    "sandbagging",
+    "info",
+    "Ambitious targets: scoring 1.0 on everything means the targets were too safe.",
+    "Set targets that feel uncomfortable; for aspirational objectives 0.7 is a strong result.",
+)
+def _sandbagging(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        grades = [kr.grade for kr in objective.key_results]
+        if (
+            objective.grade is not None
+            and grades
+            and all(g is not None and g >= 1.0 for g in grades)
+        ):
+            yield _objective_path(objective), "Every key result scored 1.0."
+    closed = sorted((c for c in org.cycles if c.closed), key=lambda c: c.start)
+    averages: dict[str, dict[str, float]] = defaultdict(dict)
+    for cycle in closed:
+        graded: dict[str, list[float]] = defaultdict(list)
+        for objective in org.objectives:
+            if objective.cycle == cycle.key and objective.grade is not None:
+                graded[objective.team].append(objective.grade)
+        for team, values in graded.items():
+            averages[team][cycle.key] = sum(values) / len(values)
+    for team, by_cycle in sorted(averages.items()):
+        for earlier, later in itertools.pairwise(closed):
+            a, b = by_cycle.get(earlier.key), by_cycle.get(later.key)
+            if a is not None and b is not None and min(a, b) >= SANDBAGGING_TEAM_AVERAGE:
+                yield (
+                    f"teams/{team}",
+                    f"Averaged {a:.2f} in {earlier.key} and {b:.2f} in {later.key}.",
+                )
+
+
+@rule(
+    "committed-missed",
+    "warning",
+    "A committed objective is expected to reach 1.0; missing it deserves an honest reflection.",
+    "Write what worked, what did not, and whether to carry the objective over or drop it.",
+)
+def _committed_missed(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        if (
+            objective.type == "committed"
+            and objective.grade is not None
+            and objective.grade < 1.0
+            and not objective.reflection.strip()
+        ):
+            yield (
+                _objective_path(objective),
+                f"Committed, graded {objective.grade:.1f}, with no reflection.",
+            )
+
+
+@rule(
+    "kpi-as-kr-everywhere",
+    "warning",
+    "Key results measure what should change; linking most of them to existing KPIs "
+    "measures what is already measured.",
+    "Keep KPI-linked key results for the few vital signs that need fixing, and write the "
+    "others as outcomes of the change you want.",
+)
+def _kpi_as_kr_everywhere(org: Organisation) -> Iterator[tuple[str, str]]:
+    open_keys = {c.key for c in _open_cycles(org)}
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for objective in org.objectives:
+        if objective.cycle not in open_keys:
+            continue
+        for kr in objective.key_results:
+            totals[objective.team][0] += 1
+            totals[objective.team][1] += kr.kpi is not None
+    for team, (total, linked) in sorted(totals.items()):
+        if total >= 3 and linked * 2 > total:
+            yield f"teams/{team}", f"{linked} of {total} key results are linked to KPIs."
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _silenced(org: Organisation) -> dict[str, frozenset[str]]:
+    return {f"objectives/{o.key}": o.ignore for o in org.objectives if o.ignore}
+
+
+def run(org: Organisation, rules: Iterable[str] | None = None) -> list[Finding]:
+    """Apply the rules (all by default) and return findings sorted by path, then rule.
+
+    Findings on an objective or its key results are dropped when the objective silences
+    that rule id. Unknown rule ids raise KeyError.
+    """
+    silenced = _silenced(org)
+    findings = []
+    for rule_id in rules if rules is not None else RULES:
+        spec = RULES[rule_id]
+        for path, message in spec.check(org):
+            owner = "/".join(path.split("/")[:2])
+            if rule_id in silenced.get(owner, frozenset()):
+                continue
+            findings.append(
+                Finding(
+                    rule=spec.id,
+                    severity=spec.severity,
+                    path=path,
+                    message=f"{message} {spec.principle}",
+                    fix=spec.fix,
+                )
+            )
+    return sorted(findings, key=lambda f: (f.path, f.rule, f.message))
