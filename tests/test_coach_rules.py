@@ -103,9 +103,16 @@ def with_objectives(*extra: ObjectiveFacts) -> Organisation:
             replace(clean(), objectives=clean().objectives[:1] + clean().objectives[2:]),
             ("objective-count", "teams/ops"),
         ),
-        (with_objectives(objective("thin", key_results=GOOD_KRS[:1])), ("kr-count", "objectives/thin")),
         (
-            with_objectives(objective("fat", key_results=tuple(kr(f"k{i}", GOOD_KRS[0].title) for i in range(6)))),
+            with_objectives(objective("thin", key_results=GOOD_KRS[:1])),
+            ("kr-count", "objectives/thin"),
+        ),
+        (
+            with_objectives(
+                objective(
+                    "fat", key_results=tuple(kr(f"k{i}", GOOD_KRS[0].title) for i in range(6))
+                )
+            ),
             ("kr-count", "objectives/fat"),
         ),
         (
@@ -117,29 +124,69 @@ def with_objectives(*extra: ObjectiveFacts) -> Organisation:
             ("objective-vague", "objectives/vague"),
         ),
         (
-            with_objectives(objective("task", key_results=(GOOD_KRS[0], kr("t", "Launch the new customer portal", kind="milestone", start=None, target=None)))),
+            with_objectives(
+                objective(
+                    "task",
+                    key_results=(
+                        GOOD_KRS[0],
+                        kr(
+                            "t",
+                            "Launch the new customer portal",
+                            kind="milestone",
+                            start=None,
+                            target=None,
+                        ),
+                    ),
+                )
+            ),
             ("kr-is-task", "objectives/task/key_results/t"),
         ),
         (
-            with_objectives(objective("nomeasure", key_results=(GOOD_KRS[0], kr("n", "Customer satisfaction goes up", start=None, target=None)))),
+            with_objectives(
+                objective(
+                    "nomeasure",
+                    key_results=(
+                        GOOD_KRS[0],
+                        kr("n", "Customer satisfaction goes up", start=None, target=None),
+                    ),
+                )
+            ),
             ("kr-not-measurable", "objectives/nomeasure/key_results/n"),
         ),
         (
-            with_objectives(objective("late", key_results=(GOOD_KRS[0], kr("d", GOOD_KRS[1].title, due=date(2027, 5, 1))))),
+            with_objectives(
+                objective(
+                    "late",
+                    key_results=(GOOD_KRS[0], kr("d", GOOD_KRS[1].title, due=date(2027, 5, 1))),
+                )
+            ),
             ("kr-no-deadline", "objectives/late/key_results/d"),
         ),
         (
             replace(clean(), kpis=tuple(kpi(f"k{i}") for i in range(8))),
             ("kpi-too-many", "teams/ops"),
         ),
-        (replace(clean(), kpis=(kpi("otd", why=" ", owner=None),)), ("kpi-card-incomplete", "kpis/otd")),
+        (
+            replace(clean(), kpis=(kpi("otd", why=" ", owner=None),)),
+            ("kpi-card-incomplete", "kpis/otd"),
+        ),
         (
             replace(clean(), kpis=(kpi("otd", latest_at=datetime(2027, 1, 30, tzinfo=UTC)),)),
             ("kpi-not-reviewed", "kpis/otd"),
         ),
-        (with_objectives(objective("orphan", parent=None)), ("orphan-objective", "objectives/orphan")),
         (
-            with_objectives(objective("easy", cycle="2026-Q4", grade=1.0, key_results=tuple(replace(k, grade=1.0) for k in GOOD_KRS))),
+            with_objectives(objective("orphan", parent=None)),
+            ("orphan-objective", "objectives/orphan"),
+        ),
+        (
+            with_objectives(
+                objective(
+                    "easy",
+                    cycle="2026-Q4",
+                    grade=1.0,
+                    key_results=tuple(replace(k, grade=1.0) for k in GOOD_KRS),
+                )
+            ),
             ("sandbagging", "objectives/easy"),
         ),
         (
@@ -147,11 +194,18 @@ def with_objectives(*extra: ObjectiveFacts) -> Organisation:
             ("committed-missed", "objectives/missed"),
         ),
         (
-            with_objectives(objective("linked", key_results=tuple(replace(k, kpi="otd") for k in (*GOOD_KRS, kr("c", GOOD_KRS[0].title))))),
+            with_objectives(
+                objective(
+                    "linked",
+                    key_results=tuple(
+                        replace(k, kpi="otd") for k in (*GOOD_KRS, kr("c", GOOD_KRS[0].title))
+                    ),
+                )
+            ),
             ("kpi-as-kr-everywhere", "teams/ops"),
         ),
     ],
-)  # fmt: skip
+)
 def test_each_rule_fires_on_its_mistake(org: Organisation, expected: tuple[str, str]) -> None:
     assert expected in rules_fired(org)
 

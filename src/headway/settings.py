@@ -180,6 +180,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Front-end libraries from npm (package.json / package-lock.json, installed by `make` with
+# `npm ci`): only each library's dist folder is served, under static/vendor/<name>/.
+NODE_MODULES = BASE_DIR.parent.parent / "node_modules"
+STATICFILES_DIRS = [("vendor/chartjs", NODE_MODULES / "chart.js" / "dist")]
+# End of front-end libraries from npm.
+
 # Security: the defaults are the strict ones; HEADWAY_HTTPS=0 only for plain-HTTP local use.
 HTTPS = env_bool("HEADWAY_HTTPS", default=not DEBUG and "127.0.0.1" not in SITE_URL)
 SESSION_COOKIE_SECURE = HTTPS
