@@ -49,7 +49,7 @@ def kpi(direction: str = "up", cadence: str = "weekly", **thresholds: float | No
 # --------------------------------------------------------------------------- validation
 
 
-def test_naive_point_is_rejected():
+def test_naive_point_is_rejected() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         Point(datetime(2024, 1, 1), 1.0)
 
@@ -69,7 +69,7 @@ def test_naive_at_is_rejected(call):
         call(datetime(2024, 1, 1))
 
 
-def test_aware_non_utc_point_is_converted_to_utc():
+def test_aware_non_utc_point_is_converted_to_utc() -> None:
     paris = timezone(timedelta(hours=2))
     point = Point(datetime(2024, 6, 3, 1, 0, tzinfo=paris), 1)
     assert point.at == datetime(2024, 6, 2, 23, 0, tzinfo=UTC)
@@ -90,11 +90,11 @@ def test_non_numeric_value_is_rejected(bad):
         Point(MONDAY, bad)
 
 
-def test_decimal_thresholds_and_values_become_floats():
-    k = Kpi("up", Decimal("95.5"), Decimal("90"), 85, "monthly")
+def test_decimal_thresholds_and_values_become_floats() -> None:
+    k = Kpi("up", Decimal("95.5"), Decimal("90"), 85, "monthly")  # type: ignore[arg-type]
     assert (k.target, k.warning, k.critical) == (95.5, 90.0, 85.0)
     assert all(isinstance(x, float) for x in (k.target, k.warning, k.critical))
-    assert Point(MONDAY, Decimal("1.25")).value == 1.25
+    assert Point(MONDAY, Decimal("1.25")).value == 1.25  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_unknown_direction_or_cadence_is_rejected(direction, cadence):
         Kpi(direction, None, None, None, cadence)
 
 
-def test_nan_threshold_is_rejected():
+def test_nan_threshold_is_rejected() -> None:
     with pytest.raises(ValueError, match="warning"):
         Kpi("up", 1.0, float("nan"), 0.0, "weekly")
 
@@ -169,7 +169,7 @@ def test_no_thresholds_means_always_healthy(value):
     assert health_of_value(Kpi("down", None, None, None, "weekly"), value) == "healthy"
 
 
-def test_warning_past_critical_gives_an_empty_warning_band():
+def test_warning_past_critical_gives_an_empty_warning_band() -> None:
     # Misconfigured `up` KPI: warning 80 below critical 85. Critical is tested first.
     odd = kpi("up", warning=80.0, critical=85.0)
     assert health_of_value(odd, 85.0) == "critical"
@@ -177,7 +177,7 @@ def test_warning_past_critical_gives_an_empty_warning_band():
     assert health_of_value(odd, 85.5) == "healthy"
 
 
-def test_health_of_value_rejects_nan():
+def test_health_of_value_rejects_nan() -> None:
     with pytest.raises(ValueError, match="finite"):
         health_of_value(UP, float("nan"))
 
@@ -185,18 +185,18 @@ def test_health_of_value_rejects_nan():
 # --------------------------------------------------------------------------- health
 
 
-def test_no_points_is_no_data():
+def test_no_points_is_no_data() -> None:
     assert health(UP, [], MONDAY) == "no_data"
     assert evaluate(UP, [], MONDAY).health == "no_data"
 
 
-def test_points_only_after_at_is_no_data():
+def test_points_only_after_at_is_no_data() -> None:
     points = [Point(week(1), 99.0)]
     assert health(UP, points, week(0)) == "no_data"
     assert evaluate(UP, points, week(0)).latest is None
 
 
-def test_point_exactly_at_at_counts():
+def test_point_exactly_at_at_counts() -> None:
     assert health(UP, [Point(MONDAY, 80.0)], MONDAY) == "critical"
 
 
@@ -231,13 +231,13 @@ def test_health_at_threshold_boundaries_for_each_cadence(cadence, direction, val
     assert evaluate(k, points, MONDAY + timedelta(days=3)).health == expected
 
 
-def test_health_uses_latest_point_not_best_or_last_given():
+def test_health_uses_latest_point_not_best_or_last_given() -> None:
     points = [Point(week(2), 80.0), Point(week(0), 99.0), Point(week(1), 92.0)]
     assert health(UP, points, week(2, days=1)) == "critical"
     assert health(UP, points, week(1, days=1)) == "healthy"
 
 
-def test_duplicate_timestamps_last_given_wins():
+def test_duplicate_timestamps_last_given_wins() -> None:
     points = [Point(MONDAY, 99.0), Point(MONDAY, 80.0)]
     assert health(UP, points, MONDAY) == "critical"
     assert health(UP, list(reversed(points)), MONDAY) == "healthy"
@@ -246,7 +246,7 @@ def test_duplicate_timestamps_last_given_wins():
     assert ev.latest == Point(MONDAY, 80.0)
 
 
-def test_single_point_evaluation():
+def test_single_point_evaluation() -> None:
     ev = evaluate(DOWN, [Point(MONDAY, 3.0)], MONDAY + timedelta(days=1))
     assert ev.health == "healthy"
     assert ev.trend == "stable"
@@ -257,7 +257,7 @@ def test_single_point_evaluation():
     assert (ev.wrong_way_streak, ev.right_way_streak, ev.healthy_streak) == (0, 0, 1)
 
 
-def test_empty_evaluation():
+def test_empty_evaluation() -> None:
     assert evaluate(UP, [], MONDAY) == KpiEvaluation(
         "no_data", "stable", None, (), (), None, None, 0, 0, 0
     )
@@ -266,7 +266,7 @@ def test_empty_evaluation():
 # --------------------------------------------------------------------------- review periods
 
 
-def test_weekly_periods_start_on_monday_utc():
+def test_weekly_periods_start_on_monday_utc() -> None:
     sunday_night = datetime(2024, 1, 7, 23, 59, 59, 999999, tzinfo=UTC)
     monday = datetime(2024, 1, 8, tzinfo=UTC)
     points = [Point(sunday_night, 1.0), Point(monday, 2.0), Point(monday + timedelta(days=6), 3)]
@@ -276,7 +276,7 @@ def test_weekly_periods_start_on_monday_utc():
     )
 
 
-def test_weekly_period_spans_the_new_year_like_iso_weeks():
+def test_weekly_period_spans_the_new_year_like_iso_weeks() -> None:
     # 2026-W01 runs from Monday 2025-12-29 to Sunday 2026-01-04.
     points = [
         Point(datetime(2025, 12, 29, tzinfo=UTC), 1),
@@ -287,7 +287,7 @@ def test_weekly_period_spans_the_new_year_like_iso_weeks():
     ] == [2.0]
 
 
-def test_monthly_and_quarterly_boundaries():
+def test_monthly_and_quarterly_boundaries() -> None:
     end_jan = datetime(2024, 1, 31, 23, 59, 59, tzinfo=UTC)
     leap = datetime(2024, 2, 29, 12, tzinfo=UTC)
     end_march = datetime(2024, 3, 31, 23, 59, 59, tzinfo=UTC)
@@ -298,7 +298,7 @@ def test_monthly_and_quarterly_boundaries():
     assert [p.value for p in review_periods(points, "quarterly", at)] == [2, 3]
 
 
-def test_local_time_is_bucketed_in_utc():
+def test_local_time_is_bucketed_in_utc() -> None:
     # Monday 01:00 at UTC+2 is Sunday 23:00 UTC: still the previous week.
     plus2 = timezone(timedelta(hours=2))
     points = [
@@ -332,17 +332,17 @@ def test_periods_match_calendar_reference(cadence):
     assert review_periods(points, cadence, at) == tuple(expected[k] for k in sorted(expected))
 
 
-def test_periods_ignore_points_after_at_and_sort():
+def test_periods_ignore_points_after_at_and_sort() -> None:
     points = [Point(week(3), 3.0), Point(week(0), 0.0), Point(week(5), 5.0), Point(week(1), 1.0)]
     assert [p.value for p in review_periods(points, "weekly", week(3))] == [0.0, 1.0, 3.0]
 
 
-def test_periods_with_gaps_are_absent_not_filled():
+def test_periods_with_gaps_are_absent_not_filled() -> None:
     points = [Point(week(0), 1.0), Point(week(4), 2.0)]
     assert review_periods(points, "weekly", week(9)) == tuple(points)
 
 
-def test_unknown_cadence_in_review_periods_is_rejected():
+def test_unknown_cadence_in_review_periods_is_rejected() -> None:
     with pytest.raises(ValueError, match="cadence"):
         review_periods([], "daily", MONDAY)
 
@@ -350,43 +350,43 @@ def test_unknown_cadence_in_review_periods_is_rejected():
 # --------------------------------------------------------------------------- streaks
 
 
-def test_streaks_count_consecutive_moves():
+def test_streaks_count_consecutive_moves() -> None:
     ev = evaluate(UP, weekly([99, 98, 97, 96, 95]), week(4, days=1))
     assert (ev.wrong_way_streak, ev.right_way_streak) == (4, 0)
     ev = evaluate(DOWN, weekly([1, 3, 2, 1]), week(3, days=1))
     assert (ev.wrong_way_streak, ev.right_way_streak) == (0, 2)
 
 
-def test_flat_move_ends_a_streak():
+def test_flat_move_ends_a_streak() -> None:
     ev = evaluate(UP, weekly([99, 98, 98, 97]), week(3, days=1))
     assert (ev.wrong_way_streak, ev.right_way_streak) == (1, 0)
 
 
-def test_missing_period_ends_a_streak():
+def test_missing_period_ends_a_streak() -> None:
     points = [Point(week(i), v) for i, v in [(0, 99), (1, 98), (3, 97), (4, 96)]]
     ev = evaluate(UP, points, week(4, days=1))
     assert ev.wrong_way_streak == 1
 
 
-def test_healthy_streak_counts_trailing_healthy_periods():
+def test_healthy_streak_counts_trailing_healthy_periods() -> None:
     ev = evaluate(UP, weekly([80, 91, 92, 93, 94]), week(4, days=1))
     assert ev.healthy_streak == 4
     ev = evaluate(UP, weekly([91, 90, 92, 93]), week(3, days=1))
     assert ev.healthy_streak == 2  # 90 is warning: reaching warning is not healthy
 
 
-def test_healthy_streak_is_zero_when_not_healthy_now():
+def test_healthy_streak_is_zero_when_not_healthy_now() -> None:
     assert evaluate(UP, weekly([99, 99, 99, 85]), week(3, days=1)).healthy_streak == 0
     stale = evaluate(UP, weekly([99, 99, 99, 99]), week(3) + timedelta(days=30))
     assert (stale.health, stale.healthy_streak) == ("stale", 0)
 
 
-def test_healthy_streak_stops_at_a_missing_period():
+def test_healthy_streak_stops_at_a_missing_period() -> None:
     points = [Point(week(i), 99.0) for i in (0, 1, 2, 4, 5)]
     assert evaluate(UP, points, week(5, days=1)).healthy_streak == 2
 
 
-def test_healthy_streak_with_missing_thresholds():
+def test_healthy_streak_with_missing_thresholds() -> None:
     always = Kpi("down", None, None, None, "monthly")
     points = [Point(datetime(2024, m, 15, tzinfo=UTC), 1e6 * m) for m in range(1, 7)]
     assert evaluate(always, points, datetime(2024, 6, 20, tzinfo=UTC)).healthy_streak == 6
@@ -417,7 +417,7 @@ def test_deserves_promotion(ev, expected):
     assert deserves_promotion(ev) is expected
 
 
-def test_promotion_from_a_real_series():
+def test_promotion_from_a_real_series() -> None:
     falling = evaluate(UP, weekly([99, 98, 97, 96]), week(3, days=1))
     assert falling.trend == "deteriorating"
     assert deserves_promotion(falling)
@@ -440,7 +440,7 @@ def test_may_return_to_monitoring(achieved, ev, expected):
     assert may_return_to_monitoring(achieved, ev) is expected
 
 
-def test_return_to_monitoring_from_a_real_series():
+def test_return_to_monitoring_from_a_real_series() -> None:
     ev = evaluate(UP, weekly([80, 88, 91, 92, 93]), week(4, days=1))
     assert may_return_to_monitoring(True, ev)
     ev = evaluate(UP, weekly([80, 88, 89, 92, 93]), week(4, days=1))
@@ -453,13 +453,13 @@ COST = Kpi("down", 10.0, 20.0, 30.0, "weekly")  # cost per lead: lower is better
 AT = week(10, days=2)  # Wednesday of week 10: the span is weeks 8, 9, 10
 
 
-def test_gaming_when_kr_improves_and_counter_worsens():
+def test_gaming_when_kr_improves_and_counter_worsens() -> None:
     kr = [Point(week(7), 100.0), Point(week(10), 130.0)]
     cost = [Point(week(7), 12.0), Point(week(9), 15.0)]
     assert possible_gaming(kr, "up", [(COST, cost)], AT, "weekly")
 
 
-def test_no_gaming_when_counter_improves_or_holds():
+def test_no_gaming_when_counter_improves_or_holds() -> None:
     kr = [Point(week(7), 100.0), Point(week(10), 130.0)]
     assert not possible_gaming(
         kr, "up", [(COST, [Point(week(7), 12), Point(week(9), 11)])], AT, "weekly"
@@ -469,7 +469,7 @@ def test_no_gaming_when_counter_improves_or_holds():
     )
 
 
-def test_no_gaming_when_kr_does_not_improve():
+def test_no_gaming_when_kr_does_not_improve() -> None:
     cost = [Point(week(7), 12.0), Point(week(9), 15.0)]
     for kr in (
         [Point(week(7), 100.0), Point(week(10), 100.0)],
@@ -478,7 +478,7 @@ def test_no_gaming_when_kr_does_not_improve():
         assert not possible_gaming(kr, "up", [(COST, cost)], AT, "weekly")
 
 
-def test_gaming_with_a_decreasing_kr_and_an_up_counter():
+def test_gaming_with_a_decreasing_kr_and_an_up_counter() -> None:
     conversion = Kpi("up", 0.3, 0.2, 0.1, "monthly")
     kr = [Point(week(6), 50.0), Point(week(9), 40.0)]  # e.g. cost per lead going down
     counter = [Point(week(5), 0.25), Point(week(8), 0.22)]  # lead-to-customer rate falling
@@ -486,7 +486,7 @@ def test_gaming_with_a_decreasing_kr_and_an_up_counter():
     assert not possible_gaming(kr, "up", [(conversion, counter)], AT, "weekly")
 
 
-def test_gaming_span_starts_at_the_period_two_before_the_current_one():
+def test_gaming_span_starts_at_the_period_two_before_the_current_one() -> None:
     span_start = week(8)  # Monday 00:00 of week 8 belongs to the span, not before it
     kr = [Point(week(7), 100.0), Point(span_start, 100.0), Point(week(10), 130.0)]
     cost = [Point(week(7), 12.0), Point(week(10), 15.0)]
@@ -495,7 +495,7 @@ def test_gaming_span_starts_at_the_period_two_before_the_current_one():
     assert not possible_gaming(moved_inside, "up", [(COST, cost)], AT, "weekly")
 
 
-def test_gaming_ignores_points_after_at_and_needs_data():
+def test_gaming_ignores_points_after_at_and_needs_data() -> None:
     kr = [Point(week(7), 100.0), Point(week(10), 130.0)]
     late = [Point(week(7), 12.0), Point(week(11), 50.0)]
     assert not possible_gaming(kr, "up", [(COST, late)], AT, "weekly")
@@ -503,7 +503,7 @@ def test_gaming_ignores_points_after_at_and_needs_data():
     assert not possible_gaming(kr, "up", [], AT, "weekly")
 
 
-def test_gaming_over_quarters():
+def test_gaming_over_quarters() -> None:
     def q(year: int, month: int) -> datetime:
         return datetime(year, month, 15, tzinfo=UTC)
 
@@ -515,7 +515,7 @@ def test_gaming_over_quarters():
     assert not possible_gaming(kr, "up", [(COST, cost)], at, "monthly")
 
 
-def test_gaming_rejects_bad_arguments():
+def test_gaming_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="kr_better"):
         possible_gaming([], "sideways", [], AT, "weekly")
     with pytest.raises(ValueError, match="cadence"):
