@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: error lines stay whole, so they can be grepped and copied.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def setup_django() -> None:
@@ -119,6 +121,47 @@ def createadmin(
         raise fail(" ".join(exc.messages)) from None
     Person.objects.create_superuser(email, password, name=name)
     console.print(f"Administrator {email} created.")
+
+
+@app.command("backup")
+def backup_command(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup.", dir_okay=False)],
+) -> None:
+    """Write a consistent backup of the whole database to FILE while Headway keeps running.
+
+    SQLite uses its online backup; PostgreSQL uses pg_dump (custom format).
+    """
+    setup_django()
+    from headway.backup import BackupError, backup
+
+    try:
+        with console.status(f"Backing up to {file}…"):
+            backup(file)
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"Backup written to {file} ({file.stat().st_size:,} bytes).")
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A file written by `headway backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds data.")
+    ] = False,
+) -> None:
+    """Replace the database with a backup made by `headway backup` (same engine).
+
+    Refuses to overwrite a database that holds data unless --force is given.
+    """
+    setup_django()
+    from headway.backup import BackupError, restore
+
+    try:
+        with console.status(f"Restoring {file}…"):
+            restore(file, force=force)
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"Database restored from {file}.")
 
 
 def main() -> None:
