@@ -58,7 +58,8 @@ def record_checkin(
     value is computed. The moment must lie within the cycle and not in the future.
     """
     key_result = (
-        KeyResult.objects.select_for_update()
+        # of=self: PostgreSQL cannot lock the nullable side (kpi) of an outer join.
+        KeyResult.objects.select_for_update(of=("self",))
         .select_related("objective__cycle", "objective__team", "kpi")
         .get(pk=key_result.pk)
     )
