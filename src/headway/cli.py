@@ -164,6 +164,16 @@ def restore_command(
     console.print(f"Database restored from {file}.")
 
 
+def _register_command_groups() -> None:
+    """Commands that live beside their domain code, each registering itself."""
+    from headway.document.commands import register as register_document_commands
+
+    register_document_commands(app)
+
+
+_register_command_groups()
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()
