@@ -166,9 +166,11 @@ def restore_command(
 
 def _register_command_groups() -> None:
     """Commands that live beside their domain code, each registering itself."""
+    from headway.coach.commands import register as register_coach_commands
     from headway.document.commands import register as register_document_commands
 
     register_document_commands(app)
+    register_coach_commands(app)
 
 
 _register_command_groups()

@@ -166,15 +166,19 @@ def _objective_count(org: Organisation) -> Iterator[tuple[str, str]]:
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for objective in org.objectives:
         counts[(objective.team, objective.cycle)] += 1
-    for cycle in _open_cycles(org):
-        if not any(o.cycle == cycle.key for o in org.objectives):
-            continue  # a cycle nobody has planned yet is not a finding per team
+    open_cycles = _open_cycles(org)
+    for cycle in open_cycles:
         for team in org.teams:
             n = counts.get((team.key, cycle.key), 0)
             if n > MAX_OBJECTIVES:
                 yield f"teams/{team.key}", f"{n} objectives in {cycle.key}: more than five."
-            elif n == 0:
-                yield f"teams/{team.key}", f"No objective in {cycle.key}."
+    # "None" is judged over all open cycles together: a team with quarterly objectives
+    # needs none in the yearly cycle. A period nobody has planned yet is not a finding.
+    planned = [c.key for c in open_cycles if any(counts.get((t.key, c.key)) for t in org.teams)]
+    if planned:
+        for team in org.teams:
+            if not any(counts.get((team.key, key)) for key in planned):
+                yield f"teams/{team.key}", f"No objective in {', '.join(planned)}."
 
 
 @rule(

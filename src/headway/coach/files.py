@@ -1,0 +1,77 @@
+"""Run the coach on an OKRs-as-code document (no database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from headway.coach.rules import (
+    CycleFacts,
+    Finding,
+    KeyResultFacts,
+    KpiFacts,
+    ObjectiveFacts,
+    Organisation,
+    TeamFacts,
+    run,
+)
+from headway.document.schema import Cycle, Document
+
+
+def _closed(cycle: Cycle, at: datetime) -> bool:
+    """A cycle is closed when it says so, or, saying nothing, once it has ended."""
+    if cycle.state is not None:
+        return cycle.state == "closed"
+    return cycle.end < at.date()
+
+
+def organisation_from_document(doc: Document, at: datetime) -> Organisation:
+    """The facts the coach needs, read from a document as of `at`."""
+    return Organisation(
+        at=at,
+        teams=tuple(TeamFacts(t.key, t.kind, t.parent) for t in doc.teams),
+        cycles=tuple(CycleFacts(c.key, c.start, c.end, _closed(c, at)) for c in doc.cycles),
+        objectives=tuple(
+            ObjectiveFacts(
+                key=o.key,
+                title=o.title,
+                team=o.team,
+                cycle=o.cycle,
+                type=o.type,
+                parent=o.parent,
+                key_results=tuple(
+                    KeyResultFacts(
+                        kr.key, kr.title, kr.kind, kr.start, kr.target, kr.due, kr.kpi, kr.grade
+                    )
+                    for kr in o.key_results
+                ),
+                grade=o.grade,
+                reflection=o.reflection,
+                ignore=frozenset(o.coach.ignore) if o.coach else frozenset(),
+            )
+            for o in doc.objectives
+        ),
+        kpis=tuple(
+            KpiFacts(
+                key=k.key,
+                name=k.name,
+                team=k.team,
+                tier=k.tier,
+                owner=k.owner,
+                cadence=k.cadence,
+                target=k.target,
+                why=k.why,
+                latest_at=max((m.at for m in k.measurements if m.at <= at), default=None),
+            )
+            for k in doc.kpis
+        ),
+    )
+
+
+def lint_document(doc: Document, at: datetime) -> list[tuple[Finding, str | None, int | None]]:
+    """Every finding with the file and line of the thing it concerns (when known)."""
+    located = []
+    for finding in run(organisation_from_document(doc, at)):
+        where = doc.locate(finding.path)
+        file, line = where if where is not None else (None, None)
+        located.append((finding, file, line))
+    return located
