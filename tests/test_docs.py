@@ -43,3 +43,10 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert "make run" in head
     assert "make test" in head
     assert "demo@headway.local" in head
+
+
+def test_cli_reference_matches_the_commands() -> None:
+    from headway.clidoc import render
+
+    current = (ROOT / "docs" / "cli.md").read_text()
+    assert current == render(), "docs/cli.md is stale: run `python -m headway.clidoc > docs/cli.md`"
