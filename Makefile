@@ -20,6 +20,19 @@ $(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
 
 bootstrap: $(VENV)/.installed
 
+# Front-end libraries (chart.js) from package-lock.json, served as static files.
+ifneq ($(wildcard package-lock.json),)
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+bootstrap: node_modules/.installed
+endif
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+/usr/bin/chromium:
+	apt-get update && apt-get install -y chromium
+
 run: bootstrap
 	$(BIN)/headway migrate
 	$(BIN)/headway demo --if-empty
@@ -29,7 +42,7 @@ run: bootstrap
 	@echo ""
 	$(BIN)/headway serve --host $(HOST) --port $(PORT)
 
-test: bootstrap
+test: bootstrap /usr/bin/chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: bootstrap

@@ -182,8 +182,12 @@ WHITENOISE_USE_FINDERS = True
 
 # Front-end libraries from npm (package.json / package-lock.json, installed by `make` with
 # `npm ci`): only each library's dist folder is served, under static/vendor/<name>/.
+# headway/static (headway.css) is listed too: the headway package itself is not an app.
 NODE_MODULES = BASE_DIR.parent.parent / "node_modules"
-STATICFILES_DIRS = [("vendor/chartjs", NODE_MODULES / "chart.js" / "dist")]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+]
 # End of front-end libraries from npm.
 
 # Security: the defaults are the strict ones; HEADWAY_HTTPS=0 only for plain-HTTP local use.

@@ -4,8 +4,8 @@ from django.urls import include, path
 from headway.web import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("headway.web.urls")),
 ]

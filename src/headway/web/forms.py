@@ -1,0 +1,489 @@
+"""Forms of the web pages; writes that have an action go through it (see the views)."""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.text import slugify
+
+from headway.kpis.models import Direction, Kpi
+from headway.okrs.models import Cycle, CycleState, KeyResult, KeyResultKind, Objective
+from headway.teams.models import Person, Role, Team
+
+NUMERIC_KINDS = {KeyResultKind.INCREASE, KeyResultKind.DECREASE, KeyResultKind.ABOVE, "below"}
+RANGE_KINDS = {KeyResultKind.INCREASE, KeyResultKind.DECREASE}
+# Which key-result fields apply to which kinds (the page hides the others with JS).
+KIND_FIELDS = {
+    "unit": "increase decrease above below",
+    "start": "increase decrease",
+    "target": "increase decrease above below",
+    "kpi": "increase decrease above below",
+    "counter_kpis": "increase decrease above below",
+}
+
+
+def free_key(model: type[Model], base: str, taken: set[str] | None = None, **scope: Any) -> str:
+    """A key made from `base` that no row of `model` (within `scope`) has yet."""
+    key = slugify(base)[:60].strip("-") or "item"
+    used = set(
+        model._default_manager.filter(key__startswith=key, **scope).values_list("key", flat=True)
+    ) | (taken or set())
+    candidate, n = key, 2
+    while candidate in used:
+        candidate, n = f"{key}-{n}", n + 1
+    return candidate
+
+
+class NoColon:
+    """Labels without Django's trailing colon (the CSS sets labels apart)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class FiniteFloatField(forms.FloatField):
+    """A float that must be finite (FloatField already refuses NaN and infinity)."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not math.isfinite(value):
+            raise ValidationError("Enter a finite number.", code="invalid")
+
+
+class PersonChoiceField(forms.ModelChoiceField[Person]):
+    def label_from_instance(self, obj: Person) -> str:
+        return f"{obj.name} <{obj.email}>" if obj.name else obj.email
+
+
+class ObjectiveChoiceField(forms.ModelChoiceField[Objective]):
+    def label_from_instance(self, obj: Objective) -> str:
+        return f"{obj.title} ({obj.team.name}, {obj.cycle.key})"
+
+
+def people() -> Any:
+    return Person.objects.filter(is_active=True).order_by("name", "email")
+
+
+class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
+    """Create or edit an objective; the parent is set through align_objective by the view."""
+
+    key = forms.SlugField(
+        required=False,
+        max_length=150,
+        help_text="Used in links and files; made from the title when left empty.",
+    )
+    owner = PersonChoiceField(queryset=Person.objects.none(), required=False)
+    parent = ObjectiveChoiceField(
+        queryset=Objective.objects.none(),
+        required=False,
+        label="Aligns to",
+        help_text="The objective one level up that this one helps reach (leads and admins).",
+    )
+
+    class Meta:
+        model = Objective
+        fields = ("title", "key", "description", "team", "cycle", "owner", "type", "visibility")
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "title": "A qualitative change worth making, not a number.",
+            "visibility": "Private objectives are seen by their team only.",
+        }
+
+    def __init__(
+        self,
+        *args: Any,
+        teams: list[Team],
+        parents: list[Objective],
+        editing: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams])  # type: ignore[attr-defined]
+        self.fields["cycle"].queryset = Cycle.objects.exclude(state=CycleState.CLOSED)  # type: ignore[attr-defined]
+        self.fields["owner"].queryset = people()  # type: ignore[attr-defined]
+        self.fields["parent"].queryset = Objective.objects.filter(  # type: ignore[attr-defined]
+            pk__in=[p.pk for p in parents]
+        ).select_related("team", "cycle")
+        self.fields["parent"].initial = self.instance.parent_id if editing else None
+        if editing:
+            for name in ("key", "team", "cycle"):
+                del self.fields[name]
+        self.order_fields(
+            ["title", "key", "description", "team", "cycle", "owner", "type", "visibility"]
+        )
+
+    def clean_key(self) -> str:
+        key: str = self.cleaned_data.get("key") or ""
+        if key and Objective.objects.filter(key=key).exclude(pk=self.instance.pk).exists():
+            raise ValidationError("This key is taken; pick another or leave it empty.")
+        return key
+
+    def _post_clean(self) -> None:
+        # The key may be blank until the view makes one from the title.
+        if "key" in self.fields and not self.cleaned_data.get("key"):
+            title = self.cleaned_data.get("title") or "objective"
+            self.cleaned_data["key"] = free_key(Objective, title)
+        super()._post_clean()  # type: ignore[misc]
+
+
+class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
+    """Create or edit a key result; the fields that apply depend on its kind."""
+
+    key = forms.SlugField(
+        required=False, max_length=150, help_text="Made from the title when left empty."
+    )
+    owner = PersonChoiceField(queryset=Person.objects.none(), required=False)
+    start = FiniteFloatField(required=False, help_text="Where the number stands today.")
+    target = FiniteFloatField(required=False)
+    weight = FiniteFloatField(min_value=0, initial=1.0)
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why recalibrate?",
+        help_text="Changing the title, start or target of an active cycle is a recalibration: "
+        "the reason is kept in the history.",
+    )
+
+    class Meta:
+        model = KeyResult
+        fields = (
+            "title",
+            "key",
+            "kind",
+            "owner",
+            "unit",
+            "start",
+            "target",
+            "weight",
+            "due",
+            "kpi",
+            "counter_kpis",
+        )
+        widgets = {
+            "due": forms.DateInput(attrs={"type": "date"}),
+            "kind": forms.Select(attrs={"data-kind-select": ""}),
+            "counter_kpis": forms.SelectMultiple(attrs={"size": 4}),
+        }
+        labels = {"kpi": "Fed by KPI", "counter_kpis": "Guard-rail KPIs"}
+        help_texts = {
+            "title": "An outcome, not a task: a number that only moves if the objective is met.",
+            "kind": "increase/decrease: from start to target; above/below: keep on the right "
+            "side of the target; milestone: done or not; objectives: rolled up from the "
+            "objectives aligned to this one.",
+            "kpi": "Each measurement of the KPI becomes this key result's value.",
+        }
+
+    def __init__(
+        self, *args: Any, objective: Objective, recalibrating: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.objective = objective
+        self.recalibrating = recalibrating
+        self.fields["owner"].queryset = people()  # type: ignore[attr-defined]
+        kpis = Kpi.objects.order_by("name")
+        self.fields["kpi"].queryset = kpis  # type: ignore[attr-defined]
+        self.fields["counter_kpis"].queryset = kpis  # type: ignore[attr-defined]
+        for name, kinds in KIND_FIELDS.items():
+            self.fields[name].widget.attrs["data-kinds"] = kinds
+        if self.instance.pk:
+            del self.fields["key"]
+        if recalibrating:
+            self.fields["kind"].disabled = True
+            self.fields["kind"].help_text = "The kind is fixed once the cycle is active."
+        else:
+            del self.fields["reason"]
+
+    def clean_key(self) -> str:
+        key: str = self.cleaned_data.get("key") or ""
+        if key and KeyResult.objects.filter(objective=self.objective, key=key).exists():
+            raise ValidationError("This objective already has a key result with this key.")
+        return key
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind") or self.instance.kind
+        start, target = data.get("start"), data.get("target")
+        if kind in RANGE_KINDS:
+            if start is None:
+                self.add_error("start", "An increase or decrease key result needs a start.")
+            if target is None:
+                self.add_error("target", "Say which number counts as done.")
+            if start is not None and target is not None:
+                if kind == KeyResultKind.INCREASE and target <= start:
+                    self.add_error("target", "To increase, the target must be above the start.")
+                if kind == KeyResultKind.DECREASE and target >= start:
+                    self.add_error("target", "To decrease, the target must be below the start.")
+        elif kind in NUMERIC_KINDS:
+            if target is None:
+                self.add_error("target", "A guard-rail key result needs the value to stay on.")
+            data["start"] = None
+        else:
+            data["start"] = data["target"] = None
+            data["kpi"] = None
+            data["unit"] = ""
+            if "counter_kpis" in data:
+                data["counter_kpis"] = Kpi.objects.none()
+        due = data.get("due")
+        cycle = self.objective.cycle
+        if due is not None and not cycle.start <= due <= cycle.end:
+            self.add_error("due", f"Pick a day within the cycle ({cycle.start} to {cycle.end}).")
+        if "key" in self.fields and not data.get("key"):
+            data["key"] = free_key(
+                KeyResult, data.get("title") or "key-result", objective=self.objective
+            )
+        return data
+
+    def _post_clean(self) -> None:
+        self.instance.objective = self.objective
+        super()._post_clean()  # type: ignore[misc]
+
+
+class KpiForm(NoColon, forms.ModelForm[Kpi]):
+    """The KPI card: what, why, how, who, when, with direction and thresholds."""
+
+    key = forms.SlugField(
+        required=False, max_length=150, help_text="Made from the name when left empty."
+    )
+    owner = PersonChoiceField(queryset=Person.objects.none(), required=False)
+    target = FiniteFloatField(required=False)
+    warning = FiniteFloatField(required=False, help_text="Past this the KPI is in warning.")
+    critical = FiniteFloatField(required=False, help_text="Past this the KPI is critical.")
+    benchmark = FiniteFloatField(required=False, help_text="For context, e.g. industry average.")
+
+    class Meta:
+        model = Kpi
+        fields = (
+            "name",
+            "key",
+            "unit",
+            "definition",
+            "why",
+            "how",
+            "team",
+            "owner",
+            "cadence",
+            "direction",
+            "target",
+            "warning",
+            "critical",
+            "benchmark",
+            "tier",
+        )
+        widgets = {
+            "definition": forms.Textarea(attrs={"rows": 2}),
+            "why": forms.Textarea(attrs={"rows": 2}),
+            "how": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {"cadence": "Review cadence"}
+
+    def __init__(self, *args: Any, teams: list[Team], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams])  # type: ignore[attr-defined]
+        self.fields["owner"].queryset = people()  # type: ignore[attr-defined]
+        if self.instance.pk:
+            del self.fields["key"]
+
+    def clean_key(self) -> str:
+        key: str = self.cleaned_data.get("key") or ""
+        if key and Kpi.objects.filter(key=key).exists():
+            raise ValidationError("This key is taken; pick another or leave it empty.")
+        return key
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        up = data.get("direction", Direction.UP) == Direction.UP
+        better = "higher" if up else "lower"
+        ordered = [
+            (name, data.get(name))
+            for name in ("target", "warning", "critical")
+            if data.get(name) is not None
+        ]
+        for (first, a), (second, b) in pairwise(ordered):
+            if a is not None and b is not None and ((a < b) if up else (a > b)):
+                self.add_error(
+                    second,
+                    f"When {better} is better, the {second} threshold must not be {better} "
+                    f"than the {first}.",
+                )
+        if "key" in self.fields and not data.get("key"):
+            data["key"] = free_key(Kpi, data.get("name") or "kpi")
+        return data
+
+
+class CheckInRowForm(NoColon, forms.Form):
+    """One key result's line of the team check-in; an empty line checks nothing in."""
+
+    value = FiniteFloatField(required=False, widget=forms.NumberInput(attrs={"step": "any"}))
+    done = forms.TypedChoiceField(
+        required=False,
+        choices=[("", "—"), ("yes", "Done"), ("no", "Not done")],
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+    )
+    confidence = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=10,
+        label="Confidence (0 to 10)",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    comment = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What happened, why, what next"}),
+    )
+
+    def __init__(self, *args: Any, key_result: KeyResult, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_result = key_result
+        if key_result.kind == KeyResultKind.MILESTONE:
+            del self.fields["value"]
+        else:
+            del self.fields["done"]
+
+    @property
+    def is_milestone(self) -> bool:
+        return "done" in self.fields
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        main = "done" if self.is_milestone else "value"
+        has_value = data.get(main) is not None
+        # Confidence comes pre-filled from the last check-in: only a new one counts.
+        confidence = data.get("confidence")
+        extra = data.get("comment") or (
+            confidence is not None and confidence != self.initial.get("confidence")
+        )
+        if not has_value and extra and main not in self.errors:
+            self.add_error(
+                main,
+                "Say whether it is done to check in."
+                if self.is_milestone
+                else "Enter the current value to check in.",
+            )
+        return data
+
+    @property
+    def filled(self) -> bool:
+        main = "done" if self.is_milestone else "value"
+        return self.cleaned_data.get(main) is not None
+
+
+class MeasurementForm(NoColon, forms.Form):
+    at = forms.DateField(
+        label="Period end",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Pushing the same day again replaces the value (the old one is kept).",
+    )
+    value = FiniteFloatField(widget=forms.NumberInput(attrs={"step": "any"}))
+    note = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["at"].initial = timezone.localdate()
+
+
+class PromoteForm(NoColon, forms.Form):
+    objective = ObjectiveChoiceField(
+        queryset=Objective.objects.none(), help_text="An objective of the active cycle."
+    )
+    target = FiniteFloatField(required=False, help_text="Defaults to the KPI's target.")
+    title = forms.CharField(required=False, max_length=300, help_text="Written for you if empty.")
+
+    def __init__(self, *args: Any, objectives: list[Objective], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["objective"].queryset = Objective.objects.filter(  # type: ignore[attr-defined]
+            pk__in=[o.pk for o in objectives]
+        ).select_related("team", "cycle")
+
+
+class CycleForm(NoColon, forms.ModelForm[Cycle]):
+    state = forms.ChoiceField(
+        choices=[(CycleState.PLANNING, "planning"), (CycleState.ACTIVE, "active")],
+        help_text="Close a cycle from its review page.",
+    )
+
+    class Meta:
+        model = Cycle
+        fields = ("key", "name", "start", "end", "state")
+        widgets = {
+            "start": forms.DateInput(attrs={"type": "date"}),
+            "end": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["key"].disabled = True
+            if self.instance.is_closed:
+                self.fields["state"].choices = [(CycleState.CLOSED, "closed")]  # type: ignore[attr-defined]
+                self.fields["state"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The end cannot be before the start.")
+        return data
+
+
+class TeamForm(NoColon, forms.ModelForm[Team]):
+    class Meta:
+        model = Team
+        fields = ("name", "key", "kind", "parent", "checkin_cadence_days")
+        labels = {"parent": "Part of", "checkin_cadence_days": "Check-in cadence (days)"}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") != "company" and data.get("parent") is None:
+            self.add_error("parent", "Only the company stands at the top; pick where it belongs.")
+        return data
+
+
+class PersonForm(NoColon, forms.Form):
+    """Invite or create a person; without a password the page shows a link to set one."""
+
+    name = forms.CharField(max_length=200)
+    email = forms.EmailField()
+    team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False)
+    role = forms.ChoiceField(
+        choices=Role.choices, initial=Role.MEMBER, required=False, help_text="On that team."
+    )
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to get a link the person uses to set their own password.",
+    )
+
+    def clean_role(self) -> str:
+        return self.cleaned_data.get("role") or Role.MEMBER
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
+        if Person.objects.filter(email=email).exists():
+            raise ValidationError("Someone with this e-mail address already exists.")
+        return email
+
+    def clean_password(self) -> str:
+        from django.contrib.auth.password_validation import validate_password
+
+        password: str = self.cleaned_data.get("password") or ""
+        if password:
+            validate_password(password)
+        return password
+
+
+class MembershipForm(NoColon, forms.Form):
+    person = PersonChoiceField(queryset=Person.objects.none())
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = people()  # type: ignore[attr-defined]

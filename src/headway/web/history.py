@@ -1,0 +1,121 @@
+"""Readable change history from django-simple-history records: who, when, before/after, why."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Model
+
+from headway.kpis.models import Kpi
+from headway.okrs.models import Objective
+from headway.teams.models import Person, Team
+from headway.web.common import DASH, fmt_number
+
+# Bookkeeping columns that change with every save and say nothing to a reader.
+IGNORED = {"version", "updated_at", "created_at", "coach_ignore", "coach_ignore_why", "position"}
+# Foreign keys shown by name: field name -> model.
+REFERENCES: dict[str, type[Model]] = {
+    "owner": Person,
+    "parent": Objective,
+    "kpi": Kpi,
+    "team": Team,
+    "closed_by": Person,
+}
+
+
+@dataclass
+class FieldChange:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class Entry:
+    """One change of one object, as the history list shows it."""
+
+    when: datetime
+    who: str
+    subject: str
+    action: str
+    reason: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def is_recalibration(self) -> bool:
+        return self.reason.startswith("Recalibrated")
+
+
+def _show(value: Any, name: str, names: dict[str, dict[Any, str]]) -> str:
+    if value is None or value == "":
+        return DASH
+    if name in names:
+        return names[name].get(value, f"#{value}")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return fmt_number(value)
+    return str(value)
+
+
+def entries(groups: Iterable[tuple[str, Iterable[Any]]], limit: int = 100) -> list[Entry]:
+    """History entries, newest first, from (label, records) pairs of one model each.
+
+    `label` may contain "{title}", filled with the object's title (or name) at that time.
+    Referenced people, objectives, KPIs and teams are named with one query per model.
+    """
+    pending: list[tuple[str, Any, Any]] = []
+    wanted: dict[str, set[Any]] = defaultdict(set)
+    for label, records in groups:
+        by_object: dict[Any, list[Any]] = defaultdict(list)
+        for record in records:
+            by_object[record.id].append(record)
+        for versions in by_object.values():
+            versions.sort(key=lambda r: (r.history_date, r.history_id))
+            previous = None
+            for record in versions:
+                pending.append((label, record, previous))
+                if previous is not None and record.history_type == "~":
+                    for change in record.diff_against(previous, excluded_fields=IGNORED).changes:
+                        if change.field in REFERENCES:
+                            wanted[change.field].update(v for v in (change.old, change.new) if v)
+                previous = record
+    names: dict[str, dict[Any, str]] = {}
+    for name, ids in wanted.items():
+        model = REFERENCES[name]
+        names[name] = {obj.pk: str(obj) for obj in model._default_manager.filter(pk__in=ids)}
+
+    result = []
+    for label, record, previous in pending:
+        title = getattr(record, "title", None) or getattr(record, "name", "")
+        who = str(record.history_user) if record.history_user_id else "system"
+        entry = Entry(
+            when=record.history_date,
+            who=who,
+            subject=label.format(title=title),
+            action={"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+            reason=record.history_change_reason or "",
+        )
+        if previous is not None and record.history_type == "~":
+            model = record.instance_type
+            for change in record.diff_against(previous, excluded_fields=IGNORED).changes:
+                try:
+                    label_text = str(model._meta.get_field(change.field).verbose_name)
+                except Exception:  # pragma: no cover - a field removed since
+                    label_text = change.field
+                entry.changes.append(
+                    FieldChange(
+                        label=label_text,
+                        old=_show(change.old, change.field, names),
+                        new=_show(change.new, change.field, names),
+                    )
+                )
+            if not entry.changes and not entry.reason:
+                continue
+        result.append(entry)
+    result.sort(key=lambda e: e.when, reverse=True)
+    return result[:limit]

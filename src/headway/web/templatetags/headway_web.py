@@ -1,0 +1,56 @@
+"""Filters for showing scores, statuses, health and numbers the same way on every page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils.timesince import timesince
+
+from headway.web import common
+
+register = template.Library()
+
+
+@register.filter
+def score(value: float | None) -> str:
+    """A score to one decimal place (0.7); a dash when there is none."""
+    if value is None:
+        return common.DASH
+    return f"{value:.1f}"
+
+
+@register.filter
+def band(value: float | None) -> str:
+    """The grade band (red, yellow, green) of an unrounded score."""
+    return common.band(value)
+
+
+@register.filter
+def status_label(value: str) -> str:
+    return common.STATUS_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+@register.filter
+def health_label(value: str) -> str:
+    return common.HEALTH_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+@register.filter
+def num(value: float | None) -> str:
+    """A measured value for people (92.1, 1,234, 0.005)."""
+    return common.fmt_number(value)
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """How long ago, in its largest unit only ("3 days ago")."""
+    if value is None:
+        return ""
+    return f"{timesince(value, depth=1)} ago"
+
+
+@register.filter
+def bar(value: float | None, expected: float | None = None) -> common.Bar:
+    """A progress bar for `{% include "web/ui.html#bar" with bar=score|bar:expected %}`."""
+    return common.Bar(score=value or 0.0, expected=expected)

@@ -1,0 +1,39 @@
+"""The pages of PRODUCT.md section 5 (the health check stays in headway/urls.py)."""
+
+from django.urls import path
+
+from headway.web.views import checkin, cycles, home, kpis, objectives, teams
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("cycles/", cycles.cycles_index, name="cycles"),
+    path("cycles/new/", cycles.cycle_create, name="cycle_create"),
+    path("cycles/<slug:key>/", cycles.cycle_tree, name="cycle"),
+    path("cycles/<slug:key>/edit/", cycles.cycle_edit, name="cycle_edit"),
+    path("cycles/<slug:key>/review/", cycles.cycle_review, name="cycle_review"),
+    path("cycles/<slug:key>/nodes/<slug:objective>/", cycles.cycle_node, name="cycle_node"),
+    path("objectives/new/", objectives.objective_create, name="objective_create"),
+    path("objectives/<slug:key>/", objectives.objective_detail, name="objective"),
+    path("objectives/<slug:key>/edit/", objectives.objective_edit, name="objective_edit"),
+    path(
+        "objectives/<slug:key>/key-results/new/",
+        objectives.key_result_create,
+        name="key_result_create",
+    ),
+    path(
+        "objectives/<slug:key>/key-results/<slug:kr>/edit/",
+        objectives.key_result_edit,
+        name="key_result_edit",
+    ),
+    path("kpis/", kpis.kpi_board, name="kpis"),
+    path("kpis/new/", kpis.kpi_create, name="kpi_create"),
+    path("kpis/<slug:key>/", kpis.kpi_detail, name="kpi"),
+    path("kpis/<slug:key>/edit/", kpis.kpi_edit, name="kpi_edit"),
+    path("teams/", teams.teams, name="teams"),
+    path("teams/new/", teams.team_create, name="team_create"),
+    path("teams/<slug:key>/", teams.team_detail, name="team"),
+    path("teams/<slug:key>/edit/", teams.team_edit, name="team_edit"),
+    path("teams/<slug:key>/checkin/", checkin.checkin, name="checkin"),
+    path("teams/<slug:key>/kpis/", kpis.kpi_board, name="team_kpis"),
+    path("people/new/", teams.person_create, name="person_create"),
+]

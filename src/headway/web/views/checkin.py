@@ -1,0 +1,128 @@
+"""The weekly check-in: every key result of a team's active cycle in one form, all or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from headway.okrs.actions import record_checkin
+from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind
+from headway.teams.models import Team
+from headway.web.common import access, add_errors, person
+from headway.web.forms import CheckInRowForm
+
+
+@dataclass
+class Row:
+    key_result: KeyResult
+    form: CheckInRowForm | None
+    why_read_only: str = ""
+
+    @property
+    def last_confidence(self) -> int | None:
+        return getattr(self.key_result, "last_confidence", None)
+
+    @property
+    def last_at(self) -> object:
+        return getattr(self.key_result, "last_at", None)
+
+
+def _key_results(team: Team) -> list[KeyResult]:
+    latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-at")
+    return list(
+        KeyResult.objects.filter(objective__team=team, objective__cycle__state=CycleState.ACTIVE)
+        .select_related("objective__cycle", "objective__owner", "owner", "kpi")
+        .annotate(
+            last_confidence=Subquery(latest.values("confidence")[:1]),
+            last_at=Subquery(latest.values("at")[:1]),
+        )
+        .order_by("objective__cycle__start", "objective__key", "position", "id")
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def checkin(request: HttpRequest, key: str) -> HttpResponse:
+    """Check in on all the team's key results at once; one transaction, errors per row."""
+    team = get_object_or_404(Team, key=key)
+    acc = access(request)
+    me = person(request)
+    key_results = [kr for kr in _key_results(team) if acc.can_see_objective(kr.objective)]
+    allowed = [kr for kr in key_results if acc.can_check_in(kr)]
+    if not allowed and not acc.at_least(team.pk, "member"):
+        raise PermissionDenied("Only members of the team and key-result owners may check in.")
+    data = request.POST if request.method == "POST" else None
+    rows = []
+    for kr in key_results:
+        why = ""
+        if kr.kpi is not None:
+            why = f"Takes its value from the KPI “{kr.kpi.name}”: push a measurement there."
+        elif kr.kind == KeyResultKind.OBJECTIVES:
+            why = "Rolled up from the objectives aligned to this one."
+        elif kr not in allowed:
+            why = "Only the team's members and the owner check in on this key result."
+        form = None
+        if not why:
+            form = CheckInRowForm(
+                data,
+                prefix=f"kr-{kr.pk}",
+                key_result=kr,
+                initial={"confidence": kr.last_confidence},  # type: ignore[attr-defined]
+            )
+        rows.append(Row(key_result=kr, form=form, why_read_only=why))
+    forms = [row.form for row in rows if row.form is not None]
+    if data is not None:
+        valid = all([form.is_valid() for form in forms])
+        filled = [form for form in forms if valid and form.filled]
+        if valid and not filled:
+            messages.info(request, "Nothing to check in: fill in at least one key result.")
+        elif valid:
+            failed = False
+            now = timezone.now()
+            with transaction.atomic():
+                for form in filled:
+                    try:
+                        record_checkin(
+                            key_result=form.key_result,
+                            by=me,
+                            value=form.cleaned_data.get("value"),
+                            done=form.cleaned_data.get("done"),
+                            confidence=form.cleaned_data.get("confidence"),
+                            comment=form.cleaned_data.get("comment") or "",
+                            at=now,
+                        )
+                    except ValidationError as exc:
+                        add_errors(form, exc)
+                        failed = True
+                    except PermissionDenied as exc:
+                        form.add_error(None, str(exc))
+                        failed = True
+                if failed:
+                    # All or nothing: the rows that went through are undone too.
+                    transaction.set_rollback(True)
+            if not failed:
+                messages.success(
+                    request,
+                    f"Checked in {len(filled)} key result{'s' if len(filled) != 1 else ''}.",
+                )
+                return redirect("checkin", key=team.key)
+    has_errors = any(form.errors for form in forms)
+    cycles = sorted({kr.objective.cycle for kr in key_results}, key=lambda c: (c.start, c.key))
+    return render(
+        request,
+        "web/checkin.html",
+        {
+            "team": team,
+            "rows": rows,
+            "cycles": cycles,
+            "has_errors": has_errors,
+            "editable": bool(forms),
+        },
+    )

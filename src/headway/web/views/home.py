@@ -1,0 +1,100 @@
+"""Home: my objectives and key results, my KPIs, and what needs me now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from headway.kpis.models import Health, Kpi
+from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
+from headway.okrs.scoring import KeyResultResult, ObjectiveResult
+from headway.teams.models import Team
+from headway.web.common import access, person
+
+
+@dataclass
+class KrRow:
+    key_result: KeyResult
+    result: KeyResultResult
+    mine: bool
+
+
+@dataclass
+class ObjectiveRow:
+    objective: Objective
+    result: ObjectiveResult
+    mine: bool
+    key_results: list[KrRow] = field(default_factory=list)
+
+
+@dataclass
+class CycleSection:
+    cycle: Cycle
+    objectives: list[ObjectiveRow]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's start page, in a constant number of queries per active cycle."""
+    me = person(request)
+    acc = access(request)
+    now = timezone.now()
+    sections = []
+    for cycle in Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start", "key"):
+        tree = cycle.tree(at=now)
+        rows = []
+        for objective in tree.objectives:
+            krs = objective.key_results_list  # type: ignore[attr-defined]
+            mine = objective.owner_id == me.pk
+            if not (mine or any(kr.owner_id == me.pk for kr in krs)):
+                continue
+            if not acc.can_see_objective(objective):
+                continue
+            rows.append(
+                ObjectiveRow(
+                    objective=objective,
+                    result=tree.objective_result(objective),
+                    mine=mine,
+                    key_results=[
+                        KrRow(kr, tree.key_result_result(kr), kr.owner_id == me.pk) for kr in krs
+                    ],
+                )
+            )
+        sections.append(CycleSection(cycle=cycle, objectives=rows))
+
+    overdue = [
+        kr
+        for kr in KeyResult.objects.overdue(now)
+        .filter(Q(owner=me) | Q(owner__isnull=True, objective__owner=me))
+        .select_related("objective__team", "objective__cycle")
+        .order_by("objective__key", "position")
+        if acc.can_see_objective(kr.objective)
+    ]
+    my_kpis = list(Kpi.objects.filter(owner=me).select_related("team").order_by("name"))
+    alarming = [k for k in my_kpis if k.health in {Health.WARNING, Health.CRITICAL}]
+    promotions = [
+        kpi
+        for kpi in Kpi.objects.deserving_promotion().select_related("team").order_by("name")
+        if acc.can_steer(kpi.team_id)
+    ]
+    my_teams = list(Team.objects.filter(pk__in=acc.member_of).order_by("name"))
+    needs_me = bool(overdue or alarming or promotions)
+    return render(
+        request,
+        "web/home.html",
+        {
+            "sections": sections,
+            "overdue": overdue,
+            "alarming": alarming,
+            "promotions": promotions,
+            "my_kpis": my_kpis,
+            "my_teams": my_teams,
+            "needs_me": needs_me,
+            "now": now,
+        },
+    )

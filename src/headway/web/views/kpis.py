@@ -1,0 +1,286 @@
+"""The KPI board, the KPI page (card, chart, history, push, promote) and the KPI forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods
+
+from headway.kpis.actions import (
+    IngestError,
+    MeasurementRow,
+    ingest_measurements,
+    key_results_back_to_monitoring,
+    promote_kpi,
+    refresh_kpis,
+)
+from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
+from headway.okrs.models import CycleState, Objective
+from headway.teams.models import Team
+from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
+from headway.web.common import HEALTH_LABELS, access, add_errors, is_htmx, paginate, person
+from headway.web.forms import KpiForm, MeasurementForm, PromoteForm
+from headway.web.views.cycles import team_subtree
+
+ARROWS: dict[tuple[str, str], str] = {
+    ("improving", Direction.UP): "↗",
+    ("improving", Direction.DOWN): "↘",
+    ("deteriorating", Direction.UP): "↘",
+    ("deteriorating", Direction.DOWN): "↗",
+}
+
+
+@dataclass
+class Tile:
+    kpi: Kpi
+    spark: Sparkline | None
+
+    @property
+    def arrow(self) -> str:
+        return ARROWS.get((self.kpi.trend, self.kpi.direction), "→")
+
+
+@require_GET
+def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    """Health tiles with sparklines, filterable by health and tier, paginated."""
+    team = get_object_or_404(Team, key=key) if key is not None else None
+    teams = list(Team.objects.order_by("name"))
+    kpis = Kpi.objects.select_related("team", "owner").order_by("team__name", "name")
+    if team is not None:
+        kpis = kpis.filter(team_id__in=team_subtree(teams, team.key) or set())
+    tier = request.GET.get("tier", "")
+    if tier in Tier.values:
+        kpis = kpis.filter(tier=tier)
+    else:
+        tier = ""
+    counts = {
+        row["health"]: row["n"] for row in kpis.order_by().values("health").annotate(n=Count("id"))
+    }
+    health = request.GET.get("health", "")
+    if health in Health.values:
+        kpis = kpis.filter(health=health)
+    else:
+        health = ""
+    page = paginate(request, kpis)
+    now = timezone.now()
+    shown: list[Kpi] = list(page.object_list)
+    periods = recent_periods(shown, now)
+    tiles = [
+        Tile(kpi=kpi, spark=sparkline([p.value for p in periods.get(kpi.pk, ())], kpi.target))
+        for kpi in shown
+    ]
+    base_url = reverse("team_kpis", args=[team.key]) if team else reverse("kpis")
+    query = urlencode({k: v for k, v in {"health": health, "tier": tier}.items() if v})
+    context: dict[str, Any] = {
+        "team": team,
+        "tiles": tiles,
+        "page": page,
+        "health": health,
+        "tier": tier,
+        "healths": [(value, HEALTH_LABELS[value], counts.get(value, 0)) for value in Health.values],
+        "tiers": Tier.choices,
+        "total": sum(counts.values()),
+        "base_url": base_url,
+        "query": f"{query}&" if query else "",
+        "can_create": any(access(request).can_create_in(t.pk) for t in teams),
+    }
+    template = "web/kpi_board.html#board" if is_htmx(request) else "web/kpi_board.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _measure_errors(form: MeasurementForm, exc: IngestError) -> None:
+    for _line, message in exc.rows:
+        for part in message.split("; "):
+            if part.startswith("at: "):
+                form.add_error("at", part.removeprefix("at: "))
+            elif part.startswith("value: "):
+                form.add_error("value", part.removeprefix("value: "))
+            elif "in the future" in part:
+                form.add_error("at", "This day is in the future.")
+            else:
+                form.add_error(None, part)
+
+
+@require_http_methods(["GET", "POST"])
+def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
+    """The five-question card, the series chart, measurement history, push and promote."""
+    kpi = get_object_or_404(Kpi.objects.select_related("team", "owner"), key=key)
+    acc = access(request)
+    me = person(request)
+    can_push = acc.can_push_measurements(kpi)
+    targets = [
+        o
+        for o in Objective.objects.filter(cycle__state=CycleState.ACTIVE)
+        .select_related("team", "cycle")
+        .order_by("cycle__start", "team__name", "title")
+        if acc.can_steer(o.team_id) and acc.can_see_objective(o)
+    ]
+    action = request.POST.get("action") if request.method == "POST" else None
+    measure_form = MeasurementForm(request.POST if action == "measure" else None)
+    promote_form = PromoteForm(
+        request.POST if action == "promote" else None,
+        objectives=targets,
+        initial={"target": kpi.target},
+    )
+    if action == "measure":
+        if not can_push:
+            raise PermissionDenied("Only the team's members and the owner may push measurements.")
+        if measure_form.is_valid():
+            data = measure_form.cleaned_data
+            try:
+                ingest_measurements(
+                    rows=[
+                        MeasurementRow(
+                            kpi=kpi.key, at=data["at"], value=data["value"], note=data["note"]
+                        )
+                    ],
+                    by=me,
+                    source="web",
+                )
+            except IngestError as exc:
+                _measure_errors(measure_form, exc)
+            else:
+                kpi.refresh_from_db()
+                messages.success(
+                    request, f"Measurement saved. {kpi.name} is {HEALTH_LABELS[kpi.health]}."
+                )
+                return redirect("kpi", key=kpi.key)
+    elif action == "promote":
+        if not targets:
+            raise PermissionDenied("Only leads and admins may promote a KPI to a key result.")
+        if promote_form.is_valid():
+            data = promote_form.cleaned_data
+            try:
+                key_result = promote_kpi(
+                    kpi=kpi,
+                    objective=data["objective"],
+                    by=me,
+                    target=data.get("target"),
+                    title=data.get("title") or None,
+                )
+            except PermissionDenied as exc:
+                promote_form.add_error("objective", str(exc))
+            except ValidationError as exc:
+                add_errors(promote_form, exc)
+            else:
+                messages.success(request, f"“{key_result.title}” is now a key result.")
+                return redirect("objective", key=data["objective"].key)
+
+    now = timezone.now()
+    evaluation = kpi.evaluate(now)
+    history = paginate(
+        request,
+        Measurement.objects.filter(kpi=kpi).order_by("-at").prefetch_related("revisions"),
+        per_page=20,
+    )
+    visible = acc.can_see_objective
+    linked = [
+        kr
+        for kr in kpi.key_results.select_related("objective__cycle", "objective__team", "owner")
+        if visible(kr.objective)
+    ]
+    guarded = [
+        kr
+        for kr in kpi.guarded_key_results.select_related("objective__cycle", "objective__team")
+        if visible(kr.objective)
+    ]
+    monitoring = [
+        kr
+        for kr in key_results_back_to_monitoring()
+        if kr.kpi_id == kpi.pk and visible(kr.objective)
+    ]
+    deserves = Kpi.objects.deserving_promotion().filter(pk=kpi.pk).exists()
+    chart = kpi_chart(kpi, evaluation)
+    return render(
+        request,
+        "web/kpi.html",
+        {
+            "kpi": kpi,
+            "evaluation": evaluation,
+            "arrow": ARROWS.get((evaluation.trend, kpi.direction), "→"),
+            "chart": chart,
+            "periods": list(reversed(evaluation.periods[-12:])),
+            "anomaly_moments": {a.at for a in evaluation.anomalies},
+            "history": history,
+            "linked": linked,
+            "guarded": guarded,
+            "monitoring": monitoring,
+            "deserves": deserves,
+            "can_push": can_push,
+            "can_edit": acc.can_edit_kpi(kpi),
+            "can_promote": bool(targets),
+            "measure_form": measure_form,
+            "promote_form": promote_form,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def kpi_create(request: HttpRequest) -> HttpResponse:
+    acc = access(request)
+    me = person(request)
+    teams = [t for t in Team.objects.order_by("name") if acc.can_create_in(t.pk)]
+    if not teams:
+        raise PermissionDenied("Only members of a team may add its KPIs.")
+    initial: dict[str, Any] = {"owner": me.pk, "cadence": "monthly"}
+    team = next((t for t in teams if t.key == request.GET.get("team")), None)
+    if team is not None or len(teams) == 1:
+        initial["team"] = (team or teams[0]).pk
+    form = KpiForm(request.POST or None, teams=teams, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        kpi = form.save(commit=False)
+        kpi._history_user = me  # type: ignore[attr-defined]
+        kpi.save()
+        messages.success(request, f"KPI {kpi.name} created. Push its first measurement.")
+        return redirect("kpi", key=kpi.key)
+    return render(
+        request,
+        "web/form.html",
+        {
+            "form": form,
+            "title": "New KPI",
+            "intro": "A KPI card answers five questions: what, why, how, who and when.",
+            "submit": "Create KPI",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
+    kpi = get_object_or_404(Kpi.objects.select_related("team"), key=key)
+    acc = access(request)
+    me = person(request)
+    if not acc.can_edit_kpi(kpi):
+        raise PermissionDenied("Only leads, admins and the owner may edit this KPI.")
+    teams = [t for t in Team.objects.order_by("name") if acc.can_edit_kpi(Kpi(team_id=t.pk))]
+    if kpi.team not in teams:
+        teams.append(kpi.team)
+    form = KpiForm(request.POST or None, instance=kpi, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            if form.has_changed():
+                edited = form.save(commit=False)
+                edited.version += 1
+                edited._history_user = me  # type: ignore[attr-defined]
+                edited.save()
+            refresh_kpis(kpi_ids=[kpi.pk])
+        messages.success(request, "KPI saved.")
+        return redirect("kpi", key=kpi.key)
+    return render(
+        request,
+        "web/form.html",
+        {"form": form, "title": f"Edit {kpi.name}", "back": reverse("kpi", args=[kpi.key])},
+    )

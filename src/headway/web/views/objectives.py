@@ -1,0 +1,420 @@
+"""The objective page and the create/edit forms of objectives and key results."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from headway.kpis.actions import gaming_alerts, refresh_kpis
+from headway.kpis.models import Measurement
+from headway.okrs.actions import align_objective, recalibrate_key_result
+from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
+from headway.okrs.scoring import KeyResultResult
+from headway.okrs.tree import core_cycle
+from headway.teams.models import Team
+from headway.web import history
+from headway.web.common import access, add_errors, person, require_visible
+from headway.web.forms import RANGE_KINDS, KeyResultForm, ObjectiveForm
+from headway.web.views.cycles import moment
+
+NUMERIC = {"increase", "decrease", "above", "below"}
+
+
+@dataclass
+class Point:
+    at: datetime
+    value: float | None
+    done: bool | None = None
+    confidence: int | None = None
+    comment: str = ""
+    author: str = ""
+
+
+@dataclass
+class KrView:
+    key_result: KeyResult
+    result: KeyResultResult
+    points: list[Point]
+    chart: dict[str, Any] | None
+    can_edit: bool
+    gaming: bool
+    forecast_value: float | None = None
+    expected_value: float | None = None
+
+    @property
+    def chart_id(self) -> str:
+        return f"kr-chart-{self.key_result.pk}"
+
+    @property
+    def latest_first(self) -> list[Point]:
+        return list(reversed(self.points))
+
+
+def _ms(moment_: datetime) -> int:
+    return int(moment_.timestamp() * 1000)
+
+
+def kr_chart(
+    kr: KeyResult, result: KeyResultResult, points: list[Point], cycle: Cycle, at: datetime
+) -> tuple[dict[str, Any] | None, float | None, float | None]:
+    """Chart data of a numeric key result (values, pace line, forecast), with forecast and
+    expected values in the key result's unit."""
+    if kr.kind not in NUMERIC:
+        return None, None, None
+    window = core_cycle(cycle)
+    start_ms, end_ms = _ms(window.starts_at), _ms(window.ends_at)
+    values = [[_ms(p.at), p.value] for p in points if p.value is not None]
+    data: dict[str, Any] = {
+        "type": "key_result",
+        "unit": kr.unit,
+        "start": start_ms,
+        "end": end_ms,
+        "now": min(max(_ms(at), start_ms), end_ms),
+        "values": values,
+        "target": kr.target,
+        "pace": None,
+        "forecast": None,
+    }
+    forecast_value = expected_value = None
+    if kr.kind in RANGE_KINDS and kr.start is not None and kr.target is not None:
+        span = kr.target - kr.start
+        data["pace"] = [[start_ms, kr.start], [end_ms, kr.target]]
+        expected_value = kr.start + result.expected * span
+        if result.forecast is not None:
+            forecast_value = kr.start + result.forecast * span
+            last = values[-1] if values else [start_ms, kr.start]
+            data["forecast"] = [last, [end_ms, forecast_value]]
+    return data, forecast_value, expected_value
+
+
+@require_GET
+def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
+    """Key results with score, status, pace and forecast; check-in charts; history; children."""
+    objective = get_object_or_404(
+        Objective.objects.select_related("cycle", "team", "owner", "parent"), key=key
+    )
+    require_visible(request, objective)
+    acc = access(request)
+    cycle = objective.cycle
+    at = moment(cycle)
+    tree = cycle.tree(at=at)
+    current = next(o for o in tree.objectives if o.pk == objective.pk)
+    key_results: list[KeyResult] = current.key_results_list  # type: ignore[attr-defined]
+
+    points: dict[int, list[Point]] = defaultdict(list)
+    for checkin in (
+        CheckIn.objects.filter(key_result__objective=objective, at__lte=at)
+        .select_related("author")
+        .order_by("at")
+    ):
+        points[checkin.key_result_id].append(
+            Point(
+                at=checkin.at,
+                value=checkin.value,
+                done=checkin.done,
+                confidence=checkin.confidence,
+                comment=checkin.comment,
+                author=str(checkin.author) if checkin.author else "",
+            )
+        )
+    kpi_ids = {kr.kpi_id for kr in key_results if kr.kpi_id is not None}
+    if kpi_ids:
+        by_kpi: dict[int, list[Point]] = defaultdict(list)
+        for kpi_id, when, value, note in (
+            Measurement.objects.filter(
+                kpi_id__in=kpi_ids, at__gte=core_cycle(cycle).starts_at, at__lte=at
+            )
+            .order_by("at")
+            .values_list("kpi_id", "at", "value", "note")
+        ):
+            by_kpi[kpi_id].append(Point(at=when, value=value, comment=note, author="measurement"))
+        for kr in key_results:
+            if kr.kpi_id is not None:
+                points[kr.pk] = by_kpi.get(kr.kpi_id, [])
+    alerts = {kr.pk for kr in gaming_alerts(key_results, at=at)}
+
+    rows = []
+    for kr in key_results:
+        result = tree.key_result_result(kr)
+        chart, forecast_value, expected_value = kr_chart(kr, result, points[kr.pk], cycle, at)
+        rows.append(
+            KrView(
+                key_result=kr,
+                result=result,
+                points=points[kr.pk],
+                chart=chart,
+                can_edit=not cycle.is_closed and acc.can_edit_key_result(kr),
+                gaming=kr.pk in alerts,
+                forecast_value=forecast_value,
+                expected_value=expected_value,
+            )
+        )
+    children = [
+        (child, tree.objective_result(child))
+        for child in tree.children().get(objective.pk, [])
+        if acc.can_see_objective(child)
+    ]
+    parent = (
+        objective.parent if objective.parent and acc.can_see_objective(objective.parent) else None
+    )
+    changes = history.entries(
+        [
+            ("Objective", objective.history.select_related("history_user")),
+            (
+                "Key result “{title}”",
+                KeyResult.history.filter(objective_id=objective.pk).select_related("history_user"),
+            ),
+        ]
+    )
+    open_cycle = cycle.state == CycleState.ACTIVE
+    return render(
+        request,
+        "web/objective.html",
+        {
+            "objective": objective,
+            "cycle": cycle,
+            "result": tree.objective_result(current),
+            "rows": rows,
+            "children": children,
+            "parent": parent,
+            "history": changes,
+            "can_edit": not cycle.is_closed and acc.can_edit_objective(objective),
+            "can_add": not cycle.is_closed
+            and (acc.can_create_in(objective.team_id) or acc.can_edit_objective(objective)),
+            "can_check_in": open_cycle
+            and any(kr.takes_checkins and acc.can_check_in(kr) for kr in key_results),
+            "charts": any(row.chart for row in rows),
+        },
+    )
+
+
+def _parents(request: HttpRequest, exclude: Objective | None = None) -> list[Objective]:
+    """Objectives one may align to: visible ones of cycles not closed."""
+    acc = access(request)
+    return [
+        o
+        for o in Objective.objects.exclude(cycle__state=CycleState.CLOSED).select_related(
+            "team", "cycle"
+        )
+        if acc.can_see_objective(o) and (exclude is None or o.pk != exclude.pk)
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+def objective_create(request: HttpRequest) -> HttpResponse:
+    acc = access(request)
+    me = person(request)
+    teams = [t for t in Team.objects.order_by("name") if acc.can_create_in(t.pk)]
+    if not teams:
+        raise PermissionDenied("Only members of a team may write its objectives.")
+    initial: dict[str, Any] = {"owner": me.pk}
+    team = next((t for t in teams if t.key == request.GET.get("team")), None)
+    if team is not None:
+        initial["team"] = team.pk
+    elif len(teams) == 1:
+        initial["team"] = teams[0].pk
+    cycle = (
+        Cycle.objects.filter(key=request.GET.get("cycle", ""))
+        .exclude(state=CycleState.CLOSED)
+        .first()
+        or Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
+    )
+    if cycle is not None:
+        initial["cycle"] = cycle.pk
+    parents = _parents(request)
+    parent_key = request.GET.get("parent")
+    initial["parent"] = next((p.pk for p in parents if p.key == parent_key), None)
+    form = ObjectiveForm(request.POST or None, initial=initial, teams=teams, parents=parents)
+    if request.method == "POST" and form.is_valid():
+        parent = form.cleaned_data.get("parent")
+        objective = form.instance
+        try:
+            with transaction.atomic():
+                objective = form.save(commit=False)
+                objective._history_user = me  # type: ignore[attr-defined]
+                objective.save()
+                if parent is not None:
+                    align_objective(objective=objective, parent=parent, by=me)
+        except PermissionDenied as exc:
+            objective.pk = None
+            form.add_error("parent", str(exc))
+        except ValidationError as exc:
+            objective.pk = None
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Objective created. Now give it two to five key results.")
+            return redirect("key_result_create", key=objective.key)
+    return render(
+        request,
+        "web/form.html",
+        {"form": form, "title": "New objective", "submit": "Create objective"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
+    objective = get_object_or_404(Objective.objects.select_related("cycle", "team"), key=key)
+    require_visible(request, objective)
+    acc = access(request)
+    me = person(request)
+    if not acc.can_edit_objective(objective):
+        raise PermissionDenied("Only leads, admins and the owner may edit this objective.")
+    old_parent = objective.parent_id
+    form = ObjectiveForm(
+        request.POST or None,
+        instance=objective,
+        teams=[objective.team],
+        parents=_parents(request, exclude=objective),
+        editing=True,
+    )
+    if request.method == "POST" and objective.cycle.is_closed:
+        form.add_error(None, f"{objective.cycle} is closed: its objectives are frozen.")
+    elif request.method == "POST" and form.is_valid():
+        parent = form.cleaned_data.get("parent")
+        try:
+            with transaction.atomic():
+                if form.has_changed():
+                    edited = form.save(commit=False)
+                    edited.version += 1
+                    edited._history_user = me  # type: ignore[attr-defined]
+                    edited.save()
+                if (parent.pk if parent else None) != old_parent:
+                    align_objective(objective=objective, parent=parent, by=me)
+        except PermissionDenied as exc:
+            form.add_error("parent", str(exc))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Objective saved.")
+            return redirect("objective", key=objective.key)
+    return render(
+        request,
+        "web/form.html",
+        {
+            "form": form,
+            "title": "Edit objective",
+            "back": reverse("objective", args=[objective.key]),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
+    objective = get_object_or_404(Objective.objects.select_related("cycle", "team"), key=key)
+    require_visible(request, objective)
+    acc = access(request)
+    me = person(request)
+    if not (acc.can_create_in(objective.team_id) or acc.can_edit_objective(objective)):
+        raise PermissionDenied("Only members of the team may add key results.")
+    form = KeyResultForm(
+        request.POST or None, objective=objective, initial={"owner": me.pk, "weight": 1.0}
+    )
+    if request.method == "POST" and objective.cycle.is_closed:
+        form.add_error(None, f"{objective.cycle} is closed: its objectives are frozen.")
+    elif request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            kr = form.save(commit=False)
+            kr.objective = objective
+            kr.position = objective.key_results.count()
+            kr._history_user = me  # type: ignore[attr-defined]
+            kr.save()
+            form.save_m2m()
+            if kr.kpi_id is not None:
+                refresh_kpis(kpi_ids=[kr.kpi_id])
+        count = objective.key_results.count()
+        messages.success(request, f"Key result added ({count} so far).")
+        if request.POST.get("then") == "another":
+            return redirect("key_result_create", key=objective.key)
+        return redirect("objective", key=objective.key)
+    return render(
+        request,
+        "web/key_result_form.html",
+        {
+            "form": form,
+            "objective": objective,
+            "title": "New key result",
+            "creating": True,
+            "back": reverse("objective", args=[objective.key]),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
+    key_result = get_object_or_404(
+        KeyResult.objects.select_related("objective__cycle", "objective__team"),
+        objective__key=key,
+        key=kr,
+    )
+    objective = key_result.objective
+    require_visible(request, objective)
+    acc = access(request)
+    me = person(request)
+    if not acc.can_edit_key_result(key_result):
+        raise PermissionDenied("Only leads, admins and the owner may edit this key result.")
+    cycle = objective.cycle
+    recalibrating = cycle.state == CycleState.ACTIVE
+    original = {"title": key_result.title, "start": key_result.start, "target": key_result.target}
+    old_kpi = key_result.kpi_id
+    form = KeyResultForm(
+        request.POST or None,
+        instance=key_result,
+        objective=objective,
+        recalibrating=recalibrating,
+    )
+    if request.method == "POST" and cycle.is_closed:
+        form.add_error(None, f"{cycle} is closed: its key results are frozen.")
+    elif request.method == "POST" and form.is_valid():
+        new = {name: form.cleaned_data.get(name) for name in original}
+        moved = {name: value for name, value in new.items() if value != original[name]}
+        reason = form.cleaned_data.get("reason") or ""
+        if recalibrating and moved and not reason.strip():
+            form.add_error("reason", "Say why the key result is recalibrated.")
+        else:
+            try:
+                with transaction.atomic():
+                    edited = form.save(commit=False)
+                    if recalibrating:
+                        for name, value in original.items():
+                            setattr(edited, name, value)
+                    other = set(form.changed_data) - set(original) - {"reason"}
+                    if other or (moved and not recalibrating):
+                        edited.version += 1
+                        edited._history_user = me  # type: ignore[attr-defined]
+                        edited.save()
+                        form.save_m2m()
+                    if recalibrating and moved:
+                        recalibrate_key_result(key_result=edited, by=me, reason=reason, **moved)
+                    kpis = {k for k in (old_kpi, edited.kpi_id) if k is not None}
+                    if kpis and old_kpi != edited.kpi_id:
+                        refresh_kpis(kpi_ids=kpis)
+            except PermissionDenied as exc:
+                form.add_error("reason" if "reason" in form.fields else None, str(exc))
+            except ValidationError as exc:
+                add_errors(form, exc)
+            else:
+                messages.success(
+                    request, "Key result recalibrated." if moved and recalibrating else "Saved."
+                )
+                return redirect("objective", key=objective.key)
+    return render(
+        request,
+        "web/key_result_form.html",
+        {
+            "form": form,
+            "objective": objective,
+            "title": "Edit key result",
+            "recalibrating": recalibrating,
+            "back": reverse("objective", args=[objective.key]),
+        },
+    )

@@ -1,0 +1,175 @@
+"""People and teams: the team tree with members and roles, and the admin forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from allauth.account.forms import default_token_generator
+from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from headway.okrs.models import Cycle, CycleState
+from headway.teams.models import Membership, Person, Team
+from headway.web.common import access, person
+from headway.web.forms import MembershipForm, PersonForm, TeamForm
+
+
+@dataclass
+class TeamNode:
+    team: Team
+    members: list[Membership] = field(default_factory=list)
+    children: list[TeamNode] = field(default_factory=list)
+
+
+@require_GET
+def teams(request: HttpRequest) -> HttpResponse:
+    """The organisation as a tree: every team with its members and their roles."""
+    all_teams = list(Team.objects.order_by("name"))
+    nodes = {t.pk: TeamNode(team=t) for t in all_teams}
+    for membership in Membership.objects.select_related("person").order_by(
+        "person__name", "person__email"
+    ):
+        nodes[membership.team_id].members.append(membership)
+    roots = []
+    for team in all_teams:
+        if team.parent_id in nodes:
+            nodes[team.parent_id].children.append(nodes[team.pk])
+        else:
+            roots.append(nodes[team.pk])
+    people_count = Person.objects.filter(is_active=True).count()
+    return render(
+        request,
+        "web/teams.html",
+        {"roots": roots, "can_manage": access(request).can_manage(), "people": people_count},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def team_detail(request: HttpRequest, key: str) -> HttpResponse:
+    """A team: members and roles (admins change them), sub-teams, links to its OKRs and KPIs."""
+    team = get_object_or_404(Team.objects.select_related("parent"), key=key)
+    acc = access(request)
+    can_manage = acc.can_manage()
+    form = MembershipForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied("Only admins may manage people and teams.")
+        remove = request.POST.get("remove")
+        if remove:
+            Membership.objects.filter(team=team, pk=remove if remove.isdigit() else 0).delete()
+            messages.success(request, "Removed from the team.")
+            return redirect("team", key=team.key)
+        if form.is_valid():
+            Membership.objects.update_or_create(
+                team=team,
+                person=form.cleaned_data["person"],
+                defaults={"role": form.cleaned_data["role"]},
+            )
+            messages.success(
+                request, f"{form.cleaned_data['person']} is now {form.cleaned_data['role']}."
+            )
+            return redirect("team", key=team.key)
+    members = list(team.memberships.select_related("person").order_by("person__name"))
+    cycle = Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
+    return render(
+        request,
+        "web/team.html",
+        {
+            "team": team,
+            "members": members,
+            "children": list(team.children.order_by("name")),
+            "cycle": cycle,
+            "form": form,
+            "can_manage": can_manage,
+            "can_check_in": acc.at_least(team.pk, "member"),
+        },
+    )
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not access(request).can_manage():
+        raise PermissionDenied("Only admins may manage people and teams.")
+
+
+@require_http_methods(["GET", "POST"])
+def team_create(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    parent = Team.objects.filter(key=request.GET.get("parent", "")).first()
+    form = TeamForm(request.POST or None, initial={"parent": parent.pk if parent else None})
+    if request.method == "POST" and form.is_valid():
+        team = form.save()
+        messages.success(request, f"Team {team} created.")
+        return redirect("team", key=team.key)
+    return render(
+        request,
+        "web/form.html",
+        {"form": form, "title": "New team", "back": reverse("teams"), "submit": "Create team"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def team_edit(request: HttpRequest, key: str) -> HttpResponse:
+    team = get_object_or_404(Team, key=key)
+    _require_manager(request)
+    form = TeamForm(request.POST or None, instance=team)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Team {team} saved.")
+        return redirect("team", key=team.key)
+    return render(
+        request,
+        "web/form.html",
+        {"form": form, "title": f"Edit {team}", "back": reverse("team", args=[team.key])},
+    )
+
+
+def password_link(someone: Person) -> str:
+    """A link with which `someone` sets their own password (valid until they sign in)."""
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={
+            "uidb36": user_pk_to_url_str(someone),
+            "key": default_token_generator.make_token(someone),
+        },
+    )
+    return f"{settings.SITE_URL}{path}"
+
+
+@require_http_methods(["GET", "POST"])
+def person_create(request: HttpRequest) -> HttpResponse:
+    """Invite or create a person, optionally on a team with a role."""
+    _require_manager(request)
+    team = Team.objects.filter(key=request.GET.get("team", "")).first()
+    form = PersonForm(request.POST or None, initial={"team": team.pk if team else None})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with transaction.atomic():
+            someone = Person.objects.create_user(
+                data["email"], data["password"] or None, name=data["name"]
+            )
+            if data["team"] is not None:
+                Membership.objects.create(person=someone, team=data["team"], role=data["role"])
+        link = None if data["password"] else password_link(someone)
+        return render(
+            request,
+            "web/person_created.html",
+            {"someone": someone, "link": link, "by": person(request)},
+        )
+    return render(
+        request,
+        "web/form.html",
+        {
+            "form": form,
+            "title": "Invite a person",
+            "intro": "They sign in with their e-mail address.",
+            "back": reverse("teams"),
+            "submit": "Create",
+        },
+    )
