@@ -169,8 +169,11 @@ def _register_command_groups() -> None:
     from headway.coach.commands import register as register_coach_commands
     from headway.document.commands import register as register_document_commands
 
+    from headway.notify.commands import register as register_notify_commands
+
     register_document_commands(app)
     register_coach_commands(app)
+    register_notify_commands(app)
 
 
 _register_command_groups()

@@ -8,4 +8,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("headway.web.urls")),
+    path("", include("headway.notify.urls")),  # notifications: inbox, settings, webhooks
 ]

@@ -210,6 +210,12 @@ def ingest_measurements(
             )
             old.value, old.note, old.source, old.updated_at = value, note, source, now
             changed.append(old)
+    # Notifications (issue 8): scores of KPI-fed key results before the push.
+    from headway.notify import events as notify_events
+
+    notify_before = notify_events.snapshot_for_kpis(
+        [kpi_id for (kpi_id, _m) in clean] if new or changed else [], now
+    )
     Measurement.objects.bulk_create(new, batch_size=BATCH)
     MeasurementRevision.objects.bulk_create(revisions, batch_size=BATCH)
     Measurement.objects.bulk_update(
@@ -219,6 +225,8 @@ def ingest_measurements(
     touched = {kpi_id for (kpi_id, _m) in clean}
     if new or changed:
         refresh_kpis(kpi_ids=touched, at=now)
+        # Notifications (issue 8): key results and guard rails the push moved.
+        notify_events.after_measurements(notify_before, kpi_ids=touched, by=by, at=now)
     id_to_key = {kpi.pk: key for key, kpi in kpis.items()}
     result.kpis = sorted(id_to_key[i] for i in touched)
     return result
@@ -232,6 +240,10 @@ def refresh_kpis(*, kpi_ids: Iterable[int], at: datetime | None = None) -> list[
     """
     at = at or timezone.now()
     kpis = list(Kpi.objects.filter(pk__in=list(kpi_ids)))
+    # Notifications (issue 8): the stored state before this evaluation, to announce changes.
+    from headway.notify import events as notify_events
+
+    notify_old = {kpi.pk: notify_events.kpi_state(kpi) for kpi in kpis}
     points: dict[int, list[core.Point]] = defaultdict(list)
     for kpi_id, when, value in (
         Measurement.objects.filter(kpi__in=kpis, at__lte=at)
@@ -265,6 +277,8 @@ def refresh_kpis(*, kpi_ids: Iterable[int], at: datetime | None = None) -> list[
     for kr in linked:
         kr.current = latest_by_kpi[kr.kpi_id]  # type: ignore[index]
     KeyResult.objects.bulk_update(linked, ["current"], batch_size=500)
+    # Notifications (issue 8): KPI health changes and promotion suggestions.
+    notify_events.after_kpi_refresh(notify_old, kpis, at)
     return kpis
 
 

@@ -118,6 +118,10 @@ def record_checkin(
         confidence = previous.confidence
     if key_result.checkins.filter(at=at).exists():
         raise ValidationError({"at": "There is already a check-in at this exact moment."})
+    # Notifications (issue 8): the cycle's scores before the check-in, to announce changes.
+    from headway.notify import events as notify_events
+
+    notify_before = notify_events.snapshot_cycles([cycle.pk], max(now, at))
     checkin = CheckIn.objects.create(
         key_result=key_result,
         at=at,
@@ -135,6 +139,8 @@ def record_checkin(
         done=bool(latest["done"]),
         version=F("version") + 1,
     )
+    # Notifications (issue 8): record what the check-in changed, in this transaction.
+    notify_events.after_checkin(notify_before, checkin=checkin, key_result=key_result, by=by)
     return checkin
 
 

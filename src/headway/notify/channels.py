@@ -1,0 +1,247 @@
+"""Channels as a registry: channel id -> implementation that sends one delivery.
+
+`inbox` writes the Notification row (exactly once: unique per person and event); `email`
+sends plain text + HTML through Django's mailers (MAILERS); `webhook` POSTs JSON that a
+Slack and a Microsoft Teams incoming webhook both accept. Each send raises
+`DeliveryError` on failure, saying whether trying again could help.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from headway.notify import text
+from headway.notify.kinds import Channel, EventKind, label
+from headway.notify.models import Delivery, Event, Notification
+
+USER_AGENT = "Headway-Notify/1"
+# httpx logs every request with its URL at INFO; webhook URLs are secrets (Slack, Teams).
+logging.getLogger("httpx").setLevel(logging.WARNING)
+#: Connect, read, write and pool timeouts of a webhook POST, in seconds.
+WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Answers worth trying again later; any other 4xx is a permanent mistake (bad URL, gone).
+RETRYABLE_STATUS = {408, 409, 425, 429}
+THEME: dict[str, str] = {
+    EventKind.KR_ACHIEVED: "2e7d32",
+    EventKind.OBJECTIVE_0_7: "2e7d32",
+    EventKind.OBJECTIVE_1_0: "2e7d32",
+    EventKind.KR_OFF_TRACK: "c62828",
+    EventKind.KPI_HEALTH: "ef6c00",
+    EventKind.POSSIBLE_GAMING: "c62828",
+}
+
+
+class DeliveryError(Exception):
+    """A send that did not succeed; `permanent` when retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass
+class SendContext:
+    """Resources shared by the sends of one batch (one HTTP client for every webhook)."""
+
+    http: httpx.Client = field(
+        default_factory=lambda: httpx.Client(
+            timeout=WEBHOOK_TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        )
+    )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class ChannelImpl(Protocol):
+    """What a channel does with one claimed delivery."""
+
+    def send(self, delivery: Delivery, context: SendContext) -> None: ...
+
+
+def idempotency_key(delivery: Delivery) -> str:
+    """Same for every attempt of one delivery: receivers drop a second copy by it."""
+    address = delivery.address.replace(":", "-")
+    return f"headway-{delivery.event_id}-{delivery.channel}-{address}"
+
+
+# --------------------------------------------------------------------------- inbox
+
+
+class InboxChannel:
+    """A Notification row; normally written at fan-out, in the event's own transaction."""
+
+    def send(self, delivery: Delivery, context: SendContext) -> None:
+        person_id = delivery.person_id
+        if person_id is None:
+            raise DeliveryError("An inbox delivery needs a person.", permanent=True)
+        from headway.notify.delivery import when_unlocked
+
+        when_unlocked(
+            lambda: Notification.objects.bulk_create(
+                [Notification(person_id=person_id, event_id=delivery.event_id)],
+                ignore_conflicts=True,
+            )
+        )
+
+
+# --------------------------------------------------------------------------- e-mail
+
+
+def email_context(event: Event) -> dict[str, Any]:
+    return {
+        "event": event,
+        "kind_label": label(event.kind),
+        "facts": event.facts,
+        "sections": event.data.get("sections", []),
+        "url": text.absolute(event.link),
+        "settings_url": text.absolute(text.link("notify:settings")),
+        "site_url": getattr(settings, "SITE_URL", ""),
+    }
+
+
+def render_email(event: Event) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of the e-mail about `event`."""
+    context = email_context(event)
+    base = "notify/email/digest" if event.kind == EventKind.WEEKLY_DIGEST else "notify/email/event"
+    body = render_to_string(f"{base}.txt", context)
+    html = render_to_string(f"{base}.html", context)
+    subject = f"[Headway] {event.title}".replace("\n", " ")[:200]
+    return subject, body, html
+
+
+class EmailChannel:
+    """Plain text + HTML through the MAILERS alias HEADWAY_NOTIFY_MAILER (default "default")."""
+
+    def send(self, delivery: Delivery, context: SendContext) -> None:
+        person = delivery.person
+        if person is None or not person.email or not person.is_active:
+            raise DeliveryError("The recipient left or has no e-mail address.", permanent=True)
+        subject, body, html = render_email(delivery.event)
+        key = idempotency_key(delivery)
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=body,
+            to=[person.email],
+            headers={
+                # The same Message-ID on every attempt lets mail systems drop a duplicate.
+                "Message-ID": f"<{key}@headway>",
+                "X-Headway-Event": delivery.event.kind,
+                "X-Headway-Idempotency-Key": key,
+            },
+        )
+        message.attach_alternative(html, "text/html")
+        mailer = getattr(settings, "HEADWAY_NOTIFY_MAILER", "default")
+        try:
+            message.send(using=mailer)
+        except Exception as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- webhook
+
+
+def webhook_body(event: Event, delivery: Delivery | None = None) -> dict[str, Any]:
+    """A JSON body that Slack and Teams incoming webhooks both accept.
+
+    Slack reads `text` (fallback and notification) and `blocks` (Block Kit); Teams reads
+    `text` with `title`, `summary` and `themeColor` (a MessageCard) and ignores `blocks`.
+    Both ignore the `headway` object, which carries the event for other receivers, with
+    an `idempotency_key` that stays the same on every retry.
+    """
+    url = text.absolute(event.link)
+    facts = event.facts
+    lines = [event.summary] if event.summary else []
+    lines += [f"{name}: {value}" for name, value in facts[:10]]
+    if url:
+        lines.append(url)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": event.title[:150]}},
+    ]
+    if event.summary:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(event.summary)[:2900]}}
+        )
+    if facts:
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*{_mrkdwn(name)}*\n{_mrkdwn(value)}"[:1900]}
+                    for name, value in facts[:10]
+                ],
+            }
+        )
+    context = f"{label(event.kind)} · {text.moment(event.occurred_at)}"
+    if url:
+        context += f" · <{url}|Open in Headway>"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    key = idempotency_key(delivery) if delivery is not None else f"headway-{event.pk}"
+    return {
+        "text": f"{event.title}\n" + "\n".join(lines),
+        "blocks": blocks,
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "title": event.title,
+        "summary": event.title,
+        "themeColor": THEME.get(event.kind, "1565c0"),
+        "headway": {
+            "event_id": event.pk,
+            "idempotency_key": key,
+            "kind": event.kind,
+            "dedupe_key": event.dedupe_key,
+            "occurred_at": event.occurred_at.isoformat(),
+            "title": event.title,
+            "summary": event.summary,
+            "url": url,
+            "facts": [list(f) for f in facts],
+            "numbers": event.numbers,
+        },
+    }
+
+
+def _mrkdwn(value: str) -> str:
+    """Escape the three characters Slack's mrkdwn gives a meaning to."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class WebhookChannel:
+    """POST the JSON body to a person's or a team's incoming-webhook URL."""
+
+    def send(self, delivery: Delivery, context: SendContext) -> None:
+        if delivery.team_webhook is not None:
+            url = delivery.team_webhook.url if delivery.team_webhook.active else ""
+        else:
+            hook = getattr(delivery.person, "notify_webhook", None) if delivery.person else None
+            url = hook.url if hook is not None else ""
+        if not url:
+            raise DeliveryError("The webhook was removed or switched off.", permanent=True)
+        key = idempotency_key(delivery)
+        try:
+            response = context.http.post(
+                url,
+                json=webhook_body(delivery.event, delivery),
+                headers={"Idempotency-Key": key, "X-Headway-Event": delivery.event.kind},
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        if response.is_success:
+            return
+        status = response.status_code
+        snippet = response.text[:200].replace("\n", " ")
+        permanent = 400 <= status < 500 and status not in RETRYABLE_STATUS
+        raise DeliveryError(f"HTTP {status}: {snippet}", permanent=permanent)
+
+
+CHANNELS: dict[str, ChannelImpl] = {
+    Channel.INBOX: InboxChannel(),
+    Channel.EMAIL: EmailChannel(),
+    Channel.WEBHOOK: WebhookChannel(),
+}

@@ -1,0 +1,314 @@
+"""Claim, send and mark deliveries: the worker's half of "exactly once".
+
+A worker claims due deliveries atomically: `SELECT … FOR UPDATE SKIP LOCKED` on
+PostgreSQL (other workers skip the rows instead of waiting), then one
+`UPDATE … WHERE id IN (…) AND <still due>` that stamps a claim token and a lease. On
+SQLite the claim runs in an IMMEDIATE transaction, which serialises writers, and the
+conditional UPDATE alone decides. Only rows carrying this worker's token are sent.
+
+After sending, the row is marked `sent` by an UPDATE conditional on the token. A worker
+killed between sending and marking leaves the row `sending`; once its lease expires
+another worker claims it again and sends it a second time: the at-least-once window of
+e-mail and webhooks, which is why every copy carries the same idempotency key. The
+inbox is exactly once by construction (one unique Notification row).
+
+Failures are retried with exponential back-off (`next_attempt_at`) until
+HEADWAY_NOTIFY_MAX_ATTEMPTS; then, or at once for a permanent failure, the row is
+marked `failed` and listed for admins.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from headway.notify.channels import CHANNELS, DeliveryError, SendContext
+from headway.notify.models import Delivery, DeliveryStatus
+
+logger = logging.getLogger("headway.notify")
+
+DEFAULT_LEASE = 120.0
+DEFAULT_BATCH = 100
+
+
+@dataclass
+class Limits:
+    """Batch size and lease used when a caller gives none (the worker sets its options here,
+    so the delivery task it runs claims with the same lease)."""
+
+    batch: int = DEFAULT_BATCH
+    lease: float = DEFAULT_LEASE
+    #: Asked between two sends; the worker answers True once it was told to stop.
+    stopping: Callable[[], bool] | None = None
+
+
+LIMITS = Limits()
+MAX_BACKOFF = timedelta(hours=6)
+
+
+LOCKED_RETRIES = 400
+
+
+def when_unlocked[T](operation: Callable[[], T]) -> T:
+    """Run a short database operation, trying again while SQLite says "locked".
+
+    A file database waits for its busy timeout by itself; the shared-cache in-memory
+    database of the test runner answers "table is locked" at once instead.
+    """
+    for attempt in range(LOCKED_RETRIES):
+        try:
+            return operation()
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() or attempt == LOCKED_RETRIES - 1:
+                raise
+            time.sleep(0.005 + 0.01 * (attempt % 5))
+    raise AssertionError("unreachable")
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "HEADWAY_NOTIFY_MAX_ATTEMPTS", 6))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, 4 min, … (at most 6 h)."""
+    base = float(getattr(settings, "HEADWAY_NOTIFY_RETRY_SECONDS", 30))
+    return min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def due(now: datetime) -> Q:
+    """What a worker may claim: pending and due, or claimed by a worker whose lease ran out."""
+    return Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=DeliveryStatus.SENDING, lease_until__lt=now
+    )
+
+
+@dataclass
+class Claim:
+    token: str
+    deliveries: list[Delivery]
+    lease: float
+    started: float
+
+    @property
+    def expiring(self) -> bool:
+        """Whether too little of the lease is left to start another send safely."""
+        return time.monotonic() - self.started > self.lease * 0.8
+
+
+def claim(
+    worker_id: str,
+    *,
+    batch: int | None = None,
+    lease: float | None = None,
+    event_ids: Sequence[int] | None = None,
+) -> Claim:
+    """Atomically take up to `batch` due deliveries for this worker (see the module doc)."""
+    batch = batch or LIMITS.batch
+    lease = lease or LIMITS.lease
+    token = f"{worker_id[:80]}/{uuid.uuid4().hex[:12]}"
+    started = time.monotonic()
+
+    def take() -> int:
+        now = timezone.now()
+        with transaction.atomic():
+            candidates = Delivery.objects.filter(due(now))
+            if event_ids is not None:
+                candidates = candidates.filter(event_id__in=list(event_ids))
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True)
+            ids = list(
+                candidates.order_by("next_attempt_at", "id").values_list("id", flat=True)[:batch]
+            )
+            if not ids:
+                return 0
+            # Conditional on still being due: whatever another worker took meanwhile is left.
+            return Delivery.objects.filter(due(now), id__in=ids).update(
+                status=DeliveryStatus.SENDING,
+                claimed_by=token,
+                lease_until=now + timedelta(seconds=lease),
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+
+    if not when_unlocked(take):
+        return Claim(token, [], lease, started)
+    mine = when_unlocked(
+        lambda: list(
+            Delivery.objects.filter(claimed_by=token, status=DeliveryStatus.SENDING)
+            .select_related("event", "person__notify_webhook", "team_webhook")
+            .order_by("id")
+        )
+    )
+    return Claim(token, mine, lease, started)
+
+
+def release(claim: Claim, deliveries: Sequence[Delivery]) -> int:
+    """Give back claimed deliveries that were not attempted (shutdown, lease running out)."""
+    if not deliveries:
+        return 0
+    return when_unlocked(
+        lambda: Delivery.objects.filter(
+            pk__in=[d.pk for d in deliveries],
+            claimed_by=claim.token,
+            status=DeliveryStatus.SENDING,
+        ).update(
+            status=DeliveryStatus.PENDING,
+            claimed_by="",
+            lease_until=None,
+            attempts=F("attempts") - 1,
+            updated_at=timezone.now(),
+        )
+    )
+
+
+@dataclass
+class RunStats:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    released: int = 0
+    lost: int = 0
+
+    def add(self, other: RunStats) -> None:
+        for name in ("claimed", "sent", "retrying", "failed", "released", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "retrying": self.retrying,
+            "failed": self.failed,
+            "released": self.released,
+            "lost": self.lost,
+        }
+
+
+def _mark_sent(claim: Claim, delivery: Delivery) -> bool:
+    now = timezone.now()
+    return bool(
+        when_unlocked(
+            lambda: Delivery.objects.filter(
+                pk=delivery.pk, claimed_by=claim.token, status=DeliveryStatus.SENDING
+            ).update(
+                status=DeliveryStatus.SENT,
+                sent_at=now,
+                lease_until=None,
+                last_error="",
+                updated_at=now,
+            )
+        )
+    )
+
+
+def _mark_failed(claim: Claim, delivery: Delivery, error: DeliveryError) -> str:
+    now = timezone.now()
+    final = error.permanent or delivery.attempts >= max_attempts()
+    status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
+    updated = when_unlocked(
+        lambda: Delivery.objects.filter(
+            pk=delivery.pk, claimed_by=claim.token, status=DeliveryStatus.SENDING
+        ).update(
+            status=status,
+            next_attempt_at=now if final else now + backoff(delivery.attempts),
+            lease_until=None,
+            last_error=str(error)[:2000],
+            updated_at=now,
+        )
+    )
+    return status if updated else "lost"
+
+
+def deliver_due(
+    *,
+    worker_id: str,
+    batch: int | None = None,
+    lease: float | None = None,
+    event_ids: Sequence[int] | None = None,
+    stopping: Callable[[], bool] | None = None,
+) -> RunStats:
+    """Claim one batch, send each delivery through its channel and mark it."""
+    stopping = stopping or LIMITS.stopping
+    stats = RunStats()
+    taken = claim(worker_id, batch=batch, lease=lease, event_ids=event_ids)
+    stats.claimed = len(taken.deliveries)
+    if not taken.deliveries:
+        return stats
+    context = SendContext()
+    try:
+        for index, delivery in enumerate(taken.deliveries):
+            if taken.expiring or (stopping is not None and stopping()):
+                stats.released += release(taken, taken.deliveries[index:])
+                break
+            try:
+                CHANNELS[delivery.channel].send(delivery, context)
+            except DeliveryError as error:
+                outcome = _mark_failed(taken, delivery, error)
+                logger.warning(
+                    "Delivery %s (%s to %s) failed, attempt %s: %s → %s",
+                    delivery.pk,
+                    delivery.channel,
+                    delivery.address,
+                    delivery.attempts,
+                    error,
+                    outcome,
+                )
+                if outcome == DeliveryStatus.FAILED:
+                    stats.failed += 1
+                elif outcome == DeliveryStatus.PENDING:
+                    stats.retrying += 1
+                else:
+                    stats.lost += 1
+                continue
+            if _mark_sent(taken, delivery):
+                stats.sent += 1
+            else:
+                # Our lease ran out and another worker took the row: it will send it again.
+                stats.lost += 1
+                logger.warning("Delivery %s was sent after its lease expired", delivery.pk)
+    finally:
+        context.close()
+    return stats
+
+
+def drain(
+    *,
+    worker_id: str,
+    batch: int | None = None,
+    lease: float | None = None,
+    event_ids: Sequence[int] | None = None,
+    stopping: Callable[[], bool] | None = None,
+) -> RunStats:
+    """Deliver batch after batch until nothing is due (or `stopping()` says so)."""
+    stopping = stopping or LIMITS.stopping
+    total = RunStats()
+    while not (stopping is not None and stopping()):
+        stats = deliver_due(
+            worker_id=worker_id, batch=batch, lease=lease, event_ids=event_ids, stopping=stopping
+        )
+        total.add(stats)
+        if stats.claimed == 0:
+            break
+    return total
+
+
+def retry_now(deliveries: Sequence[int]) -> int:
+    """Put failed deliveries back in the queue with a fresh attempt count (admins)."""
+    return Delivery.objects.filter(pk__in=list(deliveries), status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        claimed_by="",
+        lease_until=None,
+        updated_at=timezone.now(),
+    )

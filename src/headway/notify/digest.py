@@ -1,0 +1,180 @@
+"""The weekly digest: per person, their key results, their KPIs in trouble, the week's news.
+
+One e-mail per person and ISO week (event key `weekly_digest:<person>:<YYYY-Www>`),
+built by the first periodic run of the week. People who switched it off, and people with
+nothing to report, get none. Everything is read set-based: a fixed number of queries
+plus 8 per active cycle (its tree now and a week ago), whatever the number of people.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from headway.kpis.models import Health, Kpi
+from headway.notify import text
+from headway.notify.events import Draft, record
+from headway.notify.kinds import Channel, EventKind, label
+from headway.notify.models import Event, Notification, Preference
+from headway.notify.recipients import OrgIndex
+from headway.okrs.models import Cycle, CycleState
+from headway.okrs.tree import load_cycle_tree
+from headway.teams.models import Person
+
+MAX_ROWS = 20
+TROUBLE = (Health.CRITICAL, Health.WARNING, Health.STALE)
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def week_label(now: datetime) -> str:
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def weekly_digests(now: datetime) -> int:
+    """Record this week's digest for everyone who has none yet; returns how many."""
+    week = week_label(now)
+    active = dict(Person.objects.filter(is_active=True).values_list("pk", "is_superuser"))
+    opted_out = set(
+        Preference.objects.filter(kind=EventKind.WEEKLY_DIGEST, email=False).values_list(
+            "person_id", flat=True
+        )
+    )
+    done = {
+        int(key.split(":")[1])
+        for key in Event.objects.filter(
+            kind=EventKind.WEEKLY_DIGEST, dedupe_key__endswith=f":{week}"
+        ).values_list("dedupe_key", flat=True)
+    }
+    todo = set(active) - opted_out - done
+    if not todo:
+        return 0
+    since = now - timedelta(days=7)
+    org = OrgIndex.load()
+    org.load_roles(todo)
+
+    key_results: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    statuses: dict[int, list[str]] = defaultdict(list)
+    for cycle in Cycle.objects.filter(state=CycleState.ACTIVE).order_by("start"):
+        tree = load_cycle_tree(cycle, at=now)
+        before = load_cycle_tree(cycle, at=since)
+        old = {
+            kr.pk: before.key_result_result(kr).score
+            for o in before.objectives
+            for kr in o.key_results_list  # type: ignore[attr-defined]
+        }
+        for objective in tree.objectives:
+            for kr in objective.key_results_list:  # type: ignore[attr-defined]
+                owner = kr.owner_id
+                if owner not in todo:
+                    continue
+                if objective.visibility == "private" and not org.can_see_private(
+                    owner, objective.team_id, objective.owner_id, active[owner]
+                ):
+                    continue
+                result = tree.key_result_result(kr)
+                was = old.get(kr.pk)
+                change = (
+                    f" (was {text.score(was)} a week ago)"
+                    if was is not None and abs(was - result.score) > 1e-9
+                    else ""
+                )
+                statuses[owner].append(result.status)
+                key_results[owner].append(
+                    {
+                        "text": kr.title,
+                        "detail": f"{text.status(result.status)} · score "
+                        f"{text.score(result.score)}{change} · {objective.title} ({cycle})",
+                        "url": text.absolute(text.link("objective", objective.key)),
+                        "status": result.status,
+                    }
+                )
+
+    kpis: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for kpi in Kpi.objects.filter(owner_id__in=todo, health__in=TROUBLE).order_by("name"):
+        assert kpi.owner_id is not None
+        kpis[kpi.owner_id].append(
+            {
+                "text": kpi.name,
+                "detail": f"{kpi.health} · {text.number(kpi.latest_value, kpi.unit)} "
+                f"(target {text.number(kpi.target, kpi.unit)}) · trend {kpi.trend}",
+                "url": text.absolute(text.link("kpi", kpi.key)),
+                "status": kpi.health,
+            }
+        )
+
+    news: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for person_id, title, kind, link, occurred in (
+        Notification.objects.filter(person_id__in=todo, created_at__gte=since)
+        .order_by("-id")
+        .values_list(
+            "person_id", "event__title", "event__kind", "event__link", "event__occurred_at"
+        )
+    ):
+        news[person_id].append(
+            {
+                "text": title,
+                "detail": f"{label(kind)} · {occurred:%a %d %b}",
+                "url": text.absolute(link),
+                "status": kind,
+            }
+        )
+
+    drafts = []
+    for person_id in sorted(todo):
+        mine, trouble, changed = key_results[person_id], kpis[person_id], news[person_id]
+        if not (mine or trouble or changed):
+            continue
+        states = statuses[person_id]
+        behind = states.count("off_track") + states.count("at_risk")
+        sections = [
+            {"title": "Your key results", "rows": mine[:MAX_ROWS], "more": len(mine) - MAX_ROWS},
+            {
+                "title": "Your KPIs in trouble",
+                "rows": trouble[:MAX_ROWS],
+                "more": len(trouble) - MAX_ROWS,
+            },
+            {
+                "title": "What happened this week",
+                "rows": changed[:MAX_ROWS],
+                "more": len(changed) - MAX_ROWS,
+            },
+        ]
+        drafts.append(
+            Draft(
+                kind=EventKind.WEEKLY_DIGEST,
+                key=f"{EventKind.WEEKLY_DIGEST}:{person_id}:{week}",
+                title=f"Your week in Headway ({week})",
+                summary=(
+                    f"{plural(len(mine), 'key result')} ({behind} behind pace), "
+                    f"{plural(len(trouble), 'KPI')} in trouble, "
+                    f"{plural(len(changed), 'notification')} this week."
+                ),
+                facts=[
+                    ("Key results", str(len(mine))),
+                    ("Achieved", str(states.count("achieved"))),
+                    ("On track", str(states.count("on_track"))),
+                    ("At risk", str(states.count("at_risk"))),
+                    ("Off track", str(states.count("off_track"))),
+                    ("KPIs in trouble", str(len(trouble))),
+                    ("Notifications this week", str(len(changed))),
+                ],
+                numbers={
+                    "week": week,
+                    "key_results": len(mine),
+                    "behind": behind,
+                    "kpis_in_trouble": len(trouble),
+                    "notifications": len(changed),
+                },
+                sections=[s for s in sections if s["rows"]],
+                occurred_at=now,
+                link=text.link("notify:inbox"),
+                people=[person_id],
+                channels=(Channel.EMAIL,),
+            )
+        )
+    return len(record(drafts))

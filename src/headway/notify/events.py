@@ -1,0 +1,817 @@
+"""Recording events in the transaction of the change that causes them, and fanning them out.
+
+The actions call the hooks at the bottom of this module (`snapshot_cycles` before a
+check-in, `after_checkin` after it; `snapshot_for_kpis`/`after_measurements` around a
+push; `after_kpi_refresh` inside `refresh_kpis`). A hook never breaks the action: its
+work runs in a savepoint and a failure is logged, not raised.
+
+`record()` inserts events with conflict-ignore on their unique `dedupe_key`, then fans
+out only the rows this transaction inserted (`fanned_out=False`): a Notification row per
+inbox recipient (delivered at once, exactly once) and a pending Delivery row per e-mail
+or webhook recipient, which the worker sends after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from headway.notify import text
+from headway.notify.kinds import KINDS, Channel, EventKind
+from headway.notify.models import (
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Notification,
+    PersonalWebhook,
+    Preference,
+    TeamWebhook,
+)
+from headway.notify.recipients import OrgIndex
+
+if TYPE_CHECKING:
+    from headway.kpis.models import Kpi
+    from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
+    from headway.okrs.tree import CycleTree
+    from headway.teams.models import Person
+
+logger = logging.getLogger("headway.notify")
+
+# Floating-point slack of the scoring core: a score within this of a threshold is on it.
+TOLERANCE = 1e-9
+STRONG = 0.7
+CHUNK = 500
+
+
+@dataclass
+class Draft:
+    """An event before it is recorded, with what fan-out needs to find its recipients."""
+
+    kind: str
+    key: str
+    title: str
+    occurred_at: datetime
+    summary: str = ""
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    numbers: dict[str, Any] = field(default_factory=dict)
+    link: str = ""
+    team_id: int | None = None
+    cycle_id: int | None = None
+    objective_id: int | None = None
+    key_result_id: int | None = None
+    kpi_id: int | None = None
+    private: bool = False
+    objective_owner_id: int | None = None
+    actor_id: int | None = None
+    #: Owners and other people named directly, most relevant first.
+    people: list[int | None] = field(default_factory=list)
+    #: Teams whose nearest leads are told as well…
+    lead_teams: list[int] = field(default_factory=list)
+    #: …or only when nobody in `people` is left (an unowned thing falls to the leads).
+    leads_only_if_nobody: bool = False
+    #: Teams whose webhooks receive it (for kinds that go to teams).
+    webhook_teams: list[int] = field(default_factory=list)
+    #: Restrict the channels (the digest is e-mail only); None means every channel.
+    channels: tuple[str, ...] | None = None
+    #: Longer content (the digest): [{"title": …, "rows": [{"text", "detail", "url"}]}].
+    sections: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_event(self, now: datetime) -> Event:
+        return Event(
+            kind=self.kind,
+            dedupe_key=self.key,
+            occurred_at=self.occurred_at,
+            created_at=now,
+            title=self.title[:300],
+            summary=self.summary,
+            data={
+                "facts": [list(f) for f in self.facts],
+                "numbers": self.numbers,
+                **({"sections": self.sections} if self.sections else {}),
+            },
+            link=self.link[:300],
+            team_id=self.team_id,
+            cycle_id=self.cycle_id,
+            objective_id=self.objective_id,
+            key_result_id=self.key_result_id,
+            kpi_id=self.kpi_id,
+            private=self.private,
+            actor_id=self.actor_id,
+        )
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def record(drafts: Iterable[Draft]) -> list[Event]:
+    """Insert the events not recorded yet and fan them out; returns the new events.
+
+    Runs in the caller's transaction (a savepoint of it), so the events commit or roll
+    back with the change that caused them. Safe to call twice with the same drafts and
+    from concurrent transactions: the unique key lets exactly one insert win.
+    """
+    by_key: dict[str, Draft] = {}
+    for draft in drafts:
+        by_key.setdefault(draft.key, draft)
+    if not by_key:
+        return []
+    keys = sorted(by_key)
+    existing: set[str] = set()
+    for chunk in _chunks(keys):
+        existing.update(
+            Event.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", flat=True)
+        )
+    missing = [key for key in keys if key not in existing]
+    if not missing:
+        return []
+    now = timezone.now()
+    fresh: list[Event] = []
+    with transaction.atomic():
+        # Sorted keys: concurrent inserts of overlapping sets lock in the same order.
+        Event.objects.bulk_create(
+            [by_key[key].as_event(now) for key in missing], ignore_conflicts=True, batch_size=CHUNK
+        )
+        for chunk in _chunks(missing):
+            fresh.extend(Event.objects.filter(dedupe_key__in=chunk, fanned_out=False))
+        if fresh:
+            _fan_out(fresh, by_key, now)
+            Event.objects.filter(pk__in=[e.pk for e in fresh]).update(fanned_out=True)
+    return fresh
+
+
+def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> None:
+    """Create the Notification and Delivery rows of freshly inserted events (set-based)."""
+    from headway.teams.models import Person
+
+    org = OrgIndex.load()
+    candidates: set[int] = set()
+    for event in events:
+        draft = drafts[event.dedupe_key]
+        candidates.update(p for p in draft.people if p is not None)
+        for team_id in draft.lead_teams:
+            candidates.update(org.nearest_leads(team_id))
+    persons = {
+        pk: is_superuser
+        for pk, is_superuser in Person.objects.filter(
+            pk__in=candidates, is_active=True
+        ).values_list("pk", "is_superuser")
+    }
+    recipients: dict[int, list[int]] = {}
+    for event in events:
+        draft = drafts[event.dedupe_key]
+        people = [p for p in draft.people if p is not None and p in persons]
+        if draft.lead_teams and (not draft.leads_only_if_nobody or not people):
+            for team_id in draft.lead_teams:
+                people.extend(p for p in org.nearest_leads(team_id) if p in persons)
+        # The person who caused the event already knows about it.
+        recipients[event.pk] = [p for p in dict.fromkeys(people) if p != draft.actor_id]
+    if any(event.private for event in events):
+        org.load_roles(persons)
+    kinds = {event.kind for event in events}
+    prefs = {
+        (person_id, kind): (email, webhook)
+        for person_id, kind, email, webhook in Preference.objects.filter(
+            person_id__in=persons, kind__in=kinds
+        ).values_list("person_id", "kind", "email", "webhook")
+    }
+    personal_hooks = set(
+        PersonalWebhook.objects.filter(person_id__in=persons)
+        .exclude(url="")
+        .values_list("person_id", flat=True)
+    )
+    hook_teams = {t for e in events for t in drafts[e.dedupe_key].webhook_teams}
+    team_hooks: dict[int, list[TeamWebhook]] = {}
+    if hook_teams:
+        for hook in TeamWebhook.objects.filter(team_id__in=hook_teams, active=True):
+            team_hooks.setdefault(hook.team_id, []).append(hook)
+
+    notes: list[Notification] = []
+    deliveries: list[Delivery] = []
+    for event in events:
+        draft = drafts[event.dedupe_key]
+        info = KINDS[event.kind]
+        allowed = set(draft.channels or Channel.values)
+        for person_id in recipients[event.pk]:
+            if person_id not in persons:
+                continue
+            if event.private and not org.can_see_private(
+                person_id, event.team_id, draft.objective_owner_id, persons[person_id]
+            ):
+                continue
+            address = f"person:{person_id}"
+            want_email, want_webhook = prefs.get(
+                (person_id, event.kind), (info.email, info.webhook)
+            )
+            if info.inbox and Channel.INBOX in allowed:
+                notes.append(Notification(person_id=person_id, event=event, created_at=now))
+                deliveries.append(
+                    Delivery(
+                        event=event,
+                        channel=Channel.INBOX,
+                        address=address,
+                        person_id=person_id,
+                        status=DeliveryStatus.SENT,
+                        attempts=1,
+                        sent_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            if want_email and Channel.EMAIL in allowed:
+                deliveries.append(_pending(event, Channel.EMAIL, address, now, person_id=person_id))
+            if want_webhook and Channel.WEBHOOK in allowed and person_id in personal_hooks:
+                deliveries.append(
+                    _pending(event, Channel.WEBHOOK, address, now, person_id=person_id)
+                )
+        if info.team and Channel.WEBHOOK in allowed:
+            teams = draft.webhook_teams
+            if event.private:
+                # A private objective's news goes to its own team's webhooks only.
+                teams = [t for t in teams if t == event.team_id]
+            for team_id in dict.fromkeys(teams):
+                for hook in team_hooks.get(team_id, []):
+                    if hook.wants(event.kind):
+                        deliveries.append(
+                            _pending(
+                                event,
+                                Channel.WEBHOOK,
+                                f"team-webhook:{hook.pk}",
+                                now,
+                                team_webhook_id=hook.pk,
+                            )
+                        )
+    Notification.objects.bulk_create(notes, ignore_conflicts=True, batch_size=CHUNK)
+    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=CHUNK)
+    pending = sorted({d.event.pk for d in deliveries if d.status == DeliveryStatus.PENDING})
+    if pending:
+        _enqueue_after_commit(pending)
+
+
+def _pending(
+    event: Event,
+    channel: str,
+    address: str,
+    now: datetime,
+    *,
+    person_id: int | None = None,
+    team_webhook_id: int | None = None,
+) -> Delivery:
+    return Delivery(
+        event=event,
+        channel=channel,
+        address=address,
+        person_id=person_id,
+        team_webhook_id=team_webhook_id,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _enqueue_after_commit(event_ids: list[int]) -> None:
+    """Queue the delivery task once the transaction commits (never for a rolled-back one)."""
+
+    def enqueue() -> None:
+        from headway.notify.tasks import deliver
+
+        try:
+            for start in range(0, len(event_ids), CHUNK):
+                deliver.enqueue(event_ids=event_ids[start : start + CHUNK])
+        except Exception:
+            # The worker's polling sends them anyway; the task only makes it sooner.
+            logger.exception("Could not queue the delivery task for events %s", event_ids[:5])
+
+    transaction.on_commit(enqueue, robust=True)
+
+
+#: Tests set this to see hook failures instead of a log line.
+RAISE_ERRORS = False
+
+
+@contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Run a hook in a savepoint; a failure is logged and never breaks the caller's action."""
+    try:
+        with transaction.atomic():
+            yield
+    except Exception:
+        if RAISE_ERRORS:
+            raise
+        logger.exception("notify: %s failed; the change itself was kept", what)
+
+
+# --------------------------------------------------------------------------- OKR transitions
+
+
+@dataclass
+class Snapshot:
+    """Cycle trees evaluated before a change, at the moment the change is made."""
+
+    at: datetime
+    trees: dict[int, CycleTree] = field(default_factory=dict)
+
+
+def snapshot_cycles(cycle_ids: Iterable[int], at: datetime) -> Snapshot:
+    """The trees of these cycles at `at`, to compare with after the change (4 queries each)."""
+    from headway.okrs.models import Cycle
+    from headway.okrs.tree import load_cycle_tree
+
+    snapshot = Snapshot(at=at)
+    ids = sorted(set(cycle_ids))
+    if not ids:
+        return snapshot
+    with guard("snapshot"):
+        for cycle in Cycle.objects.filter(pk__in=ids):
+            snapshot.trees[cycle.pk] = load_cycle_tree(cycle, at=at)
+    return snapshot
+
+
+def _objective_facts(objective: Objective) -> tuple[str, bool]:
+    return text.link("objective", objective.key), objective.visibility == "private"
+
+
+def transitions(before: Snapshot, *, trigger_at: datetime, actor_id: int | None) -> list[Draft]:
+    """Events of what changed between `before` and now, both evaluated at `before.at`.
+
+    Key result achieved, key result turned off track, objective crossed 0.7 or 1.0 upwards
+    (only the highest threshold crossed is announced).
+    """
+    from headway.okrs.models import Cycle
+    from headway.okrs.scoring import grade_band
+    from headway.okrs.tree import load_cycle_tree
+
+    drafts: list[Draft] = []
+    if not before.trees:
+        return drafts
+    for cycle in Cycle.objects.filter(pk__in=list(before.trees)):
+        prev = before.trees[cycle.pk]
+        after = load_cycle_tree(cycle, at=before.at)
+        prev_objectives = {o.pk: prev.objective_result(o) for o in prev.objectives}
+        prev_krs = {
+            kr.pk: prev.key_result_result(kr)
+            for o in prev.objectives
+            for kr in o.key_results_list  # type: ignore[attr-defined]
+        }
+        for objective in after.objectives:
+            result = after.objective_result(objective)
+            old = prev_objectives.get(objective.pk)
+            if old is not None:
+                if old.score < 1.0 - TOLERANCE <= result.score:
+                    threshold: float | None = 1.0
+                elif grade_band(old.score) != "green" and grade_band(result.score) == "green":
+                    threshold = STRONG
+                else:
+                    threshold = None
+                if threshold is not None:
+                    drafts.append(
+                        _objective_draft(
+                            objective, cycle, old.score, result.score, threshold, actor_id
+                        )
+                    )
+            for kr in objective.key_results_list:  # type: ignore[attr-defined]
+                now_result = after.key_result_result(kr)
+                was = prev_krs.get(kr.pk)
+                if was is None or was.status == now_result.status:
+                    continue
+                if now_result.status == "achieved":
+                    drafts.append(_kr_achieved(kr, now_result, actor_id))
+                elif now_result.status == "off_track":
+                    moment = now_result.last_checkin_at or trigger_at
+                    drafts.append(kr_off_track_draft(kr, now_result, was.status, moment, actor_id))
+    return drafts
+
+
+def _objective_draft(
+    objective: Objective,
+    cycle: Cycle,
+    old: float,
+    new: float,
+    threshold: float,
+    actor_id: int | None,
+) -> Draft:
+    kind = EventKind.OBJECTIVE_1_0 if threshold >= 1.0 else EventKind.OBJECTIVE_0_7
+    owners = [kr.owner_id for kr in objective.key_results_list]  # type: ignore[attr-defined]
+    link, private = _objective_facts(objective)
+    return Draft(
+        kind=kind,
+        key=f"{kind}:{objective.pk}",
+        title=f"“{objective.title}” reached {threshold:.1f}",
+        summary=(
+            f"The objective's score rose from {text.score(old)} to {text.score(new)} "
+            f"({objective.type}; {objective.team.name}, {cycle})."
+        ),
+        facts=[
+            ("Score", f"{text.score(old)} → {text.score(new)}"),
+            ("Threshold", f"{threshold:.1f}"),
+            ("Type", objective.type),
+            ("Team", objective.team.name),
+            ("Cycle", str(cycle)),
+        ],
+        numbers={"score_before": old, "score": new, "threshold": threshold},
+        occurred_at=timezone.now(),
+        link=link,
+        team_id=objective.team_id,
+        cycle_id=objective.cycle_id,
+        objective_id=objective.pk,
+        private=private,
+        objective_owner_id=objective.owner_id,
+        actor_id=actor_id,
+        people=[objective.owner_id, *owners],
+        lead_teams=[objective.team_id],
+        webhook_teams=[objective.team_id],
+    )
+
+
+def _kr_people(kr: KeyResult) -> list[int | None]:
+    return [kr.owner_id, kr.objective.owner_id]
+
+
+def _kr_values(kr: KeyResult, current: float | None) -> list[tuple[str, str]]:
+    facts = []
+    if kr.kind in {"increase", "decrease"}:
+        facts.append(
+            (
+                "Start → target",
+                f"{text.number(kr.start, kr.unit)} → {text.number(kr.target, kr.unit)}",
+            )
+        )
+    elif kr.kind in {"above", "below"}:
+        facts.append(("Keep " + kr.kind, text.number(kr.target, kr.unit)))
+    if current is not None:
+        facts.append(("Current value", text.number(current, kr.unit)))
+    return facts
+
+
+def _kr_achieved(kr: KeyResult, result: Any, actor_id: int | None) -> Draft:
+    objective = kr.objective
+    link, private = _objective_facts(objective)
+    return Draft(
+        kind=EventKind.KR_ACHIEVED,
+        key=f"{EventKind.KR_ACHIEVED}:{kr.pk}",
+        title=f"Key result achieved: “{kr.title}”",
+        summary=f"“{kr.title}” of “{objective.title}” reached its target (score 1.00).",
+        facts=[
+            ("Score", "1.00"),
+            *_kr_values(kr, result.current),
+            ("Objective", objective.title),
+            ("Team", objective.team.name),
+        ],
+        numbers={"score": result.score, "current": result.current, "target": kr.target},
+        occurred_at=timezone.now(),
+        link=link,
+        team_id=objective.team_id,
+        cycle_id=objective.cycle_id,
+        objective_id=objective.pk,
+        key_result_id=kr.pk,
+        private=private,
+        objective_owner_id=objective.owner_id,
+        actor_id=actor_id,
+        people=_kr_people(kr),
+        lead_teams=[objective.team_id],
+        webhook_teams=[objective.team_id],
+    )
+
+
+def kr_off_track_draft(
+    kr: KeyResult, result: Any, was: str, moment: datetime, actor_id: int | None
+) -> Draft:
+    objective = kr.objective
+    link, private = _objective_facts(objective)
+    return Draft(
+        kind=EventKind.KR_OFF_TRACK,
+        key=f"{EventKind.KR_OFF_TRACK}:{kr.pk}:{moment.isoformat()}",
+        title=f"Off track: “{kr.title}”",
+        summary=(
+            f"“{kr.title}” scores {text.score(result.score)} where "
+            f"{text.score(result.expected)} was expected by now (was {text.status(was)})."
+        ),
+        facts=[
+            ("Score", text.score(result.score)),
+            ("Expected by now", text.score(result.expected)),
+            ("Forecast at cycle end", text.score(result.forecast)),
+            *_kr_values(kr, result.current),
+            ("Confidence", text.DASH if result.confidence is None else f"{result.confidence}/10"),
+            ("Objective", objective.title),
+        ],
+        numbers={
+            "score": result.score,
+            "expected": result.expected,
+            "forecast": result.forecast,
+            "current": result.current,
+            "confidence": result.confidence,
+            "previous_status": was,
+        },
+        occurred_at=timezone.now(),
+        link=link,
+        team_id=objective.team_id,
+        cycle_id=objective.cycle_id,
+        objective_id=objective.pk,
+        key_result_id=kr.pk,
+        private=private,
+        objective_owner_id=objective.owner_id,
+        actor_id=actor_id,
+        people=_kr_people(kr),
+        lead_teams=[objective.team_id],
+        webhook_teams=[objective.team_id],
+    )
+
+
+# --------------------------------------------------------------------------- guard rails
+
+
+def period_label(at: datetime, cadence: str) -> str:
+    """The review period holding `at`: 2027-W07, 2027-03 or 2027-Q1 (UTC)."""
+    at = at.astimezone(UTC)
+    if cadence == "weekly":
+        year, week, _ = at.isocalendar()
+        return f"{year}-W{week:02d}"
+    if cadence == "quarterly":
+        return f"{at.year}-Q{(at.month - 1) // 3 + 1}"
+    return f"{at.year}-{at.month:02d}"
+
+
+def gaming_drafts(
+    key_results: Sequence[KeyResult], *, at: datetime, actor_id: int | None
+) -> list[Draft]:
+    """Possible-gaming events for these key results, once per key result and review period."""
+    from headway.kpis.actions import gaming_alerts
+
+    drafts: list[Draft] = []
+    alerts = gaming_alerts(key_results, at=at)
+    if not alerts:
+        return drafts
+    from headway.okrs.models import KeyResult
+
+    counters: dict[int, list[Kpi]] = {}
+    for kr in KeyResult.objects.filter(pk__in=[k.pk for k in alerts]).prefetch_related(
+        "counter_kpis"
+    ):
+        counters[kr.pk] = list(kr.counter_kpis.all())
+    for kr in alerts:
+        objective = kr.objective
+        cadence = kr.kpi.effective_cadence if kr.kpi is not None else "weekly"
+        period = period_label(at, cadence)
+        link, private = _objective_facts(objective)
+        guards = counters.get(kr.pk, [])
+        names = ", ".join(f"{k.name} ({text.number(k.latest_value, k.unit)})" for k in guards)
+        drafts.append(
+            Draft(
+                kind=EventKind.POSSIBLE_GAMING,
+                key=f"{EventKind.POSSIBLE_GAMING}:{kr.pk}:{period}",
+                title=f"Possible gaming: “{kr.title}”",
+                summary=(
+                    f"“{kr.title}” improved over the last 3 periods while a counter-KPI "
+                    f"deteriorated: {names}. Check that the number moved for the right reasons."
+                ),
+                facts=[
+                    *_kr_values(kr, kr.current),
+                    *[
+                        (
+                            f"Counter-KPI {k.name}",
+                            f"{text.number(k.latest_value, k.unit)} ({k.trend})",
+                        )
+                        for k in guards
+                    ],
+                    ("Period", period),
+                ],
+                numbers={
+                    "current": kr.current,
+                    "counter_kpis": {k.key: k.latest_value for k in guards},
+                    "period": period,
+                },
+                occurred_at=at,
+                link=link,
+                team_id=objective.team_id,
+                cycle_id=objective.cycle_id,
+                objective_id=objective.pk,
+                key_result_id=kr.pk,
+                private=private,
+                objective_owner_id=objective.owner_id,
+                actor_id=actor_id,
+                people=[*_kr_people(kr), *(k.owner_id for k in guards)],
+                lead_teams=[objective.team_id],
+                webhook_teams=[objective.team_id],
+            )
+        )
+    return drafts
+
+
+# --------------------------------------------------------------------------- KPI transitions
+
+
+@dataclass(frozen=True)
+class KpiState:
+    """What a KPI row said before an evaluation overwrote it."""
+
+    health: str
+    trend: str
+    wrong_way_streak: int
+
+    @property
+    def deserves_promotion(self) -> bool:
+        """kpis.health.deserves_promotion on the stored state."""
+        if self.health in ("stale", "no_data"):
+            return False
+        return self.health == "critical" or (
+            self.trend == "deteriorating" and self.wrong_way_streak >= 3
+        )
+
+
+def kpi_state(kpi: Kpi) -> KpiState:
+    return KpiState(health=kpi.health, trend=kpi.trend, wrong_way_streak=kpi.wrong_way_streak)
+
+
+LEVELS = {"healthy": 0, "warning": 1, "critical": 2}
+
+
+def _kpi_facts(kpi: Kpi) -> list[tuple[str, str]]:
+    facts = [("Latest value", text.number(kpi.latest_value, kpi.unit))]
+    if kpi.latest_at is not None:
+        facts.append(("Measured", text.moment(kpi.latest_at)))
+    for label, value in (
+        ("Target", kpi.target),
+        ("Warning at", kpi.warning),
+        ("Critical at", kpi.critical),
+    ):
+        if value is not None:
+            facts.append((label, text.number(value, kpi.unit)))
+    facts.append(("Direction", "higher is better" if kpi.direction == "up" else "lower is better"))
+    return facts
+
+
+def _kpi_numbers(kpi: Kpi) -> dict[str, Any]:
+    return {
+        "value": kpi.latest_value,
+        "measured_at": kpi.latest_at.isoformat() if kpi.latest_at else None,
+        "target": kpi.target,
+        "warning": kpi.warning,
+        "critical": kpi.critical,
+        "unit": kpi.unit,
+        "health": kpi.health,
+        "trend": kpi.trend,
+    }
+
+
+def kpi_drafts(old_states: dict[int, KpiState], kpis: Sequence[Kpi], at: datetime) -> list[Draft]:
+    """Health changes among healthy/warning/critical, and new promotion suggestions."""
+    from headway.kpis.models import Kpi
+
+    drafts: list[Draft] = []
+    promotable: list[Kpi] = []
+    for kpi in kpis:
+        old = old_states.get(kpi.pk)
+        if old is None:
+            continue
+        new_level = LEVELS.get(kpi.health)
+        old_level = LEVELS.get(old.health)
+        # A first measurement or one after a stale spell is news only when it is bad.
+        if (
+            new_level is not None
+            and new_level != old_level
+            and (old_level is not None or new_level > 0)
+        ):
+            drafts.append(_kpi_health(kpi, old.health, at))
+        if not old.deserves_promotion and kpi_state(kpi).deserves_promotion:
+            promotable.append(kpi)
+    if promotable:
+        allowed = set(
+            Kpi.objects.filter(pk__in=[k.pk for k in promotable])
+            .deserving_promotion()
+            .values_list("pk", flat=True)
+        )
+        drafts.extend(_kpi_promotion(kpi, at) for kpi in promotable if kpi.pk in allowed)
+    return drafts
+
+
+def _kpi_health(kpi: Kpi, old: str, at: datetime) -> Draft:
+    moment = kpi.latest_at.isoformat() if kpi.latest_at else "none"
+    if kpi.health == "healthy":
+        verb = "recovered: healthy again"
+    elif old in LEVELS and LEVELS[kpi.health] < LEVELS[old]:
+        verb = f"improved to {kpi.health}"
+    else:
+        verb = f"is {kpi.health}"
+    return Draft(
+        kind=EventKind.KPI_HEALTH,
+        key=f"{EventKind.KPI_HEALTH}:{kpi.pk}:{moment}:{kpi.health}",
+        title=f"{kpi.name} {verb}",
+        summary=(
+            f"{kpi.name} is {text.number(kpi.latest_value, kpi.unit)}: "
+            f"health went from {old.replace('_', ' ')} to {kpi.health}."
+        ),
+        facts=[("Health", f"{old.replace('_', ' ')} → {kpi.health}"), *_kpi_facts(kpi)],
+        numbers={**_kpi_numbers(kpi), "previous_health": old},
+        occurred_at=kpi.latest_at or at,
+        link=text.link("kpi", kpi.key),
+        team_id=kpi.team_id,
+        kpi_id=kpi.pk,
+        people=[kpi.owner_id],
+        lead_teams=[kpi.team_id],
+        webhook_teams=[kpi.team_id],
+    )
+
+
+def _kpi_promotion(kpi: Kpi, at: datetime) -> Draft:
+    moment = kpi.latest_at.isoformat() if kpi.latest_at else "none"
+    why = (
+        "it is critical"
+        if kpi.health == "critical"
+        else f"it moved the wrong way {kpi.wrong_way_streak} periods running"
+    )
+    return Draft(
+        kind=EventKind.KPI_PROMOTION,
+        key=f"{EventKind.KPI_PROMOTION}:{kpi.pk}:{moment}",
+        title=f"Make {kpi.name} a key result?",
+        summary=(
+            f"{kpi.name} deserves attention: {why} "
+            f"(latest {text.number(kpi.latest_value, kpi.unit)}, target "
+            f"{text.number(kpi.target, kpi.unit)}). A lead can promote it to a key result "
+            "of the current cycle."
+        ),
+        facts=[
+            ("Health", kpi.health),
+            ("Trend", kpi.trend),
+            ("Wrong-way periods", str(kpi.wrong_way_streak)),
+            *_kpi_facts(kpi),
+        ],
+        numbers={**_kpi_numbers(kpi), "wrong_way_streak": kpi.wrong_way_streak},
+        occurred_at=kpi.latest_at or at,
+        link=text.link("kpi", kpi.key),
+        team_id=kpi.team_id,
+        kpi_id=kpi.pk,
+        people=[kpi.owner_id],
+        lead_teams=[kpi.team_id],
+        webhook_teams=[kpi.team_id],
+    )
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+def after_checkin(
+    before: Snapshot, *, checkin: CheckIn, key_result: KeyResult, by: Person | None
+) -> None:
+    """Announce what a check-in changed (called by okrs.actions.record_checkin)."""
+    actor_id = by.pk if by is not None else None
+    with guard("after_checkin"):
+        drafts = transitions(before, trigger_at=checkin.at, actor_id=actor_id)
+        drafts += gaming_drafts([key_result], at=before.at, actor_id=actor_id)
+        record(drafts)
+
+
+def snapshot_for_kpis(kpi_ids: Iterable[int], at: datetime) -> Snapshot:
+    """Trees of the open cycles holding key results fed by these KPIs, before a push."""
+    from headway.okrs.models import CycleState, KeyResult
+
+    ids = list(set(kpi_ids))
+    if not ids:
+        return Snapshot(at=at)
+    cycles = (
+        KeyResult.objects.filter(kpi_id__in=ids)
+        .exclude(objective__cycle__state=CycleState.CLOSED)
+        .values_list("objective__cycle_id", flat=True)
+        .distinct()
+    )
+    return snapshot_cycles(list(cycles), at)
+
+
+def after_measurements(
+    before: Snapshot, *, kpi_ids: Iterable[int], by: Person | None, at: datetime
+) -> None:
+    """Announce what a push changed in linked key results and guard rails."""
+    from django.db.models import Q
+
+    from headway.okrs.models import CycleState, KeyResult
+
+    ids = list(set(kpi_ids))
+    actor_id = by.pk if by is not None else None
+    with guard("after_measurements"):
+        drafts = transitions(before, trigger_at=at, actor_id=actor_id)
+        guarded = list(
+            KeyResult.objects.filter(
+                Q(kpi_id__in=ids) | Q(counter_kpis__in=ids),
+                objective__cycle__state=CycleState.ACTIVE,
+                counter_kpis__isnull=False,
+            )
+            .select_related("objective__team", "objective__cycle", "kpi")
+            .distinct()
+        )
+        if guarded:
+            drafts += gaming_drafts(guarded, at=at, actor_id=actor_id)
+        record(drafts)
+
+
+def after_kpi_refresh(old_states: dict[int, KpiState], kpis: Sequence[Kpi], at: datetime) -> None:
+    """Announce KPI health changes and new promotion suggestions (inside refresh_kpis)."""
+    with guard("after_kpi_refresh"):
+        record(kpi_drafts(old_states, kpis, at))

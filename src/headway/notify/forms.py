@@ -1,0 +1,74 @@
+"""Forms of the notification pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import URLValidator
+
+from headway.notify.kinds import KINDS, TEAM_KINDS, label
+from headway.notify.models import TeamWebhook
+
+WEB_SCHEMES = URLValidator(schemes=["http", "https"])
+
+
+class PreferencesForm(forms.Form):
+    """Per kind of event: e-mail and webhook on or off; plus the person's webhook URL."""
+
+    webhook_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        validators=[WEB_SCHEMES],
+        label="Your webhook URL",
+        help_text="An incoming-webhook URL (Slack, Microsoft Teams, Mattermost, …) that "
+        "posts to you; leave empty for none.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, info in KINDS.items():
+            self.fields[f"email_{kind}"] = forms.BooleanField(
+                required=False, label=f"{label(kind)} by e-mail"
+            )
+            if info.webhook or info.team:
+                self.fields[f"webhook_{kind}"] = forms.BooleanField(
+                    required=False, label=f"{label(kind)} by webhook"
+                )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per kind for the table: label, help, inbox, and the two checkboxes."""
+        return [
+            {
+                "kind": kind,
+                "label": label(kind),
+                "help": info.help,
+                "inbox": info.inbox,
+                "email": self[f"email_{kind}"],
+                "webhook": self[f"webhook_{kind}"] if f"webhook_{kind}" in self.fields else None,
+            }
+            for kind, info in KINDS.items()
+        ]
+
+
+class TeamWebhookForm(forms.ModelForm[TeamWebhook]):
+    url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        validators=[WEB_SCHEMES],
+        label="Incoming-webhook URL",
+        help_text="From Slack (Incoming Webhooks), Microsoft Teams (Incoming Webhook "
+        "connector) or any service that accepts a JSON POST.",
+    )
+    kinds = forms.MultipleChoiceField(
+        choices=[(kind, label(kind)) for kind in TEAM_KINDS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Events to post",
+        help_text="None ticked means all of them.",
+    )
+
+    class Meta:
+        model = TeamWebhook
+        fields = ("name", "url", "kinds")

@@ -1,0 +1,116 @@
+"""The kinds of events people are told about, with their labels and default channels.
+
+See docs/notifications.md for who receives which kind and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class EventKind(models.TextChoices):
+    KR_ACHIEVED = "kr_achieved", "Key result achieved"
+    OBJECTIVE_0_7 = "objective_0_7", "Objective reached 0.7"
+    OBJECTIVE_1_0 = "objective_1_0", "Objective reached 1.0"
+    KR_OFF_TRACK = "kr_off_track", "Key result off track"
+    KPI_HEALTH = "kpi_health", "KPI health changed"
+    KPI_PROMOTION = "kpi_promotion", "KPI promotion suggested"
+    POSSIBLE_GAMING = "possible_gaming", "Possible gaming"
+    CHECKIN_OVERDUE = "checkin_overdue", "Check-in overdue"
+    KPI_REVIEW_OVERDUE = "kpi_review_overdue", "KPI review overdue"
+    CYCLE_ENDING = "cycle_ending", "Cycle ends in 7 days"
+    WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
+
+
+class Channel(models.TextChoices):
+    INBOX = "inbox", "In-app inbox"
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """How a kind of event is delivered unless a person says otherwise."""
+
+    help: str
+    email: bool
+    webhook: bool
+    #: Whether team webhooks may receive it (team-level news rather than a personal nudge).
+    team: bool
+    #: Whether it lands in the inbox (always, except the digest, which is an e-mail).
+    inbox: bool = True
+
+
+KINDS: dict[str, KindInfo] = {
+    EventKind.KR_ACHIEVED: KindInfo(
+        "A key result reached its target (score 1.0).", email=False, webhook=True, team=True
+    ),
+    EventKind.OBJECTIVE_0_7: KindInfo(
+        "An objective's score rose to 0.7 (a strong result).", email=False, webhook=True, team=True
+    ),
+    EventKind.OBJECTIVE_1_0: KindInfo(
+        "An objective's score rose to 1.0.", email=False, webhook=True, team=True
+    ),
+    EventKind.KR_OFF_TRACK: KindInfo(
+        "A key result fell more than 0.25 behind the expected pace.",
+        email=True,
+        webhook=True,
+        team=True,
+    ),
+    EventKind.KPI_HEALTH: KindInfo(
+        "A KPI went from healthy to warning or critical, or recovered.",
+        email=True,
+        webhook=True,
+        team=True,
+    ),
+    EventKind.KPI_PROMOTION: KindInfo(
+        "A KPI is critical or deteriorating: make it a key result?",
+        email=True,
+        webhook=True,
+        team=True,
+    ),
+    EventKind.POSSIBLE_GAMING: KindInfo(
+        "A key result improved while one of its counter-KPIs deteriorated.",
+        email=True,
+        webhook=True,
+        team=True,
+    ),
+    EventKind.CHECKIN_OVERDUE: KindInfo(
+        "A key result you own has had no check-in for longer than the team's cadence.",
+        email=True,
+        webhook=False,
+        team=False,
+    ),
+    EventKind.KPI_REVIEW_OVERDUE: KindInfo(
+        "A KPI you own has had no measurement for 1.5 review periods (stale).",
+        email=True,
+        webhook=False,
+        team=False,
+    ),
+    EventKind.CYCLE_ENDING: KindInfo(
+        "The cycle ends in 7 days: time to check in and reflect.",
+        email=True,
+        webhook=True,
+        team=True,
+    ),
+    EventKind.WEEKLY_DIGEST: KindInfo(
+        "Monday e-mail: your key results, KPIs in trouble and what changed.",
+        email=True,
+        webhook=False,
+        team=False,
+        inbox=False,
+    ),
+}
+
+#: Kinds that a team webhook may subscribe to.
+TEAM_KINDS: tuple[str, ...] = tuple(kind for kind, info in KINDS.items() if info.team)
+
+
+def label(kind: str) -> str:
+    """The human label of a kind ("Key result achieved")."""
+    try:
+        return str(EventKind(kind).label)
+    except ValueError:
+        return kind.replace("_", " ").capitalize()

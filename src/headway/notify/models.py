@@ -1,0 +1,226 @@
+"""Events, their deliveries per recipient and channel, the inbox, preferences and webhooks.
+
+An Event is written in the same transaction as the change that causes it and carries a
+deterministic `dedupe_key` (unique), so the same event can never be recorded twice. Each
+(event, recipient, channel) is one Delivery row (unique), which the worker claims, sends
+and marks; the inbox channel writes a Notification row (unique per person and event).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from headway.notify.kinds import Channel, EventKind
+
+
+class Event(models.Model):
+    """Something worth telling people about, recorded once (see `dedupe_key`)."""
+
+    kind = models.CharField(max_length=32, choices=EventKind)
+    dedupe_key = models.CharField(
+        max_length=255,
+        unique=True,
+        help_text="Deterministic identity of the event; a second insert is ignored.",
+    )
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    #: {"facts": [[label, value], ...], "numbers": {...}} rendered by every channel.
+    data = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=300, blank=True, help_text="Path of the page to open.")
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cycle = models.ForeignKey(
+        "okrs.Cycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    objective = models.ForeignKey(
+        "okrs.Objective", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key_result = models.ForeignKey(
+        "okrs.KeyResult", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kpi = models.ForeignKey(
+        "kpis.Kpi", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    private = models.BooleanField(
+        default=False, help_text="About a private objective: only its team may be told."
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    fanned_out = models.BooleanField(
+        default=False, help_text="Its deliveries were created (in the same transaction)."
+    )
+
+    class Meta:
+        ordering = ("-occurred_at", "-id")
+        indexes = (models.Index(fields=("kind", "occurred_at")),)
+        constraints = (
+            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="event_kind_valid"),
+        )
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def facts(self) -> list[tuple[str, str]]:
+        return [(str(a), str(b)) for a, b in self.data.get("facts", [])]
+
+    @property
+    def numbers(self) -> dict[str, Any]:
+        numbers = self.data.get("numbers", {})
+        return numbers if isinstance(numbers, dict) else {}
+
+
+class TeamWebhook(models.Model):
+    """An incoming-webhook URL (Slack, Teams, …) a team lead added for the team's news."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    kinds = models.JSONField(
+        default=list, blank=True, help_text="Event kinds to post; empty means every team kind."
+    )
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("team", "name", "id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.team})"
+
+    def wants(self, kind: str) -> bool:
+        return self.active and (not self.kinds or kind in self.kinds)
+
+
+class PersonalWebhook(models.Model):
+    """A person's own webhook URL (e.g. a Slack app posting to their direct messages)."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_webhook"
+    )
+    url = models.URLField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.url or 'no URL'}"
+
+
+class Preference(models.Model):
+    """Which channels a person wants for one kind of event (the inbox is always on)."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_preferences"
+    )
+    kind = models.CharField(max_length=32, choices=EventKind)
+    email = models.BooleanField()
+    webhook = models.BooleanField()
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("person", "kind"), name="preference_one_per_kind"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.kind}: email={self.email} webhook={self.webhook}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending", "Sending (claimed by a worker)"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Delivery(models.Model):
+    """One event to one recipient over one channel; the unit the worker claims and sends."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=20, choices=Channel)
+    #: Who it goes to, as "person:<id>" or "team-webhook:<id>": unique with event and channel.
+    address = models.CharField(max_length=100)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notify_deliveries",
+    )
+    team_webhook = models.ForeignKey(
+        TeamWebhook, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=20, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ("-created_at", "-id")
+        indexes = (
+            models.Index(fields=("status", "next_attempt_at"), name="delivery_due"),
+            models.Index(fields=("status", "lease_until"), name="delivery_lease"),
+            models.Index(fields=("claimed_by",), name="delivery_claim"),
+        )
+        constraints = (
+            models.UniqueConstraint(
+                fields=("event", "channel", "address"), name="delivery_once_per_recipient"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="delivery_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DeliveryStatus.values), name="delivery_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(person__isnull=False) | Q(team_webhook__isnull=False),
+                name="delivery_has_recipient",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.address} ({self.channel}, {self.status})"
+
+
+class Notification(models.Model):
+    """An event in a person's inbox: one row per person and event, by construction."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-id",)
+        indexes = (models.Index(fields=("person", "read_at"), name="notification_unread"),)
+        constraints = (
+            models.UniqueConstraint(fields=("person", "event"), name="notification_once"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.event}"

@@ -1,0 +1,271 @@
+"""Time-based events, found by the worker's periodic job; running it twice records nothing new.
+
+Every event has a key naming the object and the period it is about, so a second run, or
+two workers running the job at once, insert nothing (unique key, conflict-ignore):
+
+- check-in overdue: `checkin_overdue:<kr>:<last check-in or cycle start>:<n>`, where n
+  counts the cadence windows since it became overdue (once per overdue window);
+- KPI review overdue: `kpi_review_overdue:<kpi>:<latest measurement>:<n>`, n counting
+  review periods since it went stale (once per period);
+- cycle ends in 7 days: `cycle_ending:<cycle>:<end date>` (once per cycle);
+- key result off track because time passed without progress:
+  `kr_off_track:<kr>:<latest check-in>` (the same key a check-in would have used);
+- weekly digest: `weekly_digest:<person>:<ISO week>` (see notify.digest).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from headway.kpis import health as kpi_core
+from headway.kpis.models import Health, Kpi
+from headway.notify import text
+from headway.notify.events import Draft, guard, kr_off_track_draft, record
+from headway.notify.kinds import EventKind
+from headway.notify.models import Event
+from headway.okrs import scoring
+from headway.okrs.models import Cycle, CycleState, KeyResult
+from headway.okrs.tree import core_cycle, load_cycle_tree
+
+logger = logging.getLogger("headway.notify")
+
+DAYS_BEFORE_END = 7
+
+
+def _window(now: datetime, since: datetime, length: timedelta) -> int:
+    """Index of the `length`-long window holding `now`, counting from `since` (at least 0)."""
+    return max(0, math.floor((now - since) / length))
+
+
+def checkin_overdue(now: datetime) -> int:
+    """Key results with no check-in for longer than their team's cadence."""
+    drafts = []
+    for kr in KeyResult.objects.overdue(now).select_related("objective__team", "objective__cycle"):
+        objective = kr.objective
+        cadence = timedelta(days=objective.team.checkin_cadence_days)
+        last: datetime | None = kr.last_checkin_at  # type: ignore[attr-defined]
+        since = last if last is not None else core_cycle(objective.cycle).starts_at
+        window = _window(now, since + cadence, cadence)
+        days = (now - since).days
+        drafts.append(
+            Draft(
+                kind=EventKind.CHECKIN_OVERDUE,
+                key=f"{EventKind.CHECKIN_OVERDUE}:{kr.pk}:{since.isoformat()}:{window}",
+                title=f"Check-in overdue: “{kr.title}”",
+                summary=(
+                    f"No check-in on “{kr.title}” for {days} days; "
+                    f"{objective.team.name} checks in every "
+                    f"{objective.team.checkin_cadence_days} days."
+                ),
+                facts=[
+                    ("Last check-in", text.moment(last)),
+                    ("Days without", str(days)),
+                    ("Cadence", f"{objective.team.checkin_cadence_days} days"),
+                    ("Objective", objective.title),
+                ],
+                numbers={
+                    "last_checkin_at": last.isoformat() if last else None,
+                    "days": days,
+                    "cadence_days": objective.team.checkin_cadence_days,
+                },
+                occurred_at=now,
+                link=text.link("objective", objective.key),
+                team_id=objective.team_id,
+                cycle_id=objective.cycle_id,
+                objective_id=objective.pk,
+                key_result_id=kr.pk,
+                private=objective.visibility == "private",
+                objective_owner_id=objective.owner_id,
+                people=[kr.owner_id or objective.owner_id],
+                lead_teams=[objective.team_id],
+                leads_only_if_nobody=True,
+            )
+        )
+    return len(record(drafts))
+
+
+def _stale_condition(now: datetime) -> Q:
+    condition = Q(pk__in=[])
+    for cadence in kpi_core.CADENCES:
+        cadences = [cadence, ""] if cadence == "monthly" else [cadence]
+        cutoff = now - kpi_core.STALE_AFTER[cadence]
+        condition |= Q(cadence__in=cadences, latest_at__lt=cutoff)
+    return condition
+
+
+def kpi_review_overdue(now: datetime) -> int:
+    """KPIs with no measurement for 1.5 review periods; their stored health becomes stale."""
+    from headway.kpis.actions import refresh_kpis
+
+    stale = _stale_condition(now)
+    outdated = list(
+        Kpi.objects.filter(stale).exclude(health=Health.STALE).values_list("pk", flat=True)
+    )
+    if outdated:
+        # Keep the boards right: the stored health goes stale (no health event for that).
+        with transaction.atomic():
+            refresh_kpis(kpi_ids=outdated, at=now)
+    drafts = []
+    for kpi in Kpi.objects.filter(stale).select_related("team"):
+        assert kpi.latest_at is not None
+        cadence = kpi.effective_cadence
+        overdue_since = kpi.latest_at + kpi_core.STALE_AFTER[cadence]
+        period = timedelta(days=kpi_core.CADENCE_DAYS[cadence])
+        window = _window(now, overdue_since, period)
+        days = (now - kpi.latest_at).days
+        drafts.append(
+            Draft(
+                kind=EventKind.KPI_REVIEW_OVERDUE,
+                key=f"{EventKind.KPI_REVIEW_OVERDUE}:{kpi.pk}:{kpi.latest_at.isoformat()}:{window}",
+                title=f"KPI review overdue: {kpi.name}",
+                summary=(
+                    f"{kpi.name} has had no measurement for {days} days; it is reviewed "
+                    f"{cadence}. Push a measurement or review its card."
+                ),
+                facts=[
+                    ("Latest value", text.number(kpi.latest_value, kpi.unit)),
+                    ("Measured", text.moment(kpi.latest_at)),
+                    ("Days without", str(days)),
+                    ("Cadence", cadence),
+                ],
+                numbers={
+                    "value": kpi.latest_value,
+                    "measured_at": kpi.latest_at.isoformat(),
+                    "days": days,
+                    "cadence": cadence,
+                },
+                occurred_at=now,
+                link=text.link("kpi", kpi.key),
+                team_id=kpi.team_id,
+                kpi_id=kpi.pk,
+                people=[kpi.owner_id],
+                lead_teams=[kpi.team_id],
+                leads_only_if_nobody=True,
+            )
+        )
+    return len(record(drafts))
+
+
+def cycle_ending(now: datetime) -> int:
+    """Active cycles ending within 7 days: once per cycle (and end date)."""
+    today = now.astimezone(UTC).date()
+    cycles = Cycle.objects.filter(
+        state=CycleState.ACTIVE, end__gte=today, end__lte=today + timedelta(days=DAYS_BEFORE_END)
+    )
+    created = 0
+    for cycle in cycles:
+        key = f"{EventKind.CYCLE_ENDING}:{cycle.pk}:{cycle.end.isoformat()}"
+        if Event.objects.filter(dedupe_key=key).exists():
+            continue
+        tree = load_cycle_tree(cycle, at=now)
+        objectives = tree.objectives
+        scores = [tree.objective_result(o).score for o in objectives]
+        statuses = [
+            tree.key_result_result(kr).status
+            for o in objectives
+            for kr in o.key_results_list  # type: ignore[attr-defined]
+        ]
+        mean = sum(scores) / len(scores) if scores else None
+        days_left = (cycle.end - today).days
+        people: list[int | None] = [o.owner_id for o in objectives]
+        people += [
+            kr.owner_id
+            for o in objectives
+            for kr in o.key_results_list  # type: ignore[attr-defined]
+        ]
+        teams = sorted({o.team_id for o in objectives})
+        when = "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
+        draft = Draft(
+            kind=EventKind.CYCLE_ENDING,
+            key=key,
+            title=f"{cycle} ends {when}",
+            summary=(
+                f"{cycle} ends on {cycle.end:%d %b %Y}: check in on every key result and "
+                "write the reflections before it closes."
+            ),
+            facts=[
+                ("Ends", f"{cycle.end:%Y-%m-%d} ({when})"),
+                ("Objectives", str(len(objectives))),
+                ("Mean score", text.score(mean)),
+                ("Key results off track", str(statuses.count("off_track"))),
+                ("Key results at risk", str(statuses.count("at_risk"))),
+                ("Key results without data", str(statuses.count("no_data"))),
+            ],
+            numbers={
+                "end": cycle.end.isoformat(),
+                "days_left": days_left,
+                "objectives": len(objectives),
+                "mean_score": mean,
+                "off_track": statuses.count("off_track"),
+                "at_risk": statuses.count("at_risk"),
+            },
+            occurred_at=now,
+            link=text.link("cycle", cycle.key),
+            cycle_id=cycle.pk,
+            people=people,
+            lead_teams=teams,
+            webhook_teams=teams,
+        )
+        created += len(record([draft]))
+    return created
+
+
+def off_track_by_pace(now: datetime) -> int:
+    """Key results that fell off track because time passed without enough progress.
+
+    With the data unchanged a score stays put while the expected pace rises, so the
+    status right after the latest check-in tells whether time alone made the difference.
+    Rolled-up key results (no check-ins of their own) are left to the check-in events.
+    """
+    drafts = []
+    for cycle in Cycle.objects.filter(state=CycleState.ACTIVE):
+        tree = load_cycle_tree(cycle, at=now)
+        core = core_cycle(cycle)
+        for objective in tree.objectives:
+            for kr in objective.key_results_list:  # type: ignore[attr-defined]
+                result = tree.key_result_result(kr)
+                last = result.last_checkin_at
+                if result.status != "off_track" or last is None:
+                    continue
+                then = scoring.status_for(
+                    result.score, scoring.expected_progress(core, last), has_data=True
+                )
+                if then != "off_track":
+                    drafts.append(kr_off_track_draft(kr, result, then, last, None))
+    return len(record(drafts))
+
+
+def weekly_digest(now: datetime) -> int:
+    from headway.notify.digest import weekly_digests
+
+    return weekly_digests(now)
+
+
+JOBS: dict[str, Callable[[datetime], int]] = {
+    "checkin_overdue": checkin_overdue,
+    "kpi_review_overdue": kpi_review_overdue,
+    "cycle_ending": cycle_ending,
+    "off_track_by_pace": off_track_by_pace,
+    "weekly_digest": weekly_digest,
+}
+
+
+def run_periodic(now: datetime | None = None) -> dict[str, int]:
+    """Run every time-based job once; returns how many events each recorded (-1: it failed).
+
+    Each job runs in its own transaction, so one failing job does not hold back the others.
+    """
+    now = now or timezone.now()
+    counts: dict[str, int] = {}
+    for name, job in JOBS.items():
+        counts[name] = -1
+        with guard(f"periodic job {name}"):
+            counts[name] = job(now)
+    return counts

@@ -1,0 +1,271 @@
+"""Pages: the inbox, notification settings, team webhooks and the admins' delivery list."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from headway.notify.delivery import max_attempts, retry_now
+from headway.notify.forms import PreferencesForm, TeamWebhookForm
+from headway.notify.kinds import KINDS, label
+from headway.notify.models import (
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    PersonalWebhook,
+    Preference,
+    TeamWebhook,
+)
+from headway.teams.access import Access
+from headway.teams.models import Team
+
+if TYPE_CHECKING:
+    from headway.teams.models import Person
+
+PAGE_SIZE = 25
+
+
+def _person(request: HttpRequest) -> Person:
+    return request.user  # type: ignore[return-value]
+
+
+def _visible(request: HttpRequest, notes: QuerySet[Notification]) -> QuerySet[Notification]:
+    """Hide news about private objectives the person may no longer see (left the team)."""
+    me = _person(request)
+    if me.is_superuser:
+        return notes
+    teams = list(Access.for_person(me).visible_private_team_ids())
+    return notes.filter(
+        Q(event__private=False) | Q(event__team_id__in=teams) | Q(event__objective__owner=me)
+    )
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The person's notifications, newest first, 25 a page (constant number of queries)."""
+    me = _person(request)
+    unread_only = request.GET.get("show") == "unread"
+    notes = _visible(
+        request, Notification.objects.filter(person=me).select_related("event")
+    ).order_by("-id")
+    if unread_only:
+        notes = notes.filter(read_at__isnull=True)
+    page = Paginator(notes, PAGE_SIZE).get_page(request.GET.get("page"))
+    items = [
+        {
+            "note": note,
+            "event": note.event,
+            "kind": label(note.event.kind),
+            "facts": note.event.facts[:4],
+        }
+        for note in page.object_list
+    ]
+    unread = Notification.objects.filter(person=me, read_at__isnull=True).count()
+    template = "notify/inbox.html#list" if getattr(request, "htmx", False) else "notify/inbox.html"
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "items": items,
+            "unread": unread,
+            "unread_only": unread_only,
+            "query": "show=unread&" if unread_only else "",
+        },
+    )
+
+
+@require_POST
+def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    note = get_object_or_404(Notification, pk=pk, person=_person(request))
+    if note.read_at is None:
+        Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=timezone.now())
+    if getattr(request, "htmx", False):
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    return redirect(_back(request, reverse("notify:inbox")))
+
+
+@require_POST
+def mark_all_read(request: HttpRequest) -> HttpResponse:
+    count = Notification.objects.filter(person=_person(request), read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
+    return redirect(_back(request, reverse("notify:inbox")))
+
+
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """Which channels each kind of event uses for the signed-in person."""
+    me = _person(request)
+    saved = {
+        kind: (email, webhook)
+        for kind, email, webhook in Preference.objects.filter(person=me).values_list(
+            "kind", "email", "webhook"
+        )
+    }
+    hook = PersonalWebhook.objects.filter(person=me).first()
+    initial: dict[str, object] = {"webhook_url": hook.url if hook else ""}
+    for kind, info in KINDS.items():
+        email, webhook = saved.get(kind, (info.email, info.webhook))
+        initial[f"email_{kind}"] = email
+        initial[f"webhook_{kind}"] = webhook
+    form = PreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with transaction.atomic():
+            for kind in KINDS:
+                Preference.objects.update_or_create(
+                    person=me,
+                    kind=kind,
+                    defaults={
+                        "email": bool(data.get(f"email_{kind}")),
+                        "webhook": bool(data.get(f"webhook_{kind}")),
+                    },
+                )
+            PersonalWebhook.objects.update_or_create(
+                person=me, defaults={"url": data.get("webhook_url") or ""}
+            )
+        messages.success(request, "Notification settings saved.")
+        return redirect("notify:settings")
+    return render(
+        request,
+        "notify/settings.html",
+        {"form": form, "rows": form.rows(), "email": me.email},
+    )
+
+
+def _steerable_team(request: HttpRequest, key: str) -> Team:
+    team = get_object_or_404(Team, key=key)
+    if not Access.for_person(_person(request)).can_steer(team.pk):
+        raise PermissionDenied("Only leads and admins of the team manage its webhooks.")
+    return team
+
+
+def _masked(url: str) -> str:
+    """Webhook URLs are secrets: show the host and the last characters only."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/…{url[-4:]}" if len(rest) > len(host) else url
+
+
+@require_http_methods(["GET", "POST"])
+def team_webhooks(request: HttpRequest, key: str) -> HttpResponse:
+    """A team's webhooks: leads and admins of the team add and remove them."""
+    team = _steerable_team(request, key)
+    form = TeamWebhookForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        hook = form.save(commit=False)
+        hook.team = team
+        hook.created_by = _person(request)
+        hook.save()
+        messages.success(request, f"Webhook “{hook.name}” added.")
+        return redirect("notify:team_webhooks", key=team.key)
+    hooks = list(
+        TeamWebhook.objects.filter(team=team).annotate(
+            sent=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)),
+            failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+            last_sent=Max("deliveries__sent_at"),
+        )
+    )
+    rows = [
+        {
+            "hook": hook,
+            "url": _masked(hook.url),
+            "kinds": [label(k) for k in hook.kinds] or ["every team event"],
+        }
+        for hook in hooks
+    ]
+    return render(request, "notify/team_webhooks.html", {"team": team, "form": form, "rows": rows})
+
+
+@require_POST
+def team_webhook_delete(request: HttpRequest, key: str, pk: int) -> HttpResponse:
+    team = _steerable_team(request, key)
+    hook = get_object_or_404(TeamWebhook, pk=pk, team=team)
+    hook.delete()
+    messages.success(request, f"Webhook “{hook.name}” removed.")
+    return redirect("notify:team_webhooks", key=team.key)
+
+
+STATUS_FILTERS = {
+    "failed": Q(status=DeliveryStatus.FAILED),
+    "retrying": Q(status=DeliveryStatus.PENDING, attempts__gt=0),
+    "pending": Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+    "sent": Q(status=DeliveryStatus.SENT),
+    "all": Q(),
+}
+
+
+def _require_admin(request: HttpRequest) -> None:
+    if not Access.for_person(_person(request)).can_manage():
+        raise PermissionDenied("Only organisation admins see deliveries.")
+
+
+@require_GET
+def deliveries(request: HttpRequest) -> HttpResponse:
+    """E-mails and webhooks that failed or wait for a retry (organisation admins only)."""
+    _require_admin(request)
+    status = request.GET.get("status", "failed")
+    if status not in STATUS_FILTERS:
+        status = "failed"
+    rows = (
+        Delivery.objects.filter(STATUS_FILTERS[status])
+        .exclude(channel="inbox")
+        .select_related("event", "person", "team_webhook__team")
+        .order_by("-updated_at", "-id")
+    )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    counts = dict(
+        Delivery.objects.exclude(channel="inbox")
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return render(
+        request,
+        "notify/deliveries.html",
+        {
+            "page": page,
+            "status": status,
+            "filters": list(STATUS_FILTERS),
+            "counts": counts,
+            "max_attempts": max_attempts(),
+            "query": f"status={status}&",
+        },
+    )
+
+
+@require_POST
+def deliveries_retry(request: HttpRequest) -> HttpResponse:
+    """Queue failed deliveries again (the selected ones, or every failed one)."""
+    _require_admin(request)
+    if request.POST.get("all") == "1":
+        ids = list(
+            Delivery.objects.filter(status=DeliveryStatus.FAILED).values_list("pk", flat=True)
+        )
+    else:
+        ids = [int(v) for v in request.POST.getlist("delivery") if v.isdigit()]
+    count = retry_now(ids)
+    messages.success(request, f"{count} deliver{'ies' if count != 1 else 'y'} queued again.")
+    return redirect(f"{reverse('notify:deliveries')}?status=failed")

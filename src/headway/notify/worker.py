@@ -1,0 +1,121 @@
+"""The notification worker: Django Tasks, periodic jobs and the delivery loop in one process.
+
+Any number of workers may run against one PostgreSQL database: claims are atomic, the
+periodic jobs insert events with unique keys, and tasks are claimed by django_tasks_db
+with `SELECT … FOR UPDATE SKIP LOCKED`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections
+
+from headway.notify.delivery import DEFAULT_BATCH, DEFAULT_LEASE, LIMITS, RunStats, drain
+from headway.notify.periodic import run_periodic
+
+logger = logging.getLogger("headway.notify")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class WorkerOptions:
+    once: bool = False
+    interval: float = 5.0
+    batch: int = DEFAULT_BATCH
+    lease: float = DEFAULT_LEASE
+    #: Seconds between two runs of the periodic jobs (every pass with --once).
+    periodic_every: float = 300.0
+    worker_id: str = field(default_factory=new_worker_id)
+    tasks: bool = True
+    periodic: bool = True
+
+
+class NotifyWorker:
+    """Run with `run()`; `stop()` (e.g. from a signal handler) ends it after the current send."""
+
+    def __init__(self, options: WorkerOptions) -> None:
+        self.options = options
+        self._stop = threading.Event()
+        self.totals = RunStats()
+        self.tasks_run = 0
+        self.periodic_runs = 0
+
+    def stop(self, *_: object) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> RunStats:
+        options = self.options
+        saved = (LIMITS.batch, LIMITS.lease, LIMITS.stopping)
+        # The delivery task run by this process claims with the same batch and lease.
+        LIMITS.batch, LIMITS.lease = options.batch, options.lease
+        LIMITS.stopping = lambda: self.stopping
+        logger.info("Notification worker %s started", options.worker_id)
+        try:
+            self._loop()
+        finally:
+            LIMITS.batch, LIMITS.lease, LIMITS.stopping = saved
+        logger.info("Notification worker %s stopped: %s", options.worker_id, self.totals.as_dict())
+        return self.totals
+
+    def _loop(self) -> None:
+        options = self.options
+        last_periodic = float("-inf")
+        while not self.stopping:
+            close_old_connections()
+            self.run_tasks()
+            if options.periodic and (
+                options.once or time.monotonic() - last_periodic >= options.periodic_every
+            ):
+                counts = run_periodic()
+                self.periodic_runs += 1
+                last_periodic = time.monotonic()
+                if any(counts.values()):
+                    logger.info("Periodic jobs recorded %s", counts)
+            stats = drain(worker_id=options.worker_id, batch=options.batch, lease=options.lease)
+            self.totals.add(stats)
+            if stats.claimed:
+                logger.info("Deliveries: %s", stats.as_dict())
+            if options.once:
+                # Clear the delivery tasks the periodic jobs queued (their work is done).
+                self.run_tasks()
+                return
+            close_old_connections()
+            self._stop.wait(options.interval)
+
+    def run_tasks(self) -> None:
+        """Run every ready Django Task of the database backend, then return."""
+        if not self.options.tasks or self.stopping:
+            return
+        from django.tasks import task_backends
+        from django_tasks_db.backend import DatabaseBackend
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        for alias in task_backends:
+            if not isinstance(task_backends[alias], DatabaseBackend):
+                continue
+            worker = Worker(
+                queue_names=["*"],
+                interval=0,
+                batch=True,
+                backend_name=alias,
+                startup_delay=False,
+                max_tasks=None,
+                worker_id=self.options.worker_id[:64],
+                excluded_queue_names=[],
+            )
+            worker.run()
+            self.tasks_run += worker._run_tasks
