@@ -304,3 +304,13 @@ def test_error_pages_explain(data: SimpleNamespace, settings: Any) -> None:
     missing = viewer.get("/objectives/nope/")
     assert missing.status_code == 404
     assert "private to a team" in missing.content.decode()
+
+
+def test_leads_find_team_webhooks_and_admins_failed_deliveries(data: SimpleNamespace) -> None:
+    org = data.org
+    lead_page = client_for(org.lead).get("/teams/depot/").content.decode()
+    assert "/teams/depot/webhooks" in lead_page
+    member_page = client_for(org.member).get("/teams/depot/").content.decode()
+    assert "/teams/depot/webhooks" not in member_page
+    assert "/admin-tools/deliveries" in client_for(org.admin).get("/teams/").content.decode()
+    assert "/admin-tools/deliveries" not in client_for(org.lead).get("/teams/").content.decode()

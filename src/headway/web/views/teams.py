@@ -88,6 +88,7 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             "cycle": cycle,
             "form": form,
             "can_manage": can_manage,
+            "can_steer": acc.can_steer(team.pk),
             "can_check_in": acc.at_least(team.pk, "member"),
         },
     )
