@@ -169,9 +169,11 @@ def _register_command_groups() -> None:
     from headway.coach.commands import register as register_coach_commands
     from headway.document.commands import register as register_document_commands
 
+    from headway.api.commands import register as register_token_commands
     from headway.notify.commands import register as register_notify_commands
 
     register_document_commands(app)
+    register_token_commands(app)
     register_coach_commands(app)
     register_notify_commands(app)
 

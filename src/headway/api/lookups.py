@@ -1,0 +1,90 @@
+"""Reading for the API: lookups by stable key (404 when absent or hidden) and pagination."""
+
+from __future__ import annotations
+
+from django.db.models import Model, Q, QuerySet
+
+from headway.api.errors import NotFound
+from headway.kpis.models import Kpi
+from headway.okrs.models import Cycle, KeyResult, Objective
+from headway.teams.access import Access
+from headway.teams.models import Person, Team
+
+
+def _usable(value: str) -> bool:
+    """Whether a key from a URL or a filter can be looked up (no NUL, valid Unicode)."""
+    if not value or "\x00" in value or len(value) > 254:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def get_by[M: Model](queryset: QuerySet[M], what: str, **lookup: str) -> M:
+    """The one object matching `lookup`, or a 404 naming what was looked for."""
+    value = next(iter(lookup.values()))
+    if _usable(value):
+        found = queryset.filter(**lookup).first()
+        if found is not None:
+            return found
+    raise NotFound(f"No {what} {value!r}.")
+
+
+def team(key: str) -> Team:
+    return get_by(Team.objects.select_related("parent"), "team", key=key)
+
+
+def person(email: str) -> Person:
+    return get_by(Person.objects.all(), "person with e-mail", email=email.strip().lower())
+
+
+def cycle(key: str) -> Cycle:
+    return get_by(Cycle.objects.select_related("closed_by"), "cycle", key=key)
+
+
+def kpi(key: str) -> Kpi:
+    return get_by(Kpi.objects.select_related("team", "owner"), "KPI", key=key)
+
+
+def visible_objectives(access: Access) -> QuerySet[Objective]:
+    """Objectives the person may see: public ones, and private ones of their teams or own.
+
+    The queryset form of Access.can_see_objective.
+    """
+    objectives = Objective.objects.all()
+    if access.is_superuser:
+        return objectives
+    allowed = Q(visibility="public") | Q(team_id__in=list(access.visible_private_team_ids()))
+    if access.person_id is not None:
+        allowed |= Q(owner_id=access.person_id)
+    return objectives.filter(allowed)
+
+
+def objective(key: str, access: Access) -> Objective:
+    """A visible objective by key; a private one outside the caller's team is a 404 too."""
+    found = get_by(
+        Objective.objects.select_related("cycle", "team", "owner", "parent"), "objective", key=key
+    )
+    if not access.can_see_objective(found):
+        raise NotFound(f"No objective {key!r}.")
+    return found
+
+
+def key_result(objective_key: str, kr_key: str, access: Access) -> KeyResult:
+    parent = objective(objective_key, access)
+    found = get_by(
+        KeyResult.objects.filter(objective=parent).select_related("owner", "kpi"),
+        f"key result of {objective_key!r} with key",
+        key=kr_key,
+    )
+    found.objective = parent
+    return found
+
+
+def paginate[M: Model](queryset: QuerySet[M], limit: int, offset: int) -> tuple[int, list[M]]:
+    """The total count and one page of `queryset` (two queries plus its prefetches)."""
+    count = queryset.count()
+    items = list(queryset[offset : offset + limit]) if offset < count else []
+    return count, items

@@ -1,0 +1,56 @@
+"""Helpers shared by the operation modules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpResponse
+
+from headway.api.errors import BadRequest, ErrorOut
+from headway.api.serialize import etag
+
+
+def responses(ok: dict[int, Any], *errors: int) -> dict[Any, Any]:
+    """A `response=` mapping: the success bodies plus the error shape for `errors`."""
+    declared: dict[Any, Any] = dict(ok)
+    if errors:
+        declared[frozenset(errors)] = ErrorOut
+    return declared
+
+
+# The statuses every operation may answer, by kind of operation.
+READ = (400, 401, 404)
+LIST = (400, 401)
+WRITE = (400, 401, 403, 404, 409, 422)
+VERSIONED = (*WRITE, 412)
+
+
+def page(count: int, limit: int, offset: int, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"count": count, "limit": limit, "offset": offset, "items": items}
+
+
+def with_etag(response: HttpResponse, version: int) -> None:
+    response["ETag"] = etag(version)
+
+
+def moment(at: datetime | None) -> datetime | None:
+    """A moment from a query: naive means UTC; years outside 1900-2999 are refused."""
+    if at is None:
+        return None
+    if at.tzinfo is None or at.utcoffset() is None:
+        at = at.replace(tzinfo=UTC)
+    try:
+        year = at.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not 1900 <= year <= 2999:
+        raise BadRequest("`at` is out of range.", fields={"at": ["Give a year from 1900 to 2999."]})
+    # PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows: hand it UTC.
+    return at.astimezone(UTC)
+
+
+IF_MATCH_HELP = (
+    'Optional: the ETag you read (e.g. "3"). When it is not the current version the '
+    "change is refused with 412 and nothing changes. Without it the change applies."
+)

@@ -1,0 +1,229 @@
+"""KPIs and their measurements, with bulk ingestion as a JSON array or a CSV body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema, Status
+from ninja.params.functions import Header as HeaderParam
+
+from headway.api import ingest, lookups, services
+from headway.api import serialize as ser
+from headway.api.auth import access_of, caller
+from headway.api.errors import BadRequest
+from headway.api.routes.common import (
+    IF_MATCH_HELP,
+    LIST,
+    READ,
+    VERSIONED,
+    WRITE,
+    moment,
+    page,
+    responses,
+    with_etag,
+)
+from headway.api.routes.objectives import key_result_body
+from headway.api.schemas import (
+    IngestOut,
+    KeyResultDetail,
+    KpiFilters,
+    KpiIn,
+    KpiOut,
+    KpiPatch,
+    MeasurementOut,
+    MeasurementPageParams,
+    Page,
+    PageParams,
+    PromoteIn,
+)
+from headway.kpis.models import Kpi, Measurement
+from headway.teams.access import require
+from headway.teams.models import Team
+
+router = Router()
+TAGS = ["KPIs"]
+MEASURE = ["measurements"]
+
+
+def _kpis() -> Any:
+    return Kpi.objects.select_related("team", "owner")
+
+
+@router.get("/kpis", response=responses({200: Page[KpiOut]}, *LIST), tags=TAGS, summary="List KPIs")
+def list_kpis(
+    request: HttpRequest, filters: Query[KpiFilters], params: Query[PageParams]
+) -> dict[str, Any]:
+    """Every KPI, by team and name; filter by team, health and tier."""
+    kpis = _kpis()
+    if filters.team is not None:
+        team = Team.objects.filter(key=filters.team).first()
+        if team is None:
+            raise BadRequest(
+                "Some filters are invalid.", fields={"team": [f"No team {filters.team!r}."]}
+            )
+        kpis = kpis.filter(team=team)
+    if filters.health is not None:
+        kpis = kpis.filter(health=filters.health)
+    if filters.tier is not None:
+        kpis = kpis.filter(tier=filters.tier)
+    count, items = lookups.paginate(
+        kpis.order_by("team__name", "name", "key"), params.limit, params.offset
+    )
+    return page(count, params.limit, params.offset, [ser.kpi(k) for k in items])
+
+
+@router.get("/kpis/{key}", response=responses({200: KpiOut}, *READ), tags=TAGS, summary="Get a KPI")
+def get_kpi(request: HttpRequest, key: str, response: HttpResponse) -> dict[str, Any]:
+    """The KPI card with its health and trend as last evaluated. ETag carries the version."""
+    kpi = lookups.kpi(key)
+    with_etag(response, kpi.version)
+    return ser.kpi(kpi)
+
+
+@router.post("/kpis", response=responses({201: KpiOut}, *WRITE), tags=TAGS, summary="Create a KPI")
+def create_kpi(
+    request: HttpRequest, payload: KpiIn, response: HttpResponse
+) -> Status[dict[str, Any]]:
+    """Members of the team (and leads, admins)."""
+    kpi = services.create_kpi(by=caller(request), data=payload.model_dump())
+    kpi = lookups.kpi(kpi.key)
+    with_etag(response, kpi.version)
+    return Status(201, ser.kpi(kpi))
+
+
+@router.patch(
+    "/kpis/{key}", response=responses({200: KpiOut}, *VERSIONED), tags=TAGS,
+    summary="Update a KPI",
+)  # fmt: skip
+def update_kpi(
+    request: HttpRequest,
+    key: str,
+    payload: KpiPatch,
+    response: HttpResponse,
+    if_match: str | None = HeaderParam(None, alias="If-Match", description=IF_MATCH_HELP),
+) -> dict[str, Any]:
+    """Leads of the team and the owner. Changing direction, thresholds or cadence
+    re-evaluates health at once; the version goes up."""
+    services.update_kpi(
+        by=caller(request),
+        kpi=lookups.kpi(key),
+        data=payload.model_dump(exclude_unset=True),
+        if_match=if_match,
+    )
+    kpi = lookups.kpi(key)
+    with_etag(response, kpi.version)
+    return ser.kpi(kpi)
+
+
+@router.post(
+    "/kpis/{key}/promote", response=responses({201: KeyResultDetail}, *WRITE), tags=TAGS,
+    summary="Promote a KPI to a key result",
+)  # fmt: skip
+def promote_kpi(
+    request: HttpRequest, key: str, payload: PromoteIn, response: HttpResponse
+) -> Status[dict[str, Any]]:
+    """Leads and admins of the objective's team: make the KPI a linked key result of an
+    objective of the active cycle, from its latest value to its target (or `target`)."""
+    kr = services.promote(by=caller(request), kpi=lookups.kpi(key), data=payload.model_dump())
+    body, version = key_result_body(request, payload.objective, kr.key)
+    with_etag(response, version)
+    return Status(201, body)
+
+
+class MeasurementFilters(Schema):
+    since: datetime | None = Field(None, description="Only measurements at or after this.")
+    until: datetime | None = Field(None, description="Only measurements at or before this.")
+
+
+@router.get(
+    "/kpis/{key}/measurements", response=responses({200: Page[MeasurementOut]}, *READ),
+    tags=MEASURE, summary="List a KPI's measurements",
+)  # fmt: skip
+def list_measurements(
+    request: HttpRequest,
+    key: str,
+    filters: Query[MeasurementFilters],
+    params: Query[MeasurementPageParams],
+) -> dict[str, Any]:
+    """Oldest first."""
+    kpi = lookups.kpi(key)
+    measurements = Measurement.objects.filter(kpi=kpi)
+    if filters.since is not None:
+        measurements = measurements.filter(at__gte=moment(filters.since))
+    if filters.until is not None:
+        measurements = measurements.filter(at__lte=moment(filters.until))
+    count, items = lookups.paginate(measurements.order_by("at"), params.limit, params.offset)
+    return page(count, params.limit, params.offset, [ser.measurement(m) for m in items])
+
+
+def _body(example_rows: str, *, with_kpi: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "at": {"type": "string", "description": "ISO 8601 date or date-time (UTC if naive)"},
+            "value": {"type": "number"},
+            "note": {"type": "string"},
+        },
+        "required": ["at", "value"],
+        "additionalProperties": False,
+    }
+    if with_kpi:
+        item["properties"]["kpi"] = {"type": "string", "description": "KPI key"}
+        item["required"] = ["kpi", "at", "value"]
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": item}},
+                "text/csv": {"schema": {"type": "string"}, "example": example_rows},
+            },
+        }
+    }
+
+
+INGEST_ERRORS = (400, 401, 403, 404, 413, 415, 422)
+INGEST_HELP = """All rows or none: every bad row is reported with its line (CSV: the header
+is line 1; JSON: the first item is row 1). Pushing the same (KPI, moment) again replaces
+the value (the old one is kept); pushing the same value again changes nothing."""
+
+
+def _source(request: HttpRequest) -> str:
+    token = getattr(request, "api_token", None)
+    return f"api:{token.name}"[:100] if token is not None else "api"
+
+
+@router.post(
+    "/kpis/{key}/measurements", response=responses({200: IngestOut}, *INGEST_ERRORS),
+    tags=MEASURE, summary="Push measurements of one KPI",
+    description="Body: a JSON array `[{\"at\", \"value\", \"note\"}]` or CSV "
+    "(`Content-Type: text/csv`) with header `at,value[,note]` (a `kpi` column is allowed "
+    "and must name this KPI). " + INGEST_HELP,
+    openapi_extra=_body(
+        "at,value,note\n2027-01-07,88.1,\n2027-01-14,89.0,new routing\n", with_kpi=False
+    ),
+)  # fmt: skip
+def push_kpi_measurements(request: HttpRequest, key: str) -> dict[str, Any]:
+    kpi = lookups.kpi(key)
+    require(
+        access_of(request).can_push_measurements(kpi),
+        "Only members of the team and the owner may push measurements of this KPI.",
+    )
+    result = ingest.push(request, by=caller(request), only=kpi.key, source=_source(request))
+    return result.as_dict()
+
+
+@router.post(
+    "/measurements", response=responses({200: IngestOut}, *INGEST_ERRORS), tags=MEASURE,
+    summary="Push measurements of many KPIs",
+    description="Body: a JSON array `[{\"kpi\", \"at\", \"value\", \"note\"}]` or CSV "
+    "(`Content-Type: text/csv`) with header `kpi,at,value[,note]`. " + INGEST_HELP,
+    openapi_extra=_body(
+        "kpi,at,value,note\non-time-rate,2027-01-07,88.1,\nnps,2027-01-07T12:00:00Z,41,\n",
+        with_kpi=True,
+    ),
+)  # fmt: skip
+def push_measurements(request: HttpRequest) -> dict[str, Any]:
+    result = ingest.push(request, by=caller(request), only=None, source=_source(request))
+    return result.as_dict()
