@@ -138,10 +138,18 @@ def test_bulk_ingestion_is_set_based(org: Any, kpi: Kpi) -> None:
         ("2027-02-01", datetime(2027, 2, 1, tzinfo=UTC)),
         ("2027-02-01T10:30:00+02:00", datetime(2027, 2, 1, 8, 30, tzinfo=UTC)),
         ("2027-02-01 10:30", datetime(2027, 2, 1, 10, 30, tzinfo=UTC)),
+        # Offsets PostgreSQL would refuse are stored as the same instant in UTC.
+        ("2027-02-01T20:00:00+18:00", datetime(2027, 2, 1, 2, 0, tzinfo=UTC)),
     ],
 )
 def test_moments_parse_from_iso_8601(raw: str, expected: datetime) -> None:
     assert parse_moment(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["1850-01-01", "3001-01-01", "0001-01-01T00:00:00+01:00"])
+def test_moments_outside_the_supported_years_are_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match="year|out of range"):
+        parse_moment(raw)
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "nan", "-inf", True, None, "1e16"])

@@ -166,10 +166,9 @@ def restore_command(
 
 def _register_command_groups() -> None:
     """Commands that live beside their domain code, each registering itself."""
+    from headway.api.commands import register as register_token_commands
     from headway.coach.commands import register as register_coach_commands
     from headway.document.commands import register as register_document_commands
-
-    from headway.api.commands import register as register_token_commands
     from headway.notify.commands import register as register_notify_commands
 
     register_document_commands(app)

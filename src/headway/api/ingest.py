@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +23,6 @@ from headway.kpis.actions import (
     IngestResult,
     MeasurementRow,
     ingest_measurements,
-    parse_moment,
 )
 from headway.teams.models import Person
 
@@ -33,7 +31,6 @@ MAX_BYTES: int = getattr(settings, "HEADWAY_API_MAX_INGEST_BYTES", 64 * 1024 * 1
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 JSON_TYPES = frozenset({"application/json", ""})
 CHUNK = 256 * 1024
-MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 def _too_large() -> PayloadTooLarge:
@@ -93,16 +90,6 @@ def _row(
         problem = _clean(text)
         if problem:
             problems.append(f"{name}: {problem}")
-    if not problems:
-        try:
-            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows.
-            at = parse_moment(at).astimezone(UTC)
-            if not MIN_YEAR <= at.year <= MAX_YEAR:
-                problems.append(f"at: the year must be between {MIN_YEAR} and {MAX_YEAR}")
-        except ValueError:
-            pass  # ingest_measurements names the problem
-        except OverflowError:
-            problems.append("at: the moment is out of range")
     if problems:
         return "; ".join(problems)
     return MeasurementRow(kpi=kpi or "", at=at, value=value, note=note, line=line)

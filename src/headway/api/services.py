@@ -10,7 +10,7 @@ reopening cycles, promotion, measurements) are called through that action.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -486,12 +486,6 @@ def recalibrate(
 
 def check_in(*, by: Person, key_result: KeyResult, data: Data) -> CheckIn:
     at: datetime | None = data.get("at")
-    if at is not None and at.utcoffset() is not None:
-        try:
-            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows.
-            at = at.astimezone(UTC)
-        except OverflowError:
-            raise ValidationError({"at": "The moment is out of range."}) from None
     return record_checkin(
         key_result=key_result,
         by=by,

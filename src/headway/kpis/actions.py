@@ -17,6 +17,7 @@ from django.utils.text import slugify
 
 from headway.kpis import health as core
 from headway.kpis.models import Kpi, Measurement, MeasurementRevision
+from headway.moments import to_utc
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.access import Access, require
 from headway.teams.models import Person
@@ -67,9 +68,10 @@ class IngestError(ValidationError):
 
 
 def parse_moment(raw: Any) -> datetime:
-    """A timezone-aware moment from a datetime, a date (its 00:00 UTC) or an ISO 8601 string.
+    """A UTC moment from a datetime, a date (its 00:00 UTC) or an ISO 8601 string.
 
-    A naive date-time is read as UTC. Raises ValueError with a readable message.
+    A naive date-time is read as UTC. Raises ValueError with a readable message, also for
+    a year outside 1900-2999.
     """
     if isinstance(raw, datetime):
         moment = raw
@@ -86,9 +88,7 @@ def parse_moment(raw: Any) -> datetime:
         moment = parsed
     else:
         raise ValueError("a date or date-time is required")
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+    return to_utc(moment)
 
 
 def parse_value(raw: Any) -> float:

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from headway.moments import to_utc
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.okrs.tree import core_cycle
 from headway.teams.access import Access, require
@@ -38,6 +39,22 @@ def _refuse_closed(cycle: Cycle) -> None:
         raise ValidationError(
             f"The cycle {cycle} is closed: its scores are frozen as grades. An admin can reopen it."
         )
+
+
+def _checkin_moment(at: datetime, cycle: Cycle, now: datetime) -> tuple[datetime, str | None]:
+    """The check-in moment in UTC, or the reason it is refused (naive, future, outside)."""
+    if timezone.is_naive(at):
+        return at, "Give the moment with a time zone."
+    try:
+        at = to_utc(at)
+    except ValueError as exc:
+        return at, f"{str(exc).capitalize()}."
+    if at > now + FUTURE_TOLERANCE:
+        return at, "A check-in cannot be in the future."
+    window = core_cycle(cycle)
+    if not window.starts_at <= at < window.ends_at:
+        return at, f"The check-in must fall within the cycle ({cycle.start} to {cycle.end})."
+    return at, None
 
 
 @transaction.atomic
@@ -99,17 +116,9 @@ def record_checkin(
     ):
         errors["confidence"] = "Confidence is a whole number from 0 to 10."
     now = timezone.now()
-    at = at or now
-    if timezone.is_naive(at):
-        errors["at"] = "Give the moment with a time zone."
-    elif at > now + FUTURE_TOLERANCE:
-        errors["at"] = "A check-in cannot be in the future."
-    else:
-        window = core_cycle(cycle)
-        if not window.starts_at <= at < window.ends_at:
-            errors["at"] = (
-                f"The check-in must fall within the cycle ({cycle.start} to {cycle.end})."
-            )
+    at, at_error = _checkin_moment(at or now, cycle, now)
+    if at_error:
+        errors["at"] = at_error
     if errors:
         raise ValidationError(errors)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpResponse
 
 from headway.api.errors import BadRequest, ErrorOut
 from headway.api.serialize import etag
+from headway.moments import to_utc
 
 
 def responses(ok: dict[int, Any], *errors: int) -> dict[Any, Any]:
@@ -38,16 +39,12 @@ def moment(at: datetime | None) -> datetime | None:
     """A moment from a query: naive means UTC; years outside 1900-2999 are refused."""
     if at is None:
         return None
-    if at.tzinfo is None or at.utcoffset() is None:
-        at = at.replace(tzinfo=UTC)
     try:
-        year = at.astimezone(UTC).year
-    except OverflowError:
-        year = 0
-    if not 1900 <= year <= 2999:
-        raise BadRequest("`at` is out of range.", fields={"at": ["Give a year from 1900 to 2999."]})
-    # PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows: hand it UTC.
-    return at.astimezone(UTC)
+        return to_utc(at)
+    except ValueError:
+        raise BadRequest(
+            "`at` is out of range.", fields={"at": ["Give a year from 1900 to 2999."]}
+        ) from None
 
 
 IF_MATCH_HELP = (
