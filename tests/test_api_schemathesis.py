@@ -114,7 +114,7 @@ def _load() -> Any:
     loaded = schemathesis.openapi.from_dict(ninja_api.get_openapi_schema(path_prefix="/api/"))
     loaded.app = get_wsgi_application()
 
-    @loaded.hook  # type: ignore[untyped-decorator]
+    @loaded.hook  # type: ignore[untyped-decorator,unused-ignore]
     def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> Any:
         if not path_parameters:
             return st.just(path_parameters)
@@ -146,7 +146,7 @@ def schemathesis_raw() -> Any:
     return json.loads(json.dumps(ninja_api.get_openapi_schema(path_prefix="/api/")))
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator,unused-ignore]
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

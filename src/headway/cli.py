@@ -10,6 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+# demo_large imports no Django, so database-free commands stay free of it.
+from headway.demo_large import DemoSize
+
 app = typer.Typer(
     name="headway",
     help="Headway: OKRs and KPIs side by side. Run `headway COMMAND --help` for details.",
@@ -70,14 +73,29 @@ def demo(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Load only when the database has no objectives.")
     ] = False,
+    size: Annotated[
+        DemoSize,
+        typer.Option(help="small: Larkspur Health; large: 10,000 people for benchmarks."),
+    ] = DemoSize.small,
+    seed: Annotated[int, typer.Option(help="Seed of the large demo (same seed, same data).")] = 1,
 ) -> None:
-    """Load the demo organisation (idempotent: running it twice duplicates nothing)."""
+    """Load a demo organisation.
+
+    The small demo (Larkspur Health) is idempotent: running it again brings it back to its
+    planted state without duplicating anything. The large one (Meridian, 10,000 people,
+    1,000 teams, 1,000 KPIs with three years of daily measurements) refuses to load twice.
+    """
     setup_django()
     from headway.demo import load_demo
     from headway.okrs.models import Objective
 
     if if_empty and Objective.objects.exists():
         console.print("The database already has data; demo not loaded.")
+        return
+    if size is DemoSize.large:
+        from headway.demo_large import run_large_demo
+
+        run_large_demo(seed=seed, console=console)
         return
     with console.status("Loading the demo organisation…"):
         summary = load_demo()
@@ -169,9 +187,11 @@ def _register_command_groups() -> None:
     from headway.api.commands import register as register_token_commands
     from headway.coach.commands import register as register_coach_commands
     from headway.document.commands import register as register_document_commands
+    from headway.document.transfer_commands import register as register_transfer_commands
     from headway.notify.commands import register as register_notify_commands
 
     register_document_commands(app)
+    register_transfer_commands(app)
     register_token_commands(app)
     register_coach_commands(app)
     register_notify_commands(app)

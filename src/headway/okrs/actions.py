@@ -285,7 +285,7 @@ def close_cycle(
         )
     key_results = []
     for objective in tree.objectives:
-        for kr in objective.key_results_list:  # type: ignore[attr-defined]
+        for kr in tree.key_results_of(objective):
             kr.grade = tree.key_result_result(kr).score
             key_results.append(kr)
     Objective.objects.bulk_update(tree.objectives, ["grade", "reflection"], batch_size=500)

@@ -21,6 +21,11 @@ class CycleTree:
     at: datetime
     objectives: list[Objective]
     evaluation: scoring.Evaluation
+    key_results_by_objective: dict[int, list[KeyResult]]
+
+    def key_results_of(self, objective: Objective) -> list[KeyResult]:
+        """The objective's key results in display order (also `objective.key_results_list`)."""
+        return self.key_results_by_objective.get(objective.pk, [])
 
     def objective_result(self, objective: Objective) -> scoring.ObjectiveResult:
         return self.evaluation.objectives[objective.key]
@@ -116,4 +121,10 @@ def load_cycle_tree(cycle: Cycle, *, at: datetime | None = None) -> CycleTree:
         for o in objectives
     ]
     evaluation = scoring.evaluate(core, core_cycle(cycle), at)
-    return CycleTree(cycle=cycle, at=at, objectives=objectives, evaluation=evaluation)
+    return CycleTree(
+        cycle=cycle,
+        at=at,
+        objectives=objectives,
+        evaluation=evaluation,
+        key_results_by_objective=dict(grouped),
+    )
