@@ -92,8 +92,11 @@ class DocumentError(ValueError):
 
 
 class _Budget:
+    """Caps alias expansion ("billion laughs"): only nodes visited again cost anything."""
+
     def __init__(self) -> None:
         self.left = MAX_NODES
+        self.seen: set[int] = set()
 
 
 def _parse(text: str) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None, str, str]]]:
@@ -104,7 +107,7 @@ def _parse(text: str) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None,
     """
     lines: dict[FieldPath, int] = {}
     problems: list[tuple[int | None, str, str]] = []
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -127,6 +130,10 @@ def _parse(text: str) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None,
     return data, lines, problems
 
 
+# libyaml's parser when PyYAML has it: the same nodes and marks, several times faster.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -140,9 +147,12 @@ def _build(
     active: set[int],
     budget: _Budget,
 ) -> Any:
-    budget.left -= 1
-    if budget.left < 0:
-        raise _TooLarge
+    if id(node) in budget.seen:
+        budget.left -= 1
+        if budget.left < 0:
+            raise _TooLarge
+    else:
+        budget.seen.add(id(node))
     lines.setdefault(path, node.start_mark.line + 1)
     if id(node) in active:
         problems.append((node.start_mark.line + 1, format_path(path), "recursive YAML alias"))
