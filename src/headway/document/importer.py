@@ -35,10 +35,8 @@ from django.utils import timezone
 from headway.document import load as loader
 from headway.document.load import DocumentError, Problem
 from headway.document.schema import (
-    SECTIONS,
     Document,
     FieldPath,
-    SourceMap,
     format_path,
 )
 from headway.document.schema import (
@@ -130,60 +128,18 @@ def _known_keys() -> dict[str, set[str]]:
     }
 
 
-def _load(sources: Sequence[tuple[str, Callable[[], str]]]) -> Document:
-    """The loader's checks, with references also resolved against the database.
-
-    The same code as :func:`headway.document.load.load_documents`, except that a key the
-    database holds counts as defined.
-    """
-    if not sources:
-        raise ValueError("no file to read")
-    collector = loader._Collector()
-    items: dict[str, list[Any]] = defaultdict(list)
-    for index, (name, read) in enumerate(sources):
-        collector.files.append(loader._File(name, {}))
-        try:
-            text = read()
-        except OSError as exc:
-            collector.at_file(index, None, "", f"cannot read the file: {exc.strerror or exc}")
-            continue
-        except UnicodeDecodeError as exc:
-            collector.at_file(index, None, "", f"not UTF-8 text (byte {exc.start})")
-            continue
-        loader._read_file(collector, index, text, items)
-    checker = loader._Checker(collector, items)
-    for section, keys in _known_keys().items():
-        checker.known[section] |= keys
-    checker.run()
-    problems = collector.problems()
-    if problems:
-        raise DocumentError(problems)
-    source = SourceMap()
-    for f in collector.files:
-        source.add_file(f.name, f.lines)
-    sections: dict[str, list[Any]] = {}
-    for section in SECTIONS:
-        sections[section] = []
-        for item in items[section]:
-            sections[section].append(item.model)
-            source.add_item(section, item.file, item.index)
-    document = Document(version=1, **sections)
-    document._source = source
-    return document
-
-
 def load_for_import(paths: Sequence[Path | str]) -> Document:
     """Read files as one document for an import (needs Django set up).
 
     Like :func:`~headway.document.load.load_documents`, but a reference to a team, person,
     cycle, objective or KPI the database already holds is not an error.
     """
-    return _load([(str(path), loader._reader(Path(path))) for path in paths])
+    return loader.load_documents(paths, known=_known_keys())
 
 
 def load_texts_for_import(sources: Sequence[tuple[str, str]]) -> Document:
     """:func:`load_for_import` for ``(name, text)`` pairs."""
-    return _load([(name, loader._constant(text)) for name, text in sources])
+    return loader.load_texts(sources, known=_known_keys())
 
 
 # --------------------------------------------------------------------------- helpers

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -696,21 +696,29 @@ class _Checker:
 # --------------------------------------------------------------------------- entry points
 
 
-def load_texts(sources: Sequence[tuple[str, str]]) -> Document:
+def load_texts(
+    sources: Sequence[tuple[str, str]], known: Mapping[str, Set[str]] | None = None
+) -> Document:
     """Read ``(name, YAML text)`` pairs as one document (sections concatenated in order).
+
+    ``known`` is as for :func:`load_documents`.
 
     Raises DocumentError listing every problem, each with the name, line and field path.
     """
-    return _load([(name, _constant(text)) for name, text in sources])
+    return _load([(name, _constant(text)) for name, text in sources], known)
 
 
-def load_documents(paths: Sequence[Path | str]) -> Document:
+def load_documents(
+    paths: Sequence[Path | str], known: Mapping[str, Set[str]] | None = None
+) -> Document:
     """Read several YAML files as one document (their sections concatenated in order).
 
     Problems name each file as given in ``paths``. Raises DocumentError listing every
-    problem of every file; ValueError when ``paths`` is empty.
+    problem of every file; ValueError when ``paths`` is empty. ``known`` maps a section
+    (``teams``, ``people``, ``cycles``, ``objectives``, ``kpis``) to keys defined
+    elsewhere (the database, for an import), which references may then name.
     """
-    return _load([(str(path), _reader(Path(path))) for path in paths])
+    return _load([(str(path), _reader(Path(path))) for path in paths], known)
 
 
 def _constant(text: str) -> Callable[[], str]:
@@ -724,7 +732,9 @@ def _reader(path: Path) -> Callable[[], str]:
     return read
 
 
-def _load(sources: Sequence[tuple[str, Callable[[], str]]]) -> Document:
+def _load(
+    sources: Sequence[tuple[str, Callable[[], str]]], known: Mapping[str, Set[str]] | None
+) -> Document:
     if not sources:
         raise ValueError("no file to read")
     collector = _Collector()
@@ -740,7 +750,10 @@ def _load(sources: Sequence[tuple[str, Callable[[], str]]]) -> Document:
             collector.at_file(file, None, "", f"not UTF-8 text (byte {exc.start})")
             continue
         _read_file(collector, file, text, items)
-    _Checker(collector, items).run()
+    checker = _Checker(collector, items)
+    for section, keys in (known or {}).items():
+        checker.known[section] |= keys
+    checker.run()
     problems = collector.problems()
     if problems:
         raise DocumentError(problems)
