@@ -54,7 +54,7 @@ READS = [
     "/cycles/2027-Q1", "/cycles/2027-Q1/tree", "/cycles/2027-Q1/scores", "/objectives",
     "/objectives/reliable", "/objectives/reliable/key-results/otd",
     "/objectives/reliable/key-results/otd/checkins", "/kpis", "/kpis/otd-rate",
-    "/kpis/otd-rate/measurements", "/tokens",
+    "/kpis/otd-rate/measurements", "/tokens", "/coach/findings", "/coach/rules",
 ]  # fmt: skip
 PRIVATE: list[tuple[str, str, Any]] = [
     ("GET", "/objectives/depot-secret", None),

@@ -35,6 +35,10 @@ LISTS = [
     "/cycles/2027-Q1/tree",
     "/cycles/2027-Q1/scores",
     "/objectives/anchor",
+    "/coach/findings",
+    "/coach/findings?team=depot&severity=warning&path=objectives/",
+    "/coach/findings?rule=kr-count&offset=2",
+    "/coach/rules",
 ]
 
 

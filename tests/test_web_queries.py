@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from headway.kpis.actions import refresh_kpis
 from headway.kpis.models import Measurement
-from headway.okrs.models import CheckIn, KeyResult
+from headway.okrs.models import CheckIn, KeyResult, Objective
 from headway.teams.models import Membership, Person
 from headway.web.testing import build_kpis, build_okrs, current_cycle
 
@@ -33,8 +33,33 @@ PAGES = [
     "/teams/",
     "/teams/depot/",
     "/teams/depot/checkin/",
+    "/objectives/new/",
+    "/objectives/a-0/edit/",
+    "/objectives/a-0/key-results/new/",
+    "/objectives/a-0/key-results/grow/edit/",
 ]
 HTMX_PAGES = ["/cycles/{cycle}/", "/cycles/{cycle}/nodes/a-root/?open=1", "/kpis/"]
+# The live coach of the forms: what is typed is posted as it is typed (htmx).
+DRAFTS = [
+    ("/objectives/new/coach/", {"title": "Improve our marketing", "team": "{team}",
+                                "cycle": "{cycle_pk}", "parent": "{parent}"}),
+    ("/objectives/a-0/edit/coach/", {"title": "Grow revenue by 20%", "parent": "{parent}",
+                                     "coach_ignore": "kr-count"}),
+    ("/objectives/a-0/key-results/new/coach/", {"title": "Launch the new website",
+                                                "kind": "milestone"}),
+    ("/objectives/a-0/key-results/grow/edit/coach/", {"title": "Grow from 1 to 5", "start": "1",
+                                                      "target": "5", "due": "2020-01-01"}),
+]  # fmt: skip
+
+
+def posted(client: Client, url: str, data: dict[str, str]) -> int:
+    headers = {"HX-Request": "true"}
+    client.post(url, data, headers=headers)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(url, data, headers=headers)
+    assert response.status_code == 200, url
+    assert b"finding" in response.content, (url, response.content)
+    return len(ctx.captured_queries)
 
 
 def queries(client: Client, url: str, htmx: bool = False) -> int:
@@ -48,7 +73,13 @@ def queries(client: Client, url: str, htmx: bool = False) -> int:
 
 def measure(clients: dict[str, Client], cycle: str) -> dict[tuple[str, str, bool], int]:
     counts = {}
+    root = Objective.objects.get(key="a-root")
+    team = Objective.objects.get(key="a-0").team_id
+    fill = {"team": str(team), "cycle_pk": str(root.cycle_id), "parent": str(root.pk)}
     for who, client in clients.items():
+        for url, data in DRAFTS:
+            body = {name: value.format(**fill) for name, value in data.items()}
+            counts[(who, url, True)] = posted(client, url, body)
         for page in PAGES:
             url = page.format(cycle=cycle)
             counts[(who, url, False)] = queries(client, url)

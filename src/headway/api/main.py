@@ -21,7 +21,7 @@ from ninja.openapi.docs import DocsBase
 
 from headway.api import errors
 from headway.api.auth import DEFAULT_AUTH, session_auth
-from headway.api.routes import cycles, kpis, objectives, teams, tokens
+from headway.api.routes import coach, cycles, kpis, objectives, teams, tokens
 from headway.api.tokens import find_token
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ api.add_router("/v1", teams.router)
 api.add_router("/v1", cycles.router)
 api.add_router("/v1", objectives.router)
 api.add_router("/v1", kpis.router)
+api.add_router("/v1", coach.router)
 api.add_router("/v1", tokens.router, auth=[session_auth])
 
 

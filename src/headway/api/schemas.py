@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
+from headway.coach.rules import RULES
+
 # Measurements refuse larger magnitudes (kpis.actions.MAX_ABS_VALUE); targets do as well.
 MAX_ABS = 1e15
 
@@ -514,3 +516,41 @@ class TokenCreated(TokenOut):
 class TokenIn(In):
     name: Annotated[Text, Field(min_length=1, max_length=100)]
     scope: ScopeName = "read"
+
+
+# The coach ------------------------------------------------------------------------------------
+
+SeverityName = Literal["error", "warning", "info"]
+
+
+class FindingOut(Schema):
+    rule: str = Field(description="The rule's stable id (see /coach/rules).")
+    severity: SeverityName
+    path: str = Field(
+        description="What it is about: `objectives/<key>`, `objectives/<key>/key_results/<kr>`, "
+        "`kpis/<key>` or `teams/<key>`."
+    )
+    message: str = Field(description="What the coach saw, and the principle it defends.")
+    fix: str
+
+
+class FindingFilters(Schema):
+    path: Annotated[Text, Field(min_length=1, max_length=400)] | None = Field(
+        None, description="Only findings whose path starts with this, e.g. `objectives/grow` "
+        "or `kpis/`."
+    )  # fmt: skip
+    rule: Annotated[str, Field(json_schema_extra={"enum": list(RULES)})] | None = Field(
+        None, description="A rule id."
+    )
+    severity: SeverityName | None = None
+    team: TeamKey | None = Field(
+        None, description="Team key: findings on the team, its objectives and their key "
+        "results, and its KPIs."
+    )  # fmt: skip
+
+
+class RuleOut(Schema):
+    id: str
+    severity: SeverityName
+    principle: str
+    fix: str

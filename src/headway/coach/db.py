@@ -1,10 +1,19 @@
-"""Run the coach on the database: gather the facts in a constant number of queries."""
+"""Run the coach on the database: gather the facts in a constant number of queries.
+
+`findings` judges the whole organisation; the `findings_for_*` functions judge one
+objective, KPI, team or cycle by loading only what its rules look at, so a page can show
+the coach beside the thing it concerns without loading everything. Each returns exactly
+the findings `findings()` has for that thing (the tests check it on the demo).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Literal
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from headway.coach.rules import (
@@ -20,6 +29,14 @@ from headway.coach.rules import (
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.teams.models import Team
+
+# The rules that judge a draft while it is typed: those about its own fields. Counting
+# rules (how many key results, objectives, KPIs) wait until it is saved.
+DRAFT_OBJECTIVE_RULES = ("objective-is-metric", "objective-vague", "orphan-objective")
+DRAFT_KEY_RESULT_RULES = ("kr-is-task", "kr-not-measurable", "kr-no-deadline")
+# The rules of a cycle's review: how the objectives were graded and reflected on.
+REVIEW_RULES = ("sandbagging", "committed-missed")
+DRAFT_KEY = "draft"
 
 
 def organisation_facts(at: datetime | None = None) -> Organisation:
@@ -99,3 +116,223 @@ def findings_by_path(at: datetime | None = None) -> dict[str, list[Finding]]:
         if len(parts) > 2:
             grouped["/".join(parts[:2])].append(finding)
     return dict(grouped)
+
+
+def under(path: str, prefix: str) -> bool:
+    """Whether `path` is `prefix` or below it (`objectives/ab` is not under `objectives/a`)."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def _cycle_facts(key: str, start: date, end: date, state: str) -> CycleFacts:
+    return CycleFacts(key=key, start=start, end=end, closed=state == CycleState.CLOSED)
+
+
+def _objectives(
+    objectives: QuerySet[Objective],
+) -> tuple[tuple[ObjectiveFacts, ...], dict[str, TeamFacts], dict[str, CycleFacts]]:
+    """Facts of `objectives` with their key results, and of their teams and cycles (2 queries)."""
+    key_results: dict[int, list[KeyResultFacts]] = defaultdict(list)
+    for objective_id, key, title, kind, start, target, due, kpi, grade in (
+        KeyResult.objects.filter(objective__in=objectives.values("pk"))
+        .order_by("objective_id", "position", "id")
+        .values_list(
+            "objective_id", "key", "title", "kind", "start", "target", "due", "kpi__key", "grade"
+        )
+    ):
+        key_results[objective_id].append(
+            KeyResultFacts(key, title, kind, start, target, due, kpi, grade)
+        )
+    facts: list[ObjectiveFacts] = []
+    teams: dict[str, TeamFacts] = {}
+    cycles: dict[str, CycleFacts] = {}
+    for (
+        pk, key, title, team, kind, cycle, cycle_start, cycle_end, state, type_, parent, grade,
+        reflection, ignore,
+    ) in objectives.order_by("id").values_list(
+        "pk", "key", "title", "team__key", "team__kind", "cycle__key", "cycle__start",
+        "cycle__end", "cycle__state", "type", "parent__key", "grade", "reflection",
+        "coach_ignore",
+    ):  # fmt: skip
+        teams.setdefault(team, TeamFacts(key=team, kind=kind))
+        cycles.setdefault(cycle, _cycle_facts(cycle, cycle_start, cycle_end, state))
+        facts.append(
+            ObjectiveFacts(
+                key=key,
+                title=title,
+                team=team,
+                cycle=cycle,
+                type=type_,
+                parent=parent,
+                key_results=tuple(key_results.get(pk, ())),
+                grade=grade,
+                reflection=reflection,
+                ignore=frozenset(ignore or ()),
+            )
+        )
+    return tuple(facts), teams, cycles
+
+
+def findings_for_objective(objective: Objective, at: datetime | None = None) -> list[Finding]:
+    """The findings on one objective and its key results (2 queries).
+
+    Its rules look only at the objective, its key results, its cycle and its team's kind.
+    """
+    objectives, teams, cycles = _objectives(Objective.objects.filter(pk=objective.pk))
+    org = Organisation(
+        at=at or timezone.now(),
+        teams=tuple(teams.values()),
+        cycles=tuple(cycles.values()),
+        objectives=objectives,
+    )
+    prefix = f"objectives/{objective.key}"
+    return [f for f in run(org) if under(f.path, prefix)]
+
+
+def findings_for_objectives(
+    objectives: QuerySet[Objective],
+    rules: Iterable[str] | None = None,
+    at: datetime | None = None,
+) -> dict[str, list[Finding]]:
+    """Findings on each of `objectives` and their key results, by objective key (2 queries).
+
+    E.g. a cycle's review with `rules=REVIEW_RULES`.
+    """
+    facts, teams, cycles = _objectives(objectives)
+    org = Organisation(
+        at=at or timezone.now(),
+        teams=tuple(teams.values()),
+        cycles=tuple(cycles.values()),
+        objectives=facts,
+    )
+    keys = {o.key for o in facts}
+    grouped: dict[str, list[Finding]] = defaultdict(list)
+    for finding in run(org, rules):
+        parts = finding.path.split("/")
+        if parts[0] == "objectives" and parts[1] in keys:
+            grouped[parts[1]].append(finding)
+    return dict(grouped)
+
+
+def _kpi_facts(kpis: QuerySet[Kpi]) -> tuple[KpiFacts, ...]:
+    return tuple(
+        KpiFacts(
+            key=key, name=name, team=team, tier=tier, owner=owner, cadence=cadence or None,
+            target=target, why=why, latest_at=latest_at,
+        )
+        for key, name, team, tier, owner, cadence, target, why, latest_at in (
+            kpis.order_by("id").values_list(
+                "key", "name", "team__key", "tier", "owner__email", "cadence", "target", "why",
+                "latest_at",
+            )
+        )
+    )  # fmt: skip
+
+
+def findings_for_kpi(kpi: Kpi, at: datetime | None = None) -> list[Finding]:
+    """The findings on one KPI's card and reviews (1 query)."""
+    org = Organisation(at=at or timezone.now(), kpis=_kpi_facts(Kpi.objects.filter(pk=kpi.pk)))
+    path = f"kpis/{kpi.key}"
+    return [f for f in run(org) if f.path == path]
+
+
+def findings_for_team(team: Team, at: datetime | None = None) -> list[Finding]:
+    """The team-level findings of one team (4 queries).
+
+    Team rules count the team's objectives per open cycle (knowing which open cycles any
+    team has planned), its key results linked to KPIs, its key-tier KPIs, and its average
+    grades in closed cycles: only the team's own objectives and KPIs are loaded.
+    """
+    planned = Objective.objects.filter(cycle=OuterRef("pk"))
+    cycles: list[CycleFacts] = []
+    planned_keys: set[str] = set()
+    for key, start, end, state, has_objectives in Cycle.objects.annotate(
+        planned=Exists(planned)
+    ).values_list("key", "start", "end", "state", "planned"):
+        cycles.append(_cycle_facts(key, start, end, state))
+        if has_objectives and state != CycleState.CLOSED:
+            planned_keys.add(key)
+    objectives, _teams, _cycles = _objectives(
+        Objective.objects.filter(team=team).filter(
+            ~Q(cycle__state=CycleState.CLOSED) | Q(grade__isnull=False)
+        )
+    )
+    org = Organisation(
+        at=at or timezone.now(),
+        teams=(TeamFacts(key=team.key, kind=team.kind),),
+        cycles=tuple(cycles),
+        objectives=objectives,
+        kpis=_kpi_facts(Kpi.objects.filter(team=team)),
+        planned=frozenset(planned_keys),
+    )
+    path = f"teams/{team.key}"
+    return [f for f in run(org) if f.path == path]
+
+
+def findings_for_draft(
+    subject: Literal["objective", "key_result"],
+    *,
+    title: str,
+    kind: str = "increase",
+    start: float | None = None,
+    target: float | None = None,
+    due: date | None = None,
+    cycle: Cycle | None = None,
+    parent: Objective | None = None,
+    team: Team | None = None,
+    objective: Objective | None = None,
+    type: str = "aspirational",
+    ignore: Iterable[str] | None = None,
+    at: datetime | None = None,
+) -> list[Finding]:
+    """What the coach says about an objective or key result that is not saved yet.
+
+    For live coaching while a form is typed. An objective draft is judged on its wording
+    and alignment (`parent`: the objective it aligns to; `team`: whether it is the
+    company's); a key-result draft on its wording, numbers and due date. `objective` is
+    the saved objective being edited, or the one the key result belongs to: its key, cycle
+    and team apply unless given, and its silenced rules unless `ignore` is given (as typed
+    in the form). No query when the instances come with their cycle and team loaded.
+    Paths use the objective's key, or `draft` for a new objective or key result.
+    """
+    if not title.strip():
+        return []
+    owner = objective
+    if owner is not None:
+        cycle = cycle or owner.cycle
+        team = team or owner.team
+        if ignore is None:
+            ignore = owner.coach_ignore or ()
+    if subject == "key_result":
+        rules: Sequence[str] = DRAFT_KEY_RESULT_RULES
+        key_results: tuple[KeyResultFacts, ...] = (
+            KeyResultFacts(key=DRAFT_KEY, title=title, kind=kind, start=start, target=target,
+                           due=due),
+        )  # fmt: skip
+        objective_title = owner.title if owner is not None else DRAFT_KEY
+        objective_type = owner.type if owner is not None else type
+    else:
+        # Without a team it is not known whether the objective is the company's.
+        rules = DRAFT_OBJECTIVE_RULES if team is not None else DRAFT_OBJECTIVE_RULES[:2]
+        key_results = ()
+        objective_title = title
+        objective_type = type
+    key = owner.key if owner is not None else DRAFT_KEY
+    facts = ObjectiveFacts(
+        key=key,
+        title=objective_title,
+        team=team.key if team is not None else DRAFT_KEY,
+        cycle=cycle.key if cycle is not None else DRAFT_KEY,
+        type=objective_type,
+        parent=parent.key if parent is not None else None,
+        key_results=key_results,
+        ignore=frozenset(ignore or ()),
+    )
+    org = Organisation(
+        at=at or timezone.now(),
+        teams=(TeamFacts(key=team.key, kind=team.kind),) if team is not None else (),
+        cycles=(_cycle_facts(cycle.key, cycle.start, cycle.end, cycle.state),)
+        if cycle is not None
+        else (),
+        objectives=(facts,),
+    )
+    return run(org, rules)

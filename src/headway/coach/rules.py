@@ -88,6 +88,9 @@ class Organisation:
     cycles: tuple[CycleFacts, ...] = ()
     objectives: tuple[ObjectiveFacts, ...] = ()
     kpis: tuple[KpiFacts, ...] = ()
+    # Keys of the open cycles in which some team has objectives. None: worked out from
+    # `objectives`; a scoped Organisation that holds only some teams' objectives gives it.
+    planned: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +177,10 @@ def _objective_count(org: Organisation) -> Iterator[tuple[str, str]]:
                 yield f"teams/{team.key}", f"{n} objectives in {cycle.key}: more than five."
     # "None" is judged over all open cycles together: a team with quarterly objectives
     # needs none in the yearly cycle. A period nobody has planned yet is not a finding.
-    planned = [c.key for c in open_cycles if any(counts.get((t.key, c.key)) for t in org.teams)]
+    if org.planned is not None:
+        planned = [c.key for c in open_cycles if c.key in org.planned]
+    else:
+        planned = [c.key for c in open_cycles if any(counts.get((t.key, c.key)) for t in org.teams)]
     if planned:
         for team in org.teams:
             if not any(counts.get((team.key, key)) for key in planned):

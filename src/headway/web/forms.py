@@ -12,6 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.text import slugify
 
+from headway.coach.rules import RULES
 from headway.kpis.models import Direction, Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.models import Person, Role, Team
@@ -71,6 +72,17 @@ def people() -> Any:
     return Person.objects.filter(is_active=True).order_by("name", "email")
 
 
+# Rules whose findings land on an objective or its key results: the ones it can silence.
+NOT_ON_OBJECTIVES = {
+    "objective-count",
+    "kpi-too-many",
+    "kpi-card-incomplete",
+    "kpi-not-reviewed",
+    "kpi-as-kr-everywhere",
+}
+SILENCEABLE = [rule for rule in RULES if rule not in NOT_ON_OBJECTIVES]
+
+
 class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
     """Create or edit an objective; the parent is set through align_objective by the view."""
 
@@ -87,9 +99,35 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
         help_text="The objective one level up that this one helps reach (leads and admins).",
     )
 
+    coach_ignore = forms.MultipleChoiceField(
+        choices=[(rule, rule) for rule in SILENCEABLE],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Silence coach rules",
+        help_text="The coach stays quiet about these rules for this objective and its key "
+        "results. Say why below.",
+    )
+    coach_ignore_why = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why silence them?",
+    )
+
     class Meta:
         model = Objective
-        fields = ("title", "key", "description", "team", "cycle", "owner", "type", "visibility")
+        fields = (
+            "title",
+            "key",
+            "description",
+            "team",
+            "cycle",
+            "owner",
+            "type",
+            "visibility",
+            "coach_ignore",
+            "coach_ignore_why",
+        )
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
             "title": "A qualitative change worth making, not a number.",
@@ -115,9 +153,25 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
         if editing:
             for name in ("key", "team", "cycle"):
                 del self.fields[name]
+            # Keep ids silenced elsewhere (a YAML import) that this list does not offer.
+            known = {rule for rule, _label in self.fields["coach_ignore"].choices}  # type: ignore[attr-defined]
+            extra = [r for r in self.instance.coach_ignore or () if r not in known]
+            self.fields["coach_ignore"].choices += [(r, r) for r in extra]  # type: ignore[attr-defined]
+        else:
+            del self.fields["coach_ignore"], self.fields["coach_ignore_why"]
         self.order_fields(
-            ["title", "key", "description", "team", "cycle", "owner", "type", "visibility"]
-        )
+            ["title", "key", "description", "team", "cycle", "owner", "type", "visibility",
+             "parent"]
+        )  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "coach_ignore" in self.fields:
+            why = (data.get("coach_ignore_why") or "").strip()
+            if data.get("coach_ignore") and not why:
+                self.add_error("coach_ignore_why", "Say why the coach should stay quiet.")
+            data["coach_ignore_why"] = why if data.get("coach_ignore") else ""
+        return data
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data.get("key") or ""

@@ -16,7 +16,8 @@ from headway.teams.models import Person, Team
 from headway.web.common import DASH, fmt_number
 
 # Bookkeeping columns that change with every save and say nothing to a reader.
-IGNORED = {"version", "updated_at", "created_at", "coach_ignore", "coach_ignore_why", "position"}
+# Bookkeeping only: silencing the coach (coach_ignore, coach_ignore_why) stays visible.
+IGNORED = {"version", "updated_at", "created_at", "position"}
 # Foreign keys shown by name: field name -> model.
 REFERENCES: dict[str, type[Model]] = {
     "owner": Person,

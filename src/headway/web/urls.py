@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from headway.web.views import checkin, cycles, home, kpis, objectives, teams
+from headway.web.views import checkin, coach, cycles, home, kpis, objectives, teams
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -13,17 +13,30 @@ urlpatterns = [
     path("cycles/<slug:key>/review/", cycles.cycle_review, name="cycle_review"),
     path("cycles/<slug:key>/nodes/<slug:objective>/", cycles.cycle_node, name="cycle_node"),
     path("objectives/new/", objectives.objective_create, name="objective_create"),
+    # Live coaching of the forms: each form's address + coach/ (POST what is typed).
+    path("objectives/new/coach/", coach.objective_draft, name="objective_coach"),
     path("objectives/<slug:key>/", objectives.objective_detail, name="objective"),
     path("objectives/<slug:key>/edit/", objectives.objective_edit, name="objective_edit"),
+    path("objectives/<slug:key>/edit/coach/", coach.objective_draft, name="objective_edit_coach"),
     path(
         "objectives/<slug:key>/key-results/new/",
         objectives.key_result_create,
         name="key_result_create",
     ),
     path(
+        "objectives/<slug:key>/key-results/new/coach/",
+        coach.key_result_draft,
+        name="key_result_coach",
+    ),
+    path(
         "objectives/<slug:key>/key-results/<slug:kr>/edit/",
         objectives.key_result_edit,
         name="key_result_edit",
+    ),
+    path(
+        "objectives/<slug:key>/key-results/<slug:kr>/edit/coach/",
+        coach.key_result_draft,
+        name="key_result_edit_coach",
     ),
     path("kpis/", kpis.kpi_board, name="kpis"),
     path("kpis/new/", kpis.kpi_create, name="kpi_create"),

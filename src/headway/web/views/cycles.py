@@ -17,6 +17,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from headway.coach.db import REVIEW_RULES, findings_for_objectives
+from headway.coach.rules import Finding
 from headway.okrs.actions import close_cycle, reopen_cycle
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult, grade_band
@@ -213,6 +215,7 @@ class ReviewRow:
     editable: bool
     reflection: str
     key_results: list[tuple[KeyResult, KeyResultResult]]
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def band(self) -> str:
@@ -287,6 +290,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
     acc = access(request)
     can_manage = acc.can_manage()
     tree = cycle.tree(at=moment(cycle))
+    coach = findings_for_objectives(Objective.objects.filter(cycle=cycle), REVIEW_RULES)
     rows = []
     for objective in tree.objectives:
         if not acc.can_see_objective(objective):
@@ -304,6 +308,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
                     (kr, tree.key_result_result(kr))
                     for kr in objective.key_results_list  # type: ignore[attr-defined]
                 ],
+                findings=coach.get(objective.key, []),
             )
         )
     errors: list[str] = []

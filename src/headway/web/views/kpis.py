@@ -17,6 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from headway.coach.db import findings_for_kpi
 from headway.kpis.actions import (
     IngestError,
     MeasurementRow,
@@ -224,6 +225,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             "can_promote": bool(targets),
             "measure_form": measure_form,
             "promote_form": promote_form,
+            "findings": findings_for_kpi(kpi, now),
         },
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from headway.coach.db import findings_for_draft, findings_for_objective
+from headway.coach.rules import Finding
 from headway.kpis.actions import gaming_alerts, refresh_kpis
 from headway.kpis.models import Measurement
 from headway.okrs.actions import align_objective, recalibrate_key_result
@@ -25,6 +27,7 @@ from headway.teams.models import Team
 from headway.web import history
 from headway.web.common import access, add_errors, person, require_visible
 from headway.web.forms import RANGE_KINDS, KeyResultForm, ObjectiveForm
+from headway.web.views.coach import key_result_draft_findings, objective_draft_findings
 from headway.web.views.cycles import moment
 
 NUMERIC = {"increase", "decrease", "above", "below"}
@@ -50,6 +53,7 @@ class KrView:
     gaming: bool
     forecast_value: float | None = None
     expected_value: float | None = None
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def chart_id(self) -> str:
@@ -142,6 +146,12 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
             if kr.kpi_id is not None:
                 points[kr.pk] = by_kpi.get(kr.kpi_id, [])
     alerts = {kr.pk for kr in gaming_alerts(key_results, at=at)}
+    coach = findings_for_objective(objective)
+    own = f"objectives/{objective.key}"
+    kr_findings: dict[str, list[Finding]] = defaultdict(list)
+    for finding in coach:
+        if finding.path != own:
+            kr_findings[finding.path.split("/")[3]].append(finding)
 
     rows = []
     for kr in key_results:
@@ -157,6 +167,7 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
                 gaming=kr.pk in alerts,
                 forecast_value=forecast_value,
                 expected_value=expected_value,
+                findings=kr_findings.get(kr.key, []),
             )
         )
     children = [
@@ -194,8 +205,14 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
             "can_check_in": open_cycle
             and any(kr.takes_checkins and acc.can_check_in(kr) for kr in key_results),
             "charts": any(row.chart for row in rows),
+            "findings": [f for f in coach if f.path == own],
         },
     )
+
+
+def _coach(findings: list[Finding], title: str) -> dict[str, Any]:
+    """The live coach's first state on a form page (nothing said before a title is typed)."""
+    return {"coach_findings": findings, "coach_checked": bool(title.strip())}
 
 
 def _parents(request: HttpRequest, exclude: Objective | None = None) -> list[Objective]:
@@ -257,13 +274,24 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/form.html",
-        {"form": form, "title": "New objective", "submit": "Create objective"},
+        {
+            "form": form,
+            "title": "New objective",
+            "submit": "Create objective",
+            "coach_url": reverse("objective_coach"),
+            **_coach(
+                objective_draft_findings(request, request.POST) if request.POST else [],
+                request.POST.get("title", ""),
+            ),
+        },
     )
 
 
 @require_http_methods(["GET", "POST"])
 def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
-    objective = get_object_or_404(Objective.objects.select_related("cycle", "team"), key=key)
+    objective = get_object_or_404(
+        Objective.objects.select_related("cycle", "team", "parent"), key=key
+    )
     require_visible(request, objective)
     acc = access(request)
     me = person(request)
@@ -297,6 +325,16 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
         else:
             messages.success(request, "Objective saved.")
             return redirect("objective", key=objective.key)
+    if request.POST:
+        coach = objective_draft_findings(request, request.POST, objective)
+    else:
+        coach = findings_for_draft(
+            "objective",
+            title=objective.title,
+            parent=objective.parent,
+            objective=objective,
+            type=objective.type,
+        )
     return render(
         request,
         "web/form.html",
@@ -304,6 +342,8 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
             "form": form,
             "title": "Edit objective",
             "back": reverse("objective", args=[objective.key]),
+            "coach_url": reverse("objective_edit_coach", args=[objective.key]),
+            **_coach(coach, request.POST.get("title", objective.title)),
         },
     )
 
@@ -345,6 +385,11 @@ def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
             "title": "New key result",
             "creating": True,
             "back": reverse("objective", args=[objective.key]),
+            "coach_url": reverse("key_result_coach", args=[objective.key]),
+            **_coach(
+                key_result_draft_findings(request.POST, objective) if request.POST else [],
+                request.POST.get("title", ""),
+            ),
         },
     )
 
@@ -407,6 +452,19 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
                     request, "Key result recalibrated." if moved and recalibrating else "Saved."
                 )
                 return redirect("objective", key=objective.key)
+    coach = key_result_draft_findings(
+        request.POST
+        if request.POST
+        else {
+            "title": key_result.title,
+            "kind": key_result.kind,
+            "start": key_result.start,
+            "target": key_result.target,
+            "due": key_result.due.isoformat() if key_result.due else None,
+        },
+        objective,
+        key_result,
+    )
     return render(
         request,
         "web/key_result_form.html",
@@ -416,5 +474,7 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
             "title": "Edit key result",
             "recalibrating": recalibrating,
             "back": reverse("objective", args=[objective.key]),
+            "coach_url": reverse("key_result_edit_coach", args=[objective.key, key_result.key]),
+            **_coach(coach, request.POST.get("title", key_result.title)),
         },
     )

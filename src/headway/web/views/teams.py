@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from headway.coach.db import findings_for_team
 from headway.okrs.models import Cycle, CycleState
 from headway.teams.models import Membership, Person, Team
 from headway.web.common import access, person
@@ -90,6 +91,7 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             "can_manage": can_manage,
             "can_steer": acc.can_steer(team.pk),
             "can_check_in": acc.at_least(team.pk, "member"),
+            "findings": findings_for_team(team),
         },
     )
 
