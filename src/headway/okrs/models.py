@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Max, Q
+from django.db.models import Case, DateTimeField, F, Max, Q, Value, When
+from django.db.models.functions import Cast, Coalesce
 from simple_history.models import HistoricalRecords
 
 from headway.teams.models import KEY_HELP
@@ -159,20 +160,29 @@ class KeyResultQuerySet(models.QuerySet["KeyResult"]):
         """Key results with no check-in for longer than their team's cadence (one query).
 
         One with no check-in at all is overdue once its cycle has run longer than the
-        cadence. The distinct cadences are few, so each becomes one OR branch.
+        cadence. Each distinct cadence (at most 92) becomes one flat CASE branch giving its
+        cutoff moment, so SQL stays shallow however many cadences the teams use.
         """
         from headway.teams.models import Team
 
         cadences = Team.objects.values_list("checkin_cadence_days", flat=True).distinct()
-        condition = Q(pk__in=[])
-        for days in cadences:
-            cutoff = now - timedelta(days=days)
-            condition |= Q(objective__team__checkin_cadence_days=days) & (
-                Q(last_checkin_at__lt=cutoff)
-                | Q(last_checkin_at__isnull=True, objective__cycle__start__lt=cutoff.date())
-            )
+        cutoff = Case(
+            *(
+                When(
+                    objective__team__checkin_cadence_days=days,
+                    then=Value(now - timedelta(days=days)),
+                )
+                for days in cadences
+            ),
+            output_field=DateTimeField(),
+        )
+        since = Coalesce(Max("checkins__at"), Cast("objective__cycle__start", DateTimeField()))
         return (
-            self.needing_checkins().annotate(last_checkin_at=Max("checkins__at")).filter(condition)
+            self.needing_checkins()
+            .annotate(
+                last_checkin_at=Max("checkins__at"), checkin_since=since, checkin_cutoff=cutoff
+            )
+            .filter(checkin_since__lt=F("checkin_cutoff"))
         )
 
 
