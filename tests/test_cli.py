@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -49,3 +51,50 @@ def test_createadmin_refuses_bad_input_clearly() -> None:
     assert again.exit_code == 2
     assert "already exists" in again.output
     assert Person.objects.count() == 1
+
+
+@pytest.fixture
+def kpi(org: object) -> object:
+    from headway.kpis.models import Kpi
+
+    return Kpi.objects.create(
+        key="otd", name="On-time", team=org.depot, direction="up",  # type: ignore[attr-defined]
+        target=95, warning=90, critical=85, cadence="weekly",
+    )  # fmt: skip
+
+
+def test_measure_pushes_one_value(kpi: object) -> None:
+    from headway.kpis.models import Measurement
+
+    result = runner.invoke(app, ["measure", "otd", "91.5", "--at", "2026-11-20"])
+    assert result.exit_code == 0, result.output
+    assert "1 created" in result.output
+    assert Measurement.objects.get().value == 91.5
+
+
+def test_measure_csv_is_all_or_nothing_with_lines(kpi: object, tmp_path: Path) -> None:
+    from headway.kpis.models import Measurement
+
+    good = tmp_path / "good.csv"
+    good.write_text("kpi,at,value,note\notd,2026-11-01,90,\notd,2026-11-08,92,ok\n")
+    result = runner.invoke(app, ["measure", "--csv", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "2 created" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("kpi,at,value\notd,2026-11-15,93\notd,2026-11-22,NaN\nnope,2026-11-22,1\n")
+    result = runner.invoke(app, ["measure", "--csv", str(bad)])
+    assert result.exit_code == 2
+    assert "line 3:" in result.output
+    assert "line 4:" in result.output
+    assert "Nothing was written" in result.output
+    assert Measurement.objects.count() == 2
+
+
+def test_measure_needs_exactly_one_way_in(kpi: object, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["measure"]).exit_code == 2
+    assert runner.invoke(app, ["measure", "otd"]).exit_code == 2
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("kpi,when,value\n")
+    result = runner.invoke(app, ["measure", "--csv", str(header_only)])
+    assert result.exit_code == 2
+    assert "unknown column 'when'" in result.output

@@ -141,6 +141,82 @@ def createadmin(
     console.print(f"Administrator {email} created.")
 
 
+@app.command()
+def measure(
+    kpi: Annotated[str | None, typer.Argument(help="Key of the KPI.", show_default=False)] = None,
+    value: Annotated[
+        str | None, typer.Argument(help="The measured value.", show_default=False)
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="Moment: ISO date or date-time (UTC when no zone). Default: now."),
+    ] = None,
+    note: Annotated[str, typer.Option(help="What explains this value.")] = "",
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="A CSV file with the header kpi,at,value[,note] instead of KPI VALUE.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    source: Annotated[str, typer.Option(help="Where the numbers come from.")] = "cli",
+    as_person: Annotated[
+        str | None,
+        typer.Option("--as", help="Push as this person (e-mail); their rights apply."),
+    ] = None,
+) -> None:
+    """Push KPI measurements: one value (KPI VALUE), or a whole CSV file (--csv).
+
+    All or nothing: a file with one bad row writes nothing and lists every bad row with
+    its line. Pushing the same KPI and moment again replaces the value (the old one is
+    kept in history); pushing an unchanged value changes nothing.
+    """
+    if (csv_file is None) == (kpi is None):
+        raise fail("Give either KPI VALUE or --csv FILE.")
+    if kpi is not None and value is None:
+        raise fail("Give the VALUE to push to the KPI.")
+    setup_django()
+    from rich.progress import open as progress_open
+
+    from headway.kpis.actions import IngestError, MeasurementRow
+    from headway.kpis.pushes import PushFormatError, csv_rows, push_rows
+    from headway.teams.models import Person
+
+    by = None
+    if as_person is not None:
+        by = Person.objects.filter(email=as_person.strip().lower(), is_active=True).first()
+        if by is None:
+            raise fail(f"No active person with the e-mail {as_person!r}.")
+    try:
+        if csv_file is not None:
+            with progress_open(
+                csv_file, "r", encoding="utf-8-sig", newline="", description="Reading"
+            ) as fh:
+                rows, problems = csv_rows(fh, None, what=f"file {csv_file}")
+        else:
+            from django.utils import timezone
+
+            moment = at if at is not None else timezone.now()
+            rows = [MeasurementRow(kpi=kpi or "", at=moment, value=value, note=note)]
+            problems = []
+        with console.status(f"Storing {len(rows):,} measurement{'s' if len(rows) != 1 else ''}…"):
+            result = push_rows(rows, problems, by=by, source=source)
+    except PushFormatError as exc:
+        raise fail(str(exc)) from None
+    except IngestError as exc:
+        for line, message in exc.rows:
+            err_console.print(f"line {line}: {message}" if csv_file else message)
+        raise fail("Nothing was written.") from None
+    except UnicodeDecodeError:
+        raise fail(f"{csv_file} is not UTF-8 text.") from None
+    console.print(
+        f"{result.created:,} created, {result.replaced:,} replaced, {result.unchanged:,} "
+        f"unchanged ({', '.join(result.kpis)})."
+    )
+
+
 @app.command("backup")
 def backup_command(
     file: Annotated[Path, typer.Argument(help="Where to write the backup.", dir_okay=False)],
