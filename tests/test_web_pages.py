@@ -314,3 +314,18 @@ def test_leads_find_team_webhooks_and_admins_failed_deliveries(data: SimpleNames
     assert "/teams/depot/webhooks" not in member_page
     assert "/admin-tools/deliveries" in client_for(org.admin).get("/teams/").content.decode()
     assert "/admin-tools/deliveries" not in client_for(org.lead).get("/teams/").content.decode()
+
+
+def test_home_shows_the_company_direction_to_someone_who_owns_nothing(org: Any) -> None:
+    from headway.demo import load_demo
+
+    load_demo()
+    admin = Person.objects.get(email="demo@headway.local")
+    page = client_for(admin).get("/").content.decode()
+    company = Objective.objects.filter(
+        cycle__state="active", parent__isnull=True, team__kind="company"
+    )
+    assert company.exists()
+    for objective in company:
+        assert objective.title in page
+    assert "Booking line answer time" in page  # the demo's critical key KPI

@@ -36,6 +36,8 @@ class ObjectiveRow:
 class CycleSection:
     cycle: Cycle
     objectives: list[ObjectiveRow]
+    # The company's own objectives, shown to someone who owns nothing in the cycle.
+    company: list[ObjectiveRow] = field(default_factory=list)
 
 
 @require_GET
@@ -65,7 +67,14 @@ def home(request: HttpRequest) -> HttpResponse:
                     ],
                 )
             )
-        sections.append(CycleSection(cycle=cycle, objectives=rows))
+        company = []
+        if not rows:
+            company = [
+                ObjectiveRow(objective, tree.objective_result(objective), mine=False)
+                for objective in tree.roots()
+                if acc.can_see_objective(objective)
+            ]
+        sections.append(CycleSection(cycle=cycle, objectives=rows, company=company))
 
     overdue = [
         kr
@@ -76,6 +85,16 @@ def home(request: HttpRequest) -> HttpResponse:
         if acc.can_see_objective(kr.objective)
     ]
     my_kpis = list(Kpi.objects.filter(owner=me).select_related("team").order_by("name"))
+    # Someone who owns no KPI sees the organisation's key KPIs that are out of range.
+    key_kpis_in_trouble = (
+        []
+        if my_kpis
+        else list(
+            Kpi.objects.filter(tier="key", health__in=[Health.WARNING, Health.CRITICAL])
+            .select_related("team")
+            .order_by("health", "name")[:12]
+        )
+    )
     alarming = [k for k in my_kpis if k.health in {Health.WARNING, Health.CRITICAL}]
     promotions = [
         kpi
@@ -93,6 +112,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "alarming": alarming,
             "promotions": promotions,
             "my_kpis": my_kpis,
+            "key_kpis_in_trouble": key_kpis_in_trouble,
             "my_teams": my_teams,
             "needs_me": needs_me,
             "now": now,
