@@ -62,13 +62,9 @@ def weekly_digests(now: datetime) -> int:
     for cycle in Cycle.objects.filter(state=CycleState.ACTIVE).order_by("start"):
         tree = load_cycle_tree(cycle, at=now)
         before = load_cycle_tree(cycle, at=since)
-        old = {
-            kr.pk: before.key_result_result(kr).score
-            for o in before.objectives
-            for kr in o.key_results_list  # type: ignore[attr-defined]
-        }
+        old = {kr.pk: before.key_result_result(kr).score for kr in before.key_results()}
         for objective in tree.objectives:
-            for kr in objective.key_results_list:  # type: ignore[attr-defined]
+            for kr in tree.key_results_of(objective):
                 owner = kr.owner_id
                 if owner not in todo:
                     continue

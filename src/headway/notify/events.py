@@ -357,11 +357,7 @@ def transitions(before: Snapshot, *, trigger_at: datetime, actor_id: int | None)
         prev = before.trees[cycle.pk]
         after = load_cycle_tree(cycle, at=before.at)
         prev_objectives = {o.pk: prev.objective_result(o) for o in prev.objectives}
-        prev_krs = {
-            kr.pk: prev.key_result_result(kr)
-            for o in prev.objectives
-            for kr in o.key_results_list  # type: ignore[attr-defined]
-        }
+        prev_krs = {kr.pk: prev.key_result_result(kr) for kr in prev.key_results()}
         for objective in after.objectives:
             result = after.objective_result(objective)
             old = prev_objectives.get(objective.pk)
@@ -378,7 +374,7 @@ def transitions(before: Snapshot, *, trigger_at: datetime, actor_id: int | None)
                             objective, cycle, old.score, result.score, threshold, actor_id
                         )
                     )
-            for kr in objective.key_results_list:  # type: ignore[attr-defined]
+            for kr in after.key_results_of(objective):
                 now_result = after.key_result_result(kr)
                 was = prev_krs.get(kr.pk)
                 if was is None or was.status == now_result.status:

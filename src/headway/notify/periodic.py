@@ -167,19 +167,11 @@ def cycle_ending(now: datetime) -> int:
         tree = load_cycle_tree(cycle, at=now)
         objectives = tree.objectives
         scores = [tree.objective_result(o).score for o in objectives]
-        statuses = [
-            tree.key_result_result(kr).status
-            for o in objectives
-            for kr in o.key_results_list  # type: ignore[attr-defined]
-        ]
+        statuses = [tree.key_result_result(kr).status for kr in tree.key_results()]
         mean = sum(scores) / len(scores) if scores else None
         days_left = (cycle.end - today).days
         people: list[int | None] = [o.owner_id for o in objectives]
-        people += [
-            kr.owner_id
-            for o in objectives
-            for kr in o.key_results_list  # type: ignore[attr-defined]
-        ]
+        people += [kr.owner_id for kr in tree.key_results()]
         teams = sorted({o.team_id for o in objectives})
         when = "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
         draft = Draft(
@@ -229,7 +221,7 @@ def off_track_by_pace(now: datetime) -> int:
         tree = load_cycle_tree(cycle, at=now)
         core = core_cycle(cycle)
         for objective in tree.objectives:
-            for kr in objective.key_results_list:  # type: ignore[attr-defined]
+            for kr in tree.key_results_of(objective):
                 result = tree.key_result_result(kr)
                 last = result.last_checkin_at
                 if result.status != "off_track" or last is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,11 @@ class CycleTree:
     objectives: list[Objective]
     evaluation: scoring.Evaluation
     key_results_by_objective: dict[int, list[KeyResult]]
+
+    def key_results(self) -> Iterator[KeyResult]:
+        """Every key result of the cycle, objective by objective."""
+        for objective in self.objectives:
+            yield from self.key_results_of(objective)
 
     def key_results_of(self, objective: Objective) -> list[KeyResult]:
         """The objective's key results in display order (also `objective.key_results_list`)."""

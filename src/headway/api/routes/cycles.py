@@ -111,7 +111,7 @@ def cycle_tree(request: HttpRequest, key: str, params: Query[AtParams]) -> dict[
     def node(objective: Objective, path: frozenset[int]) -> dict[str, Any]:
         result = tree.objective_result(objective)
         key_results = []
-        for kr in objective.key_results_list:  # type: ignore[attr-defined]
+        for kr in tree.key_results_of(objective):
             kr_result = tree.key_result_result(kr)
             key_results.append(
                 {
@@ -171,7 +171,7 @@ def cycle_scores(request: HttpRequest, key: str, params: Query[AtParams]) -> dic
     key_results = {
         f"{o.key}/{kr.key}": ser.key_result_result(tree.key_result_result(kr))
         for o in visible
-        for kr in o.key_results_list  # type: ignore[attr-defined]
+        for kr in tree.key_results_of(o)
     }
     return {
         "cycle": tree.cycle.key,

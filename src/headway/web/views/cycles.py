@@ -110,10 +110,7 @@ def build_forest(
         o.pk: Node(
             objective=o,
             result=tree.objective_result(o),
-            key_results=[
-                (kr, tree.key_result_result(kr))
-                for kr in o.key_results_list  # type: ignore[attr-defined]
-            ],
+            key_results=[(kr, tree.key_result_result(kr)) for kr in tree.key_results_of(o)],
             open=filters.open_all,
         )
         for o in matching
@@ -305,8 +302,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
                 editable=not cycle.is_closed and acc.can_edit_objective(objective),
                 reflection=objective.reflection,
                 key_results=[
-                    (kr, tree.key_result_result(kr))
-                    for kr in objective.key_results_list  # type: ignore[attr-defined]
+                    (kr, tree.key_result_result(kr)) for kr in tree.key_results_of(objective)
                 ],
                 findings=coach.get(objective.key, []),
             )

@@ -51,7 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
         tree = cycle.tree(at=now)
         rows = []
         for objective in tree.objectives:
-            krs = objective.key_results_list  # type: ignore[attr-defined]
+            krs = tree.key_results_of(objective)
             mine = objective.owner_id == me.pk
             if not (mine or any(kr.owner_id == me.pk for kr in krs)):
                 continue
