@@ -122,13 +122,6 @@ def _visible_objective(key: str, access: Access, field: str = "parent") -> Objec
     return found
 
 
-def _refuse_closed(cycle: Cycle) -> None:
-    if cycle.is_closed:
-        raise ValidationError(
-            f"The cycle {cycle} is closed: its objectives are frozen. An admin can reopen it."
-        )
-
-
 # Teams --------------------------------------------------------------------------------------
 
 
@@ -305,7 +298,7 @@ def create_objective(*, by: Person, data: Data) -> Objective:
     team = _team(data["team"])
     require(access.can_create_in(team.pk), f"Only members of {team} may create its objectives.")
     cycle = _cycle(data["cycle"])
-    _refuse_closed(cycle)
+    cycle.refuse_if_closed()
     parent = _visible_objective(data["parent"], access) if data.get("parent") else None
     if parent is not None:
         _check_parent_cycle(parent, cycle)
@@ -334,7 +327,7 @@ def update_objective(
         Access.for_person(by).can_edit_objective(objective),
         "Only leads of the team and the owner may edit this objective.",
     )
-    _refuse_closed(objective.cycle)
+    objective.cycle.refuse_if_closed()
     if "owner" in data:
         objective.owner = _person(data["owner"])
     for field in ("title", "description", "type", "visibility", "reflection"):
@@ -354,7 +347,7 @@ def delete_objective(*, by: Person, objective: Objective, if_match: str | None) 
         Access.for_person(by).can_edit_objective(objective),
         "Only leads of the team and the owner may delete this objective.",
     )
-    _refuse_closed(objective.cycle)
+    objective.cycle.refuse_if_closed()
     objective._history_user = by  # type: ignore[attr-defined]
     objective.delete()
 
@@ -382,7 +375,7 @@ def create_key_result(*, by: Person, objective: Objective, data: Data) -> KeyRes
         access.can_create_in(objective.team_id) or access.can_edit_objective(objective),
         "Only members of the team and the objective's owner may add key results.",
     )
-    _refuse_closed(objective.cycle)
+    objective.cycle.refuse_if_closed()
     if objective.key_results.filter(key=data["key"]).exists():
         raise ValidationError({"key": f"“{objective}” already has a key result {data['key']!r}."})
     kpi = _kpi(data.get("kpi"))
@@ -420,7 +413,7 @@ def update_key_result(
         Access.for_person(by).can_edit_key_result(key_result),
         "Only leads of the team and the owners may edit this key result.",
     )
-    _refuse_closed(objective.cycle)
+    objective.cycle.refuse_if_closed()
     # start and target may be cleared with null; the other fields ignore a null.
     changes = {
         f: data[f]
@@ -464,7 +457,7 @@ def delete_key_result(*, by: Person, key_result: KeyResult, if_match: str | None
         Access.for_person(by).can_edit_objective(objective),
         "Only leads of the team and the objective's owner may delete its key results.",
     )
-    _refuse_closed(objective.cycle)
+    objective.cycle.refuse_if_closed()
     key_result._history_user = by  # type: ignore[attr-defined]
     key_result.delete()
 

@@ -34,13 +34,6 @@ def _finite(value: object, field: str) -> float:
     return float(value)
 
 
-def _refuse_closed(cycle: Cycle) -> None:
-    if cycle.is_closed:
-        raise ValidationError(
-            f"The cycle {cycle} is closed: its scores are frozen as grades. An admin can reopen it."
-        )
-
-
 def _checkin_moment(at: datetime, cycle: Cycle, now: datetime) -> tuple[datetime, str | None]:
     """The check-in moment in UTC, or the reason it is refused (naive, future, outside)."""
     if timezone.is_naive(at):
@@ -85,7 +78,7 @@ def record_checkin(
         "Only members of the team and the owner may check in on this key result.",
     )
     cycle = key_result.objective.cycle
-    _refuse_closed(cycle)
+    cycle.refuse_if_closed()
     if key_result.kpi is not None:
         raise ValidationError(
             f"This key result takes its value from the KPI “{key_result.kpi}”: "
@@ -177,7 +170,7 @@ def recalibrate_key_result(
         Access.for_person(by).can_steer(key_result.objective.team_id),
         "Only leads and admins of the team may recalibrate a key result.",
     )
-    _refuse_closed(key_result.objective.cycle)
+    key_result.objective.cycle.refuse_if_closed()
     errors: dict[str, str] = {}
     if not reason or not reason.strip():
         errors["reason"] = "Say why the key result is recalibrated; it is kept in the history."
@@ -340,7 +333,7 @@ def copy_objective_to_cycle(
         Access.for_person(by).can_create_in(objective.team_id),
         "Only members of the team may carry its objectives over.",
     )
-    _refuse_closed(cycle)
+    cycle.refuse_if_closed()
     if cycle.pk == objective.cycle_id:
         raise ValidationError({"cycle": "Pick another cycle than the objective's own."})
     picked = list(key_results)

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, DateTimeField, F, Max, Q, Value, When
@@ -54,6 +55,14 @@ class Cycle(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.state == CycleState.CLOSED
+
+    def refuse_if_closed(self) -> None:
+        """Raise ValidationError when the cycle is closed: its scores are frozen as grades."""
+        if self.is_closed:
+            raise ValidationError(
+                f"The cycle {self} is closed: its scores are frozen as grades. "
+                "An admin can reopen it."
+            )
 
     def contains(self, other: Cycle) -> bool:
         """Whether this cycle spans `other` (so an objective of `other` may align into it)."""
