@@ -74,3 +74,20 @@ def test_anonymous_has_no_rights(org: Any) -> None:
     access = Access.for_person(None)
     assert access.role(org.company.pk) is None
     assert not access.can_manage()
+
+
+def test_objective_condition_agrees_with_can_see_objective(org: Any) -> None:
+    for team, visibility, owner in [
+        (org.depot, "private", None),
+        (org.depot, "private", org.outsider),
+        (org.sales, "private", None),
+        (org.ops, "public", None),
+    ]:
+        Objective.objects.create(
+            key=f"{team.key}-{visibility}-{owner.pk if owner else 0}",
+            cycle=org.cycle, team=team, owner=owner, visibility=visibility, title="T",
+        )  # fmt: skip
+    for person in (org.admin, org.lead, org.member, org.viewer, org.outsider):
+        access = Access.for_person(person)
+        filtered = set(Objective.objects.filter(access.objective_condition()))
+        assert filtered == {o for o in Objective.objects.all() if access.can_see_objective(o)}

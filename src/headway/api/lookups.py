@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 
 from headway.api.errors import NotFound
 from headway.kpis.models import Kpi
@@ -49,17 +49,8 @@ def kpi(key: str) -> Kpi:
 
 
 def visible_objectives(access: Access) -> QuerySet[Objective]:
-    """Objectives the person may see: public ones, and private ones of their teams or own.
-
-    The queryset form of Access.can_see_objective.
-    """
-    objectives = Objective.objects.all()
-    if access.is_superuser:
-        return objectives
-    allowed = Q(visibility="public") | Q(team_id__in=list(access.visible_private_team_ids()))
-    if access.person_id is not None:
-        allowed |= Q(owner_id=access.person_id)
-    return objectives.filter(allowed)
+    """Objectives the person may see: public ones, and private ones of their teams or own."""
+    return Objective.objects.filter(access.objective_condition())
 
 
 def objective(key: str, access: Access) -> Objective:

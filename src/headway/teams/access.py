@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 if TYPE_CHECKING:
     from headway.kpis.models import Kpi
@@ -93,6 +94,15 @@ class Access:
         if self.person_id is not None and objective.owner_id == self.person_id:
             return True
         return self.role(objective.team_id) is not None and self.role(objective.team_id) != "viewer"
+
+    def objective_condition(self) -> Q:
+        """The queryset form of `can_see_objective`: filter Objective rows with it."""
+        if self.is_superuser:
+            return Q()
+        allowed = Q(visibility="public") | Q(team_id__in=list(self.visible_private_team_ids()))
+        if self.person_id is not None:
+            allowed |= Q(owner_id=self.person_id)
+        return allowed
 
     def visible_private_team_ids(self) -> Iterable[int]:
         """Teams whose private objectives this person may see."""
