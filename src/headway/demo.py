@@ -62,6 +62,7 @@ from headway.okrs.models import (
     ObjectiveType,
     Visibility,
 )
+from headway.okrs.stored import rescore_all
 from headway.teams.models import Membership, Person, Role, Team, TeamKind
 
 __all__ = [
@@ -1687,6 +1688,8 @@ def load_demo(*, today: date | None = None) -> DemoSummary:
         Cycle.objects.filter(
             key__regex=r"^\d{4}-Q[1-4]$", end__lt=prev_start, objectives__isnull=True
         ).delete()
+        # The check-ins were written in bulk: store the scores they give in one pass.
+        rescore_all()
 
     key_results = [kr for kr, _, _ in plan]
     return DemoSummary(

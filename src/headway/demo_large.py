@@ -857,6 +857,7 @@ def load_large_demo(
     from headway.kpis.actions import refresh_kpis
     from headway.kpis.models import Kpi
     from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
+    from headway.okrs.stored import rescore_all
     from headway.teams.models import Membership, Person, Team
 
     def tick(phase: str, done: int, total: int) -> None:
@@ -1078,6 +1079,11 @@ def load_large_demo(
         for start in range(0, len(ids), 50):
             refresh_kpis(kpi_ids=ids[start : start + 50], at=now)
             tick("refreshing KPIs", min(start + 50, len(ids)), len(ids))
+
+        # ---- stored scores of every objective and key result, from what was written
+        tick("scoring", 0, 1)
+        rescore_all()
+        tick("scoring", 1, 1)
 
     return DemoSummary(
         teams=len(team_rows),

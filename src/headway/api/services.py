@@ -21,6 +21,7 @@ from django.db.models import Model
 from headway.api.errors import PreconditionFailed
 from headway.kpis.actions import promote_kpi, refresh_kpis
 from headway.kpis.models import Kpi
+from headway.okrs import stored
 from headway.okrs.actions import (
     align_objective,
     close_cycle,
@@ -263,10 +264,14 @@ def update_cycle(*, by: Person, cycle: Cycle, data: Data) -> Cycle:
         )
     if data.get("name") is not None:
         cycle.name = data["name"]
+    dates_moved = any(getattr(cycle, f) != changes[f] for f in ("start", "end") if f in changes)
     for field, value in changes.items():
         setattr(cycle, field, value)
     _check_dates(cycle)
     _save(cycle, by)
+    if dates_moved:
+        # Forecasts and KPI-fed key results depend on the cycle's window.
+        stored.rescore_cycle(cycle)
     return cycle
 
 
@@ -314,6 +319,7 @@ def create_objective(*, by: Person, data: Data) -> Objective:
         parent=parent,
     )
     _save(objective, by)
+    stored.rescore([objective.pk])
     return objective
 
 
@@ -349,7 +355,9 @@ def delete_objective(*, by: Person, objective: Objective, if_match: str | None) 
     )
     objective.cycle.refuse_if_closed()
     objective._history_user = by  # type: ignore[attr-defined]
+    parent_id = objective.parent_id
     objective.delete()
+    stored.rescore([parent_id] if parent_id else [])
 
 
 @transaction.atomic
@@ -398,6 +406,7 @@ def create_key_result(*, by: Person, objective: Objective, data: Data) -> KeyRes
     )
     _save(key_result, by)
     key_result.counter_kpis.set(counter)
+    stored.rescore([objective.pk])
     return key_result
 
 
@@ -445,6 +454,7 @@ def update_key_result(
     _save(key_result, by)
     if data.get("counter_kpis") is not None:
         key_result.counter_kpis.set(_kpis(list(data["counter_kpis"])))
+    stored.rescore([objective.pk])
     return key_result
 
 
@@ -460,6 +470,7 @@ def delete_key_result(*, by: Person, key_result: KeyResult, if_match: str | None
     objective.cycle.refuse_if_closed()
     key_result._history_user = by  # type: ignore[attr-defined]
     key_result.delete()
+    stored.rescore([objective.pk])
 
 
 @transaction.atomic

@@ -972,6 +972,10 @@ def import_document(
         importer.read()
         importer.check()
         importer.write()
+        # Check-ins and key results were written in bulk: store the scores they give.
+        from headway.okrs.stored import rescore_all
+
+        rescore_all()
         importer.result.dry_run = dry_run
         if dry_run:
             transaction.set_rollback(True)

@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from headway.kpis import health as core
 from headway.kpis.models import Kpi, Measurement, MeasurementRevision
 from headway.moments import to_utc
+from headway.okrs import stored
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.access import Access, require
 from headway.teams.models import Person
@@ -210,12 +211,6 @@ def ingest_measurements(
             )
             old.value, old.note, old.source, old.updated_at = value, note, source, now
             changed.append(old)
-    # Notifications (issue 8): scores of KPI-fed key results before the push.
-    from headway.notify import events as notify_events
-
-    notify_before = notify_events.snapshot_for_kpis(
-        [kpi_id for (kpi_id, _m) in clean] if new or changed else [], now
-    )
     Measurement.objects.bulk_create(new, batch_size=BATCH)
     MeasurementRevision.objects.bulk_create(revisions, batch_size=BATCH)
     Measurement.objects.bulk_update(
@@ -224,19 +219,24 @@ def ingest_measurements(
     result.created, result.replaced = len(new), len(changed)
     touched = {kpi_id for (kpi_id, _m) in clean}
     if new or changed:
-        refresh_kpis(kpi_ids=touched, at=now)
-        # Notifications (issue 8): key results and guard rails the push moved.
-        notify_events.after_measurements(notify_before, kpi_ids=touched, by=by, at=now)
+        refresh_kpis(kpi_ids=touched, at=now, by=by)
+        # Notifications (issue 8): guard rails the push moved.
+        from headway.notify import events as notify_events
+
+        notify_events.after_measurements(kpi_ids=touched, by=by, at=now)
     id_to_key = {kpi.pk: key for key, kpi in kpis.items()}
     result.kpis = sorted(id_to_key[i] for i in touched)
     return result
 
 
-def refresh_kpis(*, kpi_ids: Iterable[int], at: datetime | None = None) -> list[Kpi]:
+def refresh_kpis(
+    *, kpi_ids: Iterable[int], at: datetime | None = None, by: Person | None = None
+) -> list[Kpi]:
     """Re-evaluate KPIs, store their state, and feed the value to linked key results.
 
     One query reads all their measurements; the KPI rows and the current value of linked
-    key results in cycles not closed are then updated in bulk.
+    key results in cycles not closed are then updated in bulk and their objectives
+    rescored. `by` is who caused it (announcements skip telling them what they did).
     """
     at = at or timezone.now()
     kpis = list(Kpi.objects.filter(pk__in=list(kpi_ids)))
@@ -271,14 +271,16 @@ def refresh_kpis(*, kpi_ids: Iterable[int], at: datetime | None = None) -> list[
     linked = list(
         KeyResult.objects.filter(kpi__in=kpis)
         .exclude(objective__cycle__state=CycleState.CLOSED)
-        .only("id", "kpi_id", "current")
+        .only("id", "kpi_id", "current", "objective_id")
     )
     latest_by_kpi = {kpi.pk: kpi.latest_value for kpi in kpis}
     for kr in linked:
         kr.current = latest_by_kpi[kr.kpi_id]  # type: ignore[index]
     KeyResult.objects.bulk_update(linked, ["current"], batch_size=500)
-    # Notifications (issue 8): KPI health changes and promotion suggestions.
+    changes = stored.rescore({kr.objective_id for kr in linked}, at=at)
+    # Notifications (issue 8): KPI health changes, promotion suggestions, key results moved.
     notify_events.after_kpi_refresh(notify_old, kpis, at)
+    notify_events.after_rescore(changes, by=by)
     return kpis
 
 
@@ -354,6 +356,7 @@ def promote_kpi(
     key_result._change_reason = f"Promoted from KPI {kpi.key}"  # type: ignore[attr-defined]
     key_result.full_clean()
     key_result.save()
+    stored.rescore([objective.pk])
     return key_result
 
 

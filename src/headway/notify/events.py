@@ -39,7 +39,7 @@ from headway.notify.recipients import OrgIndex
 if TYPE_CHECKING:
     from headway.kpis.models import Kpi
     from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
-    from headway.okrs.tree import CycleTree
+    from headway.okrs.stored import ScoreChanges
     from headway.teams.models import Person
 
 logger = logging.getLogger("headway.notify")
@@ -313,77 +313,42 @@ def guard(what: str) -> Iterator[None]:
 # --------------------------------------------------------------------------- OKR transitions
 
 
-@dataclass
-class Snapshot:
-    """Cycle trees evaluated before a change, at the moment the change is made."""
-
-    at: datetime
-    trees: dict[int, CycleTree] = field(default_factory=dict)
-
-
-def snapshot_cycles(cycle_ids: Iterable[int], at: datetime) -> Snapshot:
-    """The trees of these cycles at `at`, to compare with after the change (4 queries each)."""
-    from headway.okrs.models import Cycle
-    from headway.okrs.tree import load_cycle_tree
-
-    snapshot = Snapshot(at=at)
-    ids = sorted(set(cycle_ids))
-    if not ids:
-        return snapshot
-    with guard("snapshot"):
-        for cycle in Cycle.objects.filter(pk__in=ids):
-            snapshot.trees[cycle.pk] = load_cycle_tree(cycle, at=at)
-    return snapshot
-
-
 def _objective_facts(objective: Objective) -> tuple[str, bool]:
     return text.link("objective", objective.key), objective.visibility == "private"
 
 
-def transitions(before: Snapshot, *, trigger_at: datetime, actor_id: int | None) -> list[Draft]:
-    """Events of what changed between `before` and now, both evaluated at `before.at`.
+def transitions(
+    changes: ScoreChanges, *, trigger_at: datetime, actor_id: int | None
+) -> list[Draft]:
+    """Events of what a rescore changed (`okrs.stored.rescore`), statuses judged at its moment.
 
     Key result achieved, key result turned off track, objective crossed 0.7 or 1.0 upwards
     (only the highest threshold crossed is announced).
     """
-    from headway.okrs.models import Cycle
     from headway.okrs.scoring import grade_band
-    from headway.okrs.tree import load_cycle_tree
 
     drafts: list[Draft] = []
-    if not before.trees:
-        return drafts
-    for cycle in Cycle.objects.filter(pk__in=list(before.trees)):
-        prev = before.trees[cycle.pk]
-        after = load_cycle_tree(cycle, at=before.at)
-        prev_objectives = {o.pk: prev.objective_result(o) for o in prev.objectives}
-        prev_krs = {kr.pk: prev.key_result_result(kr) for kr in prev.key_results()}
-        for objective in after.objectives:
-            result = after.objective_result(objective)
-            old = prev_objectives.get(objective.pk)
-            if old is not None:
-                if old.score < 1.0 - TOLERANCE <= result.score:
-                    threshold: float | None = 1.0
-                elif grade_band(old.score) != "green" and grade_band(result.score) == "green":
-                    threshold = STRONG
-                else:
-                    threshold = None
-                if threshold is not None:
-                    drafts.append(
-                        _objective_draft(
-                            objective, cycle, old.score, result.score, threshold, actor_id
-                        )
-                    )
-            for kr in after.key_results_of(objective):
-                now_result = after.key_result_result(kr)
-                was = prev_krs.get(kr.pk)
-                if was is None or was.status == now_result.status:
-                    continue
-                if now_result.status == "achieved":
-                    drafts.append(_kr_achieved(kr, now_result, actor_id))
-                elif now_result.status == "off_track":
-                    moment = now_result.last_checkin_at or trigger_at
-                    drafts.append(kr_off_track_draft(kr, now_result, was.status, moment, actor_id))
+    for objective, old, result in changes.objectives:
+        if old.score < 1.0 - TOLERANCE <= result.score:
+            threshold: float | None = 1.0
+        elif grade_band(old.score) != "green" and grade_band(result.score) == "green":
+            threshold = STRONG
+        else:
+            threshold = None
+        if threshold is not None:
+            drafts.append(
+                _objective_draft(
+                    objective, objective.cycle, old.score, result.score, threshold, actor_id
+                )
+            )
+    for kr, was, now_result in changes.key_results:
+        if was.status == now_result.status:
+            continue
+        if now_result.status == "achieved":
+            drafts.append(_kr_achieved(kr, now_result, actor_id))
+        elif now_result.status == "off_track":
+            moment = now_result.last_checkin_at or trigger_at
+            drafts.append(kr_off_track_draft(kr, now_result, was.status, moment, actor_id))
     return drafts
 
 
@@ -755,36 +720,24 @@ def _kpi_promotion(kpi: Kpi, at: datetime) -> Draft:
 
 
 def after_checkin(
-    before: Snapshot, *, checkin: CheckIn, key_result: KeyResult, by: Person | None
+    changes: ScoreChanges, *, checkin: CheckIn, key_result: KeyResult, by: Person | None
 ) -> None:
     """Announce what a check-in changed (called by okrs.actions.record_checkin)."""
     actor_id = by.pk if by is not None else None
     with guard("after_checkin"):
-        drafts = transitions(before, trigger_at=checkin.at, actor_id=actor_id)
-        drafts += gaming_drafts([key_result], at=before.at, actor_id=actor_id)
+        drafts = transitions(changes, trigger_at=checkin.at, actor_id=actor_id)
+        drafts += gaming_drafts([key_result], at=max(changes.at, checkin.at), actor_id=actor_id)
         record(drafts)
 
 
-def snapshot_for_kpis(kpi_ids: Iterable[int], at: datetime) -> Snapshot:
-    """Trees of the open cycles holding key results fed by these KPIs, before a push."""
-    from headway.okrs.models import CycleState, KeyResult
-
-    ids = list(set(kpi_ids))
-    if not ids:
-        return Snapshot(at=at)
-    cycles = (
-        KeyResult.objects.filter(kpi_id__in=ids)
-        .exclude(objective__cycle__state=CycleState.CLOSED)
-        .values_list("objective__cycle_id", flat=True)
-        .distinct()
-    )
-    return snapshot_cycles(list(cycles), at)
+def after_rescore(changes: ScoreChanges, *, by: Person | None) -> None:
+    """Announce what new KPI values changed in the key results they feed (in refresh_kpis)."""
+    with guard("after_rescore"):
+        record(transitions(changes, trigger_at=changes.at, actor_id=by.pk if by else None))
 
 
-def after_measurements(
-    before: Snapshot, *, kpi_ids: Iterable[int], by: Person | None, at: datetime
-) -> None:
-    """Announce what a push changed in linked key results and guard rails."""
+def after_measurements(*, kpi_ids: Iterable[int], by: Person | None, at: datetime) -> None:
+    """Announce possible gaming of the guard rails a push touched."""
     from django.db.models import Q
 
     from headway.okrs.models import CycleState, KeyResult
@@ -792,7 +745,6 @@ def after_measurements(
     ids = list(set(kpi_ids))
     actor_id = by.pk if by is not None else None
     with guard("after_measurements"):
-        drafts = transitions(before, trigger_at=at, actor_id=actor_id)
         guarded = list(
             KeyResult.objects.filter(
                 Q(kpi_id__in=ids) | Q(counter_kpis__in=ids),
@@ -803,8 +755,7 @@ def after_measurements(
             .distinct()
         )
         if guarded:
-            drafts += gaming_drafts(guarded, at=at, actor_id=actor_id)
-        record(drafts)
+            record(gaming_drafts(guarded, at=at, actor_id=actor_id))
 
 
 def after_kpi_refresh(old_states: dict[int, KpiState], kpis: Sequence[Kpi], at: datetime) -> None:

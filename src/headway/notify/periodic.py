@@ -50,7 +50,7 @@ def checkin_overdue(now: datetime) -> int:
     for kr in KeyResult.objects.overdue(now).select_related("objective__team", "objective__cycle"):
         objective = kr.objective
         cadence = timedelta(days=objective.team.checkin_cadence_days)
-        last: datetime | None = kr.last_checkin_at  # type: ignore[attr-defined]
+        last: datetime | None = kr.last_checkin_at
         since = last if last is not None else core_cycle(objective.cycle).starts_at
         window = _window(now, since + cadence, cadence)
         days = (now - since).days

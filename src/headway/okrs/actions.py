@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from headway.moments import to_utc
+from headway.okrs import stored
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.okrs.tree import core_cycle
 from headway.teams.access import Access, require
@@ -120,10 +121,6 @@ def record_checkin(
         confidence = previous.confidence
     if key_result.checkins.filter(at=at).exists():
         raise ValidationError({"at": "There is already a check-in at this exact moment."})
-    # Notifications (issue 8): the cycle's scores before the check-in, to announce changes.
-    from headway.notify import events as notify_events
-
-    notify_before = notify_events.snapshot_cycles([cycle.pk], max(now, at))
     checkin = CheckIn.objects.create(
         key_result=key_result,
         at=at,
@@ -141,8 +138,11 @@ def record_checkin(
         done=bool(latest["done"]),
         version=F("version") + 1,
     )
+    changes = stored.rescore([key_result.objective_id], at=max(now, at))
     # Notifications (issue 8): record what the check-in changed, in this transaction.
-    notify_events.after_checkin(notify_before, checkin=checkin, key_result=key_result, by=by)
+    from headway.notify import events as notify_events
+
+    notify_events.after_checkin(changes, checkin=checkin, key_result=key_result, by=by)
     return checkin
 
 
@@ -200,6 +200,7 @@ def recalibrate_key_result(
     key_result._change_reason = f"Recalibrated: {reason.strip()}"  # type: ignore[attr-defined]
     key_result._history_user = by  # type: ignore[attr-defined]
     key_result.save()
+    stored.rescore([key_result.objective_id])
     return key_result
 
 
@@ -230,10 +231,13 @@ def align_objective(*, objective: Objective, parent: Objective | None, by: Perso
                     {"parent": f"“{parent}” already aligns to this objective: that would loop."}
                 )
             node = parents.get(node)
+    previous_parent = objective.parent_id
     objective.parent = parent
     objective.version += 1
     objective._history_user = by  # type: ignore[attr-defined]
     objective.save()
+    # The old parent loses a roll-up child; the new one (an ancestor now) gains one.
+    stored.rescore([objective.pk, previous_parent] if previous_parent else [objective.pk])
     return objective
 
 
@@ -288,6 +292,8 @@ def close_cycle(
     cycle.closed_by = by
     cycle._history_user = by  # type: ignore[attr-defined]
     cycle.save()
+    # The stored scores freeze with the grades: those of the moment of closing.
+    stored.store_tree(tree)
     return cycle
 
 
@@ -303,6 +309,7 @@ def reopen_cycle(*, cycle: Cycle, by: Person) -> Cycle:
     cycle.closed_by = None
     cycle._history_user = by  # type: ignore[attr-defined]
     cycle.save()
+    stored.rescore_cycle(cycle)
     return cycle
 
 
@@ -378,4 +385,5 @@ def copy_objective_to_cycle(
         new._history_user = by  # type: ignore[attr-defined]
         new.save()
         new.counter_kpis.set(kr.counter_kpis.all())
+    stored.rescore([copy.pk])
     return copy

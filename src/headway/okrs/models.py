@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, DateTimeField, F, Max, Q, Value, When
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 from simple_history.models import HistoricalRecords
 
@@ -17,6 +17,18 @@ from headway.teams.models import KEY_HELP
 
 if TYPE_CHECKING:
     from headway.okrs.tree import CycleTree
+
+
+# Fields derived from check-ins and measurements, rewritten by okrs/stored.py.
+STORED_OBJECTIVE_FIELDS = ("score", "forecast", "has_data")
+STORED_KEY_RESULT_FIELDS = (
+    "score",
+    "forecast",
+    "has_data",
+    "scored_value",
+    "last_checkin_at",
+    "confidence",
+)
 
 
 class CycleState(models.TextChoices):
@@ -69,7 +81,14 @@ class Cycle(models.Model):
         return self.start <= other.start and other.end <= self.end
 
     def tree(self, at: datetime | None = None) -> CycleTree:
-        """Every objective of the cycle with scores at `at` (default now), in 4 queries."""
+        """Every objective of the cycle with its scores: stored ones (2 queries) by default.
+
+        Given `at`, scores are computed from the history as it stood then (4 queries).
+        """
+        if at is None:
+            from headway.okrs.stored import stored_tree
+
+            return stored_tree(self)
         from headway.okrs.tree import load_cycle_tree
 
         return load_cycle_tree(self, at=at)
@@ -121,11 +140,16 @@ class Objective(models.Model):
         default=list, blank=True, help_text="Coach rule ids to silence."
     )
     coach_ignore_why = models.TextField(blank=True)
+    # Stored scores (okrs/stored.py keeps them in step with every change): pages read
+    # them instead of scoring the whole cycle; status follows from them and the clock.
+    score = models.FloatField(default=0.0)
+    forecast = models.FloatField(null=True, blank=True)
+    has_data = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=list(STORED_OBJECTIVE_FIELDS))
 
     class Meta:
         ordering = ("cycle", "team", "key")
@@ -185,12 +209,11 @@ class KeyResultQuerySet(models.QuerySet["KeyResult"]):
             ),
             output_field=DateTimeField(),
         )
-        since = Coalesce(Max("checkins__at"), Cast("objective__cycle__start", DateTimeField()))
+        # The stored latest check-in (okrs/stored.py) spares a join over every check-in.
+        since = Coalesce("last_checkin_at", Cast("objective__cycle__start", DateTimeField()))
         return (
             self.needing_checkins()
-            .annotate(
-                last_checkin_at=Max("checkins__at"), checkin_since=since, checkin_cutoff=cutoff
-            )
+            .annotate(checkin_since=since, checkin_cutoff=cutoff)
             .filter(checkin_since__lt=F("checkin_cutoff"))
         )
 
@@ -232,6 +255,14 @@ class KeyResult(models.Model):
     # The latest value and done state, kept in step by check-ins and KPI measurements.
     current = models.FloatField(null=True, blank=True)
     done = models.BooleanField(default=False)
+    # Stored scores, as on Objective; `scored_value` is the value the score came from
+    # (the start before any check-in), `confidence` the latest one given.
+    score = models.FloatField(default=0.0)
+    forecast = models.FloatField(null=True, blank=True)
+    has_data = models.BooleanField(default=False)
+    scored_value = models.FloatField(null=True, blank=True)
+    last_checkin_at = models.DateTimeField(null=True, blank=True)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     grade = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)]
     )
@@ -239,7 +270,9 @@ class KeyResult(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["current", "updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["current", "updated_at", *STORED_KEY_RESULT_FIELDS]
+    )
 
     objects = KeyResultQuerySet.as_manager()
 

@@ -27,6 +27,7 @@ __all__ = [
     "Objective",
     "ObjectiveResult",
     "evaluate",
+    "evaluate_objective",
     "expected_progress",
     "grade_band",
     "kr_forecast",
@@ -198,17 +199,19 @@ class KeyResultResult:
     expected: float
     last_checkin_at: datetime | None
     confidence: int | None
+    has_data: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectiveResult:
-    """The state of one objective at one moment."""
+    """The state of one objective at one moment (``has_data``: any key result has data)."""
 
     score: float
     status: str
     grade_band: str
     forecast: float | None
     expected: float
+    has_data: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +460,68 @@ def _alignment_order(objectives: Sequence[Objective]) -> list[Objective]:
     return sorted(objectives, key=lambda o: -depth[o.key])
 
 
+def evaluate_objective(
+    obj: Objective, cycle: Cycle, at: datetime, children: Sequence[ObjectiveResult] = ()
+) -> tuple[ObjectiveResult, dict[str, KeyResultResult]]:
+    """Score one objective and its key results at ``at``, given its aligned children's results.
+
+    ``children`` feed the ``objectives`` key results (their scores, forecasts and whether
+    they have data); :func:`evaluate` passes them deepest first, and the database passes
+    stored results when it rescores one branch. Raises ValueError for a naive ``at``.
+    """
+    _require_aware(at, "at")
+    expected = expected_progress(cycle, at)
+    kr_results: dict[str, KeyResultResult] = {}
+    scores: list[float] = []
+    forecasts: list[float | None] = []
+    has_data_flags: list[bool] = []
+    for kr in obj.key_results:
+        visible = _visible(kr, at)
+        if kr.kind == "objectives":
+            score = kr_score(kr, at, [child.score for child in children])
+            forecast = kr_forecast(kr, cycle, at, [child.forecast for child in children])
+            has_data = any(child.has_data for child in children)
+            current = None
+        else:
+            score, has_data, current = _own_score(kr, visible)
+            forecast = _forecast_own(kr, cycle, visible)
+        confidence = next(
+            (c.confidence for c in reversed(visible) if c.confidence is not None), None
+        )
+        kr_results[kr.key] = KeyResultResult(
+            score=score,
+            status=status_for(score, expected, has_data),
+            forecast=forecast,
+            current=current,
+            expected=expected,
+            last_checkin_at=visible[-1].at if visible else None,
+            confidence=confidence,
+            has_data=has_data,
+        )
+        scores.append(score)
+        forecasts.append(forecast)
+        has_data_flags.append(has_data)
+
+    weights = [kr.weight for kr in obj.key_results]
+    score = _clamp01(_weighted_mean(scores, weights)) if scores else 0.0
+    with_forecast = [(f, w) for f, w in zip(forecasts, weights, strict=True) if f is not None]
+    obj_forecast = (
+        _clamp01(_weighted_mean([f for f, _ in with_forecast], [w for _, w in with_forecast]))
+        if with_forecast
+        else None
+    )
+    has_data = any(has_data_flags)
+    result = ObjectiveResult(
+        score=score,
+        status=status_for(score, expected, has_data),
+        grade_band=grade_band(score),
+        forecast=obj_forecast,
+        expected=expected,
+        has_data=has_data,
+    )
+    return result, kr_results
+
+
 def evaluate(objectives: Sequence[Objective], cycle: Cycle, at: datetime) -> Evaluation:
     """Score every objective of ``cycle`` (and its key results and teams) at ``at``.
 
@@ -471,7 +536,6 @@ def evaluate(objectives: Sequence[Objective], cycle: Cycle, at: datetime) -> Eva
             raise ValueError(f"duplicate objective key {obj.key!r} in cycle {cycle.key!r}")
         seen.add(obj.key)
 
-    expected = expected_progress(cycle, at)
     children: dict[str, list[str]] = {}
     for obj in mine:
         if obj.parent is not None and obj.parent in seen:
@@ -479,54 +543,12 @@ def evaluate(objectives: Sequence[Objective], cycle: Cycle, at: datetime) -> Eva
 
     kr_results: dict[tuple[str, str], KeyResultResult] = {}
     obj_results: dict[str, ObjectiveResult] = {}
-    obj_has_data: dict[str, bool] = {}
     for obj in _alignment_order(mine):
-        kid_keys = children.get(obj.key, [])
-        scores: list[float] = []
-        forecasts: list[float | None] = []
-        has_data_flags: list[bool] = []
-        for kr in obj.key_results:
-            visible = _visible(kr, at)
-            if kr.kind == "objectives":
-                score = kr_score(kr, at, [obj_results[k].score for k in kid_keys])
-                forecast = kr_forecast(kr, cycle, at, [obj_results[k].forecast for k in kid_keys])
-                has_data = any(obj_has_data[k] for k in kid_keys)
-                current = None
-            else:
-                score, has_data, current = _own_score(kr, visible)
-                forecast = _forecast_own(kr, cycle, visible)
-            confidence = next(
-                (c.confidence for c in reversed(visible) if c.confidence is not None), None
-            )
-            kr_results[(obj.key, kr.key)] = KeyResultResult(
-                score=score,
-                status=status_for(score, expected, has_data),
-                forecast=forecast,
-                current=current,
-                expected=expected,
-                last_checkin_at=visible[-1].at if visible else None,
-                confidence=confidence,
-            )
-            scores.append(score)
-            forecasts.append(forecast)
-            has_data_flags.append(has_data)
-
-        weights = [kr.weight for kr in obj.key_results]
-        score = _clamp01(_weighted_mean(scores, weights)) if scores else 0.0
-        with_forecast = [(f, w) for f, w in zip(forecasts, weights, strict=True) if f is not None]
-        obj_forecast = (
-            _clamp01(_weighted_mean([f for f, _ in with_forecast], [w for _, w in with_forecast]))
-            if with_forecast
-            else None
+        result, krs = evaluate_objective(
+            obj, cycle, at, [obj_results[k] for k in children.get(obj.key, [])]
         )
-        obj_has_data[obj.key] = any(has_data_flags)
-        obj_results[obj.key] = ObjectiveResult(
-            score=score,
-            status=status_for(score, expected, obj_has_data[obj.key]),
-            grade_band=grade_band(score),
-            forecast=obj_forecast,
-            expected=expected,
-        )
+        obj_results[obj.key] = result
+        kr_results.update(((obj.key, key), kr_result) for key, kr_result in krs.items())
 
     team_scores: dict[str, list[float]] = {}
     for obj in mine:

@@ -59,12 +59,74 @@ def core_cycle(cycle: Cycle) -> scoring.Cycle:
     return scoring.Cycle(key=cycle.key, start=cycle.start, end=cycle.end)
 
 
+def load_points(
+    key_results: list[KeyResult], *, objective_filter: dict[str, object], at: datetime
+) -> dict[int, list[scoring.CheckIn]]:
+    """Check-ins (2 queries at most) of `key_results`, which `objective_filter` selects.
+
+    `objective_filter` is a lookup on the key results' objective (`{"cycle": c}`,
+    `{"pk__in": ids}`). A KPI-linked key result takes the measurements of its KPI from its
+    cycle's start as check-ins; each key result needs `objective.cycle` set.
+    """
+    points: dict[int, list[scoring.CheckIn]] = defaultdict(list)
+    lookup = {f"key_result__objective__{k}": v for k, v in objective_filter.items()}
+    for kr_id, when, value, done, confidence in CheckIn.objects.filter(
+        **lookup, at__lte=at
+    ).values_list("key_result_id", "at", "value", "done", "confidence"):
+        points[kr_id].append(
+            scoring.CheckIn(at=when, value=value, done=done, confidence=confidence)
+        )
+    linked: dict[int, list[KeyResult]] = defaultdict(list)
+    for kr in key_results:
+        if kr.kpi_id is not None:
+            linked[kr.kpi_id].append(kr)
+    if linked:
+        starts = {
+            kr.pk: core_cycle(kr.objective.cycle).starts_at for krs in linked.values() for kr in krs
+        }
+        for kpi_id, when, value in Measurement.objects.filter(
+            kpi_id__in=list(linked), at__gte=min(starts.values()), at__lte=at
+        ).values_list("kpi_id", "at", "value"):
+            for kr in linked[kpi_id]:
+                if when >= starts[kr.pk]:
+                    points[kr.pk].append(scoring.CheckIn(at=when, value=value))
+    return points
+
+
+def core_objective(
+    objective: Objective,
+    key_results: list[KeyResult],
+    points: dict[int, list[scoring.CheckIn]],
+    parent_key: str | None,
+) -> scoring.Objective:
+    """The pure core's view of one objective and its key results with their check-ins."""
+    return scoring.Objective(
+        key=objective.key,
+        team=objective.team.key,
+        cycle=objective.cycle.key,
+        parent=parent_key,
+        type=objective.type,
+        key_results=tuple(
+            scoring.KeyResult(
+                key=kr.key,
+                kind=kr.kind,
+                start=kr.start,
+                target=kr.target,
+                weight=kr.weight,
+                checkins=tuple(points.get(kr.pk, ())),
+            )
+            for kr in key_results
+        ),
+    )
+
+
 def load_cycle_tree(cycle: Cycle, *, at: datetime | None = None) -> CycleTree:
     """Fetch every objective, key result, check-in and linked measurement of `cycle` (4 queries).
 
-    Objectives are returned with `key_results_list` set (ordered) and each key result's
-    `objective` set, so callers can render the tree without further queries. A KPI-linked
-    key result takes the KPI's measurements in the cycle as its check-ins.
+    Scores from the raw history at `at`, for a moment in the past; pages showing the
+    present read the stored scores instead (`okrs.stored.stored_tree`). Objectives are
+    returned with `key_results_list` set (ordered) and each key result's `objective` set,
+    so callers can render the tree without further queries.
     """
     at = at or timezone.now()
     objectives = list(
@@ -73,6 +135,8 @@ def load_cycle_tree(cycle: Cycle, *, at: datetime | None = None) -> CycleTree:
         .order_by("team__name", "key")
     )
     by_id = {o.pk: o for o in objectives}
+    for objective in objectives:
+        objective.cycle = cycle
     key_results = list(
         KeyResult.objects.filter(objective__cycle=cycle)
         .select_related("owner", "kpi")
@@ -84,45 +148,13 @@ def load_cycle_tree(cycle: Cycle, *, at: datetime | None = None) -> CycleTree:
         grouped[kr.objective_id].append(kr)
     for objective in objectives:
         objective.key_results_list = grouped.get(objective.pk, [])  # type: ignore[attr-defined]
-
-    points: dict[int, list[scoring.CheckIn]] = defaultdict(list)
-    for kr_id, when, value, done, confidence in CheckIn.objects.filter(
-        key_result__objective__cycle=cycle, at__lte=at
-    ).values_list("key_result_id", "at", "value", "done", "confidence"):
-        points[kr_id].append(
-            scoring.CheckIn(at=when, value=value, done=done, confidence=confidence)
-        )
-
-    linked: dict[int, list[int]] = defaultdict(list)
-    for kr in key_results:
-        if kr.kpi_id is not None:
-            linked[kr.kpi_id].append(kr.pk)
-    if linked:
-        window_start = core_cycle(cycle).starts_at
-        for kpi_id, when, value in Measurement.objects.filter(
-            kpi_id__in=list(linked), at__gte=window_start, at__lte=at
-        ).values_list("kpi_id", "at", "value"):
-            for kr_id in linked[kpi_id]:
-                points[kr_id].append(scoring.CheckIn(at=when, value=value))
-
+    points = load_points(key_results, objective_filter={"cycle": cycle}, at=at)
     core = [
-        scoring.Objective(
-            key=o.key,
-            team=o.team.key,
-            cycle=cycle.key,
-            parent=by_id[o.parent_id].key if o.parent_id in by_id else None,
-            type=o.type,
-            key_results=tuple(
-                scoring.KeyResult(
-                    key=kr.key,
-                    kind=kr.kind,
-                    start=kr.start,
-                    target=kr.target,
-                    weight=kr.weight,
-                    checkins=tuple(points.get(kr.pk, ())),
-                )
-                for kr in grouped.get(o.pk, [])
-            ),
+        core_objective(
+            o,
+            grouped.get(o.pk, []),
+            points,
+            by_id[o.parent_id].key if o.parent_id in by_id else None,
         )
         for o in objectives
     ]

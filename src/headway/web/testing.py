@@ -12,6 +12,7 @@ from django.utils import timezone
 from headway.kpis.actions import refresh_kpis
 from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
+from headway.okrs.stored import rescore_cycle
 from headway.teams.models import Person, Team
 
 
@@ -124,6 +125,7 @@ def build_okrs(
         for kr in KeyResult.objects.filter(objective__in=made, kind="increase")
         for week in (1, 2, 3)
     )
+    rescore_cycle(cycle)
     return made
 
 

@@ -40,7 +40,9 @@ from headway.api.schemas import (
     RecalibrateIn,
 )
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
-from headway.okrs.tree import CycleTree
+from headway.okrs.scoring import expected_progress, status_for
+from headway.okrs.stored import display_moment, stored_tree
+from headway.okrs.tree import CycleTree, core_cycle
 from headway.teams.models import Person, Team
 
 router = Router()
@@ -75,11 +77,9 @@ def _kr_detail(kr: KeyResult, tree: CycleTree, counters: dict[int, list[str]]) -
 
 
 def _scored(objective: Objective) -> tuple[CycleTree, Objective]:
-    """The cycle's tree and this objective's node in it (key results attached)."""
-    tree = objective.cycle.tree()
-    node = next(o for o in tree.objectives if o.pk == objective.pk)
-    node.cycle = objective.cycle
-    return tree, node
+    """This objective with its key results and stored scores, as a one-objective tree."""
+    tree = stored_tree(objective.cycle, objectives=Objective.objects.filter(pk=objective.pk))
+    return tree, tree.objectives[0]
 
 
 def _detail(request: HttpRequest, key: str) -> tuple[dict[str, Any], int]:
@@ -145,8 +145,14 @@ def list_objectives(
     if errors:
         raise BadRequest("Some filters are invalid.", fields=errors)
     if filters.status is not None and cycle is not None:
-        evaluation = cycle.tree().evaluation
-        keys = [k for k, r in evaluation.objectives.items() if r.status == filters.status]
+        expected = expected_progress(core_cycle(cycle), display_moment(cycle))
+        keys = [
+            key
+            for key, score, has_data in Objective.objects.filter(cycle=cycle).values_list(
+                "key", "score", "has_data"
+            )
+            if status_for(score, expected, has_data) == filters.status
+        ]
         objectives = objectives.filter(key__in=keys)
     objectives = objectives.select_related("cycle", "team", "owner", "parent").order_by(
         "-cycle__start", "cycle__key", "key"

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import REVIEW_RULES, findings_for_objectives
 from headway.coach.rules import Finding
+from headway.okrs import stored
 from headway.okrs.actions import close_cycle, reopen_cycle
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
-from headway.okrs.scoring import KeyResultResult, ObjectiveResult, grade_band
-from headway.okrs.tree import CycleTree
-from headway.teams.access import Access
+from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_progress, grade_band
+from headway.okrs.stored import display_moment, stored_tree
+from headway.okrs.tree import core_cycle
 from headway.teams.models import Person, Team, TeamKind
 from headway.web.common import access, is_htmx, person
 from headway.web.forms import CycleForm
@@ -33,11 +34,12 @@ KIND_ORDER: dict[str, int] = {TeamKind.COMPANY: 0, TeamKind.DEPARTMENT: 1, TeamK
 
 @dataclass
 class Node:
-    """One objective of the tree as the page shows it."""
+    """One objective of the tree as the page shows it (children only when loaded)."""
 
     objective: Objective
     result: ObjectiveResult
     key_results: list[tuple[KeyResult, KeyResultResult]]
+    child_count: int = 0
     children: list[Node] = field(default_factory=list)
     open: bool = False
 
@@ -67,13 +69,6 @@ class Filters:
         return bool(self.team or self.owner)
 
 
-def moment(cycle: Cycle) -> datetime:
-    """Score a closed cycle as it was when it closed, any other cycle as of now."""
-    if cycle.is_closed and cycle.closed_at is not None:
-        return cycle.closed_at
-    return timezone.now()
-
-
 def team_subtree(teams: list[Team], key: str) -> set[int] | None:
     """Ids of the team with `key` and every team below it; an empty set for an unknown key."""
     root = next((t for t in teams if t.key == key), None)
@@ -91,40 +86,61 @@ def team_subtree(teams: list[Team], key: str) -> set[int] | None:
     return found
 
 
+@dataclass
+class Skeleton:
+    """Every objective matching the filters as bare ids: who is a root, whose children."""
+
+    roots: list[int]
+    children: dict[int, list[int]]
+    scores: list[float]
+
+    @classmethod
+    def load(cls, objectives: QuerySet[Objective]) -> Skeleton:
+        rows = list(objectives.values_list("pk", "parent_id", "score"))
+        ids = {pk for pk, _parent, _score in rows}
+        roots: list[int] = []
+        children: dict[int, list[int]] = defaultdict(list)
+        for pk, parent, _score in rows:
+            if parent in ids:
+                children[parent].append(pk)
+            else:
+                roots.append(pk)
+        return cls(roots=roots, children=children, scores=[score for *_, score in rows])
+
+    def everything_below(self, pks: list[int]) -> list[int]:
+        found, stack = [], list(pks)
+        while stack:
+            pk = stack.pop()
+            found.append(pk)
+            stack.extend(self.children.get(pk, []))
+        return found
+
+
 def build_forest(
-    tree: CycleTree, acc: Access, filters: Filters, teams: list[Team]
-) -> tuple[list[Node], dict[str, Node]]:
-    """Visible objectives that match the filters, as a forest (children under parents)."""
-    team_ids = team_subtree(teams, filters.team) if filters.team else None
-    owner_id: int | None = None
-    if filters.owner:
-        owner_id = int(filters.owner) if filters.owner.isdigit() else -1
-    matching = [
-        o
-        for o in tree.objectives
-        if acc.can_see_objective(o)
-        and (team_ids is None or o.team_id in team_ids)
-        and (owner_id is None or o.owner_id == owner_id)
-    ]
+    cycle: Cycle, skeleton: Skeleton, shown: list[int], open_ids: set[int]
+) -> dict[int, Node]:
+    """Nodes of the objectives in `shown` (stored scores, 2 queries), linked to their parents.
+
+    Nodes in `open_ids` are open; the others show their row only.
+    """
+    tree = stored_tree(cycle, objectives=Objective.objects.filter(pk__in=shown))
     nodes = {
         o.pk: Node(
             objective=o,
             result=tree.objective_result(o),
             key_results=[(kr, tree.key_result_result(kr)) for kr in tree.key_results_of(o)],
-            open=filters.open_all,
+            child_count=len(skeleton.children.get(o.pk, [])),
+            open=o.pk in open_ids,
         )
-        for o in matching
+        for o in tree.objectives
     }
-    roots = []
-    for objective in matching:
-        node = nodes[objective.pk]
-        if objective.parent_id in nodes:
-            nodes[objective.parent_id].children.append(node)
-        else:
-            node.open = True
-            roots.append(node)
-    roots.sort(key=lambda n: (KIND_ORDER.get(n.objective.team.kind, 3), n.objective.team.name))
-    return roots, {n.objective.key: n for n in nodes.values()}
+    for node in nodes.values():
+        parent = nodes.get(node.objective.parent_id or 0)
+        if parent is not None and node.objective.pk in skeleton.children.get(
+            parent.objective.pk, []
+        ):
+            parent.children.append(node)
+    return nodes
 
 
 @require_GET
@@ -145,32 +161,62 @@ def cycles_index(request: HttpRequest) -> HttpResponse:
     return redirect("cycle", key=cycle.key)
 
 
-def _tree_context(request: HttpRequest, cycle: Cycle) -> dict[str, Any]:
+def _matching(request: HttpRequest, cycle: Cycle, filters: Filters, teams: list[Team]) -> Any:
+    """The cycle's objectives the viewer may see that match the filters (a queryset)."""
+    matching = Objective.objects.filter(access(request).objective_condition(), cycle=cycle)
+    if filters.team:
+        matching = matching.filter(team_id__in=team_subtree(teams, filters.team) or [])
+    if filters.owner:
+        matching = matching.filter(owner_id=int(filters.owner) if filters.owner.isdigit() else -1)
+    return matching
+
+
+def _tree_context(
+    request: HttpRequest, cycle: Cycle, *, opening: str | None = None
+) -> dict[str, Any]:
+    """The tree page's context in a constant number of queries, whatever the cycle's size.
+
+    Roots are open and their children closed (or everything open with ?open=all); the
+    others load when opened (`opening`: the key of the objective being opened).
+    """
     acc = access(request)
     filters = Filters.from_request(request)
-    tree = cycle.tree(at=moment(cycle))
     teams = list(Team.objects.order_by("name"))
-    roots, by_key = build_forest(tree, acc, filters, teams)
-    owners: dict[int, Person] = {
-        o.owner.pk: o.owner
-        for o in tree.objectives
-        if o.owner is not None and acc.can_see_objective(o)
-    }
-    shown = list(by_key.values())
-    mean = sum(n.result.score for n in shown) / len(shown) if shown else None
-    expected = shown[0].result.expected if shown else None
+    matching = _matching(request, cycle, filters, teams)
+    skeleton = Skeleton.load(matching)
+    if filters.open_all:
+        shown = skeleton.everything_below(skeleton.roots)
+        open_ids = set(shown)
+    else:
+        open_ids = set(skeleton.roots)
+        shown = [
+            *skeleton.roots,
+            *(c for r in skeleton.roots for c in skeleton.children.get(r, [])),
+        ]
+    node_pk = None
+    if opening is not None:
+        node_pk = matching.filter(key=opening).values_list("pk", flat=True).first()
+        if node_pk is not None:
+            shown = [node_pk, *skeleton.children.get(node_pk, [])]
+    nodes = build_forest(cycle, skeleton, shown, open_ids)
+    roots = [nodes[pk] for pk in skeleton.roots if pk in nodes]
+    roots.sort(key=lambda n: (KIND_ORDER.get(n.objective.team.kind, 3), n.objective.team.name))
+    visible_owners = Objective.objects.filter(acc.objective_condition(), cycle=cycle).values(
+        "owner_id"
+    )
+    owners = Person.objects.filter(pk__in=visible_owners).order_by("name", "email")
+    scores = skeleton.scores
     return {
         "cycle": cycle,
-        "tree": tree,
         "roots": roots,
-        "by_key": by_key,
+        "node": nodes.get(node_pk) if node_pk is not None else None,
         "filters": filters,
         "filter_query": filters.query(),
         "teams": teams,
-        "owners": sorted(owners.values(), key=lambda p: str(p).lower()),
-        "shown": len(shown),
-        "mean": mean,
-        "expected": expected,
+        "owners": owners,
+        "shown": len(scores),
+        "mean": sum(scores) / len(scores) if scores else None,
+        "expected": expected_progress(core_cycle(cycle), display_moment(cycle)),
         "can_create": any(acc.can_create_in(t.pk) for t in teams),
     }
 
@@ -193,14 +239,13 @@ def cycle_node(request: HttpRequest, key: str, objective: str) -> HttpResponse:
     cycle = get_object_or_404(Cycle, key=key)
     if not is_htmx(request):
         return redirect(reverse("cycle", kwargs={"key": cycle.key}) + "?open=all")
-    context = _tree_context(request, cycle)
-    node = context["by_key"].get(objective)
+    context = _tree_context(request, cycle, opening=objective)
+    node = context["node"]
     if node is None:
         raise Http404("No such objective in this cycle.")
     node.open = request.GET.get("open") == "1"
     for child in node.children:
         child.open = False
-    context["node"] = node
     return render(request, "web/cycle.html#node", context)
 
 
@@ -280,54 +325,104 @@ def histogram(grades: list[float]) -> tuple[list[Bin], dict[str, int]]:
     return bins, bands
 
 
+REVIEW_PAGE = 50
+
+
+@dataclass
+class ReviewScope:
+    """Which objectives the review lists: a team (and those below it), missing ones, a page."""
+
+    team: str = ""
+    missing: bool = False
+    page: int = 1
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> ReviewScope:
+        raw = request.GET.get("page", "1")
+        return cls(
+            team=request.GET.get("team", "").strip(),
+            missing=request.GET.get("missing") == "1",
+            page=max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1,
+        )
+
+    def query(self, **extra: str | int) -> str:
+        params: dict[str, str | int] = {"team": self.team, "missing": "1" if self.missing else ""}
+        params.update(extra)
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+def _graded(cycle: Cycle, score: float, grade: float | None) -> float:
+    return grade if cycle.is_closed and grade is not None else score
+
+
 @require_http_methods(["GET", "POST"])
 def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
-    """Grades per objective and team, their distribution, reflections and closing the cycle."""
+    """Grades per objective and team, their distribution, reflections and closing the cycle.
+
+    The distribution, team grades and missing reflections cover every objective one may
+    see, from stored scores; the objectives themselves are listed a page at a time.
+    """
     cycle = get_object_or_404(Cycle, key=key)
     acc = access(request)
     can_manage = acc.can_manage()
-    tree = cycle.tree(at=moment(cycle))
-    coach = findings_for_objectives(Objective.objects.filter(cycle=cycle), REVIEW_RULES)
-    rows = []
-    for objective in tree.objectives:
-        if not acc.can_see_objective(objective):
-            continue
-        result = tree.objective_result(objective)
-        grade = objective.grade if cycle.is_closed and objective.grade is not None else None
-        rows.append(
-            ReviewRow(
-                objective=objective,
-                result=result,
-                grade=result.score if grade is None else grade,
-                editable=not cycle.is_closed and acc.can_edit_objective(objective),
-                reflection=objective.reflection,
-                key_results=[
-                    (kr, tree.key_result_result(kr)) for kr in tree.key_results_of(objective)
-                ],
-                findings=coach.get(objective.key, []),
-            )
+    scope = ReviewScope.from_request(request)
+    teams_by_id = {t.pk: t for t in Team.objects.all()}
+    visible = Objective.objects.filter(acc.objective_condition(), cycle=cycle)
+    summary = list(
+        visible.values_list("pk", "team_id", "type", "score", "grade", "reflection").order_by()
+    )
+    missing_ids = {
+        pk
+        for pk, _team, kind, score, grade, reflection in summary
+        if kind == "committed" and _graded(cycle, score, grade) < 1.0 and not reflection.strip()
+    }
+    listed = visible
+    if scope.team:
+        subtree = team_subtree(list(teams_by_id.values()), scope.team)
+        listed = listed.filter(team_id__in=subtree or [])
+    if scope.missing:
+        listed = listed.filter(pk__in=missing_ids)
+    total = listed.count()
+    pages = max(1, -(-total // REVIEW_PAGE))
+    page = min(scope.page, pages)
+    window = list(
+        listed.order_by("team__name", "key").values_list("pk", flat=True)[
+            (page - 1) * REVIEW_PAGE : page * REVIEW_PAGE
+        ]
+    )
+    tree = stored_tree(cycle, objectives=Objective.objects.filter(pk__in=window))
+    coach = findings_for_objectives(Objective.objects.filter(pk__in=window), REVIEW_RULES)
+    rows = [
+        ReviewRow(
+            objective=objective,
+            result=tree.objective_result(objective),
+            grade=_graded(cycle, objective.score, objective.grade),
+            editable=not cycle.is_closed and acc.can_edit_objective(objective),
+            reflection=objective.reflection,
+            key_results=[(kr, tree.key_result_result(kr)) for kr in tree.key_results_of(objective)],
+            findings=coach.get(objective.key, []),
         )
+        for objective in tree.objectives
+    ]
     errors: list[str] = []
     if request.method == "POST":
         response = _review_post(request, cycle, rows, can_manage, errors)
         if response is not None:
             return response
 
-    by_team: dict[int, list[ReviewRow]] = {}
-    for row in rows:
-        by_team.setdefault(row.objective.team_id, []).append(row)
+    by_team: dict[int, list[float]] = defaultdict(list)
+    for _pk, team_id, _kind, score, grade, _reflection in summary:
+        by_team[team_id].append(_graded(cycle, score, grade))
     teams = sorted(
         (
             TeamRow(
-                team=group[0].objective.team,
-                score=sum(r.grade for r in group) / len(group),
-                objectives=len(group),
+                team=teams_by_id[team_id], score=sum(grades) / len(grades), objectives=len(grades)
             )
-            for group in by_team.values()
+            for team_id, grades in by_team.items()
         ),
         key=lambda t: (KIND_ORDER.get(t.team.kind, 3), t.team.name),
     )
-    bins, bands = histogram([r.grade for r in rows])
+    bins, bands = histogram([g for grades in by_team.values() for g in grades])
     return render(
         request,
         "web/review.html",
@@ -337,10 +432,19 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             "teams": teams,
             "bins": bins,
             "bands": bands,
+            "graded": len(summary),
             "errors": errors,
             "can_manage": can_manage,
             "any_editable": any(r.editable for r in rows),
-            "missing": [r for r in rows if r.needs_reflection],
+            "missing": len(missing_ids),
+            "scope": scope,
+            "page": page,
+            "pages": pages,
+            "listed": total,
+            "previous_query": scope.query(page=page - 1) if page > 1 else None,
+            "next_query": scope.query(page=page + 1) if page < pages else None,
+            "missing_query": ReviewScope(team=scope.team, missing=True).query(),
+            "all_query": ReviewScope(team=scope.team).query(),
         },
     )
 
@@ -364,6 +468,8 @@ def _review_post(
             row.reflection = request.POST[name].strip()
             typed[row.objective.key] = row.reflection
     review_url = reverse("cycle_review", kwargs={"key": cycle.key})
+    if request.GET:
+        review_url += f"?{request.GET.urlencode()}"
     if action == "reopen":
         if not can_manage:
             raise PermissionDenied("Only admins may reopen a cycle.")
@@ -423,7 +529,11 @@ def cycle_edit(request: HttpRequest, key: str) -> HttpResponse:
     _require_manager(request)
     form = CycleForm(request.POST or None, instance=cycle)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            form.save()
+            if {"start", "end"} & set(form.changed_data):
+                # Forecasts and KPI-fed key results depend on the cycle's window.
+                stored.rescore_cycle(cycle)
         messages.success(request, f"Cycle {cycle} saved.")
         return redirect("cycle", key=cycle.key)
     return render(

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from headway.kpis.models import Health, Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult
+from headway.okrs.stored import stored_tree
 from headway.teams.models import Team
 from headway.web.common import access, person
 
@@ -47,32 +48,37 @@ def home(request: HttpRequest) -> HttpResponse:
     acc = access(request)
     now = timezone.now()
     sections = []
+    visible = acc.objective_condition()
     for cycle in Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start", "key"):
-        tree = cycle.tree(at=now)
-        rows = []
-        for objective in tree.objectives:
-            krs = tree.key_results_of(objective)
-            mine = objective.owner_id == me.pk
-            if not (mine or any(kr.owner_id == me.pk for kr in krs)):
-                continue
-            if not acc.can_see_objective(objective):
-                continue
-            rows.append(
-                ObjectiveRow(
-                    objective=objective,
-                    result=tree.objective_result(objective),
-                    mine=mine,
-                    key_results=[
-                        KrRow(kr, tree.key_result_result(kr), kr.owner_id == me.pk) for kr in krs
-                    ],
-                )
+        # Only my objectives and those holding my key results are loaded, with stored scores.
+        involved = Objective.objects.filter(Q(owner=me) | Q(key_results__owner=me))
+        tree = stored_tree(
+            cycle, objectives=Objective.objects.filter(visible, pk__in=involved.values("pk"))
+        )
+        rows = [
+            ObjectiveRow(
+                objective=objective,
+                result=tree.objective_result(objective),
+                mine=objective.owner_id == me.pk,
+                key_results=[
+                    KrRow(kr, tree.key_result_result(kr), kr.owner_id == me.pk)
+                    for kr in tree.key_results_of(objective)
+                ],
             )
+            for objective in tree.objectives
+        ]
         company = []
         if not rows:
+            # Someone who owns nothing sees the top team's objectives that align to nothing.
+            top = stored_tree(
+                cycle,
+                objectives=Objective.objects.filter(
+                    visible, team__parent__isnull=True, parent__isnull=True
+                ),
+            )
             company = [
-                ObjectiveRow(objective, tree.objective_result(objective), mine=False)
-                for objective in tree.roots()
-                if acc.can_see_objective(objective)
+                ObjectiveRow(objective, top.objective_result(objective), mine=False)
+                for objective in top.objectives
             ]
         sections.append(CycleSection(cycle=cycle, objectives=rows, company=company))
 

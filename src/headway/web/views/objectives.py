@@ -19,16 +19,17 @@ from headway.coach.db import findings_for_draft, findings_for_objective
 from headway.coach.rules import Finding
 from headway.kpis.actions import gaming_alerts, refresh_kpis
 from headway.kpis.models import Measurement
+from headway.okrs import stored
 from headway.okrs.actions import align_objective, recalibrate_key_result
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult
+from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
 from headway.teams.models import Team
 from headway.web import history
 from headway.web.common import access, add_errors, person, require_visible
 from headway.web.forms import RANGE_KINDS, KeyResultForm, ObjectiveForm
 from headway.web.views.coach import key_result_draft_findings, objective_draft_findings
-from headway.web.views.cycles import moment
 
 NUMERIC = {"increase", "decrease", "above", "below"}
 
@@ -110,10 +111,10 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
     require_visible(request, objective)
     acc = access(request)
     cycle = objective.cycle
-    at = moment(cycle)
-    tree = cycle.tree(at=at)
-    current = next(o for o in tree.objectives if o.pk == objective.pk)
-    key_results: list[KeyResult] = current.key_results_list  # type: ignore[attr-defined]
+    at = display_moment(cycle)
+    tree = stored_tree(cycle, objectives=Objective.objects.filter(pk=objective.pk), at=at)
+    current = tree.objectives[0]
+    key_results = tree.key_results_of(current)
 
     points: dict[int, list[Point]] = defaultdict(list)
     for checkin in (
@@ -170,10 +171,14 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
                 findings=kr_findings.get(kr.key, []),
             )
         )
+    expected = tree.objective_result(current).expected
     children = [
-        (child, tree.objective_result(child))
-        for child in tree.children().get(objective.pk, [])
-        if acc.can_see_objective(child)
+        (child, stored.objective_result(child, expected))
+        for child in Objective.objects.filter(
+            acc.objective_condition(), parent=objective, cycle=cycle
+        )
+        .select_related("team", "owner")
+        .order_by("team__name", "key")
     ]
     parent = (
         objective.parent if objective.parent and acc.can_see_objective(objective.parent) else None
@@ -318,6 +323,7 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
                     edited.save()
                 if (parent.pk if parent else None) != old_parent:
                     align_objective(objective=objective, parent=parent, by=me)
+                stored.rescore([objective.pk, old_parent])
         except PermissionDenied as exc:
             form.add_error("parent", str(exc))
         except ValidationError as exc:
@@ -371,6 +377,7 @@ def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
             form.save_m2m()
             if kr.kpi_id is not None:
                 refresh_kpis(kpi_ids=[kr.kpi_id])
+            stored.rescore([objective.pk])
         count = objective.key_results.count()
         messages.success(request, f"Key result added ({count} so far).")
         if request.POST.get("then") == "another":
@@ -443,6 +450,7 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
                     kpis = {k for k in (old_kpi, edited.kpi_id) if k is not None}
                     if kpis and old_kpi != edited.kpi_id:
                         refresh_kpis(kpi_ids=kpis)
+                    stored.rescore([edited.objective_id])
             except PermissionDenied as exc:
                 form.add_error("reason" if "reason" in form.fields else None, str(exc))
             except ValidationError as exc:

@@ -1,0 +1,294 @@
+"""Stored scores: kept in step with every change, so pages never score a whole cycle.
+
+Each objective and key result stores what the pure core computes from its whole history
+(score, forecast, whether it has data; a key result also its scored value, latest
+check-in and confidence). None of it depends on the clock: status is the stored score
+against the pace expected at the moment of display (`scoring.status_for`), so nothing
+has to be recomputed as time passes. Every action that changes a check-in, a measurement,
+a key result or an alignment calls :func:`rescore` on the objectives it touched, in its
+own transaction; bulk loaders call :func:`rescore_cycle`. A closed cycle's stored scores
+are those at its closing and never move again, like its grades.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from headway.okrs import scoring
+from headway.okrs.models import (
+    STORED_KEY_RESULT_FIELDS,
+    STORED_OBJECTIVE_FIELDS,
+    Cycle,
+    CycleState,
+    KeyResult,
+    Objective,
+)
+from headway.okrs.tree import CycleTree, core_cycle, core_objective, load_cycle_tree, load_points
+
+# Scores "with every recorded check-in": later than any moment data can carry.
+EVERYTHING = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def scored_at(cycle: Cycle) -> datetime:
+    """The moment a cycle's stored scores stand for: its closing, or all data so far."""
+    if cycle.is_closed and cycle.closed_at is not None:
+        return cycle.closed_at
+    return EVERYTHING
+
+
+def display_moment(cycle: Cycle) -> datetime:
+    """The moment whose pace statuses are judged against: its closing, or now."""
+    if cycle.is_closed and cycle.closed_at is not None:
+        return cycle.closed_at
+    return timezone.now()
+
+
+def objective_result(objective: Objective, expected: float) -> scoring.ObjectiveResult:
+    """The objective's stored state with its status at `expected` progress."""
+    return scoring.ObjectiveResult(
+        score=objective.score,
+        status=scoring.status_for(objective.score, expected, objective.has_data),
+        grade_band=scoring.grade_band(objective.score),
+        forecast=objective.forecast,
+        expected=expected,
+        has_data=objective.has_data,
+    )
+
+
+def key_result_result(key_result: KeyResult, expected: float) -> scoring.KeyResultResult:
+    """The key result's stored state with its status at `expected` progress."""
+    return scoring.KeyResultResult(
+        score=key_result.score,
+        status=scoring.status_for(key_result.score, expected, key_result.has_data),
+        forecast=key_result.forecast,
+        current=key_result.scored_value,
+        expected=expected,
+        last_checkin_at=key_result.last_checkin_at,
+        confidence=key_result.confidence,
+        has_data=key_result.has_data,
+    )
+
+
+def stored_tree(
+    cycle: Cycle,
+    *,
+    objectives: QuerySet[Objective] | None = None,
+    at: datetime | None = None,
+) -> CycleTree:
+    """A cycle's objectives (all, or those of `objectives`) with stored scores, in 2 queries.
+
+    `at` only sets the pace statuses are judged against (default: `display_moment`).
+    Team scores cover the objectives loaded.
+    """
+    at = at or display_moment(cycle)
+    expected = scoring.expected_progress(core_cycle(cycle), at)
+    query = objectives if objectives is not None else Objective.objects.all()
+    loaded = list(
+        query.filter(cycle=cycle).select_related("team", "owner").order_by("team__name", "key")
+    )
+    by_id = {o.pk: o for o in loaded}
+    grouped: dict[int, list[KeyResult]] = defaultdict(list)
+    key_results = (
+        KeyResult.objects.filter(objective_id__in=list(by_id))
+        .select_related("owner", "kpi")
+        .order_by("objective_id", "position", "id")
+        if by_id
+        else []
+    )
+    for kr in key_results:
+        kr.objective = by_id[kr.objective_id]
+        grouped[kr.objective_id].append(kr)
+    team_scores: dict[str, list[float]] = defaultdict(list)
+    for objective in loaded:
+        objective.cycle = cycle
+        objective.key_results_list = grouped.get(objective.pk, [])  # type: ignore[attr-defined]
+        team_scores[objective.team.key].append(objective.score)
+    evaluation = scoring.Evaluation(
+        key_results={
+            (o.key, kr.key): key_result_result(kr, expected)
+            for o in loaded
+            for kr in grouped.get(o.pk, [])
+        },
+        objectives={o.key: objective_result(o, expected) for o in loaded},
+        teams={team: sum(s) / len(s) for team, s in team_scores.items()},
+    )
+    return CycleTree(
+        cycle=cycle,
+        at=at,
+        objectives=loaded,
+        evaluation=evaluation,
+        key_results_by_objective=dict(grouped),
+    )
+
+
+@dataclass
+class ScoreChanges:
+    """What a rescore changed: (row, result before, result after) judged at `at`."""
+
+    at: datetime
+    objectives: list[tuple[Objective, scoring.ObjectiveResult, scoring.ObjectiveResult]] = field(
+        default_factory=list
+    )
+    key_results: list[tuple[KeyResult, scoring.KeyResultResult, scoring.KeyResultResult]] = field(
+        default_factory=list
+    )
+
+
+def _apply(
+    objective: Objective,
+    result: scoring.ObjectiveResult,
+    key_results: list[KeyResult],
+    kr_results: dict[str, scoring.KeyResultResult],
+) -> tuple[bool, list[KeyResult]]:
+    """Copy results onto the rows; whether the objective changed and which key results did."""
+    changed_krs = []
+    for kr in key_results:
+        r = kr_results[kr.key]
+        new = (r.score, r.forecast, r.has_data, r.current, r.last_checkin_at, r.confidence)
+        if new != tuple(getattr(kr, name) for name in STORED_KEY_RESULT_FIELDS):
+            for name, value in zip(STORED_KEY_RESULT_FIELDS, new, strict=True):
+                setattr(kr, name, value)
+            changed_krs.append(kr)
+    new_objective = (result.score, result.forecast, result.has_data)
+    changed = new_objective != tuple(getattr(objective, n) for n in STORED_OBJECTIVE_FIELDS)
+    if changed:
+        for name, value in zip(STORED_OBJECTIVE_FIELDS, new_objective, strict=True):
+            setattr(objective, name, value)
+    return changed, changed_krs
+
+
+def _with_ancestors(ids: set[int]) -> set[int]:
+    """`ids` and every objective they align to (one query per level of alignment)."""
+    found = set(ids)
+    frontier = set(ids)
+    while frontier:
+        parents = set(
+            Objective.objects.filter(pk__in=frontier, parent__isnull=False).values_list(
+                "parent_id", flat=True
+            )
+        )
+        frontier = parents - found
+        found |= frontier
+    return found
+
+
+def _depth(objective: Objective, by_id: dict[int, Objective]) -> int:
+    depth, node = 0, objective
+    while node.parent_id in by_id and by_id[node.parent_id].cycle_id == node.cycle_id:
+        depth += 1
+        node = by_id[node.parent_id]
+        if depth > len(by_id):  # a loop the database let through; stop rather than spin
+            break
+    return depth
+
+
+def rescore(objective_ids: Iterable[int | None], *, at: datetime | None = None) -> ScoreChanges:
+    """Recompute the stored scores of these objectives and of every objective above them.
+
+    Call it inside the transaction of the change, after writing it. Objectives of closed
+    cycles are left alone (their scores froze at closing). Returns what changed, with
+    statuses judged at `at` (default now), for the notifications.
+    """
+    at = at or timezone.now()
+    changes = ScoreChanges(at=at)
+    ids = _with_ancestors({pk for pk in objective_ids if pk is not None})
+    if not ids:
+        return changes
+    objectives = list(
+        Objective.objects.filter(pk__in=ids)
+        .exclude(cycle__state=CycleState.CLOSED)
+        .select_related("cycle", "team", "owner")
+    )
+    if not objectives:
+        return changes
+    by_id = {o.pk: o for o in objectives}
+    key_results = list(
+        KeyResult.objects.filter(objective_id__in=list(by_id))
+        .select_related("owner", "kpi")
+        .order_by("objective_id", "position", "id")
+    )
+    grouped: dict[int, list[KeyResult]] = defaultdict(list)
+    for kr in key_results:
+        kr.objective = by_id[kr.objective_id]
+        grouped[kr.objective_id].append(kr)
+    for objective in objectives:
+        objective.key_results_list = grouped.get(objective.pk, [])  # type: ignore[attr-defined]
+    points = load_points(key_results, objective_filter={"pk__in": list(by_id)}, at=EVERYTHING)
+    # Children outside the set keep their stored results; those inside get fresh ones.
+    children: dict[int, list[Objective]] = defaultdict(list)
+    for child in Objective.objects.filter(parent_id__in=list(by_id)).only(
+        "pk", "parent_id", "cycle_id", *STORED_OBJECTIVE_FIELDS
+    ):
+        if child.cycle_id == by_id[child.parent_id].cycle_id:  # type: ignore[index]
+            children[child.parent_id].append(child)  # type: ignore[index]
+    fresh: dict[int, scoring.ObjectiveResult] = {}
+    changed_objectives: list[Objective] = []
+    changed_krs: list[KeyResult] = []
+    for objective in sorted(objectives, key=lambda o: -_depth(o, by_id)):
+        cycle = core_cycle(objective.cycle)
+        expected = scoring.expected_progress(cycle, at)
+        before = objective_result(objective, expected)
+        krs = grouped.get(objective.pk, [])
+        kr_before = {kr.pk: key_result_result(kr, expected) for kr in krs}
+        kid_results = [
+            fresh.get(child.pk) or objective_result(child, expected)
+            for child in children.get(objective.pk, [])
+        ]
+        parent = by_id.get(objective.parent_id) if objective.parent_id else None
+        result, kr_results = scoring.evaluate_objective(
+            core_objective(objective, krs, points, parent.key if parent else None),
+            cycle,
+            EVERYTHING,
+            kid_results,
+        )
+        fresh[objective.pk] = result
+        changed, krs_changed = _apply(objective, result, krs, kr_results)
+        if changed:
+            changed_objectives.append(objective)
+            changes.objectives.append((objective, before, objective_result(objective, expected)))
+        for kr in krs_changed:
+            changed_krs.append(kr)
+            changes.key_results.append((kr, kr_before[kr.pk], key_result_result(kr, expected)))
+    if changed_objectives:
+        Objective.objects.bulk_update(changed_objectives, STORED_OBJECTIVE_FIELDS)
+    if changed_krs:
+        KeyResult.objects.bulk_update(changed_krs, STORED_KEY_RESULT_FIELDS)
+    return changes
+
+
+def rescore_cycle(cycle: Cycle) -> int:
+    """Recompute every stored score of `cycle` from its history (closed: at its closing).
+
+    For bulk loads (import, demo, restore) and repairs; returns how many rows changed.
+    """
+    return store_tree(load_cycle_tree(cycle, at=scored_at(cycle)))
+
+
+def store_tree(tree: CycleTree) -> int:
+    """Store the scores of a fully evaluated tree; returns how many rows changed."""
+    objectives, key_results = [], []
+    for objective in tree.objectives:
+        krs = tree.key_results_of(objective)
+        changed, krs_changed = _apply(
+            objective,
+            tree.objective_result(objective),
+            krs,
+            {kr.key: tree.key_result_result(kr) for kr in krs},
+        )
+        if changed:
+            objectives.append(objective)
+        key_results.extend(krs_changed)
+    Objective.objects.bulk_update(objectives, STORED_OBJECTIVE_FIELDS, batch_size=500)
+    KeyResult.objects.bulk_update(key_results, STORED_KEY_RESULT_FIELDS, batch_size=500)
+    return len(objectives) + len(key_results)
+
+
+def rescore_all() -> int:
+    """Recompute the stored scores of every cycle; returns how many rows changed."""
+    return sum(rescore_cycle(cycle) for cycle in Cycle.objects.order_by("start", "key"))
