@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,8 +17,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from headway.notify import delivery as worker_side
 from headway.notify import events
-from headway.notify.delivery import deliver_due, drain
+from headway.notify.channels import CHANNELS, SendContext
+from headway.notify.delivery import claim, deliver_due, drain, mark_interrupted
 from headway.notify.events import Draft, record
 from headway.notify.models import (
     Delivery,
@@ -47,6 +49,8 @@ class Receiver:
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.lock = threading.Lock()
         self.url = ""
+        #: Called in the server's thread while a request is being answered.
+        self.during: Callable[[], None] | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -62,6 +66,8 @@ def receiver() -> Iterator[Receiver]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with received.lock:
                 received.requests.append((dict(self.headers), body))
+            if received.during is not None:
+                received.during()
             self.send_response(received.status)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()
@@ -385,3 +391,133 @@ def test_worker_loop_stops_when_told(org: Any, receiver: Receiver) -> None:
     assert runner.tasks_run == 1  # the delivery task queued after the events' commit
     assert len(receiver.requests) == 3
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_started_is_committed_before_the_post_and_cleared_when_it_failed(
+    org: Any, receiver: Receiver
+) -> None:
+    receiver.status = 503
+    TeamWebhook.objects.create(team=org.depot, name="Busy", url=receiver.url)
+    make_events(org, 1)
+    seen: list[tuple[str, bool]] = []
+
+    def look() -> None:
+        # Another connection (the receiver's thread) sees the marker: it is committed.
+        try:
+            row = worker_side.when_unlocked(lambda: Delivery.objects.get(channel="webhook"))
+            seen.append((row.status, row.send_started_at is not None))
+        finally:
+            connection.close()
+
+    receiver.during = look
+    stats = deliver_due(worker_id="test")
+    assert (stats.claimed, stats.retrying) == (1, 1)
+    assert seen == [("sending", True)]
+    row = Delivery.objects.get(channel="webhook")
+    # The outcome is known (HTTP 503): no marker, an ordinary retry after the back-off.
+    assert (row.status, row.send_started_at, row.attempts) == ("pending", None, 1)
+    assert "HTTP 503" in row.last_error
+
+
+class Killed(BaseException):
+    """The worker process dying at this point (nothing after it runs)."""
+
+
+@pytest.mark.django_db
+def test_interrupted_send_is_uncertain_and_an_admin_retries_it(
+    org: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    TeamWebhook.objects.create(team=org.depot, name="Depot channel", url=receiver.url)
+
+    class DiesMidSend:
+        external = True
+
+        def send(self, delivery: Delivery, context: SendContext) -> None:
+            raise Killed  # the marker is committed; whether the POST left is unknown
+
+    with time_machine.travel(NOW, tick=False) as clock:
+        make_events(org, 1)
+        row = Delivery.objects.get(channel="webhook")
+        with monkeypatch.context() as patch:
+            patch.setitem(CHANNELS, "webhook", DiesMidSend())
+            with pytest.raises(Killed):
+                deliver_due(worker_id="dies", lease=60)
+        row.refresh_from_db()
+        assert (row.status, row.send_started_at) == ("sending", NOW)
+        assert deliver_due(worker_id="next").claimed == 0  # still within the lease
+        clock.shift(timedelta(seconds=61))
+        stats = deliver_due(worker_id="next")
+        assert (stats.claimed, stats.uncertain) == (0, 1)
+        row.refresh_from_db()
+        assert row.status == "uncertain"
+        assert "stopped mid-send" in row.last_error
+        assert drain(worker_id="later").claimed == 0  # never sent again by itself
+        assert receiver.requests == []
+
+        admin = signed_in(org.admin)
+        page = admin.get("/admin-tools/deliveries").content.decode()
+        assert "May have been sent: the worker stopped mid-send" in page
+        assert f'name="delivery" value="{row.pk}"' in page
+        assert "uncertain 1" in page
+        uncertain_tab = admin.get("/admin-tools/deliveries?status=uncertain").content.decode()
+        assert f'name="delivery" value="{row.pk}"' in uncertain_tab
+        # "Retry every failed delivery" leaves it: it may have reached the receiver.
+        admin.post("/admin-tools/deliveries/retry", {"all": "1"})
+        row.refresh_from_db()
+        assert row.status == "uncertain"
+        refused = signed_in(org.lead).post("/admin-tools/deliveries/retry", {"delivery": row.pk})
+        assert refused.status_code == 403
+        # The admin checked the channel, saw nothing, and retries this one.
+        retried = admin.post("/admin-tools/deliveries/retry", {"delivery": row.pk})
+        assert retried.status_code == 302
+        row.refresh_from_db()
+        assert (row.status, row.attempts, row.send_started_at) == ("pending", 0, None)
+        assert drain(worker_id="after-retry").sent == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 1)
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db
+def test_worker_outliving_its_lease_does_not_start_a_send_but_marks_one_it_started(
+    org: Any, receiver: Receiver
+) -> None:
+    TeamWebhook.objects.create(team=org.depot, name="Depot channel", url=receiver.url)
+    with time_machine.travel(NOW, tick=False) as clock:
+        make_events(org, 2)
+        slow = claim("slow", lease=30)
+        first, second = slow.deliveries
+        assert worker_side._start_send(slow, first)
+        clock.shift(timedelta(seconds=31))
+        # Too late to start the second send: it stays due for the next worker.
+        assert not worker_side._start_send(slow, second)
+        # The first one's send may have happened: another worker marks it uncertain.
+        assert mark_interrupted() == 1
+        assert mark_interrupted() == 0  # once
+        assert drain(worker_id="next").sent == 1
+        # The slow worker was alive after all and learns its POST went through.
+        assert worker_side._mark_sent(slow, first)
+    statuses = dict(Delivery.objects.filter(channel="webhook").values_list("pk", "status"))
+    assert statuses == {first.pk: "sent", second.pk: "sent"}
+    assert len(receiver.requests) == 1  # only the next worker's: the slow one was simulated
+
+
+@pytest.mark.django_db
+def test_inbox_delivery_is_written_again_after_a_lost_claim_without_a_marker(org: Any) -> None:
+    [event] = make_events(org, 1)
+    Notification.objects.all().delete()
+    row = Delivery.objects.get(channel="inbox")
+    Delivery.objects.filter(pk=row.pk).update(status="pending", attempts=0)
+    with time_machine.travel(NOW, tick=False) as clock:
+        dead = claim("dead", lease=10)
+        assert [d.pk for d in dead.deliveries] == [row.pk]
+        context = SendContext()
+        CHANNELS["inbox"].send(dead.deliveries[0], context)  # written, not marked
+        context.close()
+        clock.shift(timedelta(seconds=11))
+        stats = drain(worker_id="next")
+    assert (stats.sent, stats.uncertain) == (1, 0)
+    row.refresh_from_db()
+    assert (row.status, row.send_started_at) == ("sent", None)
+    assert Notification.objects.filter(person=org.lead, event=event).count() == 1

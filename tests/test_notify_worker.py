@@ -1,6 +1,8 @@
 """`headway worker` processes against a shared database: exactly once, also after a SIGKILL.
 
-The workers run as real subprocesses. On PostgreSQL they share the test database (hence
+A worker killed mid-send never causes a second POST: the row it was sending turns
+`uncertain` (shown to admins), the rows whose send had not started are sent once by the
+next worker. The workers run as real subprocesses. On PostgreSQL they share the test database (hence
 `transaction=True`: the rows are committed, and flushed afterwards); the SQLite test
 database lives in memory, so there they share a migrated SQLite file instead.
 """
@@ -56,13 +58,42 @@ SEED = SETUP + (
     "             webhook_teams=[team.pk]) for i in range(count))\n"
 )
 REPORT = SETUP + (
+    "from headway.notify.channels import idempotency_key\n"
     "from headway.notify.models import Delivery, Event, Notification\n"
     "print(json.dumps({\n"
     "  'deliveries': [[d.channel, d.status, d.attempts, d.event.dedupe_key]\n"
     "                 for d in Delivery.objects.select_related('event')],\n"
+    "  'webhooks': {idempotency_key(d): [d.status, d.send_started_at is not None, d.last_error]\n"
+    "               for d in Delivery.objects.filter(channel='webhook')},\n"
     "  'notifications': list(Notification.objects.values_list('person_id', 'event_id')),\n"
     "  'digests': Event.objects.filter(kind='weekly_digest').count(),\n"
     "}))\n"
+)
+
+# The admins' delivery page, as an organisation admin sees it (printed as JSON).
+ADMIN_PAGE = SETUP + (
+    "from django.conf import settings\n"
+    "from django.test import Client\n"
+    "from django.test.utils import setup_test_environment\n"
+    "from headway.teams.models import Person\n"
+    "setup_test_environment()\n"
+    "settings.SECURE_SSL_REDIRECT = False\n"
+    "settings.STORAGES = {**settings.STORAGES, 'staticfiles': {\n"
+    "    'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}}\n"
+    "admin = Person.objects.create_superuser('admin@co.test', 'a-long-password-1', name='A')\n"
+    "client = Client()\n"
+    "client.force_login(admin)\n"
+    "page = client.get('/admin-tools/deliveries')\n"
+    "print(json.dumps({'status': page.status_code, 'html': page.content.decode()}))\n"
+)
+# A worker process that dies (SIGKILL) right after its claim, before any send started.
+KILLED_AFTER_CLAIM = SETUP + (
+    "import signal\n"
+    "from headway.notify import delivery\n"
+    "def die(*args):\n"
+    "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    "delivery._start_send = die\n"
+    "delivery.deliver_due(worker_id='doomed', batch=int(sys.argv[1]), lease=float(sys.argv[2]))\n"
 )
 
 _template: dict[str, Path] = {}
@@ -196,7 +227,7 @@ def test_two_worker_processes_deliver_every_notification_once(
     assert {status for _, status, _, _ in state["deliveries"]} == {"sent"}
 
 
-def test_killed_worker_leaves_no_duplicates_after_another_finishes(
+def test_worker_killed_mid_send_causes_no_duplicate_and_leaves_the_row_uncertain(
     shared_env: dict[str, str], receiver: Receiver
 ) -> None:
     run(shared_env, SEED, receiver.url, "12")
@@ -206,23 +237,59 @@ def test_killed_worker_leaves_no_duplicates_after_another_finishes(
     while not receiver.keys and time.monotonic() < deadline:
         time.sleep(0.05)
     assert receiver.keys, "the first worker never sent anything"
-    claimed_at = time.monotonic()
+    seen_at = time.monotonic()
+    # The receiver has the POST; the worker waits for the answer and has not marked it.
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     receiver.release.set()
-    in_flight = receiver.keys[0]
-    # Its claims are retried only once its lease (2 s) ran out.
-    time.sleep(max(0.0, 2.3 - (time.monotonic() - claimed_at)))
+    [in_flight] = receiver.keys
+    # Its claims are taken over only once its lease (2 s, started before the POST) ran out.
+    time.sleep(max(0.0, 2.3 - (time.monotonic() - seen_at)))
     finish(worker(shared_env, "--once", "--batch", "5", "--no-periodic"))
     state = report(shared_env)
-    webhook = [d for d in state["deliveries"] if d[0] == "webhook"]
-    assert {status for _, status, _, _ in webhook} == {"sent"}
-    assert len(webhook) == 12
-    # Every event reached the receiver; only the POST in flight when the worker died came
-    # twice (at-least-once window), with the same idempotency key for the receiver to drop.
+    # No duplicate reached the receiver: every event once, the interrupted one included.
     counts = Counter(receiver.keys)
     assert len(counts) == 12
-    assert {key: n for key, n in counts.items() if n > 1} == {in_flight: 2}
+    assert set(counts.values()) == {1}
+    # The interrupted row is not sent again: it is uncertain, with the reason for admins.
+    status, started, error = state["webhooks"][in_flight]
+    assert (status, started) == ("uncertain", True)
+    assert "stopped mid-send" in error
+    others = {key: row[0] for key, row in state["webhooks"].items() if key != in_flight}
+    assert set(others.values()) == {"sent"}
+    assert len(others) == 11
     assert len(state["notifications"]) == 12  # the inbox: exactly once by construction
-    # The dead worker's batch of 5 was claimed twice (attempts 2) yet sent once but one.
-    assert sorted(attempts for _, _, attempts, _ in webhook).count(2) == 5
+    # The dead worker's batch of 5 was claimed twice (attempts 2) except the uncertain row.
+    webhook = [d for d in state["deliveries"] if d[0] == "webhook"]
+    assert sorted(attempts for _, _, attempts, _ in webhook).count(2) == 4
+    # Admins see it on the failed-deliveries page, with the retry checkbox.
+    page = json.loads(run(shared_env, ADMIN_PAGE).strip().splitlines()[-1])
+    assert page["status"] == 200
+    assert "May have been sent: the worker stopped mid-send" in page["html"]
+    assert page["html"].count('name="delivery"') == 1
+
+
+def test_worker_killed_before_sending_leaves_rows_the_next_worker_sends_once(
+    shared_env: dict[str, str], receiver: Receiver
+) -> None:
+    run(shared_env, SEED, receiver.url, "6")
+    doomed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_CLAIM, "4", "1"],
+        env=shared_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    killed_at = time.monotonic()
+    assert doomed.returncode == -signal.SIGKILL, doomed.stderr[-3000:]
+    assert receiver.keys == []
+    # Its 4 claims are taken over once its lease (1 s) ran out: no send had started.
+    time.sleep(max(0.0, 1.3 - (time.monotonic() - killed_at)))
+    finish(worker(shared_env, "--once", "--batch", "5", "--no-periodic"))
+    state = report(shared_env)
+    counts = Counter(receiver.keys)
+    assert len(counts) == 6
+    assert set(counts.values()) == {1}
+    assert {row[0] for row in state["webhooks"].values()} == {"sent"}
+    webhook = [d for d in state["deliveries"] if d[0] == "webhook"]
+    assert sorted(attempts for _, _, attempts, _ in webhook) == [1, 1, 2, 2, 2, 2]

@@ -17,14 +17,22 @@ class EventAdmin(admin.ModelAdmin[Event]):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin[Delivery]):
-    list_display = ("event", "channel", "address", "status", "attempts", "next_attempt_at")
+    list_display = (
+        "event",
+        "channel",
+        "address",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "send_started_at",
+    )
     list_filter = ("status", "channel")
     list_select_related = ("event",)
     search_fields = ("address", "event__title", "last_error")
     raw_id_fields = ("event", "person", "team_webhook")
     actions = ("retry",)
 
-    @admin.action(description="Retry the selected failed deliveries")
+    @admin.action(description="Retry the selected failed or uncertain deliveries")
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         retry_now(list(queryset.values_list("pk", flat=True)))
 

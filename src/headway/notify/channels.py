@@ -3,7 +3,8 @@
 `inbox` writes the Notification row (exactly once: unique per person and event); `email`
 sends plain text + HTML through Django's mailers (MAILERS); `webhook` POSTs JSON that a
 Slack and a Microsoft Teams incoming webhook both accept. Each send raises
-`DeliveryError` on failure, saying whether trying again could help.
+`DeliveryError` on failure, saying whether trying again could help. E-mail and webhooks
+are `external` (see ChannelImpl): what they sent cannot be taken back.
 """
 
 from __future__ import annotations
@@ -61,7 +62,16 @@ class SendContext:
 
 
 class ChannelImpl(Protocol):
-    """What a channel does with one claimed delivery."""
+    """What a channel does with one claimed delivery.
+
+    `external` channels hand the message to another system, which cannot take it back:
+    the worker commits a "send started" marker before each of their sends, and never sends
+    again automatically once a send may have happened. A channel that only writes to the
+    database, idempotently, needs no marker.
+    """
+
+    @property
+    def external(self) -> bool: ...
 
     def send(self, delivery: Delivery, context: SendContext) -> None: ...
 
@@ -77,6 +87,9 @@ def idempotency_key(delivery: Delivery) -> str:
 
 class InboxChannel:
     """A Notification row; normally written at fan-out, in the event's own transaction."""
+
+    #: Writing the (unique) row again is harmless: exactly once without a marker.
+    external = False
 
     def send(self, delivery: Delivery, context: SendContext) -> None:
         person_id = delivery.person_id
@@ -119,6 +132,8 @@ def render_email(event: Event) -> tuple[str, str, str]:
 
 class EmailChannel:
     """Plain text + HTML through the MAILERS alias HEADWAY_NOTIFY_MAILER (default "default")."""
+
+    external = True
 
     def send(self, delivery: Delivery, context: SendContext) -> None:
         person = delivery.person
@@ -214,6 +229,8 @@ def _mrkdwn(value: str) -> str:
 
 class WebhookChannel:
     """POST the JSON body to a person's or a team's incoming-webhook URL."""
+
+    external = True
 
     def send(self, delivery: Delivery, context: SendContext) -> None:
         if delivery.team_webhook is not None:

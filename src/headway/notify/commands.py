@@ -71,5 +71,6 @@ def register(app: typer.Typer) -> None:
             stats = totals.as_dict()
             console.print(
                 f"Delivered {stats['sent']}, retrying {stats['retrying']}, "
-                f"failed {stats['failed']}; {runner.tasks_run} tasks run."
+                f"failed {stats['failed']}, uncertain {stats['uncertain']}; "
+                f"{runner.tasks_run} tasks run."
             )

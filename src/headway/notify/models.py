@@ -148,6 +148,9 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", "Sending (claimed by a worker)"
     SENT = "sent"
     FAILED = "failed"
+    #: A worker stopped (killed, lease lost) after starting an external send and before
+    #: recording its outcome: never sent again automatically; an admin checks and retries.
+    UNCERTAIN = "uncertain", "May have been sent: the worker stopped mid-send"
 
 
 class Delivery(models.Model):
@@ -173,6 +176,11 @@ class Delivery(models.Model):
     claimed_by = models.CharField(max_length=100, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    send_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Committed just before an e-mail or webhook send; cleared when it failed.",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -209,7 +209,9 @@ def team_webhook_delete(request: HttpRequest, key: str, pk: int) -> HttpResponse
 
 
 STATUS_FILTERS = {
-    "failed": Q(status=DeliveryStatus.FAILED),
+    # Uncertain ones (a worker stopped mid-send) need an admin as much as failed ones.
+    "failed": Q(status__in=[DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN]),
+    "uncertain": Q(status=DeliveryStatus.UNCERTAIN),
     "retrying": Q(status=DeliveryStatus.PENDING, attempts__gt=0),
     "pending": Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
     "sent": Q(status=DeliveryStatus.SENT),
@@ -224,7 +226,10 @@ def _require_admin(request: HttpRequest) -> None:
 
 @require_GET
 def deliveries(request: HttpRequest) -> HttpResponse:
-    """E-mails and webhooks that failed or wait for a retry (organisation admins only)."""
+    """E-mails and webhooks that failed, may have been sent (uncertain) or wait for a retry.
+
+    Organisation admins only.
+    """
     _require_admin(request)
     status = request.GET.get("status", "failed")
     if status not in STATUS_FILTERS:
@@ -251,6 +256,7 @@ def deliveries(request: HttpRequest) -> HttpResponse:
             "filters": list(STATUS_FILTERS),
             "counts": counts,
             "max_attempts": max_attempts(),
+            "uncertain_label": DeliveryStatus.UNCERTAIN.label,
             "query": f"status={status}&",
         },
     )
@@ -258,7 +264,11 @@ def deliveries(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def deliveries_retry(request: HttpRequest) -> HttpResponse:
-    """Queue failed deliveries again (the selected ones, or every failed one)."""
+    """Queue failed or uncertain deliveries again (the selected ones, or every failed one).
+
+    "Every failed" leaves the uncertain ones alone: each may have reached its receiver,
+    so an admin retries it by selecting it after checking.
+    """
     _require_admin(request)
     if request.POST.get("all") == "1":
         ids = list(
