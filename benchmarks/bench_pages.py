@@ -28,7 +28,8 @@ from django.test import Client  # noqa: E402
 
 from headway.demo_large import load_large_demo  # noqa: E402
 from headway.kpis.models import Kpi  # noqa: E402
-from headway.okrs.models import Cycle, Objective  # noqa: E402
+from headway.okrs.actions import record_checkin  # noqa: E402
+from headway.okrs.models import Cycle, KeyResult, Objective  # noqa: E402
 from headway.teams.models import Membership, Person, Team  # noqa: E402
 
 RUNS = 7
@@ -73,11 +74,15 @@ def main() -> None:
         "team KPI board": f"/teams/{team.key}/kpis/",
         "KPI page": f"/kpis/{kpi.key}/",
         "cycle review": f"/cycles/{cycle.key}/review/",
+        "cycle review, page 2": f"/cycles/{cycle.key}/review/?page=2",
+        "cycle review of a team": f"/cycles/{cycle.key}/review/?team={team.key}",
+        "alignment tree, 100 roots": f"/cycles/{cycle.key}/?roots=100",
         "people and teams": "/teams/",
         "team": f"/teams/{team.key}/",
         "inbox": "/inbox/",
         "API: objectives": f"/api/v1/objectives?cycle={cycle.key}",
-        "API: cycle tree": f"/api/v1/cycles/{cycle.key}/tree",
+        "API: cycle tree (whole cycle)": f"/api/v1/cycles/{cycle.key}/tree",
+        "API: cycle tree of a team": f"/api/v1/cycles/{cycle.key}/tree?team={team.key}",
         "API: KPIs": "/api/v1/kpis",
     }
     print(f"{'page':28} {'median ms':>10} {'worst ms':>9}")
@@ -90,6 +95,18 @@ def main() -> None:
             client.get(url)
             times.append((time.perf_counter() - started) * 1000)
         print(f"{name:28} {statistics.median(times):10.0f} {max(times):9.0f}")
+    # A check-in rescores its objective and the roll-ups above it, never the whole cycle.
+    key_results = list(
+        KeyResult.objects.needing_checkins()
+        .filter(objective__team=team)
+        .exclude(kind="milestone")[:RUNS]
+    )
+    times = []
+    for kr in key_results:
+        started = time.perf_counter()
+        record_checkin(key_result=kr, by=membership.person, value=(kr.target or 1) / 2)
+        times.append((time.perf_counter() - started) * 1000)
+    print(f"{'check-in (record_checkin)':28} {statistics.median(times):10.0f} {max(times):9.0f}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -98,3 +99,25 @@ def test_measure_needs_exactly_one_way_in(kpi: object, tmp_path: Path) -> None:
     result = runner.invoke(app, ["measure", "--csv", str(header_only)])
     assert result.exit_code == 2
     assert "unknown column 'when'" in result.output
+
+
+@pytest.mark.django_db
+def test_rescore_repairs_stored_scores_edited_by_hand(org: Any) -> None:
+    from headway.okrs.models import KeyResult, Objective
+
+    objective = Objective.objects.create(
+        key="o",
+        cycle=org.cycle,
+        team=org.depot,
+        title="O",
+    )
+    kr = KeyResult.objects.create(objective=objective, key="k", title="K", start=0, target=10)
+    KeyResult.objects.filter(pk=kr.pk).update(score=0.8, has_data=True)
+    result = runner.invoke(app, ["rescore", "--cycle", "2027-Q1"])
+    assert result.exit_code == 0, result.output
+    assert "1 stored score(s) corrected" in result.output
+    kr.refresh_from_db()
+    assert kr.score == 0.0
+    unknown = runner.invoke(app, ["rescore", "--cycle", "nope"])
+    assert unknown.exit_code == 2
+    assert "No cycle 'nope'" in unknown.output

@@ -236,6 +236,35 @@ def backup_command(
     console.print(f"Backup written to {file} ({file.stat().st_size:,} bytes).")
 
 
+@app.command("rescore")
+def rescore_command(
+    cycle: Annotated[str | None, typer.Option("--cycle", help="Only this cycle (its key).")] = None,
+) -> None:
+    """Recompute the stored scores of every objective and key result from their history.
+
+    Headway keeps them in step by itself; run this after editing the database by hand.
+    A closed cycle is scored as it stood when it closed.
+    """
+    setup_django()
+    from rich.progress import Progress
+
+    from headway.okrs.models import Cycle
+    from headway.okrs.stored import rescore_cycle
+
+    cycles = list(Cycle.objects.order_by("start", "key"))
+    if cycle is not None:
+        cycles = [c for c in cycles if c.key == cycle]
+        if not cycles:
+            raise fail(f"No cycle {cycle!r}.")
+    changed = 0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Rescoring cycles", total=len(cycles))
+        for one in cycles:
+            changed += rescore_cycle(one)
+            progress.advance(task)
+    console.print(f"Rescored {len(cycles)} cycle(s): {changed:,} stored score(s) corrected.")
+
+
 @app.command("restore")
 def restore_command(
     file: Annotated[Path, typer.Argument(help="A file written by `headway backup`.")],

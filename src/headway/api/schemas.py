@@ -496,6 +496,14 @@ class AtParams(Schema):
     at: datetime | None = Field(None, description="The moment to score at (default now).")
 
 
+class TreeParams(AtParams):
+    team: str | None = Field(
+        None,
+        description="Only the objectives of this team and of the teams below it "
+        "(a big cycle's whole tree is a bulk read; this keeps a call small).",
+    )
+
+
 # Tokens ---------------------------------------------------------------------------------------
 
 

@@ -112,6 +112,24 @@ class Team(models.Model):
         return self.name
 
 
+def team_subtree(teams: list[Team], key: str) -> set[int]:
+    """Ids of the team with `key` and every team below it; an empty set for an unknown key."""
+    root = next((t for t in teams if t.key == key), None)
+    if root is None:
+        return set()
+    below: dict[int | None, list[int]] = {}
+    for team in teams:
+        below.setdefault(team.parent_id, []).append(team.pk)
+    found: set[int] = set()
+    stack = [root.pk]
+    while stack:
+        node = stack.pop()
+        if node not in found:
+            found.add(node)
+            stack.extend(below.get(node, []))
+    return found
+
+
 class Role(models.TextChoices):
     ADMIN = "admin"
     LEAD = "lead"

@@ -11,6 +11,7 @@ from ninja import Query, Router, Status
 from headway.api import lookups, services
 from headway.api import serialize as ser
 from headway.api.auth import access_of, caller
+from headway.api.errors import BadRequest
 from headway.api.routes.common import LIST, READ, WRITE, moment, page, responses
 from headway.api.schemas import (
     AtParams,
@@ -22,10 +23,13 @@ from headway.api.schemas import (
     PageParams,
     ScoresOut,
     TreeOut,
+    TreeParams,
 )
 from headway.okrs.models import Cycle, Objective
 from headway.okrs.scoring import expected_progress
+from headway.okrs.stored import stored_tree
 from headway.okrs.tree import CycleTree, core_cycle
+from headway.teams.models import Team, team_subtree
 
 router = Router(tags=["cycles"])
 
@@ -84,24 +88,58 @@ def reopen_cycle(request: HttpRequest, key: str) -> dict[str, object]:
 
 
 def _visible_tree(
-    request: HttpRequest, key: str, params: AtParams
+    request: HttpRequest, key: str, params: AtParams, team: str | None = None
 ) -> tuple[CycleTree, list[Objective]]:
+    """The objectives one may see (of `team` and below), stored scores unless `at` is given.
+
+    Team scores stay those of the whole cycle (of the teams asked for).
+    """
     cycle = lookups.cycle(key)
-    tree = cycle.tree(at=moment(params.at))
     access = access_of(request)
-    visible = [o for o in tree.objectives if access.can_see_objective(o)]
+    team_ids = None
+    if team is not None:
+        teams = list(Team.objects.all())
+        team_ids = team_subtree(teams, team)
+        if not team_ids:
+            raise BadRequest("No such team.", fields={"team": [f"No team {team!r}."]})
+    at = moment(params.at)
+    if at is None:
+        query = Objective.objects.filter(access.objective_condition())
+        if team_ids is not None:
+            query = query.filter(team_id__in=team_ids)
+        tree = stored_tree(cycle, objectives=query)
+        everyone = Objective.objects.filter(cycle=cycle)
+        if team_ids is not None:
+            everyone = everyone.filter(team_id__in=team_ids)
+        scores: dict[str, list[float]] = defaultdict(list)
+        for team_key, score in everyone.values_list("team__key", "score"):
+            scores[team_key].append(score)
+        tree.evaluation.teams.clear()
+        tree.evaluation.teams.update({k: sum(v) / len(v) for k, v in scores.items()})
+        return tree, tree.objectives
+    tree = cycle.tree(at=at)
+    visible = [
+        o
+        for o in tree.objectives
+        if access.can_see_objective(o) and (team_ids is None or o.team_id in team_ids)
+    ]
+    if team_ids is not None:
+        keys = {t.key for t in teams if t.pk in team_ids}
+        for gone in set(tree.evaluation.teams) - keys:
+            del tree.evaluation.teams[gone]
     return tree, visible
 
 
 @router.get(
     "/cycles/{key}/tree", response=responses({200: TreeOut}, *READ), summary="Alignment tree"
 )
-def cycle_tree(request: HttpRequest, key: str, params: Query[AtParams]) -> dict[str, Any]:
+def cycle_tree(request: HttpRequest, key: str, params: Query[TreeParams]) -> dict[str, Any]:
     """The cycle's objectives nested by alignment, with key results and scores at `at`.
 
-    Objectives aligned to one you may not see appear at the top level.
+    Objectives aligned to one you may not see (or, with `team`, of a team outside it)
+    appear at the top level.
     """
-    tree, visible = _visible_tree(request, key, params)
+    tree, visible = _visible_tree(request, key, params, params.team)
     shown = {o.pk for o in visible}
     children: dict[int | None, list[Objective]] = defaultdict(list)
     for objective in visible:

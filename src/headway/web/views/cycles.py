@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +26,7 @@ from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_prog
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
 from headway.teams.models import Person, Team, TeamKind
+from headway.teams.models import team_subtree as team_subtree  # web.views.kpis imports it from here
 from headway.web.common import access, is_htmx, person
 from headway.web.forms import CycleForm
 
@@ -44,6 +45,13 @@ class Node:
     open: bool = False
 
 
+# Roots listed at first (more on request), roots opened when there are this few, owners
+# offered in the filter before it narrows to the chosen team's.
+ROOTS_PAGE = 50
+OPEN_ROOTS = 12
+OWNER_CHOICES = 200
+
+
 @dataclass
 class Filters:
     """The tree's filters, read leniently from the query string (unknown values match nothing)."""
@@ -51,13 +59,17 @@ class Filters:
     team: str = ""
     owner: str = ""
     open_all: bool = False
+    roots: int = 0
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> Filters:
+        raw = request.GET.get("roots", "")
+        roots = int(raw) if raw.isdigit() and len(raw) < 7 else ROOTS_PAGE
         return cls(
             team=request.GET.get("team", "").strip(),
             owner=request.GET.get("owner", "").strip(),
             open_all=request.GET.get("open") == "all",
+            roots=max(roots, ROOTS_PAGE),
         )
 
     def query(self, **extra: str) -> str:
@@ -67,23 +79,6 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.team or self.owner)
-
-
-def team_subtree(teams: list[Team], key: str) -> set[int] | None:
-    """Ids of the team with `key` and every team below it; an empty set for an unknown key."""
-    root = next((t for t in teams if t.key == key), None)
-    if root is None:
-        return set()
-    below: dict[int | None, list[int]] = {}
-    for team in teams:
-        below.setdefault(team.parent_id, []).append(team.pk)
-    found, stack = set(), [root.pk]
-    while stack:
-        node = stack.pop()
-        if node not in found:
-            found.add(node)
-            stack.extend(below.get(node, []))
-    return found
 
 
 @dataclass
@@ -96,16 +91,21 @@ class Skeleton:
 
     @classmethod
     def load(cls, objectives: QuerySet[Objective]) -> Skeleton:
-        rows = list(objectives.values_list("pk", "parent_id", "score"))
-        ids = {pk for pk, _parent, _score in rows}
-        roots: list[int] = []
+        """Roots come company first, then departments, then teams, each by team name."""
+        rows = list(objectives.values_list("pk", "parent_id", "score", "team__kind", "team__name"))
+        ids = {row[0] for row in rows}
+        roots: list[tuple[int, str, int]] = []
         children: dict[int, list[int]] = defaultdict(list)
-        for pk, parent, _score in rows:
+        for pk, parent, _score, kind, team in rows:
             if parent in ids:
                 children[parent].append(pk)
             else:
-                roots.append(pk)
-        return cls(roots=roots, children=children, scores=[score for *_, score in rows])
+                roots.append((KIND_ORDER.get(kind, 3), team, pk))
+        return cls(
+            roots=[pk for *_, pk in sorted(roots)],
+            children=children,
+            scores=[row[2] for row in rows],
+        )
 
     def everything_below(self, pks: list[int]) -> list[int]:
         found, stack = [], list(pks)
@@ -171,6 +171,26 @@ def _matching(request: HttpRequest, cycle: Cycle, filters: Filters, teams: list[
     return matching
 
 
+def _owner_choices(
+    request: HttpRequest, cycle: Cycle, filters: Filters, teams: list[Team]
+) -> list[Person]:
+    """Owners to filter by: all of the cycle's, or when there are too many for one list,
+    those of the chosen team (and the viewer and the owner already chosen)."""
+    acc = access(request)
+    owned = Objective.objects.filter(acc.objective_condition(), cycle=cycle)
+    owners = Person.objects.filter(pk__in=owned.values("owner_id")).order_by("name", "email")
+    chosen = list(owners[: OWNER_CHOICES + 1])
+    if len(chosen) <= OWNER_CHOICES:
+        return chosen
+    narrowed = Q(pk=acc.person_id or 0)
+    if filters.owner.isdigit():
+        narrowed |= Q(pk=int(filters.owner))
+    if filters.team:
+        in_team = owned.filter(team_id__in=team_subtree(teams, filters.team) or [])
+        narrowed |= Q(pk__in=in_team.values("owner_id"))
+    return list(owners.filter(narrowed)[:OWNER_CHOICES])
+
+
 def _tree_context(
     request: HttpRequest, cycle: Cycle, *, opening: str | None = None
 ) -> dict[str, Any]:
@@ -184,27 +204,25 @@ def _tree_context(
     teams = list(Team.objects.order_by("name"))
     matching = _matching(request, cycle, filters, teams)
     skeleton = Skeleton.load(matching)
+    listed = skeleton.roots[: filters.roots]
     if filters.open_all:
-        shown = skeleton.everything_below(skeleton.roots)
+        shown = skeleton.everything_below(listed)
         open_ids = set(shown)
     else:
-        open_ids = set(skeleton.roots)
-        shown = [
-            *skeleton.roots,
-            *(c for r in skeleton.roots for c in skeleton.children.get(r, [])),
-        ]
+        # A big organisation lists many roots (objectives aligned to hidden or filtered-out
+        # parents): they start closed then, so the page shows a readable first level.
+        open_ids = set(listed) if len(skeleton.roots) <= OPEN_ROOTS else set()
+        below = (c for root in open_ids for c in skeleton.children.get(root, []))
+        shown = [*listed, *below]
     node_pk = None
     if opening is not None:
         node_pk = matching.filter(key=opening).values_list("pk", flat=True).first()
         if node_pk is not None:
             shown = [node_pk, *skeleton.children.get(node_pk, [])]
     nodes = build_forest(cycle, skeleton, shown, open_ids)
-    roots = [nodes[pk] for pk in skeleton.roots if pk in nodes]
-    roots.sort(key=lambda n: (KIND_ORDER.get(n.objective.team.kind, 3), n.objective.team.name))
-    visible_owners = Objective.objects.filter(acc.objective_condition(), cycle=cycle).values(
-        "owner_id"
-    )
-    owners = Person.objects.filter(pk__in=visible_owners).order_by("name", "email")
+    roots = [nodes[pk] for pk in listed if pk in nodes]
+    more = len(skeleton.roots) - len(listed)
+    owners = _owner_choices(request, cycle, filters, teams)
     scores = skeleton.scores
     return {
         "cycle": cycle,
@@ -212,6 +230,8 @@ def _tree_context(
         "node": nodes.get(node_pk) if node_pk is not None else None,
         "filters": filters,
         "filter_query": filters.query(),
+        "more_roots": min(more, ROOTS_PAGE),
+        "more_query": filters.query(roots=str(filters.roots + ROOTS_PAGE)),
         "teams": teams,
         "owners": owners,
         "shown": len(scores),

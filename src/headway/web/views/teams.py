@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,17 +27,44 @@ from headway.web.forms import MembershipForm, PersonForm, TeamForm
 class TeamNode:
     team: Team
     members: list[Membership] = field(default_factory=list)
+    member_count: int = 0
     children: list[TeamNode] = field(default_factory=list)
+    # Sub-teams not drawn here (a big organisation): the team's page lists them.
+    hidden_children: int = 0
+
+
+# Up to this many memberships the overview lists every member; above, it lists each team's
+# leads and admins and the team page lists the rest.
+INLINE_MEMBERS = 300
+# The tree is drawn as many levels deep as keeps it within this many teams.
+DRAWN_TEAMS = 150
+
+
+def _prune(roots: list[TeamNode], budget: int) -> None:
+    """Cut the tree below the deepest level that keeps it within `budget` teams (at least 2)."""
+    level, drawn, depth = roots, len(roots), 0
+    while level:
+        below = [child for node in level for child in node.children]
+        if depth >= 1 and drawn + len(below) > budget:
+            for node in level:
+                node.hidden_children, node.children = len(node.children), []
+            return
+        drawn += len(below)
+        level, depth = below, depth + 1
 
 
 @require_GET
 def teams(request: HttpRequest) -> HttpResponse:
-    """The organisation as a tree: every team with its members and their roles."""
-    all_teams = list(Team.objects.order_by("name"))
-    nodes = {t.pk: TeamNode(team=t) for t in all_teams}
-    for membership in Membership.objects.select_related("person").order_by(
+    """The organisation as a tree: every team with its members (or leads) and their roles."""
+    all_teams = list(Team.objects.annotate(member_count=Count("memberships")).order_by("name"))
+    nodes = {t.pk: TeamNode(team=t, member_count=t.member_count) for t in all_teams}
+    everyone = sum(node.member_count for node in nodes.values()) <= INLINE_MEMBERS
+    memberships = Membership.objects.select_related("person").order_by(
         "person__name", "person__email"
-    ):
+    )
+    if not everyone:
+        memberships = memberships.filter(role__in=("lead", "admin"))
+    for membership in memberships:
         nodes[membership.team_id].members.append(membership)
     roots = []
     for team in all_teams:
@@ -44,11 +72,17 @@ def teams(request: HttpRequest) -> HttpResponse:
             nodes[team.parent_id].children.append(nodes[team.pk])
         else:
             roots.append(nodes[team.pk])
+    _prune(roots, DRAWN_TEAMS)
     people_count = Person.objects.filter(is_active=True).count()
     return render(
         request,
         "web/teams.html",
-        {"roots": roots, "can_manage": access(request).can_manage(), "people": people_count},
+        {
+            "roots": roots,
+            "can_manage": access(request).can_manage(),
+            "people": people_count,
+            "everyone": everyone,
+        },
     )
 
 
