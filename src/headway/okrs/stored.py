@@ -29,7 +29,14 @@ from headway.okrs.models import (
     KeyResult,
     Objective,
 )
-from headway.okrs.tree import CycleTree, core_cycle, core_objective, load_cycle_tree, load_points
+from headway.okrs.tree import (
+    CycleTree,
+    attach_key_results,
+    core_cycle,
+    core_objective,
+    load_cycle_tree,
+    load_points,
+)
 
 # Scores "with every recorded check-in": later than any moment data can carry.
 EVERYTHING = datetime(9999, 1, 1, tzinfo=UTC)
@@ -92,22 +99,12 @@ def stored_tree(
     loaded = list(
         query.filter(cycle=cycle).select_related("team", "owner").order_by("team__name", "key")
     )
-    by_id = {o.pk: o for o in loaded}
-    grouped: dict[int, list[KeyResult]] = defaultdict(list)
-    key_results = (
-        KeyResult.objects.filter(objective_id__in=list(by_id))
-        .select_related("owner", "kpi")
-        .order_by("objective_id", "position", "id")
-        if by_id
-        else []
+    grouped = attach_key_results(
+        loaded, KeyResult.objects.filter(objective_id__in=[o.pk for o in loaded])
     )
-    for kr in key_results:
-        kr.objective = by_id[kr.objective_id]
-        grouped[kr.objective_id].append(kr)
     team_scores: dict[str, list[float]] = defaultdict(list)
     for objective in loaded:
         objective.cycle = cycle
-        objective.key_results_list = grouped.get(objective.pk, [])  # type: ignore[attr-defined]
         team_scores[objective.team.key].append(objective.score)
     evaluation = scoring.Evaluation(
         key_results={
@@ -208,17 +205,8 @@ def rescore(objective_ids: Iterable[int | None], *, at: datetime | None = None) 
     if not objectives:
         return changes
     by_id = {o.pk: o for o in objectives}
-    key_results = list(
-        KeyResult.objects.filter(objective_id__in=list(by_id))
-        .select_related("owner", "kpi")
-        .order_by("objective_id", "position", "id")
-    )
-    grouped: dict[int, list[KeyResult]] = defaultdict(list)
-    for kr in key_results:
-        kr.objective = by_id[kr.objective_id]
-        grouped[kr.objective_id].append(kr)
-    for objective in objectives:
-        objective.key_results_list = grouped.get(objective.pk, [])  # type: ignore[attr-defined]
+    grouped = attach_key_results(objectives, KeyResult.objects.filter(objective_id__in=list(by_id)))
+    key_results = [kr for krs in grouped.values() for kr in krs]
     points = load_points(key_results, objective_filter={"pk__in": list(by_id)}, at=EVERYTHING)
     # Children outside the set keep their stored results; those inside get fresh ones.
     children: dict[int, list[Objective]] = defaultdict(list)

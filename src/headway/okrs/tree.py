@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from headway.kpis.models import Measurement
@@ -57,6 +58,27 @@ class CycleTree:
 
 def core_cycle(cycle: Cycle) -> scoring.Cycle:
     return scoring.Cycle(key=cycle.key, start=cycle.start, end=cycle.end)
+
+
+def attach_key_results(
+    objectives: list[Objective], key_results: QuerySet[KeyResult]
+) -> dict[int, list[KeyResult]]:
+    """Load `key_results` (of these objectives) in display order, linked both ways (1 query).
+
+    Each objective gets `key_results_list` and each key result its `objective`; returns
+    the key results grouped by objective id.
+    """
+    by_id = {o.pk: o for o in objectives}
+    grouped: dict[int, list[KeyResult]] = defaultdict(list)
+    if by_id:
+        for kr in key_results.select_related("owner", "kpi").order_by(
+            "objective_id", "position", "id"
+        ):
+            kr.objective = by_id[kr.objective_id]
+            grouped[kr.objective_id].append(kr)
+    for objective in objectives:
+        objective.key_results_list = grouped.get(objective.pk, [])  # type: ignore[attr-defined]
+    return grouped
 
 
 def load_points(
@@ -137,17 +159,8 @@ def load_cycle_tree(cycle: Cycle, *, at: datetime | None = None) -> CycleTree:
     by_id = {o.pk: o for o in objectives}
     for objective in objectives:
         objective.cycle = cycle
-    key_results = list(
-        KeyResult.objects.filter(objective__cycle=cycle)
-        .select_related("owner", "kpi")
-        .order_by("objective_id", "position", "id")
-    )
-    grouped: dict[int, list[KeyResult]] = defaultdict(list)
-    for kr in key_results:
-        kr.objective = by_id[kr.objective_id]
-        grouped[kr.objective_id].append(kr)
-    for objective in objectives:
-        objective.key_results_list = grouped.get(objective.pk, [])  # type: ignore[attr-defined]
+    grouped = attach_key_results(objectives, KeyResult.objects.filter(objective__cycle=cycle))
+    key_results = [kr for krs in grouped.values() for kr in krs]
     points = load_points(key_results, objective_filter={"cycle": cycle}, at=at)
     core = [
         core_objective(

@@ -45,6 +45,12 @@ class Node:
     open: bool = False
 
 
+def count_param(request: HttpRequest, name: str, default: int) -> int:
+    """A whole number from the query string; `default` for anything else (or absurdly big)."""
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else default
+
+
 # Roots listed at first (more on request), roots opened when there are this few, owners
 # offered in the filter before it narrows to the chosen team's.
 ROOTS_PAGE = 50
@@ -63,13 +69,11 @@ class Filters:
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> Filters:
-        raw = request.GET.get("roots", "")
-        roots = int(raw) if raw.isdigit() and len(raw) < 7 else ROOTS_PAGE
         return cls(
             team=request.GET.get("team", "").strip(),
             owner=request.GET.get("owner", "").strip(),
             open_all=request.GET.get("open") == "all",
-            roots=max(roots, ROOTS_PAGE),
+            roots=max(count_param(request, "roots", ROOTS_PAGE), ROOTS_PAGE),
         )
 
     def query(self, **extra: str) -> str:
@@ -358,11 +362,10 @@ class ReviewScope:
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> ReviewScope:
-        raw = request.GET.get("page", "1")
         return cls(
             team=request.GET.get("team", "").strip(),
             missing=request.GET.get("missing") == "1",
-            page=max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1,
+            page=max(1, count_param(request, "page", 1)),
         )
 
     def query(self, **extra: str | int) -> str:
