@@ -460,6 +460,9 @@ def test_interrupted_send_is_uncertain_and_an_admin_retries_it(
         assert "May have been sent: the worker stopped mid-send" in page
         assert f'name="delivery" value="{row.pk}"' in page
         assert "uncertain 1" in page
+        # The team's leads see it beside their webhook too.
+        hooks = signed_in(org.lead).get("/teams/depot/webhooks").content.decode()
+        assert "and 1 uncertain: may have been sent" in hooks
         uncertain_tab = admin.get("/admin-tools/deliveries?status=uncertain").content.decode()
         assert f'name="delivery" value="{row.pk}"' in uncertain_tab
         # "Retry every failed delivery" leaves it: it may have reached the receiver.

@@ -185,6 +185,7 @@ def team_webhooks(request: HttpRequest, key: str) -> HttpResponse:
         TeamWebhook.objects.filter(team=team).annotate(
             sent=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)),
             failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+            uncertain=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.UNCERTAIN)),
             last_sent=Max("deliveries__sent_at"),
         )
     )
