@@ -30,6 +30,7 @@ PAGES = [
     "/teams/depot/kpis/",
     "/kpis/a0/",
     "/kpis/a0/?page=2",
+    "/kpis/a0/?find=objective",
     "/teams/",
     "/teams/depot/",
     "/teams/depot/checkin/",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Case, Count, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,12 +23,15 @@ from headway.kpis.actions import (
     IngestError,
     MeasurementRow,
     ingest_measurements,
-    key_results_back_to_monitoring,
     promote_kpi,
     refresh_kpis,
 )
 from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
-from headway.okrs.models import CycleState, Objective
+from headway.okrs.models import CycleState, KeyResult, Objective
+from headway.okrs.scoring import CheckIn as CoreCheckIn
+from headway.okrs.scoring import KeyResult as CoreKeyResult
+from headway.okrs.scoring import kr_score
+from headway.teams.access import Access
 from headway.teams.models import Team
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
 from headway.web.common import HEALTH_LABELS, access, add_errors, is_htmx, paginate, person
@@ -40,6 +44,9 @@ ARROWS: dict[tuple[str, str], str] = {
     ("deteriorating", Direction.UP): "↘",
     ("deteriorating", Direction.DOWN): "↗",
 }
+
+#: Key-result kinds scored on a value: the only ones a KPI can feed to "achieved".
+VALUE_KINDS = frozenset({"increase", "decrease", "above", "below"})
 
 
 @dataclass
@@ -102,6 +109,96 @@ def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
     return response
 
 
+@dataclass
+class Targets:
+    """Where this person may promote the KPI: a few objectives shown, and whether any exist.
+
+    A lead steers a handful of teams, an admin of a large organisation thousands of
+    objectives: the form lists at most PROMOTE_CHOICES, those of the KPI's own team and the
+    team above it first, and `find` narrows the list by objective title or team name.
+    """
+
+    shown: list[Objective]
+    any: bool
+    more: bool
+    find: str
+
+
+#: Most objectives the promote form lists; the rest are reached with its search.
+PROMOTE_CHOICES = 100
+FIND_MAX_LENGTH = 100
+
+
+def _promotion_targets(acc: Access, kpi: Kpi, find: str, chosen: str | None) -> Targets:
+    """Objectives of active cycles this person may steer and see, nearest the KPI first.
+
+    One query whatever the organisation's size: the access rules are filtered in SQL (then
+    checked once more row by row with the rules the actions apply), and the ranking puts the
+    objective just chosen in a POST first, so the form always accepts it.
+    """
+    find = find.replace("\x00", "").strip()[:FIND_MAX_LENGTH]
+    objectives = Objective.objects.filter(cycle__state=CycleState.ACTIVE).filter(
+        acc.objective_condition()
+    )
+    if not acc.is_superuser:
+        objectives = objectives.filter(team_id__in=[t for t in acc.roles if acc.can_steer(t)])
+    matches = (
+        Q(title__icontains=find) | Q(team__name__icontains=find) if find else Q(pk__isnull=False)
+    )
+    # A posted choice that is no id at all matches no row; the form then says it is invalid.
+    chosen_pk = int(chosen) if chosen and chosen.isascii() and chosen.isdigit() else 0
+    chosen_pk = chosen_pk if chosen_pk < 2**63 else 0
+    ranked = objectives.annotate(
+        rank=Case(
+            When(pk=chosen_pk, then=Value(0)),
+            When(matches & Q(team_id=kpi.team_id), then=Value(1)),
+            When(matches & Q(team_id=kpi.team.parent_id), then=Value(2)),
+            When(matches, then=Value(3)),
+            default=Value(4),
+        )
+    )
+    fetched = [
+        o
+        for o in ranked.select_related("team", "cycle").order_by(
+            "rank", "cycle__start", "team__name", "title"
+        )[: PROMOTE_CHOICES + 1]
+        if acc.can_steer(o.team_id) and acc.can_see_objective(o)
+    ]
+    wanted: list[Objective] = [o for o in fetched if o.rank < 4]
+    return Targets(
+        shown=wanted[:PROMOTE_CHOICES],
+        any=bool(fetched),
+        more=len(wanted) > PROMOTE_CHOICES,
+        find=find,
+    )
+
+
+def _back_to_monitoring(kpi: Kpi, fed: list[KeyResult], now: datetime) -> list[KeyResult]:
+    """Which of `fed` (this KPI's key results) `key_results_back_to_monitoring` names.
+
+    The same rule, applied to the key results already read instead of the organisation's:
+    active cycle, KPI healthy 3 periods running (stored streak), score 1.0 on the current
+    value. tests/test_web_kpi_page.py checks that both agree.
+    """
+    if kpi.health != Health.HEALTHY or kpi.healthy_streak < 3:
+        return []
+    result = []
+    for kr in fed:
+        if kr.objective.cycle.state != CycleState.ACTIVE or kr.current is None:
+            continue
+        if kr.kind not in VALUE_KINDS or kr.target is None:
+            continue
+        if kr.kind in {"increase", "decrease"} and kr.start is None:
+            continue
+        core_kr = CoreKeyResult(
+            key=kr.key, kind=kr.kind, start=kr.start, target=kr.target,
+            checkins=(CoreCheckIn(at=now, value=kr.current),),
+        )  # fmt: skip
+        if kr_score(core_kr, now) >= 1.0:
+            result.append(kr)
+    return result
+
+
 def _measure_errors(form: MeasurementForm, exc: IngestError) -> None:
     for _line, message in exc.rows:
         for part in message.split("; "):
@@ -122,18 +219,17 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     acc = access(request)
     me = person(request)
     can_push = acc.can_push_measurements(kpi)
-    targets = [
-        o
-        for o in Objective.objects.filter(cycle__state=CycleState.ACTIVE)
-        .select_related("team", "cycle")
-        .order_by("cycle__start", "team__name", "title")
-        if acc.can_steer(o.team_id) and acc.can_see_objective(o)
-    ]
     action = request.POST.get("action") if request.method == "POST" else None
+    targets = _promotion_targets(
+        acc,
+        kpi,
+        request.GET.get("find", ""),
+        request.POST.get("objective") if action == "promote" else None,
+    )
     measure_form = MeasurementForm(request.POST if action == "measure" else None)
     promote_form = PromoteForm(
         request.POST if action == "promote" else None,
-        objectives=targets,
+        objectives=targets.shown,
         initial={"target": kpi.target},
     )
     if action == "measure":
@@ -160,7 +256,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
                 )
                 return redirect("kpi", key=kpi.key)
     elif action == "promote":
-        if not targets:
+        if not targets.any:
             raise PermissionDenied("Only leads and admins may promote a KPI to a key result.")
         if promote_form.is_valid():
             data = promote_form.cleaned_data
@@ -188,21 +284,14 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         per_page=20,
     )
     visible = acc.can_see_objective
-    linked = [
-        kr
-        for kr in kpi.key_results.select_related("objective__cycle", "objective__team", "owner")
-        if visible(kr.objective)
-    ]
+    fed = list(kpi.key_results.select_related("objective__cycle", "objective__team", "owner"))
+    linked = [kr for kr in fed if visible(kr.objective)]
     guarded = [
         kr
         for kr in kpi.guarded_key_results.select_related("objective__cycle", "objective__team")
         if visible(kr.objective)
     ]
-    monitoring = [
-        kr
-        for kr in key_results_back_to_monitoring()
-        if kr.kpi_id == kpi.pk and visible(kr.objective)
-    ]
+    monitoring = [kr for kr in _back_to_monitoring(kpi, fed, now) if visible(kr.objective)]
     deserves = Kpi.objects.deserving_promotion().filter(pk=kpi.pk).exists()
     chart = kpi_chart(kpi, evaluation)
     return render(
@@ -222,7 +311,8 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             "deserves": deserves,
             "can_push": can_push,
             "can_edit": acc.can_edit_kpi(kpi),
-            "can_promote": bool(targets),
+            "can_promote": targets.any,
+            "targets": targets,
             "measure_form": measure_form,
             "promote_form": promote_form,
             "findings": findings_for_kpi(kpi, now),
