@@ -236,3 +236,16 @@ def test_overdue_works_with_every_possible_cadence(okr: Any) -> None:
     overdue = set(mine.values_list("objective__key", flat=True))
     assert {f"o{days}" for days in range(1, 45)} <= overdue
     assert not overdue & {f"o{days}" for days in range(46, 93)}
+
+
+def test_overdue_builds_one_branch_per_distinct_cadence(org: Any) -> None:
+    from django.db.models import Case
+    from django.utils import timezone
+
+    from headway.teams.models import Team
+
+    cutoff = KeyResult.objects.overdue(timezone.now()).query.annotations["checkin_cutoff"]
+    cadences = set(Team.objects.values_list("checkin_cadence_days", flat=True))
+    assert Team.objects.count() > len(cadences)
+    assert isinstance(cutoff, Case)
+    assert len(cutoff.cases) == len(cadences)

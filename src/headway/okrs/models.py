@@ -198,7 +198,8 @@ class KeyResultQuerySet(models.QuerySet["KeyResult"]):
         """
         from headway.teams.models import Team
 
-        cadences = Team.objects.values_list("checkin_cadence_days", flat=True).distinct()
+        # order_by(): the default ordering (name) would make DISTINCT keep one row per team.
+        cadences = Team.objects.order_by().values_list("checkin_cadence_days", flat=True).distinct()
         cutoff = Case(
             *(
                 When(
