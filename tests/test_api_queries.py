@@ -33,6 +33,7 @@ LISTS = [
     "/kpis/anchor-kpi/measurements",
     "/tokens",
     "/cycles/2027-Q1/tree",
+    "/cycles/2027-Q1/tree?team=ops",
     "/cycles/2027-Q1/scores",
     "/objectives/anchor",
     "/coach/findings",

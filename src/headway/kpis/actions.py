@@ -364,26 +364,39 @@ def key_results_back_to_monitoring() -> list[KeyResult]:
     """KPI-linked key results of active cycles that were achieved while the KPI stayed healthy.
 
     Achieved is the key result's score reaching 1.0 on its current value; healthy means 3
-    review periods running (the KPI's stored streak). Two queries.
+    review periods running (the KPI's stored streak). One query.
     """
-    from headway.okrs.scoring import CheckIn as CoreCheckIn
-    from headway.okrs.scoring import KeyResult as CoreKeyResult
-    from headway.okrs.scoring import kr_score
-
-    now = timezone.now()
     candidates = KeyResult.objects.filter(
         objective__cycle__state=CycleState.ACTIVE,
         kpi__health="healthy",
         kpi__healthy_streak__gte=3,
         current__isnull=False,
-    ).select_related("kpi", "objective")
+    ).select_related("kpi", "objective__cycle")
+    return achieved_while_healthy(list(candidates))
+
+
+def achieved_while_healthy(
+    key_results: Sequence[KeyResult], *, now: datetime | None = None
+) -> list[KeyResult]:
+    """Those of `key_results` (with `kpi` and `objective.cycle` loaded) that may go back to
+    monitoring: active cycle, KPI healthy 3 periods running, score 1.0 on the current value.
+    """
+    from headway.okrs.scoring import CheckIn as CoreCheckIn
+    from headway.okrs.scoring import KeyResult as CoreKeyResult
+    from headway.okrs.scoring import kr_score
+
+    now = now or timezone.now()
     result = []
-    for kr in candidates:
+    for kr in key_results:
+        kpi = kr.kpi
+        if kpi is None or kpi.health != "healthy" or kpi.healthy_streak < 3:
+            continue
+        if kr.objective.cycle.state != CycleState.ACTIVE or kr.current is None:
+            continue
         if kr.kind not in {"increase", "decrease", "above", "below"} or kr.target is None:
             continue
         if kr.kind in {"increase", "decrease"} and kr.start is None:
             continue
-        assert kr.current is not None
         core_kr = CoreKeyResult(
             key=kr.key, kind=kr.kind, start=kr.start, target=kr.target,
             checkins=(CoreCheckIn(at=now, value=kr.current),),

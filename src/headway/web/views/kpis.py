@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -22,15 +21,13 @@ from headway.coach.db import findings_for_kpi
 from headway.kpis.actions import (
     IngestError,
     MeasurementRow,
+    achieved_while_healthy,
     ingest_measurements,
     promote_kpi,
     refresh_kpis,
 )
 from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
-from headway.okrs.models import CycleState, KeyResult, Objective
-from headway.okrs.scoring import CheckIn as CoreCheckIn
-from headway.okrs.scoring import KeyResult as CoreKeyResult
-from headway.okrs.scoring import kr_score
+from headway.okrs.models import CycleState, Objective
 from headway.teams.access import Access
 from headway.teams.models import Team
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
@@ -173,32 +170,6 @@ def _promotion_targets(acc: Access, kpi: Kpi, find: str, chosen: str | None) -> 
     )
 
 
-def _back_to_monitoring(kpi: Kpi, fed: list[KeyResult], now: datetime) -> list[KeyResult]:
-    """Which of `fed` (this KPI's key results) `key_results_back_to_monitoring` names.
-
-    The same rule, applied to the key results already read instead of the organisation's:
-    active cycle, KPI healthy 3 periods running (stored streak), score 1.0 on the current
-    value. tests/test_web_kpi_page.py checks that both agree.
-    """
-    if kpi.health != Health.HEALTHY or kpi.healthy_streak < 3:
-        return []
-    result = []
-    for kr in fed:
-        if kr.objective.cycle.state != CycleState.ACTIVE or kr.current is None:
-            continue
-        if kr.kind not in VALUE_KINDS or kr.target is None:
-            continue
-        if kr.kind in {"increase", "decrease"} and kr.start is None:
-            continue
-        core_kr = CoreKeyResult(
-            key=kr.key, kind=kr.kind, start=kr.start, target=kr.target,
-            checkins=(CoreCheckIn(at=now, value=kr.current),),
-        )  # fmt: skip
-        if kr_score(core_kr, now) >= 1.0:
-            result.append(kr)
-    return result
-
-
 def _measure_errors(form: MeasurementForm, exc: IngestError) -> None:
     for _line, message in exc.rows:
         for part in message.split("; "):
@@ -291,7 +262,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         for kr in kpi.guarded_key_results.select_related("objective__cycle", "objective__team")
         if visible(kr.objective)
     ]
-    monitoring = [kr for kr in _back_to_monitoring(kpi, fed, now) if visible(kr.objective)]
+    monitoring = [kr for kr in achieved_while_healthy(fed, now=now) if visible(kr.objective)]
     deserves = Kpi.objects.deserving_promotion().filter(pk=kpi.pk).exists()
     chart = kpi_chart(kpi, evaluation)
     return render(
