@@ -145,3 +145,19 @@ def test_the_api_tree_can_be_read_one_team_at_a_time(many_roots: Any) -> None:
     unknown = api.get(f"/cycles/{cycle}/tree", {"team": "nope"})
     assert unknown.status_code == 400
     assert "team" in unknown.json()["error"]["fields"]
+
+
+def test_the_review_keeps_its_team_table_short_in_a_big_organisation(
+    many_roots: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(many_roots.admin)
+    url = f"/cycles/{many_roots.cycle.key}/review/"
+    assert [r.team.key for r in client.get(url).context["team_rows"]] == ["acme", "depot"]
+    monkeypatch.setattr(cycles, "TEAM_ROWS", 1)
+    short = client.get(url)
+    assert [r.team.key for r in short.context["team_rows"]] == ["acme"]
+    assert "1 of 2 teams (the company and its departments)" in short.content.decode()
+    chosen = client.get(url, {"team": "depot"})
+    assert [r.team.key for r in chosen.context["team_rows"]] == ["depot"]
+    # Every team stays selectable in the filter.
+    assert 'value="depot"' in short.content.decode()

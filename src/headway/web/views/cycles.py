@@ -350,6 +350,7 @@ def histogram(grades: list[float]) -> tuple[list[Bin], dict[str, int]]:
 
 
 REVIEW_PAGE = 50
+TEAM_ROWS = 150
 
 
 @dataclass
@@ -400,9 +401,10 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
         if kind == "committed" and _graded(cycle, score, grade) < 1.0 and not reflection.strip()
     }
     listed = visible
+    subtree: set[int] = set()
     if scope.team:
         subtree = team_subtree(list(teams_by_id.values()), scope.team)
-        listed = listed.filter(team_id__in=subtree or [])
+        listed = listed.filter(team_id__in=subtree)
     if scope.missing:
         listed = listed.filter(pk__in=missing_ids)
     total = listed.count()
@@ -445,6 +447,13 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
         ),
         key=lambda t: (KIND_ORDER.get(t.team.kind, 3), t.team.name),
     )
+    # Hundreds of team rows read like noise: above TEAM_ROWS the table keeps the company and
+    # departments (or the chosen team and those below it); every team stays in the filter.
+    team_rows = teams
+    if len(teams) > TEAM_ROWS:
+        team_rows = [
+            t for t in teams if (t.team.pk in subtree if scope.team else t.team.kind != "team")
+        ][:TEAM_ROWS]
     bins, bands = histogram([g for grades in by_team.values() for g in grades])
     return render(
         request,
@@ -453,6 +462,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             "cycle": cycle,
             "rows": rows,
             "teams": teams,
+            "team_rows": team_rows,
             "bins": bins,
             "bands": bands,
             "graded": len(summary),
