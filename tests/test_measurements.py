@@ -74,6 +74,24 @@ def test_replacing_a_value_keeps_the_old_one(org: Any, kpi: Kpi) -> None:
     assert (revision.old_value, revision.replaced_by) == (92, org.lead)
 
 
+def test_replacing_many_values_stores_value_note_source_and_moment(org: Any, kpi: Kpi) -> None:
+    first = [MeasurementRow(kpi="otd", at=f"2027-02-{d:02}", value=80 + d) for d in range(1, 21)]
+    later = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+    ingest_measurements(rows=first, by=org.member, source="sheet", now=later - timedelta(days=1))
+    again = [
+        MeasurementRow(kpi="otd", at=f"2027-02-{d:02}", value=90 + d, note=f"fixed {d}")
+        for d in range(1, 21)
+    ]
+    result = ingest_measurements(rows=again, by=org.lead, source="warehouse", now=later)
+    assert result.replaced == 20
+    stored = list(Measurement.objects.order_by("at"))
+    assert [m.value for m in stored] == [90 + d for d in range(1, 21)]
+    assert {m.source for m in stored} == {"warehouse"}
+    assert stored[4].note == "fixed 5"
+    assert {m.updated_at for m in stored} == {later}
+    assert MeasurementRevision.objects.count() == 20
+
+
 def test_one_bad_row_writes_nothing_and_every_bad_row_is_named(org: Any, kpi: Kpi) -> None:
     batch = [
         MeasurementRow(kpi="otd", at="2027-02-01", value=92, line=2),
