@@ -161,3 +161,41 @@ def test_the_review_keeps_its_team_table_short_in_a_big_organisation(
     assert [r.team.key for r in chosen.context["team_rows"]] == ["depot"]
     # Every team stays selectable in the filter.
     assert 'value="depot"' in short.content.decode()
+
+
+def test_forms_of_a_big_organisation_take_an_e_mail_and_an_objective_key(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headway.web import forms
+
+    current_cycle(org.cycle)
+    [root, child] = build_okrs(
+        cycle=org.cycle, company=org.company, team=org.depot, owner=org.member, objectives=1
+    )
+    monkeypatch.setattr(forms, "LISTED_CHOICES", 1)
+    lead = client_for(org.lead)
+    page = lead.get("/objectives/new/").content.decode()
+    assert 'type="email" name="owner"' in page
+    assert 'value="lead@acme.test"' in page  # the viewer, as the default owner
+    assert 'list="parent-suggestions"' in page
+    assert f'<option value="{root.key}">' in page  # the company's objective is suggested
+    form = {
+        "title": "Quieter peaks", "team": org.depot.pk, "cycle": org.cycle.pk,
+        "type": "aspirational", "visibility": "public",
+    }  # fmt: skip
+    wrong = lead.post("/objectives/new/", {**form, "owner": "nobody@acme.test", "parent": "zz"})
+    assert wrong.status_code == 200
+    assert "No active person has this e-mail address." in wrong.content.decode()
+    assert "No objective you may align to has this key." in wrong.content.decode()
+    made = lead.post(
+        "/objectives/new/", {**form, "owner": " MEMBER@acme.test ", "parent": root.key}
+    )
+    assert made.status_code == 302
+    objective = Objective.objects.get(title="Quieter peaks")
+    assert objective.owner == org.member
+    assert objective.parent == root
+    # Editing shows the stored owner and parent as an e-mail and a key.
+    edit = lead.get(f"/objectives/{objective.key}/edit/").content.decode()
+    assert 'value="member@acme.test"' in edit
+    assert f'value="{root.key}"' in edit
+    assert child.parent == root

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -220,16 +221,24 @@ def _coach(findings: list[Finding], title: str) -> dict[str, Any]:
     return {"coach_findings": findings, "coach_checked": bool(title.strip())}
 
 
-def _parents(request: HttpRequest, exclude: Objective | None = None) -> list[Objective]:
+def _parents(request: HttpRequest, exclude: Objective | None = None) -> QuerySet[Objective]:
     """Objectives one may align to: visible ones of cycles not closed."""
-    acc = access(request)
-    return [
-        o
-        for o in Objective.objects.exclude(cycle__state=CycleState.CLOSED).select_related(
-            "team", "cycle"
-        )
-        if acc.can_see_objective(o) and (exclude is None or o.pk != exclude.pk)
-    ]
+    found = Objective.objects.filter(access(request).objective_condition()).exclude(
+        cycle__state=CycleState.CLOSED
+    )
+    return found.exclude(pk=exclude.pk) if exclude is not None else found
+
+
+def _suggested_parents(parents: QuerySet[Objective], teams: list[Team]) -> QuerySet[Objective]:
+    """Of `parents`, those of the teams above `teams` and of `teams` themselves."""
+    above = dict(Team.objects.values_list("pk", "parent_id"))
+    wanted: set[int] = set()
+    for team in teams:
+        node: int | None = team.pk
+        while node is not None and node not in wanted:
+            wanted.add(node)
+            node = above.get(node)
+    return parents.filter(team_id__in=wanted).order_by("team__name", "key")
 
 
 @require_http_methods(["GET", "POST"])
@@ -254,9 +263,15 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     if cycle is not None:
         initial["cycle"] = cycle.pk
     parents = _parents(request)
-    parent_key = request.GET.get("parent")
-    initial["parent"] = next((p.pk for p in parents if p.key == parent_key), None)
-    form = ObjectiveForm(request.POST or None, initial=initial, teams=teams, parents=parents)
+    parent_key = request.GET.get("parent", "")
+    initial["parent"] = parents.filter(key=parent_key).values_list("pk", flat=True).first()
+    form = ObjectiveForm(
+        request.POST or None,
+        initial=initial,
+        teams=teams,
+        parents=parents,
+        suggested_parents=_suggested_parents(parents, teams),
+    )
     if request.method == "POST" and form.is_valid():
         parent = form.cleaned_data.get("parent")
         objective = form.instance
@@ -307,7 +322,8 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
         request.POST or None,
         instance=objective,
         teams=[objective.team],
-        parents=_parents(request, exclude=objective),
+        parents=(parents := _parents(request, exclude=objective)),
+        suggested_parents=_suggested_parents(parents, [objective.team]),
         editing=True,
     )
     if request.method == "POST" and objective.cycle.is_closed:
