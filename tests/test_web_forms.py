@@ -487,3 +487,38 @@ def test_cycles_are_created_and_activated(data: SimpleNamespace) -> None:
         {"name": "Q2", "start": "2027-04-01", "end": "2027-06-30", "state": "active"},
     )
     assert Cycle.objects.get(key="2027-Q2").state == "active"
+
+
+def test_quick_selects_render_what_django_selects_render(data: SimpleNamespace) -> None:
+    import re
+
+    from django import forms as django_forms
+
+    from headway.kpis.models import Kpi
+    from headway.web.forms import QuickSelect, QuickSelectMultiple
+
+    Kpi.objects.filter(pk=data.kpis[0].pk).update(name="Rate <b>&amp; more</b>")
+
+    def options(html: str) -> list[tuple[str, bool, str]]:
+        found = re.findall(r'<option value="([^"]*)"([^>]*)>([^<]*(?:<[^/][^<]*)*)</option>', html)
+        return [(value, "selected" in rest, label) for value, rest, label in found]
+
+    for django_widget, quick_widget, value in (
+        (django_forms.Select, QuickSelect, data.kpis[0].pk),
+        (django_forms.SelectMultiple, QuickSelectMultiple, [data.kpis[0].pk, data.kpis[1].pk]),
+        (django_forms.Select, QuickSelect, None),
+    ):
+        field_class = (
+            django_forms.ModelMultipleChoiceField
+            if django_widget is django_forms.SelectMultiple
+            else django_forms.ModelChoiceField
+        )
+        plain = field_class(queryset=Kpi.objects.order_by("name"), widget=django_widget)
+        quick = field_class(queryset=Kpi.objects.order_by("name"), widget=quick_widget)
+        expected = plain.widget.render("kpi", value, {"id": "id_kpi"})
+        got = quick.widget.render("kpi", value, {"id": "id_kpi"})
+        assert len(options(expected)) >= 2  # the pattern reads real options
+        assert options(got) == options(expected)
+        assert "&lt;b&gt;" in got  # labels are escaped
+        assert ("multiple" in got) == (django_widget is django_forms.SelectMultiple)
+        assert 'id="id_kpi"' in got

@@ -51,18 +51,34 @@ class QuickSelect(forms.Select):
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (option["value"], flatatt(option["attrs"]), option["label"])
-                for _group, choices, _index in widget["optgroups"]
-                for option in choices
-            ),
-        )
+        final = self.build_attrs(self.attrs, attrs)
+        if self.allow_multiple_selected:
+            final["multiple"] = True
+        chosen = {str(v) for v in self.format_value(value)}
+
+        def options(choices: Any) -> SafeString:
+            parts = []
+            for option_value, label in choices:
+                if isinstance(label, list | tuple):  # an optgroup
+                    parts.append(
+                        format_html(
+                            '<optgroup label="{}">{}</optgroup>', option_value, options(label)
+                        )
+                    )
+                    continue
+                key = "" if option_value is None else str(option_value)
+                parts.append(
+                    format_html(
+                        '<option value="{}"{}>{}</option>',
+                        key,
+                        " selected" if key in chosen else "",
+                        label,
+                    )
+                )
+            return SafeString("".join(parts))
+
         return format_html(
-            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+            '<select name="{}"{}>{}</select>', name, flatatt(final), options(self.choices)
         )
 
 
@@ -177,7 +193,9 @@ def scale_objective_field(form: forms.BaseForm, name: str, choices: Any, suggest
         return
     hints = [
         (o.key, f"{o.title} ({o.team.name}, {o.cycle.key})")
-        for o in suggested.select_related("team", "cycle")[:LISTED_CHOICES]
+        for o in suggested.select_related("team", "cycle").only(
+            "key", "title", "team__name", "cycle__key"
+        )[:LISTED_CHOICES]
     ]
     typed = ObjectiveChoiceField(
         queryset=choices,
@@ -370,7 +388,8 @@ class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
         self.objective = objective
         self.recalibrating = recalibrating
         scale_person_field(self, "owner")
-        kpis = Kpi.objects.order_by("name")
+        # Only what the options show: a thousand KPIs, twice (fed by, guard rails).
+        kpis = Kpi.objects.only("id", "key", "name").order_by("name")
         self.fields["kpi"].queryset = kpis  # type: ignore[attr-defined]
         self.fields["counter_kpis"].queryset = kpis  # type: ignore[attr-defined]
         for name, kinds in KIND_FIELDS.items():
