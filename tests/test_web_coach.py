@@ -15,16 +15,9 @@ from django.test import Client
 
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, KeyResult, Objective
-from headway.teams.models import Person
-from headway.web.testing import current_cycle
+from headway.web.testing import client_for, current_cycle
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(person: Person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}

@@ -14,15 +14,9 @@ from django.utils import timezone
 from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.teams.models import Membership, Person, Team
-from headway.web.testing import build_kpis, build_okrs, current_cycle
+from headway.web.testing import build_kpis, build_okrs, client_for, current_cycle
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(person: Person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from headway.kpis.actions import (
 )
 from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import Cycle, KeyResult, Objective
-from headway.teams.models import Person
-from headway.web.testing import build_kpis, build_okrs, current_cycle
+from headway.web.testing import build_kpis, build_okrs, client_for, current_cycle
 from headway.web.views import kpis as kpi_views
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +41,6 @@ def data(org: Any) -> SimpleNamespace:
     # The key results fed by k0 take its latest value (healthy 30 weeks: achieved).
     refresh_kpis(kpi_ids=[kpis[0].pk])
     return SimpleNamespace(org=org, kpis=kpis, objectives=objectives)
-
-
-def client_for(person: Person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def options(body: str) -> list[str]:

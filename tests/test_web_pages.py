@@ -7,12 +7,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from headway.kpis.models import Kpi
 from headway.okrs.models import Objective
 from headway.teams.models import Person
-from headway.web.testing import build_kpis, build_okrs, current_cycle
+from headway.web.testing import build_kpis, build_okrs, client_for, current_cycle
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +33,6 @@ def data(org: Any) -> SimpleNamespace:
     return SimpleNamespace(
         org=org, kpis=kpis, objectives=objectives, private=private, public=public
     )
-
-
-def client_for(person: Person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def pages(data: SimpleNamespace) -> list[str]:

@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from headway.api.testing import ApiClient, token_for
 from headway.okrs.models import Objective
-from headway.teams.models import Membership, Person, Team
-from headway.web.testing import build_okrs, current_cycle
+from headway.teams.models import Membership, Team
+from headway.web.testing import build_okrs, client_for, current_cycle
 from headway.web.views import cycles, teams
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(person: Person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 @pytest.fixture

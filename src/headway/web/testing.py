@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.test import Client
 from django.utils import timezone
 
 from headway.kpis.actions import refresh_kpis
@@ -161,3 +162,10 @@ def build_kpis(
     )
     refresh_kpis(kpi_ids=[k.pk for k in kpis], at=now)
     return kpis
+
+
+def client_for(person: Person) -> Client:
+    """A test client signed in as `person`."""
+    client = Client()
+    client.force_login(person)
+    return client
