@@ -208,24 +208,31 @@ def test_only_admins_manage(okr: Any) -> None:
 
 def test_objective_lifecycle(okr: Any) -> None:
     member = api(okr.member)
-    created = member.post(
-        "/objectives",
-        {"key": "tidy-depot", "cycle": "2027-Q1", "team": "depot", "title": "A calm depot",
-         "owner": "member@acme.test", "parent": "reliable"},
-    )  # fmt: skip
+    body = {"key": "tidy-depot", "cycle": "2027-Q1", "team": "depot", "title": "A calm depot",
+            "owner": "member@acme.test", "parent": "reliable"}  # fmt: skip
+    # Members create objectives, but aligning one (also at creation) is for leads.
+    refused = member.post("/objectives", body)
+    assert refused.status_code == 403
+    assert "align" in error(refused)["message"]
+    created = api(okr.lead).post("/objectives", body)
     assert created.status_code == 201, created.content
     assert created["ETag"] == '"1"'
     assert created.json()["parent"] == "reliable"
 
-    patched = member.patch(
+    same = member.patch(
         "/objectives/tidy-depot", {"title": "A calm depot"}, headers={"If-Match": '"1"'}
+    )
+    assert same.status_code == 200, same.content
+    assert same["ETag"] == '"1"'  # nothing changed, so neither did the version
+    patched = member.patch(
+        "/objectives/tidy-depot", {"title": "A calm, tidy depot"}, headers={"If-Match": '"1"'}
     )
     assert patched.status_code == 200, patched.content
     assert patched["ETag"] == '"2"'
     stale = member.patch("/objectives/tidy-depot", {"title": "Stale"}, headers={"If-Match": '"1"'})
     assert stale.status_code == 412
     assert error(stale)["code"] == "precondition_failed"
-    assert Objective.objects.get(key="tidy-depot").title == "A calm depot"
+    assert Objective.objects.get(key="tidy-depot").title == "A calm, tidy depot"
     unconditional = member.patch("/objectives/tidy-depot", {"description": "Why it matters"})
     assert unconditional.status_code == 200
     assert unconditional.json()["version"] == 3

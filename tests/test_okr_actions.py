@@ -249,3 +249,68 @@ def test_overdue_builds_one_branch_per_distinct_cadence(org: Any) -> None:
     assert Team.objects.count() > len(cadences)
     assert isinstance(cutoff, Case)
     assert len(cutoff.cases) == len(cadences)
+
+
+def test_creating_an_objective_aligned_at_once_is_for_leads(okr: Any) -> None:
+    from headway.okrs.actions import create_objective
+
+    top = Objective.objects.create(key="top", cycle=okr.cycle, team=okr.ops, title="Top")
+    with pytest.raises(PermissionDenied, match="align"):
+        create_objective(by=okr.member, cycle=okr.cycle, team=okr.depot, title="X", parent=top)
+    made = create_objective(by=okr.member, cycle=okr.cycle, team=okr.depot, title=" Quiet nights ")
+    assert (made.key, made.title, made.version) == ("quiet-nights", "Quiet nights", 1)
+    aligned = create_objective(
+        by=okr.lead, cycle=okr.cycle, team=okr.depot, title="Aligned", parent=top
+    )
+    assert aligned.parent == top
+    with pytest.raises(PermissionDenied):
+        create_objective(by=okr.outsider, cycle=okr.cycle, team=okr.depot, title="Nope")
+    with pytest.raises(ValidationError) as blank:
+        create_objective(by=okr.member, cycle=okr.cycle, team=okr.depot, title="  ")
+    assert "title" in errors(blank)
+
+
+def test_updating_without_a_change_keeps_the_version(okr: Any) -> None:
+    from headway.okrs.actions import update_key_result, update_objective
+
+    same = update_objective(by=okr.member, objective=okr.objective, title="Calm depot")
+    assert same.version == 1
+    moved = update_objective(by=okr.member, objective=okr.objective, description="Why")
+    assert moved.version == 2
+    assert update_key_result(by=okr.member, key_result=okr.kr, unit="").version == 1
+    assert update_key_result(by=okr.member, key_result=okr.kr, unit="%").version == 2
+    with pytest.raises(PermissionDenied):
+        update_objective(by=okr.viewer, objective=okr.objective, description="Mine now")
+
+
+def test_moving_the_yardstick_of_an_active_cycle_is_a_recalibration(okr: Any) -> None:
+    from headway.okrs.actions import update_key_result
+
+    with pytest.raises(ValidationError) as refused:
+        update_key_result(by=okr.lead, key_result=okr.kr, target=99, weight=2)
+    assert set(errors(refused)) == {"target"}
+    assert "recalibration" in errors(refused)["target"][0]
+    okr.kr.refresh_from_db()
+    assert (okr.kr.target, okr.kr.weight) == (96, 1.0)  # nothing half-written
+
+
+def test_a_kpi_fed_key_result_starts_from_the_kpi_and_scores_at_once(okr: Any) -> None:
+    from headway.okrs.actions import create_key_result, delete_key_result, update_key_result
+
+    kpi = Kpi.objects.create(
+        key="otd", name="On-time", team=okr.depot, direction="up", target=95, warning=90,
+        critical=85, cadence="weekly", latest_value=97,
+    )  # fmt: skip
+    fed = create_key_result(
+        by=okr.member, objective=okr.objective, key="fed", title="Stay above 95",
+        kind="above", target=95, kpi=kpi, counter_kpis=[kpi],
+    )  # fmt: skip
+    assert fed.current == 97
+    assert fed.position == 2
+    assert list(fed.counter_kpis.all()) == [kpi]
+    record_checkin(key_result=okr.kr, by=okr.member, value=92, at=at(1))
+    unlinked = update_key_result(by=okr.lead, key_result=fed, kpi=None)
+    assert unlinked.current is None  # no check-in of its own yet
+    delete_key_result(by=okr.lead, key_result=fed)
+    okr.objective.refresh_from_db()
+    assert okr.objective.score == pytest.approx((0.5 + 0.0) / 2)  # on-time and audit remain

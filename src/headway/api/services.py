@@ -21,6 +21,7 @@ from django.db.models import Model
 from headway.api.errors import PreconditionFailed
 from headway.kpis.actions import promote_kpi, refresh_kpis
 from headway.kpis.models import Kpi
+from headway.okrs import actions as okr_actions
 from headway.okrs import stored
 from headway.okrs.actions import (
     align_objective,
@@ -286,78 +287,45 @@ def reopen(*, by: Person, cycle: Cycle) -> Cycle:
 # Objectives ---------------------------------------------------------------------------------
 
 
-def _check_parent_cycle(parent: Objective, cycle: Cycle) -> None:
-    """The rule align_objective applies: same cycle, or a cycle spanning this one."""
-    if parent.cycle_id != cycle.pk and not parent.cycle.contains(cycle):
-        raise ValidationError(
-            {
-                "parent": f"“{parent}” belongs to {parent.cycle}, which does not span {cycle}; "
-                "align to an objective of the same or a spanning cycle."
-            }
-        )
-
-
 @transaction.atomic
 def create_objective(*, by: Person, data: Data) -> Objective:
     access = Access.for_person(by)
     team = _team(data["team"])
     require(access.can_create_in(team.pk), f"Only members of {team} may create its objectives.")
-    cycle = _cycle(data["cycle"])
-    cycle.refuse_if_closed()
     parent = _visible_objective(data["parent"], access) if data.get("parent") else None
-    if parent is not None:
-        _check_parent_cycle(parent, cycle)
-    objective = Objective(
-        key=data["key"],
-        cycle=cycle,
+    return okr_actions.create_objective(
+        by=by,
+        cycle=_cycle(data["cycle"]),
         team=team,
+        parent=parent,
+        key=data["key"],
+        title=data["title"],
         owner=_person(data.get("owner")),
-        title=data["title"].strip(),
         description=data.get("description", ""),
         type=data.get("type", "aspirational"),
         visibility=data.get("visibility", "public"),
-        parent=parent,
     )
-    _save(objective, by)
-    stored.rescore([objective.pk])
-    return objective
 
 
 @transaction.atomic
 def update_objective(
     *, by: Person, objective: Objective, data: Data, if_match: str | None
 ) -> Objective:
-    objective = _locked(objective)
-    check_version(objective.version, if_match)
-    require(
-        Access.for_person(by).can_edit_objective(objective),
-        "Only leads of the team and the owner may edit this objective.",
-    )
-    objective.cycle.refuse_if_closed()
+    check_version(_locked(objective).version, if_match)
+    changes = {
+        field: data[field]
+        for field in ("title", "description", "type", "visibility", "reflection")
+        if data.get(field) is not None
+    }
     if "owner" in data:
-        objective.owner = _person(data["owner"])
-    for field in ("title", "description", "type", "visibility", "reflection"):
-        if data.get(field) is not None:
-            setattr(objective, field, data[field])
-    objective.title = objective.title.strip()
-    objective.version += 1
-    _save(objective, by)
-    return objective
+        changes["owner"] = _person(data["owner"])
+    return okr_actions.update_objective(by=by, objective=objective, **changes)
 
 
 @transaction.atomic
 def delete_objective(*, by: Person, objective: Objective, if_match: str | None) -> None:
-    objective = _locked(objective)
-    check_version(objective.version, if_match)
-    require(
-        Access.for_person(by).can_edit_objective(objective),
-        "Only leads of the team and the owner may delete this objective.",
-    )
-    objective.cycle.refuse_if_closed()
-    objective._history_user = by  # type: ignore[attr-defined]
-    parent_id = objective.parent_id
-    objective.delete()
-    stored.rescore([parent_id] if parent_id else [])
+    check_version(_locked(objective).version, if_match)
+    okr_actions.delete_objective(by=by, objective=objective)
 
 
 @transaction.atomic
@@ -373,8 +341,6 @@ def align(
 
 # Key results --------------------------------------------------------------------------------
 
-YARDSTICK = ("title", "kind", "start", "target")
-
 
 @transaction.atomic
 def create_key_result(*, by: Person, objective: Objective, data: Data) -> KeyResult:
@@ -383,16 +349,14 @@ def create_key_result(*, by: Person, objective: Objective, data: Data) -> KeyRes
         access.can_create_in(objective.team_id) or access.can_edit_objective(objective),
         "Only members of the team and the objective's owner may add key results.",
     )
-    objective.cycle.refuse_if_closed()
     if objective.key_results.filter(key=data["key"]).exists():
         raise ValidationError({"key": f"“{objective}” already has a key result {data['key']!r}."})
-    kpi = _kpi(data.get("kpi"))
-    counter = _kpis(list(data.get("counter_kpis") or []))
-    position = data.get("position")
-    key_result = KeyResult(
+    return okr_actions.create_key_result(
+        by=by,
         objective=objective,
+        counter_kpis=_kpis(list(data.get("counter_kpis") or [])),
         key=data["key"],
-        title=data["title"].strip(),
+        title=data["title"],
         kind=data.get("kind", "increase"),
         owner=_person(data.get("owner")),
         unit=data.get("unit", ""),
@@ -400,77 +364,39 @@ def create_key_result(*, by: Person, objective: Objective, data: Data) -> KeyRes
         target=data.get("target"),
         weight=data.get("weight", 1.0),
         due=data.get("due"),
-        position=position if position is not None else objective.key_results.count(),
-        kpi=kpi,
-        current=kpi.latest_value if kpi is not None else None,
+        position=data.get("position"),
+        kpi=_kpi(data.get("kpi")),
     )
-    _save(key_result, by)
-    key_result.counter_kpis.set(counter)
-    stored.rescore([objective.pk])
-    return key_result
 
 
 @transaction.atomic
 def update_key_result(
     *, by: Person, key_result: KeyResult, data: Data, if_match: str | None
 ) -> KeyResult:
-    objective = key_result.objective
-    key_result = _locked(key_result)
-    key_result.objective = objective
-    check_version(key_result.version, if_match)
-    require(
-        Access.for_person(by).can_edit_key_result(key_result),
-        "Only leads of the team and the owners may edit this key result.",
-    )
-    objective.cycle.refuse_if_closed()
+    check_version(_locked(key_result).version, if_match)
     # start and target may be cleared with null; the other fields ignore a null.
     changes = {
         f: data[f]
-        for f in (*YARDSTICK, "unit", "weight", "position", "due")
+        for f in ("title", "kind", "start", "target", "unit", "weight", "position", "due")
         if f in data and (data[f] is not None or f in {"start", "target", "due"})
     }
-    if "title" in changes:
-        changes["title"] = changes["title"].strip()
-    moved = [f for f in YARDSTICK if f in changes and changes[f] != getattr(key_result, f)]
-    if moved and objective.cycle.state != CycleState.PLANNING:
-        message = (
-            "The cycle is under way: changing this is a recalibration, kept in the "
-            "history with a reason. Use the recalibrate operation."
-        )
-        raise ValidationError(dict.fromkeys(moved, message))
-    for field, value in changes.items():
-        setattr(key_result, field, value)
     if "owner" in data:
-        key_result.owner = _person(data["owner"])
+        changes["owner"] = _person(data["owner"])
     if "kpi" in data:
-        kpi = _kpi(data["kpi"])
-        if kpi is not None and kpi.pk != key_result.kpi_id:
-            key_result.current = kpi.latest_value
-        elif kpi is None and key_result.kpi_id is not None:
-            latest = key_result.checkins.order_by("-at").values_list("value", flat=True).first()
-            key_result.current = latest
-        key_result.kpi = kpi
-    key_result.version += 1
-    _save(key_result, by)
-    if data.get("counter_kpis") is not None:
-        key_result.counter_kpis.set(_kpis(list(data["counter_kpis"])))
-    stored.rescore([objective.pk])
-    return key_result
+        changes["kpi"] = _kpi(data["kpi"])
+    counters = data.get("counter_kpis")
+    return okr_actions.update_key_result(
+        by=by,
+        key_result=key_result,
+        counter_kpis=None if counters is None else _kpis(list(counters)),
+        **changes,
+    )
 
 
 @transaction.atomic
 def delete_key_result(*, by: Person, key_result: KeyResult, if_match: str | None) -> None:
-    objective = key_result.objective
-    key_result = _locked(key_result)
-    check_version(key_result.version, if_match)
-    require(
-        Access.for_person(by).can_edit_objective(objective),
-        "Only leads of the team and the objective's owner may delete its key results.",
-    )
-    objective.cycle.refuse_if_closed()
-    key_result._history_user = by  # type: ignore[attr-defined]
-    key_result.delete()
-    stored.rescore([objective.pk])
+    check_version(_locked(key_result).version, if_match)
+    okr_actions.delete_key_result(by=by, key_result=key_result)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,12 +17,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from headway.kpis.models import Kpi
 from headway.moments import to_utc
 from headway.okrs import stored
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.okrs.tree import core_cycle
 from headway.teams.access import Access, require
-from headway.teams.models import Person
+from headway.teams.models import Person, Team
 
 # A little slack for clocks of machines pushing check-ins.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -204,33 +206,257 @@ def recalibrate_key_result(
     return key_result
 
 
+def _check_alignment(objective: Objective, parent: Objective) -> None:
+    """Refuse a parent that is the objective itself, in a cycle not spanning it, or below it."""
+    if objective.pk is not None and parent.pk == objective.pk:
+        raise ValidationError({"parent": "An objective cannot align to itself."})
+    if parent.cycle_id != objective.cycle_id and not parent.cycle.contains(objective.cycle):
+        raise ValidationError(
+            {
+                "parent": f"“{parent}” belongs to {parent.cycle}, which does not span "
+                f"{objective.cycle}; align to an objective of the same or a spanning cycle."
+            }
+        )
+    if objective.pk is None:
+        return  # a new objective has nothing below it yet
+    parents = dict(Objective.objects.values_list("id", "parent_id"))
+    node: int | None = parent.pk
+    while node is not None:
+        if node == objective.pk:
+            raise ValidationError(
+                {"parent": f"“{parent}” already aligns to this objective: that would loop."}
+            )
+        node = parents.get(node)
+
+
+ALIGN_REFUSED = "Only leads and admins of the team may align an objective."
+
+# What create_objective and update_objective accept besides the cycle, team and parent.
+OBJECTIVE_FIELDS = frozenset(
+    {"key", "title", "description", "owner", "type", "visibility", "reflection", "coach_ignore",
+     "coach_ignore_why"}
+)  # fmt: skip
+
+
+def _refuse_unknown(fields: Mapping[str, object], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise TypeError(f"unknown fields: {', '.join(unknown)}")
+
+
+@transaction.atomic
+def create_objective(
+    *, by: Person, cycle: Cycle, team: Team, parent: Objective | None = None, **fields: Any
+) -> Objective:
+    """Create an objective of `team` in `cycle` (members of the team may).
+
+    Aligning it to `parent` at once is for leads and admins, as `align_objective` is; the
+    key is made from the title when not given. Raises ValidationError with field names.
+    """
+    _refuse_unknown(fields, OBJECTIVE_FIELDS)
+    access = Access.for_person(by)
+    require(access.can_create_in(team.pk), f"Only members of {team} may create its objectives.")
+    if parent is not None:
+        require(
+            access.can_steer(team.pk), "Only leads and admins of the team may align an objective."
+        )
+    cycle.refuse_if_closed()
+    title = str(fields.pop("title", "")).strip()
+    key = fields.pop("key", "") or _free_key(title or "objective")
+    objective = Objective(cycle=cycle, team=team, title=title, key=key, **fields)
+    if parent is not None:
+        _check_alignment(objective, Objective.objects.select_related("cycle").get(pk=parent.pk))
+    objective.parent = parent
+    objective._history_user = by  # type: ignore[attr-defined]
+    objective.full_clean()
+    objective.save()
+    # A parent gains a roll-up child.
+    stored.rescore([objective.pk])
+    return objective
+
+
+@transaction.atomic
+def update_objective(*, by: Person, objective: Objective, **changes: Any) -> Objective:
+    """Change an objective's text, owner, type, visibility or coach settings (leads, owner).
+
+    A real change bumps the version; giving the values it already has changes nothing.
+    Re-parenting is `align_objective`. Raises ValidationError with field names.
+    """
+    _refuse_unknown(changes, OBJECTIVE_FIELDS - {"key"})
+    objective = (
+        Objective.objects.select_for_update(of=("self",))
+        .select_related("cycle", "team")
+        .get(pk=objective.pk)
+    )
+    require(
+        Access.for_person(by).can_edit_objective(objective),
+        "Only leads of the team and the owner may edit this objective.",
+    )
+    objective.cycle.refuse_if_closed()
+    if "title" in changes:
+        changes["title"] = str(changes["title"]).strip()
+    moved = {name: value for name, value in changes.items() if getattr(objective, name) != value}
+    if not moved:
+        return objective
+    for name, value in moved.items():
+        setattr(objective, name, value)
+    objective.version += 1
+    objective._history_user = by  # type: ignore[attr-defined]
+    objective.full_clean()
+    objective.save()
+    return objective
+
+
+@transaction.atomic
+def delete_objective(*, by: Person, objective: Objective) -> None:
+    """Delete an objective and its key results (leads, owner); its children stay, unaligned."""
+    objective = (
+        Objective.objects.select_for_update(of=("self",))
+        .select_related("cycle")
+        .get(pk=objective.pk)
+    )
+    require(
+        Access.for_person(by).can_edit_objective(objective),
+        "Only leads of the team and the owner may delete this objective.",
+    )
+    objective.cycle.refuse_if_closed()
+    objective._history_user = by  # type: ignore[attr-defined]
+    parent_id = objective.parent_id
+    objective.delete()
+    stored.rescore([parent_id])
+
+
+# What create_key_result and update_key_result accept besides the objective and guard rails.
+KEY_RESULT_FIELDS = frozenset(
+    {"key", "title", "kind", "owner", "unit", "start", "target", "weight", "due", "position",
+     "kpi"}
+)  # fmt: skip
+# Moving these once the cycle is under way is a recalibration (recalibrate_key_result).
+YARDSTICK = ("title", "kind", "start", "target")
+
+
+def _set_kpi(key_result: KeyResult, kpi: Kpi | None) -> None:
+    """Link (or unlink) a KPI: its latest value, or the latest check-in, becomes current."""
+    if kpi is not None and kpi.pk != key_result.kpi_id:
+        key_result.current = kpi.latest_value
+    elif kpi is None and key_result.kpi_id is not None:
+        latest = key_result.checkins.order_by("-at").values_list("value", flat=True).first()
+        key_result.current = latest
+    key_result.kpi = kpi
+
+
+@transaction.atomic
+def create_key_result(
+    *, by: Person, objective: Objective, counter_kpis: Iterable[Kpi] = (), **fields: Any
+) -> KeyResult:
+    """Add a key result to an objective (members of the team and its owner may).
+
+    It goes last unless `position` is given; a KPI-fed one starts from the KPI's latest
+    value. Raises ValidationError with field names.
+    """
+    _refuse_unknown(fields, KEY_RESULT_FIELDS)
+    access = Access.for_person(by)
+    require(
+        access.can_create_in(objective.team_id) or access.can_edit_objective(objective),
+        "Only members of the team and the objective's owner may add key results.",
+    )
+    objective.cycle.refuse_if_closed()
+    kpi = fields.pop("kpi", None)
+    if fields.get("position") is None:
+        fields["position"] = objective.key_results.count()
+    fields["title"] = str(fields.get("title", "")).strip()
+    key_result = KeyResult(objective=objective, **fields)
+    _set_kpi(key_result, kpi)
+    key_result._history_user = by  # type: ignore[attr-defined]
+    key_result.full_clean()
+    key_result.save()
+    key_result.counter_kpis.set(counter_kpis)
+    stored.rescore([objective.pk])
+    return key_result
+
+
+@transaction.atomic
+def update_key_result(
+    *,
+    by: Person,
+    key_result: KeyResult,
+    counter_kpis: Iterable[Kpi] | None = None,
+    **changes: Any,
+) -> KeyResult:
+    """Change a key result (leads, the objective's and its own owner).
+
+    Once the cycle is under way, moving its title, kind, start or target is refused: that
+    is `recalibrate_key_result`, which keeps a reason. A real change bumps the version.
+    """
+    _refuse_unknown(changes, KEY_RESULT_FIELDS - {"key"})
+    key_result = (
+        KeyResult.objects.select_for_update(of=("self",))
+        .select_related("objective__cycle", "objective__team", "kpi")
+        .get(pk=key_result.pk)
+    )
+    require(
+        Access.for_person(by).can_edit_key_result(key_result),
+        "Only leads of the team and the owners may edit this key result.",
+    )
+    cycle = key_result.objective.cycle
+    cycle.refuse_if_closed()
+    if "title" in changes:
+        changes["title"] = str(changes["title"]).strip()
+    moved = {name: value for name, value in changes.items() if getattr(key_result, name) != value}
+    recalibrated = [name for name in YARDSTICK if name in moved]
+    if recalibrated and cycle.state != CycleState.PLANNING:
+        message = (
+            "The cycle is under way: changing this is a recalibration, kept in the "
+            "history with a reason (the recalibrate operation, or a reason on the form)."
+        )
+        raise ValidationError(dict.fromkeys(recalibrated, message))
+    guard_rails = None if counter_kpis is None else {k.pk for k in counter_kpis}
+    guards_moved = guard_rails is not None and guard_rails != set(
+        key_result.counter_kpis.values_list("pk", flat=True)
+    )
+    if not moved and not guards_moved:
+        return key_result
+    if "kpi" in moved:
+        _set_kpi(key_result, moved.pop("kpi"))
+    for name, value in moved.items():
+        setattr(key_result, name, value)
+    key_result.version += 1
+    key_result._history_user = by  # type: ignore[attr-defined]
+    key_result.full_clean()
+    key_result.save()
+    if guard_rails is not None:
+        key_result.counter_kpis.set(list(guard_rails))
+    stored.rescore([key_result.objective_id])
+    return key_result
+
+
+@transaction.atomic
+def delete_key_result(*, by: Person, key_result: KeyResult) -> None:
+    """Delete a key result with its check-ins (leads, the objective's owner)."""
+    key_result = (
+        KeyResult.objects.select_for_update(of=("self",))
+        .select_related("objective__cycle")
+        .get(pk=key_result.pk)
+    )
+    objective = key_result.objective
+    require(
+        Access.for_person(by).can_edit_objective(objective),
+        "Only leads of the team and the objective's owner may delete its key results.",
+    )
+    objective.cycle.refuse_if_closed()
+    key_result._history_user = by  # type: ignore[attr-defined]
+    key_result.delete()
+    stored.rescore([objective.pk])
+
+
 @transaction.atomic
 def align_objective(*, objective: Objective, parent: Objective | None, by: Person) -> Objective:
     """Re-parent an objective, refusing loops and parents in a cycle that does not span it."""
     objective = Objective.objects.select_for_update().select_related("cycle").get(pk=objective.pk)
-    require(
-        Access.for_person(by).can_steer(objective.team_id),
-        "Only leads and admins of the team may align an objective.",
-    )
+    require(Access.for_person(by).can_steer(objective.team_id), ALIGN_REFUSED)
     if parent is not None:
         parent = Objective.objects.select_related("cycle").get(pk=parent.pk)
-        if parent.pk == objective.pk:
-            raise ValidationError({"parent": "An objective cannot align to itself."})
-        if parent.cycle_id != objective.cycle_id and not parent.cycle.contains(objective.cycle):
-            raise ValidationError(
-                {
-                    "parent": f"“{parent}” belongs to {parent.cycle}, which does not span "
-                    f"{objective.cycle}; align to an objective of the same or a spanning cycle."
-                }
-            )
-        parents = dict(Objective.objects.values_list("id", "parent_id"))
-        node: int | None = parent.pk
-        while node is not None:
-            if node == objective.pk:
-                raise ValidationError(
-                    {"parent": f"“{parent}” already aligns to this objective: that would loop."}
-                )
-            node = parents.get(node)
+        _check_alignment(objective, parent)
     previous_parent = objective.parent_id
     objective.parent = parent
     objective.version += 1

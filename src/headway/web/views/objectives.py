@@ -18,10 +18,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_draft, findings_for_objective
 from headway.coach.rules import Finding
-from headway.kpis.actions import gaming_alerts, refresh_kpis
+from headway.kpis.actions import gaming_alerts
 from headway.kpis.models import Measurement
 from headway.okrs import stored
-from headway.okrs.actions import align_objective, recalibrate_key_result
+from headway.okrs.actions import (
+    align_objective,
+    create_key_result,
+    create_objective,
+    recalibrate_key_result,
+    update_key_result,
+    update_objective,
+)
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult
 from headway.okrs.stored import display_moment, stored_tree
@@ -216,6 +223,20 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
+# The objective form's fields that create_objective and update_objective take as they are.
+OBJECTIVE_FORM_FIELDS = (
+    "key", "title", "description", "owner", "type", "visibility", "coach_ignore",
+    "coach_ignore_why",
+)  # fmt: skip
+
+
+# The key result form's fields that create_key_result and update_key_result take as they are.
+# The key comes first: it is fixed once the key result exists.
+KEY_RESULT_FORM_FIELDS = (
+    "key", "title", "kind", "owner", "unit", "start", "target", "weight", "due", "kpi",
+)  # fmt: skip
+
+
 def _coach(findings: list[Finding], title: str) -> dict[str, Any]:
     """The live coach's first state on a form page (nothing said before a title is typed)."""
     return {"coach_findings": findings, "coach_checked": bool(title.strip())}
@@ -273,20 +294,18 @@ def objective_create(request: HttpRequest) -> HttpResponse:
         suggested_parents=_suggested_parents(parents, teams),
     )
     if request.method == "POST" and form.is_valid():
-        parent = form.cleaned_data.get("parent")
-        objective = form.instance
+        data = form.cleaned_data
         try:
-            with transaction.atomic():
-                objective = form.save(commit=False)
-                objective._history_user = me  # type: ignore[attr-defined]
-                objective.save()
-                if parent is not None:
-                    align_objective(objective=objective, parent=parent, by=me)
+            objective = create_objective(
+                by=me,
+                cycle=data["cycle"],
+                team=data["team"],
+                parent=data.get("parent"),
+                **{name: data[name] for name in OBJECTIVE_FORM_FIELDS if name in data},
+            )
         except PermissionDenied as exc:
-            objective.pk = None
             form.add_error("parent", str(exc))
         except ValidationError as exc:
-            objective.pk = None
             add_errors(form, exc)
         else:
             messages.success(request, "Objective created. Now give it two to five key results.")
@@ -329,17 +348,17 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST" and objective.cycle.is_closed:
         form.add_error(None, f"{objective.cycle} is closed: its objectives are frozen.")
     elif request.method == "POST" and form.is_valid():
-        parent = form.cleaned_data.get("parent")
+        data = form.cleaned_data
+        parent = data.get("parent")
         try:
             with transaction.atomic():
-                if form.has_changed():
-                    edited = form.save(commit=False)
-                    edited.version += 1
-                    edited._history_user = me  # type: ignore[attr-defined]
-                    edited.save()
+                update_objective(
+                    by=me,
+                    objective=objective,
+                    **{name: data[name] for name in OBJECTIVE_FORM_FIELDS if name in data},
+                )
                 if (parent.pk if parent else None) != old_parent:
                     align_objective(objective=objective, parent=parent, by=me)
-                stored.rescore([objective.pk, old_parent])
         except PermissionDenied as exc:
             form.add_error("parent", str(exc))
         except ValidationError as exc:
@@ -384,21 +403,22 @@ def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST" and objective.cycle.is_closed:
         form.add_error(None, f"{objective.cycle} is closed: its objectives are frozen.")
     elif request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            kr = form.save(commit=False)
-            kr.objective = objective
-            kr.position = objective.key_results.count()
-            kr._history_user = me  # type: ignore[attr-defined]
-            kr.save()
-            form.save_m2m()
-            if kr.kpi_id is not None:
-                refresh_kpis(kpi_ids=[kr.kpi_id])
-            stored.rescore([objective.pk])
-        count = objective.key_results.count()
-        messages.success(request, f"Key result added ({count} so far).")
-        if request.POST.get("then") == "another":
-            return redirect("key_result_create", key=objective.key)
-        return redirect("objective", key=objective.key)
+        data = form.cleaned_data
+        try:
+            create_key_result(
+                by=me,
+                objective=objective,
+                counter_kpis=data.get("counter_kpis") or [],
+                **{name: data[name] for name in KEY_RESULT_FORM_FIELDS if name in data},
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            count = objective.key_results.count()
+            messages.success(request, f"Key result added ({count} so far).")
+            if request.POST.get("then") == "another":
+                return redirect("key_result_create", key=objective.key)
+            return redirect("objective", key=objective.key)
     return render(
         request,
         "web/key_result_form.html",
@@ -433,7 +453,6 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
     cycle = objective.cycle
     recalibrating = cycle.state == CycleState.ACTIVE
     original = {"title": key_result.title, "start": key_result.start, "target": key_result.target}
-    old_kpi = key_result.kpi_id
     form = KeyResultForm(
         request.POST or None,
         instance=key_result,
@@ -449,24 +468,26 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
         if recalibrating and moved and not reason.strip():
             form.add_error("reason", "Say why the key result is recalibrated.")
         else:
+            data = form.cleaned_data
+            fields = {
+                name: data[name]
+                for name in KEY_RESULT_FORM_FIELDS
+                if name in data and name != "key"
+            }
+            if recalibrating:
+                # The yardstick moves through recalibrate_key_result, with the reason.
+                for name in (*original, "kind"):
+                    fields.pop(name, None)
             try:
                 with transaction.atomic():
-                    edited = form.save(commit=False)
-                    if recalibrating:
-                        for name, value in original.items():
-                            setattr(edited, name, value)
-                    other = set(form.changed_data) - set(original) - {"reason"}
-                    if other or (moved and not recalibrating):
-                        edited.version += 1
-                        edited._history_user = me  # type: ignore[attr-defined]
-                        edited.save()
-                        form.save_m2m()
+                    update_key_result(
+                        by=me,
+                        key_result=key_result,
+                        counter_kpis=data.get("counter_kpis"),
+                        **fields,
+                    )
                     if recalibrating and moved:
-                        recalibrate_key_result(key_result=edited, by=me, reason=reason, **moved)
-                    kpis = {k for k in (old_kpi, edited.kpi_id) if k is not None}
-                    if kpis and old_kpi != edited.kpi_id:
-                        refresh_kpis(kpi_ids=kpis)
-                    stored.rescore([edited.objective_id])
+                        recalibrate_key_result(key_result=key_result, by=me, reason=reason, **moved)
             except PermissionDenied as exc:
                 form.add_error("reason" if "reason" in form.fields else None, str(exc))
             except ValidationError as exc:
