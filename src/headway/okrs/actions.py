@@ -53,6 +53,16 @@ def _checkin_moment(at: datetime, cycle: Cycle, now: datetime) -> tuple[datetime
     return at, None
 
 
+def _locked_key_result(key_result: KeyResult) -> KeyResult:
+    """The key result's row locked for this transaction, with its objective, cycle and KPI."""
+    return (
+        # of=self: PostgreSQL cannot lock the nullable side (kpi) of an outer join.
+        KeyResult.objects.select_for_update(of=("self",))
+        .select_related("objective__cycle", "objective__team", "kpi")
+        .get(pk=key_result.pk)
+    )
+
+
 @transaction.atomic
 def record_checkin(
     *,
@@ -70,12 +80,7 @@ def record_checkin(
     kinds a finite `value`. KPI-linked and rolled-up key results refuse check-ins: their
     value is computed. The moment must lie within the cycle and not in the future.
     """
-    key_result = (
-        # of=self: PostgreSQL cannot lock the nullable side (kpi) of an outer join.
-        KeyResult.objects.select_for_update(of=("self",))
-        .select_related("objective__cycle", "objective__team", "kpi")
-        .get(pk=key_result.pk)
-    )
+    key_result = _locked_key_result(key_result)
     require(
         Access.for_person(by).can_check_in(key_result),
         "Only members of the team and the owner may check in on this key result.",
@@ -389,11 +394,7 @@ def update_key_result(
     is `recalibrate_key_result`, which keeps a reason. A real change bumps the version.
     """
     _refuse_unknown(changes, KEY_RESULT_FIELDS - {"key"})
-    key_result = (
-        KeyResult.objects.select_for_update(of=("self",))
-        .select_related("objective__cycle", "objective__team", "kpi")
-        .get(pk=key_result.pk)
-    )
+    key_result = _locked_key_result(key_result)
     require(
         Access.for_person(by).can_edit_key_result(key_result),
         "Only leads of the team and the owners may edit this key result.",
@@ -433,11 +434,7 @@ def update_key_result(
 @transaction.atomic
 def delete_key_result(*, by: Person, key_result: KeyResult) -> None:
     """Delete a key result with its check-ins (leads, the objective's owner)."""
-    key_result = (
-        KeyResult.objects.select_for_update(of=("self",))
-        .select_related("objective__cycle")
-        .get(pk=key_result.pk)
-    )
+    key_result = _locked_key_result(key_result)
     objective = key_result.objective
     require(
         Access.for_person(by).can_edit_objective(objective),
