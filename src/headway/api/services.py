@@ -1,10 +1,9 @@
-"""Writes of the API that no existing action covers: plain create, update and delete.
+"""The API's writes: keys and e-mails turned into rows, `If-Match`, then the domain action.
 
-Each function checks the caller's rights with Access (PRODUCT.md section 6), validates with
-full_clean (field errors as Django ValidationError), runs in one transaction and, for
-versioned resources, checks `If-Match` against the locked row and bumps `version`.
-Workflows with an action of their own (check-ins, recalibration, alignment, closing and
-reopening cycles, promotion, measurements) are called through that action.
+Every write goes through the same action the web pages call (`teams.actions`,
+`okrs.actions`, `kpis.actions`), which checks the caller's rights (PRODUCT.md section 6),
+validates (field errors as Django ValidationError) and bumps versions. For versioned
+resources `If-Match` is checked here against the locked row, in the action's transaction.
 """
 
 from __future__ import annotations
@@ -14,15 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Model
 
 from headway.api.errors import PreconditionFailed
-from headway.kpis.actions import promote_kpi, refresh_kpis
+from headway.kpis import actions as kpi_actions
+from headway.kpis.actions import promote_kpi
 from headway.kpis.models import Kpi
 from headway.okrs import actions as okr_actions
-from headway.okrs import stored
 from headway.okrs.actions import (
     align_objective,
     close_cycle,
@@ -31,8 +29,9 @@ from headway.okrs.actions import (
     reopen_cycle,
 )
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
+from headway.teams import actions as team_actions
 from headway.teams.access import Access, require
-from headway.teams.models import Membership, Person, Team
+from headway.teams.models import Person, Team
 
 Data = Mapping[str, Any]
 
@@ -64,14 +63,6 @@ def check_version(current: int, if_match: str | None) -> None:
 def _locked[M: Model](instance: M) -> M:
     locked: M = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
     return locked
-
-
-def _save(instance: Model, by: Person, *, reason: str | None = None) -> None:
-    instance.full_clean()
-    instance._history_user = by  # type: ignore[attr-defined]
-    if reason:
-        instance._change_reason = reason  # type: ignore[attr-defined]
-    instance.save()
 
 
 # References by key --------------------------------------------------------------------------
@@ -124,156 +115,90 @@ def _visible_objective(key: str, access: Access, field: str = "parent") -> Objec
     return found
 
 
-# Teams --------------------------------------------------------------------------------------
-
-
-def _check_team_parent(team: Team, parent: Team | None) -> None:
-    if parent is None or team.pk is None:
-        return
-    parents = dict(Team.objects.values_list("id", "parent_id"))
-    node: int | None = parent.pk
-    while node is not None:
-        if node == team.pk:
-            raise ValidationError({"parent": f"{parent} is below {team}: that would loop."})
-        node = parents.get(node)
+# Teams and people ---------------------------------------------------------------------------
 
 
 @transaction.atomic
 def create_team(*, by: Person, data: Data) -> Team:
-    require(Access.for_person(by).can_manage(), "Only admins may manage teams.")
-    parent = _team(data["parent"], "parent") if data.get("parent") else None
-    team = Team(
+    return team_actions.create_team(
+        by=by,
         key=data["key"],
         name=data["name"],
         kind=data.get("kind", "team"),
-        parent=parent,
+        parent=_team(data["parent"], "parent") if data.get("parent") else None,
         checkin_cadence_days=data.get("checkin_cadence_days", 7),
     )
-    _save(team, by)
-    return team
 
 
 @transaction.atomic
 def update_team(*, by: Person, team: Team, data: Data) -> Team:
-    require(Access.for_person(by).can_manage(), "Only admins may manage teams.")
-    team = _locked(team)
+    changes = {
+        field: data[field]
+        for field in ("name", "kind", "checkin_cadence_days")
+        if data.get(field) is not None
+    }
     if "parent" in data:
-        team.parent = _team(data["parent"], "parent") if data["parent"] else None
-        _check_team_parent(team, team.parent)
-    for field in ("name", "kind", "checkin_cadence_days"):
-        if data.get(field) is not None:
-            setattr(team, field, data[field])
-    _save(team, by)
-    return team
+        changes["parent"] = _team(data["parent"], "parent") if data["parent"] else None
+    return team_actions.update_team(by=by, team=team, **changes)
 
 
-@transaction.atomic
 def delete_team(*, by: Person, team: Team) -> None:
     """Delete a team with no sub-teams, objectives or KPIs (else ProtectedError: 409)."""
-    require(Access.for_person(by).can_manage(), "Only admins may manage teams.")
-    team.delete()
-
-
-# People -------------------------------------------------------------------------------------
+    team_actions.delete_team(by=by, team=team)
 
 
 def _memberships(entries: list[Mapping[str, str]]) -> list[tuple[Team, str]]:
     keys = [entry["team"] for entry in entries]
     teams = {t.key: t for t in Team.objects.filter(key__in=keys)}
-    errors = [f"no team {key!r}" for key in keys if key not in teams]
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
-    if duplicates:
-        errors.append(f"listed twice: {', '.join(duplicates)}")
-    if errors:
-        raise ValidationError({"memberships": "; ".join(errors).capitalize() + "."})
+    unknown = [key for key in dict.fromkeys(keys) if key not in teams]
+    if unknown:
+        raise ValidationError({"memberships": f"No team {', '.join(map(repr, unknown))}."})
     return [(teams[entry["team"]], entry.get("role", "member")) for entry in entries]
-
-
-def _set_memberships(person: Person, memberships: list[tuple[Team, str]]) -> None:
-    Membership.objects.filter(person=person).delete()
-    Membership.objects.bulk_create(
-        Membership(person=person, team=team, role=role) for team, role in memberships
-    )
 
 
 @transaction.atomic
 def create_person(*, by: Person, data: Data) -> Person:
     """Invite a person: no password yet (they set one through the sign-in page's reset)."""
-    require(Access.for_person(by).can_manage(), "Only admins may manage people.")
-    email = data["email"].strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError({"email": f"{data['email']!r} is not a valid e-mail."}) from None
-    if Person.objects.filter(email=email).exists():
-        raise ValidationError({"email": f"{email} already exists."})
-    memberships = _memberships(list(data.get("memberships") or []))
-    person = Person(email=email, name=data.get("name", ""), is_active=data.get("is_active", True))
-    person.set_unusable_password()
-    person.full_clean()
-    person.save()
-    _set_memberships(person, memberships)
-    return person
+    return team_actions.invite_person(
+        by=by,
+        email=data["email"],
+        name=data.get("name", ""),
+        is_active=data.get("is_active", True),
+        memberships=_memberships(list(data.get("memberships") or [])),
+    )
 
 
 @transaction.atomic
 def update_person(*, by: Person, person: Person, data: Data) -> Person:
-    require(Access.for_person(by).can_manage(), "Only admins may manage people.")
-    person = _locked(person)
-    if data.get("name") is not None:
-        person.name = data["name"]
-    if data.get("is_active") is not None:
-        person.is_active = data["is_active"]
-    person.full_clean(exclude=["password"])
-    person.save()
-    if data.get("memberships") is not None:
-        _set_memberships(person, _memberships(list(data["memberships"])))
-    return person
+    memberships = data.get("memberships")
+    return team_actions.update_person(
+        by=by,
+        person=person,
+        name=data.get("name"),
+        is_active=data.get("is_active"),
+        memberships=None if memberships is None else _memberships(list(memberships)),
+    )
 
 
 # Cycles -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def create_cycle(*, by: Person, data: Data) -> Cycle:
-    require(Access.for_person(by).can_manage(), "Only admins may manage cycles.")
-    cycle = Cycle(
+    return okr_actions.create_cycle(
+        by=by,
         key=data["key"],
         name=data.get("name", ""),
         start=data["start"],
         end=data["end"],
         state=data.get("state", CycleState.PLANNING),
     )
-    _check_dates(cycle)
-    _save(cycle, by)
-    return cycle
 
 
-def _check_dates(cycle: Cycle) -> None:
-    if cycle.start and cycle.end and cycle.end < cycle.start:
-        raise ValidationError({"end": "The cycle cannot end before it starts."})
-
-
-@transaction.atomic
 def update_cycle(*, by: Person, cycle: Cycle, data: Data) -> Cycle:
-    require(Access.for_person(by).can_manage(), "Only admins may manage cycles.")
-    cycle = _locked(cycle)
     changes = {field: data[field] for field in ("start", "end", "state") if data.get(field)}
-    if cycle.is_closed and any(getattr(cycle, f) != v for f, v in changes.items()):
-        raise ValidationError(
-            f"The cycle {cycle} is closed: reopen it before changing its dates or state."
-        )
     if data.get("name") is not None:
-        cycle.name = data["name"]
-    dates_moved = any(getattr(cycle, f) != changes[f] for f in ("start", "end") if f in changes)
-    for field, value in changes.items():
-        setattr(cycle, field, value)
-    _check_dates(cycle)
-    _save(cycle, by)
-    if dates_moved:
-        # Forecasts and KPI-fed key results depend on the cycle's window.
-        stored.rescore_cycle(cycle)
-    return cycle
+        changes["name"] = data["name"]
+    return okr_actions.update_cycle(by=by, cycle=cycle, **changes)
 
 
 def close(*, by: Person, cycle: Cycle, reflections: Mapping[str, str]) -> Cycle:
@@ -429,49 +354,33 @@ def check_in(*, by: Person, key_result: KeyResult, data: Data) -> CheckIn:
 
 # KPIs ---------------------------------------------------------------------------------------
 
-EVALUATED = ("direction", "target", "warning", "critical", "cadence")
 KPI_FIELDS = (
     "name", "unit", "definition", "why", "how", "direction", "target", "warning",
     "critical", "benchmark", "cadence", "tier",
 )  # fmt: skip
+# A PATCH clears these with an explicit null; the other fields ignore one.
+CLEARABLE = frozenset({"target", "warning", "critical", "benchmark", "owner"})
 
 
 @transaction.atomic
 def create_kpi(*, by: Person, data: Data) -> Kpi:
-    team = _team(data["team"])
-    require(
-        Access.for_person(by).can_create_in(team.pk),
-        f"Only members of {team} may create its KPIs.",
+    fields = {field: data[field] for field in KPI_FIELDS if data.get(field) is not None}
+    return kpi_actions.create_kpi(
+        by=by, team=_team(data["team"]), key=data["key"], owner=_person(data.get("owner")), **fields
     )
-    kpi = Kpi(key=data["key"], team=team, owner=_person(data.get("owner")))
-    for field in KPI_FIELDS:
-        if field in data and data[field] is not None:
-            setattr(kpi, field, data[field])
-    _save(kpi, by)
-    return kpi
 
 
 @transaction.atomic
 def update_kpi(*, by: Person, kpi: Kpi, data: Data, if_match: str | None) -> Kpi:
-    kpi = _locked(kpi)
-    check_version(kpi.version, if_match)
-    require(
-        Access.for_person(by).can_edit_kpi(kpi),
-        "Only leads of the team and the owner may edit this KPI.",
-    )
-    before = {field: getattr(kpi, field) for field in EVALUATED}
-    nullable = {"target", "warning", "critical", "benchmark"}
-    for field in KPI_FIELDS:
-        if field in data and (data[field] is not None or field in nullable):
-            setattr(kpi, field, data[field])
+    check_version(_locked(kpi).version, if_match)
+    changes = {
+        field: data[field]
+        for field in KPI_FIELDS
+        if field in data and (data[field] is not None or field in CLEARABLE)
+    }
     if "owner" in data:
-        kpi.owner = _person(data["owner"])
-    kpi.version += 1
-    _save(kpi, by)
-    if any(getattr(kpi, field) != value for field, value in before.items()):
-        refresh_kpis(kpi_ids=[kpi.pk])
-        kpi.refresh_from_db()
-    return kpi
+        changes["owner"] = _person(data["owner"])
+    return kpi_actions.update_kpi(by=by, kpi=kpi, **changes)
 
 
 def promote(*, by: Person, kpi: Kpi, data: Data) -> KeyResult:

@@ -13,15 +13,16 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.text import slugify
 
+from headway.keys import free_key
 from headway.kpis import health as core
 from headway.kpis.models import Kpi, Measurement, MeasurementRevision
 from headway.moments import to_utc
 from headway.okrs import stored
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.access import Access, require
-from headway.teams.models import Person
+from headway.teams.models import Person, Team
+from headway.writes import real_changes, refuse_unknown, save_checked
 
 # Larger magnitudes are almost surely unit or parsing mistakes, and lose integer precision.
 MAX_ABS_VALUE = 1e15
@@ -302,13 +303,61 @@ def refresh_kpis(
     return kpis
 
 
-def _free_kr_key(objective: Objective, base: str) -> str:
-    key = slugify(base)[:140] or "kpi"
-    taken = set(objective.key_results.values_list("key", flat=True))
-    candidate, n = key, 2
-    while candidate in taken:
-        candidate, n = f"{key}-{n}", n + 1
-    return candidate
+# What create_kpi and update_kpi accept besides the team.
+KPI_FIELDS = frozenset(
+    {"name", "unit", "definition", "why", "how", "owner", "direction", "target", "warning",
+     "critical", "benchmark", "cadence", "tier"}
+)  # fmt: skip
+# A change to these re-evaluates the KPI's health (and what it feeds).
+EVALUATED = frozenset({"direction", "target", "warning", "critical", "cadence"})
+
+
+@transaction.atomic
+def create_kpi(*, by: Person, team: Team, name: str, key: str = "", **fields: Any) -> Kpi:
+    """Add a KPI card to `team` (its members may); the key is made from the name when empty.
+
+    Thresholds must be in order past the target (Kpi.clean). Raises ValidationError with
+    field names.
+    """
+    refuse_unknown(fields, KPI_FIELDS)
+    require(
+        Access.for_person(by).can_create_in(team.pk), f"Only members of {team} may add its KPIs."
+    )
+    name = name.strip()
+    kpi = Kpi(team=team, name=name, key=key or free_key(Kpi, name or "kpi"), **fields)
+    save_checked(kpi, by=by)
+    return kpi
+
+
+@transaction.atomic
+def update_kpi(*, by: Person, kpi: Kpi, **changes: Any) -> Kpi:
+    """Change a KPI card (leads of the team and its owner); `team` moves it to another team.
+
+    A real change bumps the version; giving the values it already has changes nothing. A new
+    direction, threshold or cadence re-evaluates its health at once.
+    """
+    refuse_unknown(changes, KPI_FIELDS | {"team"})
+    kpi = Kpi.objects.select_for_update(of=("self",)).select_related("team").get(pk=kpi.pk)
+    access = Access.for_person(by)
+    require(access.can_edit_kpi(kpi), "Only leads of the team and the owner may edit this KPI.")
+    if "name" in changes:
+        changes["name"] = str(changes["name"]).strip()
+    moved = real_changes(kpi, changes)
+    if not moved:
+        return kpi
+    if "team" in moved:
+        require(
+            access.at_least(moved["team"].pk, "lead"),
+            f"Only leads of {moved['team']} may move a KPI there.",
+        )
+    for name, value in moved.items():
+        setattr(kpi, name, value)
+    kpi.version += 1
+    save_checked(kpi, by=by)
+    if EVALUATED & set(moved):
+        refresh_kpis(kpi_ids=[kpi.pk], by=by)
+        kpi.refresh_from_db()
+    return kpi
 
 
 def _number(value: float) -> str:
@@ -358,7 +407,7 @@ def promote_kpi(
     unit = f" {kpi.unit}" if kpi.unit else ""
     key_result = KeyResult(
         objective=objective,
-        key=_free_kr_key(objective, kpi.key),
+        key=free_key(KeyResult, kpi.key, objective=objective),
         title=(title or "").strip()
         or f"{verb} {kpi.name.lower()} from {_number(start)} to {_number(target)}{unit}",
         kind=kind,

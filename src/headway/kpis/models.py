@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -128,6 +130,25 @@ class Kpi(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse thresholds out of order: past the target comes warning, then critical."""
+        up = self.direction != Direction.DOWN
+        better = "higher" if up else "lower"
+        given = [
+            (name, value)
+            for name in ("target", "warning", "critical")
+            if (value := getattr(self, name)) is not None
+        ]
+        errors = {}
+        for (first, a), (second, b) in pairwise(given):
+            if (a < b) if up else (a > b):
+                errors[second] = (
+                    f"When {better} is better, the {second} threshold must not be {better} "
+                    f"than the {first}."
+                )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def effective_cadence(self) -> str:

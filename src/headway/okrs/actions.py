@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 
+from headway.keys import free_key
 from headway.kpis.models import Kpi
 from headway.moments import to_utc
 from headway.okrs import stored
@@ -24,6 +24,7 @@ from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResult
 from headway.okrs.tree import core_cycle
 from headway.teams.access import Access, require
 from headway.teams.models import Person, Team
+from headway.writes import reaches, real_changes, refuse_unknown, save_checked
 
 # A little slack for clocks of machines pushing check-ins.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -225,13 +226,10 @@ def _check_alignment(objective: Objective, parent: Objective) -> None:
     if objective.pk is None:
         return  # a new objective has nothing below it yet
     parents = dict(Objective.objects.values_list("id", "parent_id"))
-    node: int | None = parent.pk
-    while node is not None:
-        if node == objective.pk:
-            raise ValidationError(
-                {"parent": f"“{parent}” already aligns to this objective: that would loop."}
-            )
-        node = parents.get(node)
+    if reaches(parents, parent.pk, objective.pk):
+        raise ValidationError(
+            {"parent": f"“{parent}” already aligns to this objective: that would loop."}
+        )
 
 
 ALIGN_REFUSED = "Only leads and admins of the team may align an objective."
@@ -243,12 +241,6 @@ OBJECTIVE_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def _refuse_unknown(fields: Mapping[str, object], allowed: frozenset[str]) -> None:
-    unknown = sorted(set(fields) - allowed)
-    if unknown:
-        raise TypeError(f"unknown fields: {', '.join(unknown)}")
-
-
 @transaction.atomic
 def create_objective(
     *, by: Person, cycle: Cycle, team: Team, parent: Objective | None = None, **fields: Any
@@ -258,7 +250,7 @@ def create_objective(
     Aligning it to `parent` at once is for leads and admins, as `align_objective` is; the
     key is made from the title when not given. Raises ValidationError with field names.
     """
-    _refuse_unknown(fields, OBJECTIVE_FIELDS)
+    refuse_unknown(fields, OBJECTIVE_FIELDS)
     access = Access.for_person(by)
     require(access.can_create_in(team.pk), f"Only members of {team} may create its objectives.")
     if parent is not None:
@@ -267,14 +259,12 @@ def create_objective(
         )
     cycle.refuse_if_closed()
     title = str(fields.pop("title", "")).strip()
-    key = fields.pop("key", "") or _free_key(title or "objective")
+    key = fields.pop("key", "") or free_key(Objective, title or "objective")
     objective = Objective(cycle=cycle, team=team, title=title, key=key, **fields)
     if parent is not None:
         _check_alignment(objective, Objective.objects.select_related("cycle").get(pk=parent.pk))
     objective.parent = parent
-    objective._history_user = by  # type: ignore[attr-defined]
-    objective.full_clean()
-    objective.save()
+    save_checked(objective, by=by)
     # A parent gains a roll-up child.
     stored.rescore([objective.pk])
     return objective
@@ -287,7 +277,7 @@ def update_objective(*, by: Person, objective: Objective, **changes: Any) -> Obj
     A real change bumps the version; giving the values it already has changes nothing.
     Re-parenting is `align_objective`. Raises ValidationError with field names.
     """
-    _refuse_unknown(changes, OBJECTIVE_FIELDS - {"key"})
+    refuse_unknown(changes, OBJECTIVE_FIELDS - {"key"})
     objective = (
         Objective.objects.select_for_update(of=("self",))
         .select_related("cycle", "team")
@@ -300,15 +290,13 @@ def update_objective(*, by: Person, objective: Objective, **changes: Any) -> Obj
     objective.cycle.refuse_if_closed()
     if "title" in changes:
         changes["title"] = str(changes["title"]).strip()
-    moved = {name: value for name, value in changes.items() if getattr(objective, name) != value}
+    moved = real_changes(objective, changes)
     if not moved:
         return objective
     for name, value in moved.items():
         setattr(objective, name, value)
     objective.version += 1
-    objective._history_user = by  # type: ignore[attr-defined]
-    objective.full_clean()
-    objective.save()
+    save_checked(objective, by=by)
     return objective
 
 
@@ -359,7 +347,7 @@ def create_key_result(
     It goes last unless `position` is given; a KPI-fed one starts from the KPI's latest
     value. Raises ValidationError with field names.
     """
-    _refuse_unknown(fields, KEY_RESULT_FIELDS)
+    refuse_unknown(fields, KEY_RESULT_FIELDS)
     access = Access.for_person(by)
     require(
         access.can_create_in(objective.team_id) or access.can_edit_objective(objective),
@@ -372,9 +360,7 @@ def create_key_result(
     fields["title"] = str(fields.get("title", "")).strip()
     key_result = KeyResult(objective=objective, **fields)
     _set_kpi(key_result, kpi)
-    key_result._history_user = by  # type: ignore[attr-defined]
-    key_result.full_clean()
-    key_result.save()
+    save_checked(key_result, by=by)
     key_result.counter_kpis.set(counter_kpis)
     stored.rescore([objective.pk])
     return key_result
@@ -393,7 +379,7 @@ def update_key_result(
     Once the cycle is under way, moving its title, kind, start or target is refused: that
     is `recalibrate_key_result`, which keeps a reason. A real change bumps the version.
     """
-    _refuse_unknown(changes, KEY_RESULT_FIELDS - {"key"})
+    refuse_unknown(changes, KEY_RESULT_FIELDS - {"key"})
     key_result = _locked_key_result(key_result)
     require(
         Access.for_person(by).can_edit_key_result(key_result),
@@ -403,7 +389,7 @@ def update_key_result(
     cycle.refuse_if_closed()
     if "title" in changes:
         changes["title"] = str(changes["title"]).strip()
-    moved = {name: value for name, value in changes.items() if getattr(key_result, name) != value}
+    moved = real_changes(key_result, changes)
     recalibrated = [name for name in YARDSTICK if name in moved]
     if recalibrated and cycle.state != CycleState.PLANNING:
         message = (
@@ -422,9 +408,7 @@ def update_key_result(
     for name, value in moved.items():
         setattr(key_result, name, value)
     key_result.version += 1
-    key_result._history_user = by  # type: ignore[attr-defined]
-    key_result.full_clean()
-    key_result.save()
+    save_checked(key_result, by=by)
     if guard_rails is not None:
         key_result.counter_kpis.set(list(guard_rails))
     stored.rescore([key_result.objective_id])
@@ -462,6 +446,65 @@ def align_objective(*, objective: Objective, parent: Objective | None, by: Perso
     # The old parent loses a roll-up child; the new one (an ancestor now) gains one.
     stored.rescore([objective.pk, previous_parent] if previous_parent else [objective.pk])
     return objective
+
+
+CYCLE_FIELDS = frozenset({"name", "start", "end", "state"})
+# Closing and reopening have actions of their own (grades, reflections).
+OPEN_STATES = frozenset({CycleState.PLANNING, CycleState.ACTIVE})
+
+
+def _check_state(cycle: Cycle) -> None:
+    if cycle.state not in OPEN_STATES:
+        raise ValidationError(
+            {"state": "A cycle is planning or active; close it from its review, which grades it."}
+        )
+
+
+@transaction.atomic
+def create_cycle(
+    *,
+    by: Person,
+    key: str,
+    start: date,
+    end: date,
+    name: str = "",
+    state: str = CycleState.PLANNING,
+) -> Cycle:
+    """Add a cycle (admins only), planning or active."""
+    require(Access.for_person(by).can_manage(), "Only admins may manage cycles.")
+    cycle = Cycle(key=key, name=name.strip(), start=start, end=end, state=state)
+    _check_state(cycle)
+    save_checked(cycle, by=by)
+    return cycle
+
+
+@transaction.atomic
+def update_cycle(*, by: Person, cycle: Cycle, **changes: Any) -> Cycle:
+    """Rename a cycle, move its dates or switch it between planning and active (admins).
+
+    A closed cycle keeps its dates and state until it is reopened; moving the dates
+    rescores the cycle, since pace, forecasts and KPI-fed key results follow its window.
+    """
+    refuse_unknown(changes, CYCLE_FIELDS)
+    require(Access.for_person(by).can_manage(), "Only admins may manage cycles.")
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    if "name" in changes:
+        changes["name"] = str(changes["name"]).strip()
+    moved = real_changes(cycle, changes)
+    if not moved:
+        return cycle
+    if cycle.is_closed and set(moved) - {"name"}:
+        raise ValidationError(
+            f"The cycle {cycle} is closed: reopen it before changing its dates or state."
+        )
+    for name, value in moved.items():
+        setattr(cycle, name, value)
+    if not cycle.is_closed:
+        _check_state(cycle)
+    save_checked(cycle, by=by)
+    if {"start", "end"} & set(moved):
+        stored.rescore_cycle(cycle)
+    return cycle
 
 
 @transaction.atomic
@@ -536,14 +579,6 @@ def reopen_cycle(*, cycle: Cycle, by: Person) -> Cycle:
     return cycle
 
 
-def _free_key(base: str) -> str:
-    key = slugify(base)[:140] or "objective"
-    candidate, n = key, 2
-    while Objective.objects.filter(key=candidate).exists():
-        candidate, n = f"{key}-{n}", n + 1
-    return candidate
-
-
 @transaction.atomic
 def copy_objective_to_cycle(
     *,
@@ -576,7 +611,7 @@ def copy_objective_to_cycle(
     if parent is not None and not (parent.cycle_id == cycle.pk or parent.cycle.contains(cycle)):
         parent = None
     copy = Objective(
-        key=key or _free_key(f"{objective.key}-{cycle.key}"),
+        key=key or free_key(Objective, f"{objective.key}-{cycle.key}"),
         cycle=cycle,
         team=objective.team,
         owner=objective.owner,
@@ -586,9 +621,7 @@ def copy_objective_to_cycle(
         visibility=objective.visibility,
         parent=parent,
     )
-    copy._history_user = by  # type: ignore[attr-defined]
-    copy.full_clean()
-    copy.save()
+    save_checked(copy, by=by)
     for position, kr in enumerate(sorted(picked, key=lambda k: (k.position, k.pk))):
         numeric = kr.kind in {KeyResultKind.INCREASE, KeyResultKind.DECREASE}
         new = KeyResult(

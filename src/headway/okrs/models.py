@@ -68,6 +68,10 @@ class Cycle(models.Model):
     def is_closed(self) -> bool:
         return self.state == CycleState.CLOSED
 
+    def clean(self) -> None:
+        if self.start and self.end and self.end < self.start:
+            raise ValidationError({"end": "The cycle cannot end before it starts."})
+
     def refuse_if_closed(self) -> None:
         """Raise ValidationError when the cycle is closed: its scores are frozen as grades."""
         if self.is_closed:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from headway.writes import reaches
 
 KEY_HELP = "Stable identifier used in URLs, the API and YAML files (letters, digits, - and _)."
 
@@ -110,6 +113,22 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Only the company stands at the top, and no team sits below itself."""
+        if self.parent_id is None:
+            if self.kind != TeamKind.COMPANY:
+                raise ValidationError(
+                    {"parent": "Only the company stands at the top; pick where this team belongs."}
+                )
+            return
+        if self.pk is None:
+            return
+        parents = dict(Team.objects.values_list("id", "parent_id"))
+        if reaches(parents, self.parent_id, self.pk):
+            raise ValidationError(
+                {"parent": f"{self.parent} is part of {self}: that would make a loop."}
+            )
 
 
 def team_subtree(teams: list[Team], key: str) -> set[int]:

@@ -108,6 +108,11 @@ def add_errors(
             form.add_error(None, message)
 
 
+def form_changes(form: BaseForm) -> dict[str, Any]:
+    """The fields the user changed, with their cleaned values (for an update action)."""
+    return {name: form.cleaned_data[name] for name in form.changed_data}
+
+
 @dataclass(frozen=True)
 class Bar:
     """What a progress bar shows: the score, its band, and the expected pace (marker)."""

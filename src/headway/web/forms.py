@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Model
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.text import slugify
 
 from headway.coach.rules import RULES
-from headway.kpis.models import Direction, Kpi
+from headway.keys import free_key
+from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.models import Person, Role, Team
 
@@ -30,18 +28,6 @@ KIND_FIELDS = {
     "kpi": "increase decrease above below",
     "counter_kpis": "increase decrease above below",
 }
-
-
-def free_key(model: type[Model], base: str, taken: set[str] | None = None, **scope: Any) -> str:
-    """A key made from `base` that no row of `model` (within `scope`) has yet."""
-    key = slugify(base)[:60].strip("-") or "item"
-    used = set(
-        model._default_manager.filter(key__startswith=key, **scope).values_list("key", flat=True)
-    ) | (taken or set())
-    candidate, n = key, 2
-    while candidate in used:
-        candidate, n = f"{key}-{n}", n + 1
-    return candidate
 
 
 class QuickSelect(forms.Select):
@@ -500,20 +486,6 @@ class KpiForm(NoColon, forms.ModelForm[Kpi]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        up = data.get("direction", Direction.UP) == Direction.UP
-        better = "higher" if up else "lower"
-        ordered = [
-            (name, data.get(name))
-            for name in ("target", "warning", "critical")
-            if data.get(name) is not None
-        ]
-        for (first, a), (second, b) in pairwise(ordered):
-            if a is not None and b is not None and ((a < b) if up else (a > b)):
-                self.add_error(
-                    second,
-                    f"When {better} is better, the {second} threshold must not be {better} "
-                    f"than the {first}.",
-                )
         if "key" in self.fields and not data.get("key"):
             data["key"] = free_key(Kpi, data.get("name") or "kpi")
         return data
@@ -628,13 +600,6 @@ class CycleForm(NoColon, forms.ModelForm[Cycle]):
                 self.fields["state"].choices = [(CycleState.CLOSED, "closed")]  # type: ignore[attr-defined]
                 self.fields["state"].disabled = True
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if start and end and end < start:
-            self.add_error("end", "The end cannot be before the start.")
-        return data
-
 
 class TeamForm(NoColon, forms.ModelForm[Team]):
     class Meta:
@@ -642,11 +607,11 @@ class TeamForm(NoColon, forms.ModelForm[Team]):
         fields = ("name", "key", "kind", "parent", "checkin_cadence_days")
         labels = {"parent": "Part of", "checkin_cadence_days": "Check-in cadence (days)"}
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("kind") != "company" and data.get("parent") is None:
-            self.add_error("parent", "Only the company stands at the top; pick where it belongs.")
-        return data
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Files, URLs and API clients refer to a team by its key.
+            self.fields["key"].disabled = True
 
 
 class PersonForm(NoColon, forms.Form):
@@ -666,20 +631,6 @@ class PersonForm(NoColon, forms.Form):
 
     def clean_role(self) -> str:
         return self.cleaned_data.get("role") or Role.MEMBER
-
-    def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip().lower()
-        if Person.objects.filter(email=email).exists():
-            raise ValidationError("Someone with this e-mail address already exists.")
-        return email
-
-    def clean_password(self) -> str:
-        from django.contrib.auth.password_validation import validate_password
-
-        password: str = self.cleaned_data.get("password") or ""
-        if password:
-            validate_password(password)
-        return password
 
 
 class MembershipForm(NoColon, forms.Form):

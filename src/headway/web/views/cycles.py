@@ -19,15 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import REVIEW_RULES, findings_for_objectives
 from headway.coach.rules import Finding
-from headway.okrs import stored
-from headway.okrs.actions import close_cycle, reopen_cycle
+from headway.okrs.actions import close_cycle, create_cycle, reopen_cycle, update_cycle
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_progress, grade_band
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
 from headway.teams.models import Person, Team, TeamKind
 from headway.teams.models import team_subtree as team_subtree  # web.views.kpis imports it from here
-from headway.web.common import access, is_htmx, person
+from headway.web.common import access, add_errors, form_changes, is_htmx, person
 from headway.web.forms import CycleForm
 
 KIND_ORDER: dict[str, int] = {TeamKind.COMPANY: 0, TeamKind.DEPARTMENT: 1, TeamKind.TEAM: 2}
@@ -550,9 +549,13 @@ def cycle_create(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     form = CycleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        cycle = form.save()
-        messages.success(request, f"Cycle {cycle} created.")
-        return redirect("cycle", key=cycle.key)
+        try:
+            cycle = create_cycle(by=person(request), **form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Cycle {cycle} created.")
+            return redirect("cycle", key=cycle.key)
     return render(request, "web/form.html", {"form": form, "title": "New cycle"})
 
 
@@ -562,13 +565,13 @@ def cycle_edit(request: HttpRequest, key: str) -> HttpResponse:
     _require_manager(request)
     form = CycleForm(request.POST or None, instance=cycle)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            if {"start", "end"} & set(form.changed_data):
-                # Forecasts and KPI-fed key results depend on the cycle's window.
-                stored.rescore_cycle(cycle)
-        messages.success(request, f"Cycle {cycle} saved.")
-        return redirect("cycle", key=cycle.key)
+        try:
+            update_cycle(by=person(request), cycle=cycle, **form_changes(form))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Cycle {cycle} saved.")
+            return redirect("cycle", key=cycle.key)
     return render(
         request,
         "web/form.html",

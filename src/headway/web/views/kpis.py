@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Case, Count, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,9 +21,10 @@ from headway.kpis.actions import (
     IngestError,
     MeasurementRow,
     achieved_while_healthy,
+    create_kpi,
     ingest_measurements,
     promote_kpi,
-    refresh_kpis,
+    update_kpi,
 )
 from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
 from headway.okrs.models import CycleState, Objective
@@ -291,6 +291,11 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
+def _card(form: KpiForm) -> dict[str, Any]:
+    """The KPI card as the form has it, for create_kpi and update_kpi."""
+    return {name: form.cleaned_data[name] for name in form.fields}
+
+
 @require_http_methods(["GET", "POST"])
 def kpi_create(request: HttpRequest) -> HttpResponse:
     acc = access(request)
@@ -304,11 +309,13 @@ def kpi_create(request: HttpRequest) -> HttpResponse:
         initial["team"] = (team or teams[0]).pk
     form = KpiForm(request.POST or None, teams=teams, initial=initial)
     if request.method == "POST" and form.is_valid():
-        kpi = form.save(commit=False)
-        kpi._history_user = me  # type: ignore[attr-defined]
-        kpi.save()
-        messages.success(request, f"KPI {kpi.name} created. Push its first measurement.")
-        return redirect("kpi", key=kpi.key)
+        try:
+            kpi = create_kpi(by=me, **_card(form))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"KPI {kpi.name} created. Push its first measurement.")
+            return redirect("kpi", key=kpi.key)
     return render(
         request,
         "web/form.html",
@@ -333,15 +340,13 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
         teams.append(kpi.team)
     form = KpiForm(request.POST or None, instance=kpi, teams=teams)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            if form.has_changed():
-                edited = form.save(commit=False)
-                edited.version += 1
-                edited._history_user = me  # type: ignore[attr-defined]
-                edited.save()
-            refresh_kpis(kpi_ids=[kpi.pk])
-        messages.success(request, "KPI saved.")
-        return redirect("kpi", key=kpi.key)
+        try:
+            update_kpi(by=me, kpi=kpi, **_card(form))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "KPI saved.")
+            return redirect("kpi", key=kpi.key)
     return render(
         request,
         "web/form.html",

@@ -8,8 +8,7 @@ from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,8 +17,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_team
 from headway.okrs.models import Cycle, CycleState
+from headway.teams.actions import (
+    create_team,
+    invite_person,
+    remove_membership,
+    set_membership,
+    update_team,
+)
 from headway.teams.models import Membership, Person, Team
-from headway.web.common import access, person
+from headway.web.common import access, add_errors, form_changes, person
 from headway.web.forms import MembershipForm, PersonForm, TeamForm
 
 
@@ -98,14 +104,18 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             raise PermissionDenied("Only admins may manage people and teams.")
         remove = request.POST.get("remove")
         if remove:
-            Membership.objects.filter(team=team, pk=remove if remove.isdigit() else 0).delete()
-            messages.success(request, "Removed from the team.")
+            membership = get_object_or_404(
+                Membership, team=team, pk=remove if remove.isdigit() else 0
+            )
+            remove_membership(by=person(request), membership=membership)
+            messages.success(request, f"{membership.person} is no longer on {team}.")
             return redirect("team", key=team.key)
         if form.is_valid():
-            Membership.objects.update_or_create(
+            set_membership(
+                by=person(request),
                 team=team,
                 person=form.cleaned_data["person"],
-                defaults={"role": form.cleaned_data["role"]},
+                role=form.cleaned_data["role"],
             )
             messages.success(
                 request, f"{form.cleaned_data['person']} is now {form.cleaned_data['role']}."
@@ -141,9 +151,13 @@ def team_create(request: HttpRequest) -> HttpResponse:
     parent = Team.objects.filter(key=request.GET.get("parent", "")).first()
     form = TeamForm(request.POST or None, initial={"parent": parent.pk if parent else None})
     if request.method == "POST" and form.is_valid():
-        team = form.save()
-        messages.success(request, f"Team {team} created.")
-        return redirect("team", key=team.key)
+        try:
+            team = create_team(by=person(request), **form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Team {team} created.")
+            return redirect("team", key=team.key)
     return render(
         request,
         "web/form.html",
@@ -157,9 +171,13 @@ def team_edit(request: HttpRequest, key: str) -> HttpResponse:
     _require_manager(request)
     form = TeamForm(request.POST or None, instance=team)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"Team {team} saved.")
-        return redirect("team", key=team.key)
+        try:
+            update_team(by=person(request), team=team, **form_changes(form))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Team {team} saved.")
+            return redirect("team", key=team.key)
     return render(
         request,
         "web/form.html",
@@ -187,18 +205,23 @@ def person_create(request: HttpRequest) -> HttpResponse:
     form = PersonForm(request.POST or None, initial={"team": team.pk if team else None})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with transaction.atomic():
-            someone = Person.objects.create_user(
-                data["email"], data["password"] or None, name=data["name"]
+        try:
+            someone = invite_person(
+                by=person(request),
+                email=data["email"],
+                name=data["name"],
+                password=data["password"] or None,
+                memberships=[(data["team"], data["role"])] if data["team"] else [],
             )
-            if data["team"] is not None:
-                Membership.objects.create(person=someone, team=data["team"], role=data["role"])
-        link = None if data["password"] else password_link(someone)
-        return render(
-            request,
-            "web/person_created.html",
-            {"someone": someone, "link": link, "by": person(request)},
-        )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            link = None if data["password"] else password_link(someone)
+            return render(
+                request,
+                "web/person_created.html",
+                {"someone": someone, "link": link, "by": person(request)},
+            )
     return render(
         request,
         "web/form.html",

@@ -1,0 +1,183 @@
+"""Shaping the organisation: teams, people and memberships, written by admins only.
+
+The web pages and the API call these same functions, so a rule (no loops in the team tree,
+one e-mail per person, roles that exist) holds whichever way the change comes in. Each runs
+in one transaction and raises ValidationError with field names, or PermissionDenied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from headway.teams.access import Access, require
+from headway.teams.models import Membership, Person, Role, Team, TeamKind
+from headway.writes import real_changes, refuse_unknown, save_checked
+
+TEAM_FIELDS = frozenset({"name", "kind", "parent", "checkin_cadence_days"})
+
+
+def _require_admin(by: Person, what: str) -> None:
+    require(Access.for_person(by).can_manage(), f"Only admins may manage {what}.")
+
+
+@transaction.atomic
+def create_team(
+    *,
+    by: Person,
+    key: str,
+    name: str,
+    parent: Team | None,
+    kind: str = TeamKind.TEAM,
+    checkin_cadence_days: int = 7,
+) -> Team:
+    """Add a team below `parent` (None only for the company)."""
+    _require_admin(by, "teams")
+    team = Team(
+        key=key,
+        name=name.strip(),
+        kind=kind,
+        parent=parent,
+        checkin_cadence_days=checkin_cadence_days,
+    )
+    save_checked(team, by=by)
+    return team
+
+
+@transaction.atomic
+def update_team(*, by: Person, team: Team, **changes: Any) -> Team:
+    """Rename, move (`parent`), re-kind or change the check-in cadence of a team.
+
+    Moving a team below one of its own sub-teams is refused. The key never changes: files,
+    URLs and API clients refer to it.
+    """
+    refuse_unknown(changes, TEAM_FIELDS)
+    _require_admin(by, "teams")
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if "name" in changes:
+        changes["name"] = str(changes["name"]).strip()
+    moved = real_changes(team, changes)
+    if not moved:
+        return team
+    for name, value in moved.items():
+        setattr(team, name, value)
+    save_checked(team, by=by)
+    return team
+
+
+@transaction.atomic
+def delete_team(*, by: Person, team: Team) -> None:
+    """Delete a team; one with sub-teams, objectives or KPIs raises ProtectedError."""
+    _require_admin(by, "teams")
+    team._history_user = by  # type: ignore[attr-defined]
+    team.delete()
+
+
+# People -------------------------------------------------------------------------------------
+
+
+def _checked_memberships(memberships: Iterable[tuple[Team, str]]) -> list[tuple[Team, str]]:
+    entries = list(memberships)
+    errors = []
+    keys = [team.key for team, _ in entries]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        errors.append(f"listed twice: {', '.join(twice)}")
+    wrong = sorted({role for _, role in entries if role not in Role.values})
+    if wrong:
+        errors.append(f"no role {', '.join(map(repr, wrong))} (roles: {', '.join(Role.values)})")
+    if errors:
+        raise ValidationError({"memberships": "; ".join(errors).capitalize() + "."})
+    return entries
+
+
+def _replace_memberships(person: Person, memberships: list[tuple[Team, str]]) -> None:
+    Membership.objects.filter(person=person).delete()
+    Membership.objects.bulk_create(
+        Membership(person=person, team=team, role=role) for team, role in memberships
+    )
+
+
+@transaction.atomic
+def invite_person(
+    *,
+    by: Person,
+    email: str,
+    name: str = "",
+    password: str | None = None,
+    is_active: bool = True,
+    memberships: Iterable[tuple[Team, str]] = (),
+) -> Person:
+    """Add a person who signs in with `email`, on the given (team, role) pairs.
+
+    Without a password they cannot sign in until they set one (the web shows a link for it).
+    """
+    _require_admin(by, "people")
+    address = email.strip().lower()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise ValidationError({"email": f"{email!r} is not a valid e-mail address."}) from None
+    if Person.objects.filter(email=address).exists():
+        raise ValidationError({"email": f"Someone with the e-mail {address} already exists."})
+    entries = _checked_memberships(memberships)
+    person = Person(email=address, name=name.strip(), is_active=is_active)
+    if password:
+        try:
+            validate_password(password, person)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        person.set_password(password)
+    else:
+        person.set_unusable_password()
+    person.full_clean()
+    person.save()
+    _replace_memberships(person, entries)
+    return person
+
+
+@transaction.atomic
+def update_person(
+    *,
+    by: Person,
+    person: Person,
+    name: str | None = None,
+    is_active: bool | None = None,
+    memberships: Iterable[tuple[Team, str]] | None = None,
+) -> Person:
+    """Rename, deactivate or reactivate a person; `memberships` replaces all of theirs."""
+    _require_admin(by, "people")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if name is not None:
+        person.name = name.strip()
+    if is_active is not None:
+        person.is_active = is_active
+    person.full_clean(exclude=["password"])
+    person.save()
+    if memberships is not None:
+        _replace_memberships(person, _checked_memberships(memberships))
+    return person
+
+
+@transaction.atomic
+def set_membership(*, by: Person, team: Team, person: Person, role: str) -> Membership:
+    """Put `person` on `team` with `role`, or change the role they have there."""
+    _require_admin(by, "people and teams")
+    if role not in Role.values:
+        raise ValidationError({"role": f"No role {role!r} (roles: {', '.join(Role.values)})."})
+    membership, _ = Membership.objects.update_or_create(
+        team=team, person=person, defaults={"role": role}
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_membership(*, by: Person, membership: Membership) -> None:
+    """Take a person off a team (their objectives and KPIs there stay theirs)."""
+    _require_admin(by, "people and teams")
+    membership.delete()
