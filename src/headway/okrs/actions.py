@@ -345,7 +345,8 @@ def create_key_result(
     """Add a key result to an objective (members of the team and its owner may).
 
     It goes last unless `position` is given; a KPI-fed one starts from the KPI's latest
-    value. Raises ValidationError with field names.
+    value; the key is made from the title when not given. Raises ValidationError with field
+    names.
     """
     refuse_unknown(fields, KEY_RESULT_FIELDS)
     access = Access.for_person(by)
@@ -358,6 +359,8 @@ def create_key_result(
     if fields.get("position") is None:
         fields["position"] = objective.key_results.count()
     fields["title"] = str(fields.get("title", "")).strip()
+    if not fields.get("key"):
+        fields["key"] = free_key(KeyResult, fields["title"] or "key-result", objective=objective)
     key_result = KeyResult(objective=objective, **fields)
     _set_kpi(key_result, kpi)
     save_checked(key_result, by=by)

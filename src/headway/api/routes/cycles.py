@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from datetime import datetime
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from headway.api import lookups, services
@@ -25,10 +25,18 @@ from headway.api.schemas import (
     TreeOut,
     TreeParams,
 )
+from headway.api.tree import (
+    ObjectiveRow,
+    fresh_rows,
+    json_response,
+    scores_body,
+    stored_rows,
+    tree_body,
+)
 from headway.okrs.models import Cycle, Objective
 from headway.okrs.scoring import expected_progress
-from headway.okrs.stored import stored_tree
-from headway.okrs.tree import CycleTree, core_cycle
+from headway.okrs.stored import display_moment
+from headway.okrs.tree import core_cycle
 from headway.teams.models import Team, team_subtree
 
 router = Router(tags=["cycles"])
@@ -87,134 +95,81 @@ def reopen_cycle(request: HttpRequest, key: str) -> dict[str, object]:
     return ser.cycle(lookups.cycle(cycle.key))
 
 
-def _visible_tree(
-    request: HttpRequest, key: str, params: AtParams, team: str | None = None
-) -> tuple[CycleTree, list[Objective]]:
-    """The objectives one may see (of `team` and below), stored scores unless `at` is given.
+def _team_ids(team: str | None) -> tuple[set[int] | None, list[Team]]:
+    """Ids of `team` and the teams below it (None: every team), and all teams."""
+    if team is None:
+        return None, []
+    teams = list(Team.objects.all())
+    team_ids = team_subtree(teams, team)
+    if not team_ids:
+        raise BadRequest("No such team.", fields={"team": [f"No team {team!r}."]})
+    return team_ids, teams
 
-    Team scores stay those of the whole cycle (of the teams asked for).
+
+def _stored_team_scores(cycle: Cycle, team_ids: set[int] | None) -> dict[str, float]:
+    """Team scores of the whole cycle (of the teams asked for), private objectives included."""
+    everyone = Objective.objects.filter(cycle=cycle)
+    if team_ids is not None:
+        everyone = everyone.filter(team_id__in=team_ids)
+    scores: dict[str, list[float]] = defaultdict(list)
+    for team_key, score in everyone.values_list("team__key", "score"):
+        scores[team_key].append(score)
+    return {k: sum(v) / len(v) for k, v in scores.items()}
+
+
+def _rows(
+    request: HttpRequest, key: str, params: AtParams, team: str | None = None
+) -> tuple[Cycle, list[ObjectiveRow], datetime, dict[str, float]]:
+    """The objectives one may see (of `team` and below), the moment and the team scores.
+
+    Without `at`: the stored scores judged now, team scores over every objective of the
+    teams asked for. With `at`: the cycle scored afresh at that moment.
     """
     cycle = lookups.cycle(key)
     access = access_of(request)
-    team_ids = None
-    if team is not None:
-        teams = list(Team.objects.all())
-        team_ids = team_subtree(teams, team)
-        if not team_ids:
-            raise BadRequest("No such team.", fields={"team": [f"No team {team!r}."]})
+    team_ids, teams = _team_ids(team)
     at = moment(params.at)
     if at is None:
-        query = Objective.objects.filter(access.objective_condition())
+        at = display_moment(cycle)
+        query = Objective.objects.filter(access.objective_condition(), cycle=cycle)
         if team_ids is not None:
             query = query.filter(team_id__in=team_ids)
-        tree = stored_tree(cycle, objectives=query)
-        everyone = Objective.objects.filter(cycle=cycle)
-        if team_ids is not None:
-            everyone = everyone.filter(team_id__in=team_ids)
-        scores: dict[str, list[float]] = defaultdict(list)
-        for team_key, score in everyone.values_list("team__key", "score"):
-            scores[team_key].append(score)
-        tree.evaluation.teams.clear()
-        tree.evaluation.teams.update({k: sum(v) / len(v) for k, v in scores.items()})
-        return tree, tree.objectives
+        expected = expected_progress(core_cycle(cycle), at)
+        return cycle, stored_rows(query, expected), at, _stored_team_scores(cycle, team_ids)
     tree = cycle.tree(at=at)
     visible = [
         o
         for o in tree.objectives
         if access.can_see_objective(o) and (team_ids is None or o.team_id in team_ids)
     ]
+    scores = dict(tree.evaluation.teams)
     if team_ids is not None:
         keys = {t.key for t in teams if t.pk in team_ids}
-        for gone in set(tree.evaluation.teams) - keys:
-            del tree.evaluation.teams[gone]
-    return tree, visible
+        scores = {k: v for k, v in scores.items() if k in keys}
+    return cycle, fresh_rows(tree, visible), at, scores
 
 
 @router.get(
     "/cycles/{key}/tree", response=responses({200: TreeOut}, *READ), summary="Alignment tree"
 )
-def cycle_tree(request: HttpRequest, key: str, params: Query[TreeParams]) -> dict[str, Any]:
+def cycle_tree(request: HttpRequest, key: str, params: Query[TreeParams]) -> HttpResponse:
     """The cycle's objectives nested by alignment, with key results and scores at `at`.
 
     Objectives aligned to one you may not see (or, with `team`, of a team outside it)
     appear at the top level.
     """
-    tree, visible = _visible_tree(request, key, params, params.team)
-    shown = {o.pk for o in visible}
-    children: dict[int | None, list[Objective]] = defaultdict(list)
-    for objective in visible:
-        parent = objective.parent_id if objective.parent_id in shown else None
-        children[parent].append(objective)
-
-    def node(objective: Objective, path: frozenset[int]) -> dict[str, Any]:
-        result = tree.objective_result(objective)
-        key_results = []
-        for kr in tree.key_results_of(objective):
-            kr_result = tree.key_result_result(kr)
-            key_results.append(
-                {
-                    "key": kr.key,
-                    "title": kr.title,
-                    "kind": kr.kind,
-                    "unit": kr.unit,
-                    "start": kr.start,
-                    "target": kr.target,
-                    "current": kr_result.current,
-                    "weight": kr.weight,
-                    "kpi": kr.kpi.key if kr.kpi is not None else None,
-                    "score": kr_result.score,
-                    "status": kr_result.status,
-                    "forecast": kr_result.forecast,
-                    "confidence": kr_result.confidence,
-                    "last_checkin_at": kr_result.last_checkin_at,
-                }
-            )
-        return {
-            "key": objective.key,
-            "title": objective.title,
-            "team": objective.team.key,
-            "owner": ser.email(objective.owner),
-            "type": objective.type,
-            "visibility": objective.visibility,
-            "grade": objective.grade,
-            **ser.objective_result(result),
-            "key_results": key_results,
-            "children": [
-                node(child, path | {child.pk})
-                for child in children.get(objective.pk, [])
-                if child.pk not in path
-            ],
-        }
-
-    return {
-        "cycle": ser.cycle(tree.cycle),
-        "at": tree.at,
-        "expected": expected_progress(core_cycle(tree.cycle), tree.at),
-        "teams": dict(tree.evaluation.teams),
-        "objectives": [node(o, frozenset({o.pk})) for o in children.get(None, [])],
-    }
+    cycle, rows, at, teams = _rows(request, key, params, params.team)
+    return json_response(tree_body(cycle, rows, at=at, teams=teams))
 
 
 @router.get(
     "/cycles/{key}/scores", response=responses({200: ScoresOut}, *READ), summary="Cycle scores"
 )
-def cycle_scores(request: HttpRequest, key: str, params: Query[AtParams]) -> dict[str, Any]:
+def cycle_scores(request: HttpRequest, key: str, params: Query[AtParams]) -> HttpResponse:
     """Scores of the cycle's objectives, key results and teams at `at` (default now).
 
     Key results are keyed `<objective>/<key result>`; a team's score is the mean over its
     own objectives in the cycle.
     """
-    tree, visible = _visible_tree(request, key, params)
-    objectives = {o.key: ser.objective_result(tree.objective_result(o)) for o in visible}
-    key_results = {
-        f"{o.key}/{kr.key}": ser.key_result_result(tree.key_result_result(kr))
-        for o in visible
-        for kr in tree.key_results_of(o)
-    }
-    return {
-        "cycle": tree.cycle.key,
-        "at": tree.at,
-        "objectives": objectives,
-        "key_results": key_results,
-        "teams": {team: {"score": score} for team, score in tree.evaluation.teams.items()},
-    }
+    cycle, rows, at, teams = _rows(request, key, params)
+    return json_response(scores_body(cycle, rows, at=at, teams=teams))
