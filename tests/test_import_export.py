@@ -479,3 +479,34 @@ def test_import_reports_progress_by_phase() -> None:
     assert seen["measurements"] == (11, 11)
     assert seen["check-ins"] == (10, 10)  # 9 written, and `done: true` of a milestone
     assert {"people", "teams", "cycles", "kpis", "objectives", "refreshing KPIs"} <= set(seen)
+
+
+@pytest.mark.django_db
+def test_a_bulk_import_refreshes_the_planners_statistics_and_a_small_one_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import headway.document.importer as importer
+
+    calls: list[str] = []
+    monkeypatch.setattr(importer, "refresh_statistics", lambda: calls.append("analyze"))
+    monkeypatch.setattr(importer, "BULK_ROWS", 50)
+    first = import_text(EXAMPLE.read_text(), "northwind.yaml", dry_run=True)
+    assert first.changed >= 50
+    assert calls == []  # a dry run writes nothing
+    import_text(EXAMPLE.read_text(), "northwind.yaml")
+    assert calls == ["analyze"]
+    import_text(EXAMPLE.read_text(), "northwind.yaml")  # nothing changes the second time
+    assert calls == ["analyze"]
+
+
+@pytest.mark.django_db
+def test_refresh_statistics_analyzes_postgresql_and_leaves_sqlite_alone() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from headway.database import refresh_statistics
+
+    with CaptureQueriesContext(connection) as queries:
+        refresh_statistics()
+    expected = ["ANALYZE"] if connection.vendor == "postgresql" else []
+    assert [q["sql"] for q in queries.captured_queries] == expected

@@ -12,6 +12,8 @@ from typing import Any
 from django.apps import apps
 from django.db import connection
 
+from headway.database import refresh_statistics
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
 
@@ -115,3 +117,4 @@ def restore(source: Path, *, force: bool = False) -> None:
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+    refresh_statistics()

@@ -853,6 +853,7 @@ def load_large_demo(
     from django.db import transaction
     from simple_history.utils import bulk_create_with_history
 
+    from headway.database import refresh_statistics
     from headway.demo import DEMO_PASSWORD, DemoSummary
     from headway.kpis.actions import refresh_kpis
     from headway.kpis.models import Kpi
@@ -1084,6 +1085,7 @@ def load_large_demo(
         tick("scoring", 0, 1)
         rescore_all()
         tick("scoring", 1, 1)
+    refresh_statistics()
 
     return DemoSummary(
         teams=len(team_rows),

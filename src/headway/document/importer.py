@@ -32,6 +32,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 from django.utils import timezone
 
+from headway.database import BULK_ROWS, refresh_statistics
 from headway.document import load as loader
 from headway.document.load import DocumentError, Problem
 from headway.document.schema import (
@@ -979,4 +980,6 @@ def import_document(
         importer.result.dry_run = dry_run
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run and importer.result.changed >= BULK_ROWS:
+        refresh_statistics()
     return importer.result
