@@ -1,0 +1,27 @@
+"""A web process settles its heap before its first request (headway.wsgi)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = (
+    "import gc, sys, headway.wsgi; "
+    "print(gc.get_freeze_count(), 'headway.web.views.cycles' in sys.modules, "
+    "'headway.api.routes.cycles' in sys.modules)"
+)
+
+
+def test_the_wsgi_application_imports_every_view_and_freezes_start_up_objects(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "HEADWAY_"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "headway.settings", "HEADWAY_DATA_DIR": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    frozen, web_views, api_routes = out.stdout.split()
+    assert int(frozen) > 50_000
+    assert (web_views, api_routes) == ("True", "True")
