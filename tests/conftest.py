@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 
 
@@ -25,6 +27,17 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _frozen_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Stop the clock at the moment of a `@pytest.mark.frozen(moment)` mark, if any."""
+    mark = request.node.get_closest_marker("frozen")
+    if mark is None:
+        yield
+        return
+    with time_machine.travel(mark.args[0], tick=False):
+        yield
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import time_machine
 
 from headway.api.main import api as ninja_api
 from headway.api.models import ApiToken
@@ -16,8 +15,8 @@ from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.teams.models import Membership, Person, Team
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 # Every writing operation, with a body an admin could send.
 WRITES: list[tuple[str, str, Any]] = [
@@ -103,12 +102,6 @@ def test_every_operation_is_covered() -> None:
     covered = {(m, template(p)) for m, p in tested_writes | tested_reads}
     missing = {(m, shape(p)) for m, p in operations} - {(m, shape(p)) for m, p in covered}
     assert not missing, f"operations without a permission test: {sorted(missing)}"
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

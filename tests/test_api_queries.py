@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,8 +15,8 @@ from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.teams.models import Membership, Person, Team
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 LISTS = [
     "/teams",
@@ -41,12 +40,6 @@ LISTS = [
     "/coach/findings?rule=kr-count&offset=2",
     "/coach/rules",
 ]
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def grow(org: Any, n: int, start: int) -> None:

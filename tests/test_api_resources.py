@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import time_machine
 
 from headway.api.testing import ApiClient, token_for
 from headway.kpis.models import Kpi, Measurement
@@ -14,14 +13,8 @@ from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.okrs.stored import rescore
 from headway.teams.models import Membership, Person, Team
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 
 @pytest.fixture

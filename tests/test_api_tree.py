@@ -19,14 +19,8 @@ from headway.okrs.actions import create_key_result, create_objective, record_che
 from headway.okrs.models import KeyResult, Objective
 from headway.teams.models import Person
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 
 @pytest.fixture

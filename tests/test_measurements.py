@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -21,14 +20,8 @@ from headway.kpis.actions import (
 from headway.kpis.models import Kpi, Measurement, MeasurementRevision
 from headway.okrs.models import KeyResult, Objective
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 
 @pytest.fixture

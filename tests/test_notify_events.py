@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 
 from headway.kpis.actions import MeasurementRow, ingest_measurements
 from headway.kpis.models import Kpi
@@ -15,14 +14,8 @@ from headway.notify.models import Delivery, Event, Notification, PersonalWebhook
 from headway.okrs.actions import record_checkin
 from headway.okrs.models import KeyResult, Objective
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)  # half-way through 2027-Q1: expected 0.5
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 
@@ -21,14 +20,8 @@ from headway.okrs.actions import (
 )
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 
 @pytest.fixture
@@ -314,3 +307,9 @@ def test_a_kpi_fed_key_result_starts_from_the_kpi_and_scores_at_once(okr: Any) -
     delete_key_result(by=okr.lead, key_result=fed)
     okr.objective.refresh_from_db()
     assert okr.objective.score == pytest.approx((0.5 + 0.0) / 2)  # on-time and audit remain
+
+
+def test_the_clock_stands_still_at_the_modules_moment() -> None:
+    from django.utils import timezone
+
+    assert timezone.now() == NOW

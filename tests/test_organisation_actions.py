@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
@@ -26,14 +25,8 @@ from headway.teams.actions import (
 from headway.teams.models import Membership, Person, Team
 from headway.web.testing import client_for
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 
 def api_for(person: Person) -> ApiClient:

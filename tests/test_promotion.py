@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from headway.kpis.actions import (
@@ -19,14 +18,8 @@ from headway.kpis.actions import (
 from headway.kpis.models import Kpi
 from headway.okrs.models import KeyResult, Objective
 
-pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 3, 15, 12, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
 
 
 def make_kpi(org: Any, key: str, direction: str = "up", **extra: Any) -> Kpi:
