@@ -13,7 +13,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from headway.coach.rules import RULES
-from headway.keys import free_key
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.models import Person, Role, Team
@@ -312,13 +311,6 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
             raise ValidationError("This key is taken; pick another or leave it empty.")
         return key
 
-    def _post_clean(self) -> None:
-        # The key may be blank until the view makes one from the title.
-        if "key" in self.fields and not self.cleaned_data.get("key"):
-            title = self.cleaned_data.get("title") or "objective"
-            self.cleaned_data["key"] = free_key(Objective, title)
-        super()._post_clean()  # type: ignore[misc]
-
 
 class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
     """Create or edit a key result; the fields that apply depend on its kind."""
@@ -422,10 +414,6 @@ class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
         cycle = self.objective.cycle
         if due is not None and not cycle.start <= due <= cycle.end:
             self.add_error("due", f"Pick a day within the cycle ({cycle.start} to {cycle.end}).")
-        if "key" in self.fields and not data.get("key"):
-            data["key"] = free_key(
-                KeyResult, data.get("title") or "key-result", objective=self.objective
-            )
         return data
 
     def _post_clean(self) -> None:
@@ -483,12 +471,6 @@ class KpiForm(NoColon, forms.ModelForm[Kpi]):
         if key and Kpi.objects.filter(key=key).exists():
             raise ValidationError("This key is taken; pick another or leave it empty.")
         return key
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if "key" in self.fields and not data.get("key"):
-            data["key"] = free_key(Kpi, data.get("name") or "kpi")
-        return data
 
 
 class CheckInRowForm(NoColon, forms.Form):
