@@ -22,7 +22,8 @@ from ninja.responses import NinjaJSONEncoder
 from headway.api import serialize as ser
 from headway.okrs import scoring
 from headway.okrs.models import Cycle, KeyResult, Objective
-from headway.okrs.tree import CycleTree
+from headway.okrs.stored import stored_key_result_result, stored_objective_result
+from headway.okrs.tree import CycleTree, core_cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +99,14 @@ def stored_rows(objectives: QuerySet[Objective], expected: float) -> list[Object
         .order_by("objective_id", "position", "id")
         .values(*KEY_RESULT_COLUMNS)
     ):
-        kr_result = scoring.KeyResultResult(
+        kr_result = stored_key_result_result(
             score=kr["score"],
-            status=scoring.status_for(kr["score"], expected, kr["has_data"]),
             forecast=kr["forecast"],
+            has_data=kr["has_data"],
             current=kr["scored_value"],
-            expected=expected,
             last_checkin_at=kr["last_checkin_at"],
             confidence=kr["confidence"],
-            has_data=kr["has_data"],
+            expected=expected,
         )
         key_results[kr["objective_id"]].append(
             KeyResultRow(
@@ -123,13 +123,8 @@ def stored_rows(objectives: QuerySet[Objective], expected: float) -> list[Object
         )
     rows = []
     for o in objectives.order_by("team__name", "key").values(*OBJECTIVE_COLUMNS):
-        result = scoring.ObjectiveResult(
-            score=o["score"],
-            status=scoring.status_for(o["score"], expected, o["has_data"]),
-            grade_band=scoring.grade_band(o["score"]),
-            forecast=o["forecast"],
-            expected=expected,
-            has_data=o["has_data"],
+        result = stored_objective_result(
+            score=o["score"], forecast=o["forecast"], has_data=o["has_data"], expected=expected
         )
         rows.append(
             ObjectiveRow(
@@ -256,9 +251,7 @@ def tree_body(
     return {
         "cycle": ser.cycle(cycle),
         "at": at,
-        "expected": scoring.expected_progress(
-            scoring.Cycle(key=cycle.key, start=cycle.start, end=cycle.end), at
-        ),
+        "expected": scoring.expected_progress(core_cycle(cycle), at),
         "teams": teams,
         "objectives": nest(nodes),
     }

@@ -56,29 +56,63 @@ def display_moment(cycle: Cycle) -> datetime:
     return timezone.now()
 
 
+def stored_objective_result(
+    *, score: float, forecast: float | None, has_data: bool, expected: float
+) -> scoring.ObjectiveResult:
+    """An objective's stored state (a row's columns) with its status at `expected` progress."""
+    return scoring.ObjectiveResult(
+        score=score,
+        status=scoring.status_for(score, expected, has_data),
+        grade_band=scoring.grade_band(score),
+        forecast=forecast,
+        expected=expected,
+        has_data=has_data,
+    )
+
+
+def stored_key_result_result(
+    *,
+    score: float,
+    forecast: float | None,
+    has_data: bool,
+    current: float | None,
+    last_checkin_at: datetime | None,
+    confidence: int | None,
+    expected: float,
+) -> scoring.KeyResultResult:
+    """A key result's stored state (a row's columns) with its status at `expected` progress."""
+    return scoring.KeyResultResult(
+        score=score,
+        status=scoring.status_for(score, expected, has_data),
+        forecast=forecast,
+        current=current,
+        expected=expected,
+        last_checkin_at=last_checkin_at,
+        confidence=confidence,
+        has_data=has_data,
+    )
+
+
 def objective_result(objective: Objective, expected: float) -> scoring.ObjectiveResult:
     """The objective's stored state with its status at `expected` progress."""
-    return scoring.ObjectiveResult(
+    return stored_objective_result(
         score=objective.score,
-        status=scoring.status_for(objective.score, expected, objective.has_data),
-        grade_band=scoring.grade_band(objective.score),
         forecast=objective.forecast,
-        expected=expected,
         has_data=objective.has_data,
+        expected=expected,
     )
 
 
 def key_result_result(key_result: KeyResult, expected: float) -> scoring.KeyResultResult:
     """The key result's stored state with its status at `expected` progress."""
-    return scoring.KeyResultResult(
+    return stored_key_result_result(
         score=key_result.score,
-        status=scoring.status_for(key_result.score, expected, key_result.has_data),
         forecast=key_result.forecast,
+        has_data=key_result.has_data,
         current=key_result.scored_value,
-        expected=expected,
         last_checkin_at=key_result.last_checkin_at,
         confidence=key_result.confidence,
-        has_data=key_result.has_data,
+        expected=expected,
     )
 
 
