@@ -20,7 +20,7 @@ from headway.kpis.actions import (
 )
 from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import Cycle, KeyResult, Objective
-from headway.web.testing import build_kpis, build_okrs, client_for, current_cycle
+from headway.web.testing import build_depot, build_okrs, client_for
 from headway.web.views import kpis as kpi_views
 
 pytestmark = pytest.mark.django_db
@@ -28,16 +28,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def data(org: Any) -> SimpleNamespace:
-    current_cycle(org.cycle)
-    kpis = build_kpis(team=org.depot, owner=org.member, count=3)
-    objectives = build_okrs(
-        cycle=org.cycle,
-        company=org.company,
-        team=org.depot,
-        owner=org.member,
-        objectives=3,
-        kpi=kpis[0],
-    )
+    kpis, objectives = build_depot(org, objectives=3)
     # The key results fed by k0 take its latest value (healthy 30 weeks: achieved).
     refresh_kpis(kpi_ids=[kpis[0].pk])
     return SimpleNamespace(org=org, kpis=kpis, objectives=objectives)

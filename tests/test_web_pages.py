@@ -11,23 +11,14 @@ import pytest
 from headway.kpis.models import Kpi
 from headway.okrs.models import Objective
 from headway.teams.models import Person
-from headway.web.testing import build_kpis, build_okrs, client_for, current_cycle
+from headway.web.testing import build_depot, client_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def data(org: Any) -> SimpleNamespace:
-    current_cycle(org.cycle)
-    kpis = build_kpis(team=org.depot, owner=org.member, count=3)
-    objectives = build_okrs(
-        cycle=org.cycle,
-        company=org.company,
-        team=org.depot,
-        owner=org.member,
-        objectives=3,
-        kpi=kpis[0],
-    )
+    kpis, objectives = build_depot(org, objectives=3)
     private = next(o for o in objectives if o.visibility == "private")
     public = next(o for o in objectives if o.visibility == "public" and o.parent_id)
     return SimpleNamespace(

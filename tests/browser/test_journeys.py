@@ -12,7 +12,7 @@ from django.utils import timezone
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, KeyResult, Objective
 from headway.teams.models import Person
-from headway.web.testing import build_kpis, build_okrs, current_cycle
+from headway.web.testing import build_depot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,16 +21,7 @@ PASSWORD = "a-long-test-password"  # the password of the people of the `org` fix
 
 @pytest.fixture
 def world(org: Any) -> SimpleNamespace:
-    current_cycle(org.cycle)
-    kpis = build_kpis(team=org.depot, owner=org.member, count=3)
-    objectives = build_okrs(
-        cycle=org.cycle,
-        company=org.company,
-        team=org.depot,
-        owner=org.member,
-        objectives=2,
-        kpi=kpis[0],
-    )
+    kpis, objectives = build_depot(org, objectives=2)
     return SimpleNamespace(org=org, kpis=kpis, root=objectives[0], objective=objectives[1])
 
 

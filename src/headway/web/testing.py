@@ -6,6 +6,7 @@ Writes in bulk so that the query-count tests can grow the data cheaply.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.test import Client
 from django.utils import timezone
@@ -162,6 +163,21 @@ def build_kpis(
     )
     refresh_kpis(kpi_ids=[k.pk for k in kpis], at=now)
     return kpis
+
+
+def build_depot(org: Any, *, objectives: int) -> tuple[list[Kpi], list[Objective]]:
+    """The `org` test fixture's depot in a cycle around today: 3 KPIs and OKRs fed by k0."""
+    current_cycle(org.cycle)
+    kpis = build_kpis(team=org.depot, owner=org.member, count=3)
+    okrs = build_okrs(
+        cycle=org.cycle,
+        company=org.company,
+        team=org.depot,
+        owner=org.member,
+        objectives=objectives,
+        kpi=kpis[0],
+    )
+    return kpis, okrs
 
 
 def client_for(person: Person) -> Client:
