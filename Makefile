@@ -45,7 +45,7 @@ run: bootstrap
 	$(BIN)/headway serve --host $(HOST) --port $(PORT)
 
 test: bootstrap /usr/bin/chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 check: bootstrap
 	$(BIN)/ruff check $(PY_SOURCES)
