@@ -479,7 +479,14 @@ def patch_user(by: Person, base: str, scim_id: str, body: Any) -> dict[str, Any]
         changed = apply(current, operations, read_only=frozenset({"id", "meta", "groups", "schemas"}))
     except PatchError as exc:
         raise ScimError(400, str(exc), exc.scim_type) from None
-    active = _boolean(get(changed, "active"), default=True)
+    if get(changed, "active") is None:
+        raise ScimError(
+            400,
+            "active cannot be removed: a Headway person is either active or not; send "
+            "active true or false.",
+            "mutability",
+        )
+    active = _boolean(get(changed, "active"))
     doc = _clean_user(changed)
     _check_user_name(get(doc, "userName"), exclude=user.pk)
     _apply_to_person(by, user.person, doc, active)

@@ -171,6 +171,42 @@ def _query(request: HttpRequest, kind: str, params: dict[str, Any]) -> HttpRespo
     return _list_response(page, attributes, excluded)
 
 
+def _search_everything(request: HttpRequest) -> HttpResponse:
+    """POST /.search: users, then groups; a filter on what one type lacks matches none of it."""
+    if request.method != "POST":
+        raise ScimError(405, "/.search takes POST.")
+    body = _body(request)
+    if not isinstance(body, dict):
+        raise ScimError(400, "The body must be a SearchRequest object.", "invalidSyntax")
+    attributes = _names(body.get("attributes"))
+    excluded = _names(body.get("excludedAttributes"))
+    start = max(1, _integer(body.get("startIndex"), 1, "startIndex"))
+    count = max(0, min(_integer(body.get("count"), 100, "count"), schema.MAX_RESULTS))
+    text = body.get("filter")
+    base = base_url(request)
+    pages: list[Page] = []
+    for kind in ("Users", "Groups"):
+        try:
+            if kind == "Users":
+                pages.append(service.list_users(base, text, 1, 0))
+            else:
+                pages.append(service.list_groups(base, text, 1, 0, False))
+        except ScimError as exc:
+            if exc.scim_type != "invalidFilter" or "cannot filter" not in exc.detail:
+                raise
+            pages.append(Page([], 0, 1))
+    users_total, groups_total = pages[0].total, pages[1].total
+    resources: list[dict[str, Any]] = []
+    if start <= users_total and count:
+        resources += service.list_users(base, text, start, count).resources
+    left = count - len(resources)
+    group_start = max(1, start - users_total)
+    if left > 0 and groups_total and start + len(resources) > users_total:
+        resources += service.list_groups(base, text, group_start, left, True).resources
+    page = Page(resources, users_total + groups_total, start)
+    return _list_response(page, attributes, excluded)
+
+
 def _one(request: HttpRequest, doc: dict[str, Any], status: int = 200) -> HttpResponse:
     attributes = _names(request.GET.get("attributes"))
     excluded = _names(request.GET.get("excludedAttributes"))
@@ -264,8 +300,8 @@ def endpoint(request: HttpRequest, rest: str) -> HttpResponse:
             return _resources(request, by, head, tail)
         if head in {"ServiceProviderConfig", "ResourceTypes", "Schemas"}:
             return _discovery(request, head, tail)
-        if head == ".search":
-            raise ScimError(501, "Search one resource type at a time: /Users/.search or /Groups/.search.")
+        if head == ".search" and not tail:
+            return _search_everything(request)
         if head == "Bulk":
             raise ScimError(501, "Bulk operations are not supported.")
         raise ScimError(404, f"No SCIM endpoint /{rest}.")
