@@ -40,6 +40,18 @@ def _frozen_time(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (sign-in policy, rate limits, used TOTP codes)."""
+    yield
+    try:
+        from django.core.cache import cache
+
+        cache.clear()
+    except Exception:  # noqa: BLE001 - pure-core runs have no Django settings
+        pass
+
+
 @pytest.fixture
 def make_person(db: Any) -> Any:
     from headway.teams.models import Person

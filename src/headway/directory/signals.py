@@ -37,3 +37,19 @@ def sync_groups_after_sign_in(sender: Any, request: Any, user: Any, **kwargs: An
     )
     groups.sync_at_sign_in(user)
 
+
+
+@receiver(user_logged_in)
+def fresh_password_counts_as_recent(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """A password typed at sign-in counts as typed again for allauth's next few minutes.
+
+    allauth asks for the password once more before two-factor sign-in is set up; right
+    after signing in with it (when admins require two-factor, the very next page) that
+    would ask twice in a row.
+    """
+    from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+
+    records = request.session.get(AUTHENTICATION_METHODS_SESSION_KEY) or []
+    if records and records[-1].get("method") == "password":
+        records[-1]["reauthenticated"] = True
+        request.session[AUTHENTICATION_METHODS_SESSION_KEY] = records
