@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -63,4 +64,18 @@ class TwoFactorRequiredMiddleware:
                 )
             else:
                 return redirect("mfa_activate_totp")
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.path.startswith("/accounts/") and "html" in response.get("Content-Type", ""):
+            allow_providers_in_form_action(response)
+        return response
+
+
+def allow_providers_in_form_action(response: HttpResponse) -> None:
+    """Let sign-in forms continue to the identity providers (CSP form-action covers redirects)."""
+    from headway.directory.providers import sign_in_origins
+
+    origins = sign_in_origins()
+    if origins:
+        config = dict(getattr(response, "_csp_config", settings.SECURE_CSP))
+        config["form-action"] = [*config.get("form-action", []), *origins]
+        response._csp_config = config  # type: ignore[attr-defined]

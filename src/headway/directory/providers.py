@@ -257,3 +257,27 @@ def social_app(config: ProviderConfig) -> Any:
 
 def find_by_key(key: str) -> ProviderConfig | None:
     return next((c for c in enabled_providers() if c.key == key), None)
+
+
+def _origin(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def sign_in_origins() -> list[str]:
+    """Where a sign-in form sends the browser on: each enabled provider's origin.
+
+    A "Sign in with …" form posts to Headway, which redirects to the provider; browsers hold
+    that redirect to the page's CSP form-action, so the sign-in pages allow these origins.
+    """
+    found = []
+    for config in enabled_providers():
+        for url in (config.issuer, config.idp_sso_url, config.idp_metadata_url):
+            origin = _origin(url) if url else None
+            if origin and origin not in found:
+                found.append(origin)
+    return found

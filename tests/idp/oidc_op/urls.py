@@ -29,7 +29,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, "login.html", {"next": request.GET.get("next", ""), "error": error})
 
 
+def no_icon(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(status=204)  # browsers ask; a 404 would be a console error
+
+
 urlpatterns = [
+    path("favicon.ico", no_icon),
     path("login/", sign_in),
     path("openid/", include("oidc_provider.urls", namespace="oidc_provider")),
 ]
