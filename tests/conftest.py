@@ -48,7 +48,7 @@ def _fresh_cache() -> Iterator[None]:
         from django.core.cache import cache
 
         cache.clear()
-    except Exception:  # noqa: BLE001 - pure-core runs have no Django settings
+    except Exception:
         pass
 
 

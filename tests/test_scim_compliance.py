@@ -38,7 +38,9 @@ def test_scim_service_passes_scim2_tester(scim_client: Any) -> None:
         r
         for r in results
         if r.status not in PASSING
-        and any(r.title == title and what in (r.reason or "") for title, what in EXPECTED_DEVIATIONS)
+        and any(
+            r.title == title and what in (r.reason or "") for title, what in EXPECTED_DEVIATIONS
+        )
     ]
     failing = [
         f"{r.resource_type or ''} {r.title}: {r.reason}"

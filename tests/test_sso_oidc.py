@@ -24,6 +24,12 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, html[:500]
+    return match.group(1).replace("&amp;", "&")
+
+
 def sign_in(
     live_server: Any, username: str, password: str = "op-password"
 ) -> tuple[httpx.Client, httpx.Response]:
@@ -43,9 +49,7 @@ def sign_in(
             "csrfmiddlewaretoken": _csrf(at_provider.text),
             "username": username,
             "password": password,
-            "next": re.search(r'name="next" value="([^"]*)"', at_provider.text)
-            .group(1)
-            .replace("&amp;", "&"),  # type: ignore[union-attr]
+            "next": _hidden(at_provider.text, "next"),
         },
     )
     return browser, answer

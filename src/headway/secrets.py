@@ -73,7 +73,10 @@ def _keys() -> MultiFernet:
     from django.conf import settings
 
     return _fernet(
-        str(getattr(settings, "HEADWAY_SECRETS_KEY", "") or os.environ.get("HEADWAY_SECRETS_KEY", "")),
+        str(
+            getattr(settings, "HEADWAY_SECRETS_KEY", "")
+            or os.environ.get("HEADWAY_SECRETS_KEY", "")
+        ),
         str(settings.SECRET_KEY),
         tuple(str(key) for key in getattr(settings, "SECRET_KEY_FALLBACKS", ())),
     )

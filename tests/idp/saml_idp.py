@@ -30,7 +30,7 @@ class _Server(ThreadingMixIn, WSGIServer):
 
 
 class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -126,7 +126,8 @@ class SamlIdentityProvider:
     def metadata(self) -> str:
         from saml2.metadata import create_metadata_string
 
-        return create_metadata_string(None, self.server().config, valid=4).decode()
+        text: bytes = create_metadata_string(None, self.server().config, valid=4)
+        return text.decode()
 
     def answer(self, saml_request: str, relay_state: str) -> tuple[str, str, str]:
         """(ACS URL, SAMLResponse, RelayState) for a request, signing in `current`."""

@@ -17,7 +17,12 @@ class OidcProvider:
     """django-oidc-provider in its own process; `people` may be rewritten between sign-ins."""
 
     def __init__(
-        self, *, client_id: str, client_secret: str, redirect_uris: list[str], people: dict[str, Any]
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str],
+        people: dict[str, Any],
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret

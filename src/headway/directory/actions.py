@@ -58,7 +58,7 @@ def save_provider(
     secret: str = "",
     provider: SignInProvider | None = None,
 ) -> SignInProvider:
-    """Create (provider None) or change a sign-in provider; an empty `secret` keeps the stored one."""
+    """Create (provider None) or change a sign-in provider; an empty `secret` keeps the old."""
     _require_admin(by)
     if kind not in ProviderKind.values:
         raise ValidationError({"kind": f"No kind {kind!r}."})
@@ -93,7 +93,7 @@ def save_provider(
 
 @transaction.atomic
 def delete_provider(*, by: Person, provider: SignInProvider) -> None:
-    """Remove a provider; people who signed in with it keep their account (and a password, if any)."""
+    """Remove a provider; people who signed in with it keep their account (and password)."""
     _require_admin(by)
     from allauth.socialaccount.models import SocialAccount
 
@@ -119,7 +119,7 @@ def _people_in(group: str) -> list[Person]:
 
 @transaction.atomic
 def add_group_mapping(*, by: Person, group: str, team: Team, role: str) -> GroupMapping:
-    """Members of `group` get `role` on `team`, now (for those Headway knows) and at each sign-in."""
+    """Members of `group` get `role` on `team`: now (those Headway knows) and at each sign-in."""
     _require_admin(by)
     group = group.strip()
     errors = {}

@@ -30,7 +30,7 @@ def two_factor_required() -> bool:
 
 
 def signed_in_with_password(request: HttpRequest) -> bool:
-    """Whether this session's sign-in used a password (single sign-on leaves 2FA to the provider)."""
+    """Whether this session's sign-in used a password (single sign-on leaves 2FA to the IdP)."""
     records = get_authentication_records(request, request.user)
     if not records:
         # A session from before records were kept, or the admin site: treat it as a password.

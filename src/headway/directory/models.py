@@ -139,6 +139,9 @@ class SignInGroups(models.Model):
             models.UniqueConstraint(fields=("person", "provider"), name="sign_in_groups_unique"),
         )
 
+    def __str__(self) -> str:
+        return f"{self.person} via {self.provider}: {', '.join(self.groups)}"
+
 
 class DirectoryUser(models.Model):
     """A person as SCIM knows them: the identity provider's name for them and its attributes."""
@@ -222,6 +225,9 @@ class SignInPolicy(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    def __str__(self) -> str:
+        return "two-factor required" if self.require_two_factor else "two-factor optional"
 
     @classmethod
     def current(cls) -> SignInPolicy:

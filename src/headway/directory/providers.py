@@ -57,7 +57,7 @@ ENV_FIELDS = frozenset(
 
 
 def parse_domains(text: str | list[str] | None) -> frozenset[str]:
-    """`example.com, Sub.Example.org` (or a list, or lines) -> {"example.com", "sub.example.org"}."""
+    """`example.com, Sub.Example.org` (a list, or lines) -> {"example.com", "sub.example.org"}."""
     if not text:
         return frozenset()
     items = text if isinstance(text, list) else re.split(r"[\s,;]+", text)

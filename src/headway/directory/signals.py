@@ -38,7 +38,6 @@ def sync_groups_after_sign_in(sender: Any, request: Any, user: Any, **kwargs: An
     groups.sync_at_sign_in(user)
 
 
-
 @receiver(user_logged_in)
 def fresh_password_counts_as_recent(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """A password typed at sign-in counts as typed again for allauth's next few minutes.

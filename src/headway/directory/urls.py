@@ -15,7 +15,5 @@ urlpatterns = [
         views.provider_edit,
         name="sign-in-provider-new",
     ),
-    path(
-        "settings/sign-in/providers/<slug:key>/", views.provider_edit, name="sign-in-provider"
-    ),
+    path("settings/sign-in/providers/<slug:key>/", views.provider_edit, name="sign-in-provider"),
 ]

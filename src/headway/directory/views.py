@@ -14,7 +14,13 @@ from django.views.decorators.http import require_http_methods
 
 from headway.directory import actions, providers
 from headway.directory.forms import GroupMappingForm, ProviderForm, ScimTokenForm
-from headway.directory.models import GroupMapping, ProviderKind, ScimToken, SignInPolicy, SignInProvider
+from headway.directory.models import (
+    GroupMapping,
+    ProviderKind,
+    ScimToken,
+    SignInPolicy,
+    SignInProvider,
+)
 from headway.directory.scim.tokens import create_scim_token, revoke_scim_token
 from headway.web.common import access, add_errors, person
 
@@ -151,7 +157,9 @@ def provider_edit(request: HttpRequest, kind: str = "", key: str = "") -> HttpRe
         {
             "form": form,
             "row": row,
-            "title": f"Edit {row.name}" if row else f"Add an {label} provider"
+            "title": f"Edit {row.name}"
+            if row
+            else f"Add an {label} provider"
             if kind == "oidc"
             else f"Add a {label} provider",
             "kind": kind,

@@ -193,7 +193,9 @@ def remove_membership(*, by: Person, membership: Membership) -> None:
 
 def _admin_ids() -> set[int]:
     """Active people who are organisation admins: superusers or admins of a root team."""
-    superusers = Person.objects.filter(is_active=True, is_superuser=True).values_list("id", flat=True)
+    superusers = Person.objects.filter(is_active=True, is_superuser=True).values_list(
+        "id", flat=True
+    )
     root_admins = Membership.objects.filter(
         role=Role.ADMIN, team__parent__isnull=True, person__is_active=True
     ).values_list("person_id", flat=True)

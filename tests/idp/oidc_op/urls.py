@@ -20,7 +20,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         who = people().get(username)
         if who is not None and who.get("password") == request.POST.get("password"):
             user, _ = User.objects.get_or_create(username=username)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # type: ignore[arg-type]
             target = request.POST.get("next", "/")
             if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
                 target = "/"

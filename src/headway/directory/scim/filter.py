@@ -74,7 +74,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise FilterError(f"Unexpected {text[position:position + 10]!r} in the filter.")
+            raise FilterError(f"Unexpected {text[position : position + 10]!r} in the filter.")
         kind = match.lastgroup or ""
         out.append((kind, match.group(kind)))
         position = match.end()
@@ -151,10 +151,10 @@ class _Parser:
             nxt = self.peek()
             if nxt is not None and nxt[0] == "word" and nxt[1].startswith("."):
                 sub = self.take()[1][1:]
-            node: Node = ValuePath(path, inner, sub)
+            value_path = ValuePath(path, inner, sub)
             if sub:
-                return self._compare_rest(f"{path}.{sub}", node)
-            return node
+                return self._compare_rest(f"{path}.{sub}", value_path)
+            return value_path
         return self._compare_rest(path, None)
 
     def _compare_rest(self, path: str, value_path: ValuePath | None) -> Node:

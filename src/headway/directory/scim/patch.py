@@ -76,8 +76,8 @@ def _compare(found: Any, op: str, value: Any) -> bool:
     if found is None or value is None:
         return False
     if op in {"co", "sw", "ew"}:
-        found, value = str(found), str(value)
-        return {"co": value in found, "sw": found.startswith(value), "ew": found.endswith(value)}[
+        text, wanted = str(found), str(value)
+        return {"co": wanted in text, "sw": text.startswith(wanted), "ew": text.endswith(wanted)}[
             op
         ]
     try:

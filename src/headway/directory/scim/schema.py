@@ -181,7 +181,13 @@ def _supported(supported: bool) -> dict[str, Any]:
 
 SPC_ATTRIBUTES = [
     attr("documentationUri", "reference", mutability="readOnly", references=["external"]),
-    attr("patch", "complex", mutability="readOnly", required=True, sub=[attr("supported", "boolean", mutability="readOnly", required=True)]),
+    attr(
+        "patch",
+        "complex",
+        mutability="readOnly",
+        required=True,
+        sub=[attr("supported", "boolean", mutability="readOnly", required=True)],
+    ),
     attr(
         "bulk",
         "complex",
@@ -203,9 +209,27 @@ SPC_ATTRIBUTES = [
             attr("maxResults", "integer", mutability="readOnly", required=True),
         ],
     ),
-    attr("changePassword", "complex", mutability="readOnly", required=True, sub=[attr("supported", "boolean", mutability="readOnly", required=True)]),
-    attr("sort", "complex", mutability="readOnly", required=True, sub=[attr("supported", "boolean", mutability="readOnly", required=True)]),
-    attr("etag", "complex", mutability="readOnly", required=True, sub=[attr("supported", "boolean", mutability="readOnly", required=True)]),
+    attr(
+        "changePassword",
+        "complex",
+        mutability="readOnly",
+        required=True,
+        sub=[attr("supported", "boolean", mutability="readOnly", required=True)],
+    ),
+    attr(
+        "sort",
+        "complex",
+        mutability="readOnly",
+        required=True,
+        sub=[attr("supported", "boolean", mutability="readOnly", required=True)],
+    ),
+    attr(
+        "etag",
+        "complex",
+        mutability="readOnly",
+        required=True,
+        sub=[attr("supported", "boolean", mutability="readOnly", required=True)],
+    ),
     attr(
         "authenticationSchemes",
         "complex",
@@ -224,7 +248,11 @@ SPC_ATTRIBUTES = [
 
 SCHEMAS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
     USER: ("User", "A person in Headway", USER_ATTRIBUTES),
-    GROUP: ("Group", "A directory group; group mappings place its members in teams", GROUP_ATTRIBUTES),
+    GROUP: (
+        "Group",
+        "A directory group; group mappings place its members in teams",
+        GROUP_ATTRIBUTES,
+    ),
     SPC: ("Service Provider Configuration", "What Headway's SCIM service supports", SPC_ATTRIBUTES),
     RESOURCE_TYPE: ("ResourceType", "The resource types Headway serves", RESOURCE_TYPE_ATTRIBUTES),
     SCHEMA: ("Schema", "The schemas Headway publishes", SCHEMA_ATTRIBUTES),

@@ -230,24 +230,34 @@ def to_q(node: Node, fields: dict[str, tuple[str, str]], prefix: str = "") -> Q:
     path = (prefix + _strip_urn(node.path)).casefold()
     if path not in fields:
         names = ", ".join(sorted({name.split(".")[0] for name in fields}))
-        raise ScimError(400, f"Headway cannot filter on {node.path} (only {names}).", "invalidFilter")
+        raise ScimError(
+            400, f"Headway cannot filter on {node.path} (only {names}).", "invalidFilter"
+        )
     field, kind = fields[path]
     if isinstance(node, Present):
         if kind == "boolean":
             return Q()
-        return Q(**{f"{field}__isnull": False}) & ~Q(**{field: ""}) if kind != "uuid" and kind != "moment" else Q(**{f"{field}__isnull": False})
+        return (
+            Q(**{f"{field}__isnull": False}) & ~Q(**{field: ""})
+            if kind != "uuid" and kind != "moment"
+            else Q(**{f"{field}__isnull": False})
+        )
     assert isinstance(node, Compare)
     op, value = node.op, node.value
     if kind == "boolean":
         if op not in {"eq", "ne"} or not isinstance(value, bool):
-            raise ScimError(400, f"{node.path} compares with eq or ne and true or false.", "invalidFilter")
+            raise ScimError(
+                400, f"{node.path} compares with eq or ne and true or false.", "invalidFilter"
+            )
         q = Q(**{field: value})
         return ~q if op == "ne" else q
     if kind == "moment":
         moment = parse_datetime(str(value)) if value is not None else None
         if moment is None or op not in {"eq", "ne", "gt", "ge", "lt", "le"}:
             raise ScimError(400, f"{node.path} compares with a date and time.", "invalidFilter")
-        lookup = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
+        lookup = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[
+            op
+        ]
         q = Q(**{f"{field}__{lookup}": moment})
         return ~q if op == "ne" else q
     if kind == "uuid":
@@ -257,7 +267,9 @@ def to_q(node: Node, fields: dict[str, tuple[str, str]], prefix: str = "") -> Q:
         q = Q(**{field: found}) if found else Q(pk__in=[])
         return ~q if op == "ne" else q
     if op not in {*_LOOKUPS, "ne"} or value is None:
-        raise ScimError(400, f"{node.path} compares with eq, ne, co, sw or ew and a string.", "invalidFilter")
+        raise ScimError(
+            400, f"{node.path} compares with eq, ne, co, sw or ew and a string.", "invalidFilter"
+        )
     text = str(value)
     lookup = _LOOKUPS.get(op, "exact")
     if kind == "folded":
@@ -268,7 +280,9 @@ def to_q(node: Node, fields: dict[str, tuple[str, str]], prefix: str = "") -> Q:
     return ~q if op == "ne" else q
 
 
-def _filtered(queryset: QuerySet[Any], text: str | None, fields: dict[str, tuple[str, str]]) -> QuerySet[Any]:
+def _filtered(
+    queryset: QuerySet[Any], text: str | None, fields: dict[str, tuple[str, str]]
+) -> QuerySet[Any]:
     if not text:
         return queryset
     try:
@@ -288,9 +302,7 @@ def list_users(base: str, text: str | None, start: int, count: int) -> Page:
     total = users.count()
     chosen = list(users.order_by("pk")[start - 1 : start - 1 + count]) if count else []
     groups = groups_by_person([u.person_id for u in chosen])
-    return Page(
-        [user_document(u, base, groups.get(u.person_id, [])) for u in chosen], total, start
-    )
+    return Page([user_document(u, base, groups.get(u.person_id, [])) for u in chosen], total, start)
 
 
 def list_groups(base: str, text: str | None, start: int, count: int, with_members: bool) -> Page:
@@ -299,9 +311,7 @@ def list_groups(base: str, text: str | None, start: int, count: int, with_member
     total = found.count()
     chosen = list(found.order_by("pk")[start - 1 : start - 1 + count]) if count else []
     members = member_ids(chosen) if with_members else {}
-    return Page(
-        [group_document(g, base, members.get(g.pk, [])) for g in chosen], total, start
-    )
+    return Page([group_document(g, base, members.get(g.pk, [])) for g in chosen], total, start)
 
 
 def read_user(base: str, scim_id: str) -> dict[str, Any]:
@@ -361,7 +371,11 @@ def derived_email(doc: dict[str, Any]) -> str:
 def derived_name(doc: dict[str, Any]) -> str:
     name = get(doc, "name") if isinstance(get(doc, "name"), dict) else {}
     parts = [_text(get(name, "givenName")), _text(get(name, "familyName"))]
-    found = _text(get(doc, "displayName")) or _text(get(name, "formatted")) or " ".join(p for p in parts if p)
+    found = (
+        _text(get(doc, "displayName"))
+        or _text(get(name, "formatted"))
+        or " ".join(p for p in parts if p)
+    )
     return found[:200]
 
 
@@ -447,9 +461,7 @@ def create_user(by: Person, base: str, body: Any) -> dict[str, Any]:
             raise ScimError(409, f"A user with the e-mail {email} already exists.", "uniqueness")
         person = _apply_to_person(by, person, doc, active)  # a person made by hand: linked
     else:
-        person = actions.invite_person(
-            by=by, email=email, name=derived_name(doc), is_active=active
-        )
+        person = actions.invite_person(by=by, email=email, name=derived_name(doc), is_active=active)
     user = DirectoryUser(person=person)
     _write_user(user, doc)
     user.save()
@@ -476,7 +488,9 @@ def patch_user(by: Person, base: str, scim_id: str, body: Any) -> dict[str, Any]
     current["active"] = user.person.is_active
     operations = get(body, "Operations") if isinstance(body, dict) else None
     try:
-        changed = apply(current, operations, read_only=frozenset({"id", "meta", "groups", "schemas"}))
+        changed = apply(
+            current, operations, read_only=frozenset({"id", "meta", "groups", "schemas"})
+        )
     except PatchError as exc:
         raise ScimError(400, str(exc), exc.scim_type) from None
     if get(changed, "active") is None:
@@ -526,12 +540,13 @@ def _clean_group(body: Any) -> tuple[str, str, list[Person] | None]:
         return display, _text(external), None
     if not isinstance(members, list):
         raise ScimError(400, "members must be a list.", "invalidValue")
-    ids = []
+    ids: list[uuid.UUID] = []
     for member in members:
         value = get(member, "value") if isinstance(member, dict) else None
-        if not isinstance(value, str) or _uuid(value) is None:
+        found_id = _uuid(value) if isinstance(value, str) else None
+        if found_id is None:
             raise ScimError(400, f"{member!r} is not a member (value: a user id).", "invalidValue")
-        ids.append(_uuid(value))
+        ids.append(found_id)
     found = {
         u.scim_id: u.person
         for u in DirectoryUser.objects.filter(scim_id__in=ids).select_related("person")
@@ -554,8 +569,13 @@ def _check_group_name(display: str, exclude: int | None = None) -> None:
         raise ScimError(409, f"A group named {display} already exists.", "uniqueness")
 
 
-def _save_group(group: DirectoryGroup, display: str, external: str, members: list[Person] | None) -> None:
-    renamed = group.pk is not None and (group.display_name, group.external_id) != (display, external)
+def _save_group(
+    group: DirectoryGroup, display: str, external: str, members: list[Person] | None
+) -> None:
+    renamed = group.pk is not None and (group.display_name, group.external_id) != (
+        display,
+        external,
+    )
     group.display_name, group.external_id = display, external[:255]
     group.save()
     before = set(group.members.values_list("pk", flat=True))

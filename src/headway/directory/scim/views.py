@@ -1,4 +1,4 @@
-"""The HTTP side of SCIM at /scim/v2/: bearer token, JSON in and out, errors as SCIM Error objects."""
+"""The HTTP side of SCIM at /scim/v2/: bearer token, JSON in and out, errors as SCIM Errors."""
 
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(exc: ScimError) -> HttpResponse:
-    body: dict[str, Any] = {"schemas": [schema.ERROR], "status": str(exc.status), "detail": exc.detail}
+    body: dict[str, Any] = {
+        "schemas": [schema.ERROR],
+        "status": str(exc.status),
+        "detail": exc.detail,
+    }
     if exc.scim_type:
         body["scimType"] = exc.scim_type
     headers = {"WWW-Authenticate": 'Bearer realm="Headway SCIM"'} if exc.status == 401 else None
@@ -44,7 +48,9 @@ def _actor(request: HttpRequest) -> Person:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise ScimError(401, "Send a SCIM token from Headway's sign-in settings: Authorization: Bearer …")
+        raise ScimError(
+            401, "Send a SCIM token from Headway's sign-in settings: Authorization: Bearer …"
+        )
     token = find_scim_token(secret.strip())
     if token is None:
         raise ScimError(
@@ -104,13 +110,13 @@ def project(doc: dict[str, Any], attributes: list[str], excluded: list[str]) -> 
         result = dict(doc)
         for name in excluded:
             top, _, sub = name.partition(".")
-            key = next((k for k in result if k.casefold() == top.casefold()), None)
-            if key is None or key.casefold() in always:
+            found = next((k for k in result if k.casefold() == top.casefold()), None)
+            if found is None or found.casefold() in always:
                 continue
             if sub:
-                result[key] = _without(result[key], sub)
+                result[found] = _without(result[found], sub)
             else:
-                del result[key]
+                del result[found]
         return result
     return doc
 
