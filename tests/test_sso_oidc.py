@@ -7,6 +7,7 @@ the redirect back with a code that Headway exchanges with the provider.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,6 +17,14 @@ from headway.directory.models import GroupMapping, SignInGroups
 from headway.teams.models import Membership, Person
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+_OPEN: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_browsers() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def _csrf(html: str) -> str:
@@ -35,6 +44,7 @@ def sign_in(
 ) -> tuple[httpx.Client, httpx.Response]:
     """Sign in with the test provider; returns the browser and Headway's last answer."""
     browser = httpx.Client(follow_redirects=True, timeout=30)
+    _OPEN.append(browser)
     page = browser.get(f"{live_server.url}/accounts/login/")
     assert "Sign in with Test OP" in page.text
     at_provider = browser.post(
@@ -169,3 +179,16 @@ def test_a_deactivated_person_is_refused_and_left_without_a_session(
 
     for session in Session.objects.all():
         assert session.get_decoded().get("_auth_user_id") != str(org.member.pk)
+
+
+def test_single_sign_on_is_not_asked_for_two_factor_when_admins_require_it(
+    live_server: Any, oidc_provider: Any, oidc_sign_in: Any, org: Any
+) -> None:
+    from headway.directory.actions import set_two_factor_policy
+
+    set_two_factor_policy(by=org.admin, required=True)
+    oidc_provider.set_people(
+        {"lou": {"password": "op-password", "email": "lead@acme.test", "email_verified": True}}
+    )
+    browser, _ = sign_in(live_server, "lou")
+    assert signed_in(browser, live_server)  # two-factor is the identity provider's business

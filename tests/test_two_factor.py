@@ -130,10 +130,7 @@ def test_a_deactivated_person_is_refused_at_either_step_and_left_without_a_sessi
 
 @pytest.mark.django_db
 def test_admins_can_require_two_factor_for_password_sign_ins(org: Any) -> None:
-    from django.core.cache import cache
-
     set_two_factor_policy(by=org.admin, required=True)
-    cache.clear()
     client = Client()
     password_step(client, "viewer@acme.test")
     assert client.get("/")["Location"] == "/accounts/2fa/totp/activate/"
@@ -153,20 +150,20 @@ def test_admins_can_require_two_factor_for_password_sign_ins(org: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_single_sign_on_sessions_leave_two_factor_to_the_provider(org: Any) -> None:
-    from django.core.cache import cache
+def test_only_password_sign_ins_are_sent_to_set_it_up(org: Any, rf: Any) -> None:
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from headway.directory.middleware import SESSION_KEY, mark_if_setup_needed
 
     set_two_factor_policy(by=org.admin, required=True)
-    cache.clear()
-    client = Client()
-    client.force_login(org.viewer)
-    session = client.session
-    session["account_authentication_methods"] = [
-        {"method": "socialaccount", "at": time.time(), "provider": "okta", "uid": "x"}
-    ]
-    session["account_authentication_methods_user"] = str(org.viewer.pk)
-    session.save()
-    assert client.get("/").status_code == 200
+    for method, expected in (("password", True), ("socialaccount", None)):
+        request = rf.get("/")
+        request.user = org.viewer
+        request.session = SessionStore()
+        request.session["account_authentication_methods_user"] = str(org.viewer.pk)
+        request.session["account_authentication_methods"] = [{"method": method, "at": time.time()}]
+        mark_if_setup_needed(request, org.viewer)
+        assert request.session.get(SESSION_KEY) is expected, method
 
 
 @pytest.mark.django_db

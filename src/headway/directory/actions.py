@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from headway.directory import groups as group_sync
 from headway.directory import providers
-from headway.directory.middleware import POLICY_CACHE_KEY
 from headway.directory.models import (
     DirectoryGroup,
     GroupMapping,
@@ -154,5 +152,4 @@ def set_two_factor_policy(*, by: Person, required: bool) -> SignInPolicy:
     policy.require_two_factor = required
     policy.updated_by = by
     policy.save()
-    transaction.on_commit(lambda: cache.delete(POLICY_CACHE_KEY))
     return policy

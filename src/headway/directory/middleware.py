@@ -1,4 +1,9 @@
-"""When admins require two-factor sign-in, a person signed in with a password sets it up first."""
+"""Two-factor required: a person signed in with a password sets it up before anything else.
+
+The requirement is checked once, when someone signs in with a password (the sign-in marks
+the session); pages then read only the session, so no page pays a query for it. Turning the
+requirement on applies from each person's next sign-in.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +12,33 @@ from collections.abc import Callable
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
 # Sign-in, sign-out, password and two-factor pages stay reachable; so do static files.
 OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/scim/")
-POLICY_CACHE_KEY = "headway:require_two_factor"
-POLICY_CACHE_SECONDS = 10
-SESSION_KEY = "headway_two_factor_ok"
+SESSION_KEY = "headway_two_factor_setup"
 
 
 def two_factor_required() -> bool:
-    """The organisation's policy (cached for a few seconds: it is read on every request)."""
-    cached = cache.get(POLICY_CACHE_KEY)
-    if cached is None:
-        from headway.directory.models import SignInPolicy
+    """The organisation's policy, as the admins last set it."""
+    from headway.directory.models import SignInPolicy
 
-        cached = SignInPolicy.objects.filter(pk=1, require_two_factor=True).exists()
-        cache.set(POLICY_CACHE_KEY, cached, POLICY_CACHE_SECONDS)
-    return bool(cached)
+    return SignInPolicy.objects.filter(pk=1, require_two_factor=True).exists()
 
 
 def signed_in_with_password(request: HttpRequest) -> bool:
     """Whether this session's sign-in used a password (single sign-on leaves 2FA to the IdP)."""
     records = get_authentication_records(request, request.user)
-    if not records:
-        # A session from before records were kept, or the admin site: treat it as a password.
-        return True
     return any(record.get("method") == "password" for record in records)
+
+
+def mark_if_setup_needed(request: HttpRequest, user: object) -> None:
+    """At a sign-in: note in the session that two-factor must be set up first, if it must."""
+    if signed_in_with_password(request) and two_factor_required() and not is_mfa_enabled(user):
+        request.session[SESSION_KEY] = True
+    else:
+        request.session.pop(SESSION_KEY, None)
 
 
 class TwoFactorRequiredMiddleware:
@@ -43,17 +46,13 @@ class TwoFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
         if (
-            user is not None
-            and user.is_authenticated
+            request.session.get(SESSION_KEY)
+            and request.user.is_authenticated
             and not request.path.startswith(OPEN_PREFIXES)
-            and not request.session.get(SESSION_KEY)
-            and two_factor_required()
-            and signed_in_with_password(request)
         ):
-            if is_mfa_enabled(user):
-                request.session[SESSION_KEY] = True
+            if is_mfa_enabled(request.user) or not two_factor_required():
+                request.session.pop(SESSION_KEY, None)
             elif request.path.startswith("/api/"):
                 return JsonResponse(
                     {

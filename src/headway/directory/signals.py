@@ -52,3 +52,10 @@ def fresh_password_counts_as_recent(sender: Any, request: Any, user: Any, **kwar
     if records and records[-1].get("method") == "password":
         records[-1]["reauthenticated"] = True
         request.session[AUTHENTICATION_METHODS_SESSION_KEY] = records
+
+
+@receiver(user_logged_in)
+def two_factor_setup_first(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from headway.directory.middleware import mark_if_setup_needed
+
+    mark_if_setup_needed(request, user)

@@ -26,6 +26,34 @@ _PATH = re.compile(
 )
 
 
+# New attributes take the schema's spelling, whatever case the request used.
+CANONICAL = {
+    name.casefold(): name
+    for name in (
+        "userName",
+        "displayName",
+        "externalId",
+        "name",
+        "formatted",
+        "familyName",
+        "givenName",
+        "middleName",
+        "honorificPrefix",
+        "honorificSuffix",
+        "emails",
+        "value",
+        "type",
+        "primary",
+        "display",
+        "active",
+        "members",
+        "nickName",
+        "title",
+        "locale",
+    )
+}
+
+
 class PatchError(ValueError):
     """A PATCH that cannot be applied; `scim_type` is the RFC 7644 error type."""
 
@@ -37,7 +65,7 @@ class PatchError(ValueError):
 def key_of(doc: dict[str, Any], name: str) -> str:
     """The key of `doc` that is `name` regardless of case (or `name` when there is none)."""
     folded = name.casefold()
-    return next((key for key in doc if key.casefold() == folded), name)
+    return next((key for key in doc if key.casefold() == folded), CANONICAL.get(folded, name))
 
 
 def get(doc: dict[str, Any], name: str) -> Any:
@@ -133,6 +161,8 @@ def apply(
             if not isinstance(value, dict):
                 raise PatchError("Without a path, the value must be an object.", "invalidSyntax")
             for name, item in value.items():
+                if str(name).casefold() in read_only:
+                    continue  # Okta repeats `id` in a path-less replace: nothing to change
                 _one(result, op, str(name), item, extensions, read_only)
         else:
             _one(result, op, str(path), value, extensions, read_only)
@@ -179,8 +209,6 @@ def _apply_path(
         raise PatchError(f"{path!r} is not an attribute path.", "invalidPath")
     attr, filter_text, sub = match.group("attr"), match.group("filter"), match.group("sub")
     if attr.casefold() in read_only:
-        if op == "replace" and filter_text is None and sub is None:
-            return  # Okta repeats `id` in a path-less replace: nothing to change
         raise PatchError(f"{attr} is read-only.", "mutability")
     key = key_of(doc, attr)
     if filter_text is None:
@@ -228,7 +256,9 @@ def _apply_path(
             doc.pop(key)
         return
     if not chosen:
-        created = _value_from_filter(node)
+        # Entra ID adds (or replaces) `emails[type eq "work"].value` on a user with no work
+        # address: the value the filter describes is created. A whole value is not.
+        created = _value_from_filter(node) if sub is not None else None
         if created is None:
             raise PatchError(f"No value of {attr} matches [{filter_text}].", "noTarget")
         items.append(created)
