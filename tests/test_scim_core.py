@@ -25,7 +25,9 @@ def test_filters_parse_with_precedence_and_grouping() -> None:
         "emails", And(Compare("type", "eq", "work"), Compare("value", "co", "@x"))
     )
     assert parse('title EQ "say \\"hi\\""') == Compare("title", "eq", 'say "hi"')
-    assert parse('meta.lastModified gt "2027-01-01T00:00:00Z"').op == "gt"
+    assert parse('meta.lastModified gt "2027-01-01T00:00:00Z"') == Compare(
+        "meta.lastModified", "gt", "2027-01-01T00:00:00Z"
+    )
 
 
 @pytest.mark.parametrize(
