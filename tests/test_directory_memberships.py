@@ -103,3 +103,18 @@ def test_groups_claims_follow_dotted_paths() -> None:
     assert groups.groups_from_claims(data, "realm_access.roles") == ["admin"]
     assert groups.groups_from_claims(data, "one") == ["x"]
     assert groups.groups_from_claims(data, "missing.path") == []
+
+
+def test_deactivating_on_the_people_page_also_ends_their_sessions(org: Any) -> None:
+    from django.test import Client
+
+    from headway.teams.actions import update_person
+
+    browser = Client()
+    browser.post(
+        "/accounts/login/", {"login": org.member.email, "password": "a-long-test-password"}
+    )
+    assert browser.get("/").status_code == 200
+    update_person(by=org.admin, person=org.member, is_active=False)
+    assert browser.get("/").status_code == 302
+    assert "_auth_user_id" not in browser.session

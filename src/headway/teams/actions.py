@@ -156,10 +156,13 @@ def update_person(
     person = Person.objects.select_for_update().get(pk=person.pk)
     if name is not None:
         person.name = name.strip()
+    deactivated = is_active is False and person.is_active
     if is_active is not None:
         person.is_active = is_active
     person.full_clean(exclude=["password"])
     person.save()
+    if deactivated:
+        end_sessions(person)
     if memberships is not None:
         _replace_memberships(person, _checked_memberships(memberships))
     return person
