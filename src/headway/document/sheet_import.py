@@ -19,7 +19,7 @@ from django.utils import timezone
 from headway.document import spreadsheet
 from headway.document.importer import ImportResult, Progress, import_document
 from headway.document.load import DocumentError, Problem
-from headway.document.spreadsheet import Conversion, Known, Mapping_, Sheet
+from headway.document.spreadsheet import Conversion, Known, Latest, Mapping_, Sheet
 
 __all__ = ["Preview", "convert_sheet", "import_sheet", "known_for", "preview_sheet"]
 
@@ -112,6 +112,7 @@ def known_for(sheet: Sheet, mapping: Mapping_, cycle: str | None) -> Known:
     for link in through.objects.filter(keyresult_id__in=[k["id"] for k in kr_rows]).order_by("id"):
         counters.setdefault(link.keyresult_id, []).append(kpi_keys[link.kpi_id])
     objective_key = {r["id"]: r["key"] for r in rows}
+    latest = _latest_checkins([k["id"] for k in kr_rows])
     for kr in kr_rows:
         key_results[kr["objective_id"]].append(
             {
@@ -122,15 +123,36 @@ def known_for(sheet: Sheet, mapping: Mapping_, cycle: str | None) -> Known:
                 "grade": kr["grade"],
             }
         )  # fmt: skip
-        done = kr["done"] if kr["kind"] == "milestone" else None
-        value = kr["current"] if kr["kind"] != "milestone" else None
-        known.latest[(objective_key[kr["objective_id"]], kr["key"])] = (value, done)
+        if kr["id"] in latest:
+            known.latest[(objective_key[kr["objective_id"]], kr["key"])] = latest[kr["id"]]
     for row in rows:
         known.objectives[row["key"]] = _objective_item(row, key_results[row["id"]])
         known.objective_titles[
             (row["cycle__key"], row["team__key"], spreadsheet._fold(row["title"]))
         ] = row["key"]
     return known
+
+
+def _latest_checkins(kr_ids: list[int]) -> dict[int, Latest]:
+    """Each key result's latest check-in (the last of its latest moment), in one query each
+    500 key results: only the check-ins at the stored `last_checkin_at` are read."""
+    from django.db.models import F
+
+    from headway.okrs.models import CheckIn
+
+    found: dict[int, Latest] = {}
+    for start in range(0, len(kr_ids), 500):
+        for kr_id, at, value, done, confidence, comment, author in (
+            CheckIn.objects.filter(
+                key_result_id__in=kr_ids[start : start + 500],
+                at=F("key_result__last_checkin_at"),
+            )
+            .order_by("key_result_id", "ordinal")
+            .values_list("key_result_id", "at", "value", "done", "confidence", "comment",
+                         "author__email")
+        ):  # fmt: skip
+            found[kr_id] = Latest(at, value, done, confidence, comment, author)
+    return found
 
 
 def convert_sheet(

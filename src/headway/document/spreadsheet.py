@@ -47,6 +47,7 @@ __all__ = [
     "Conversion",
     "FieldSpec",
     "Known",
+    "Latest",
     "Mapping_",
     "Sheet",
     "SheetError",
@@ -583,6 +584,18 @@ def _column_of(header: str, headers: Sequence[str]) -> int | None:
 # --------------------------------------------------------------------------- what the DB has
 
 
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A key result's latest check-in as stored."""
+
+    at: datetime
+    value: float | None
+    done: bool | None
+    confidence: int | None = None
+    note: str = ""
+    author: str | None = None
+
+
 @dataclass
 class Known:
     """What the database already holds, as the conversion needs it (built by the caller).
@@ -599,8 +612,9 @@ class Known:
     #: (cycle, team, folded title) -> objective key, to find an objective again by title
     objective_titles: dict[tuple[str, str, str], str] = field(default_factory=dict)
     objective_keys: set[str] = field(default_factory=set)  # every key in the database
-    #: (objective key, kr key) -> its latest (value, done), to skip repeating a current value
-    latest: dict[tuple[str, str], tuple[float | None, bool | None]] = field(default_factory=dict)
+    #: (objective key, kr key) -> its latest check-in, so a sheet that repeats it (an
+    #: exported tree read back) changes nothing
+    latest: dict[tuple[str, str], Latest] = field(default_factory=dict)
     kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def team_key(self, text: str, new: Mapping[str, str]) -> str | None:
@@ -1078,27 +1092,19 @@ def _convert_okrs(
         for when, number, _column in wide:
             kr["checkins"].append({"at": when, "value": number})
             draft.checkin_lines[kr_key].append(line)
-        if current is not None or done is not None:
-            moment = at or now
-            # Without a date, a current value the key result already has (stored, or the
-            # row's last dated check-in) is no new check-in: importing again adds nothing.
-            latest = known.latest.get((objective_key, kr_key))
-            last_dated = max(wide, key=lambda w: w[0])[1] if wide else None
-            same = at is None and (
-                (latest is not None and latest == (current, done))
-                or (done is None and last_dated is not None and last_dated == current)
+        if (current is not None or done is not None) and not kr.get("kpi"):
+            # A KPI-linked key result takes its value from the KPI, not from the sheet.
+            checkin = _current_checkin(
+                known.latest.get((objective_key, kr_key)),
+                current=current,
+                done=done,
+                at=at,
+                now=now,
+                confidence=None if confidence is None else int(confidence),
+                note=sheet.cell(cells, mapping.columns.get("note")),
+                last_dated=max(wide, key=lambda w: w[0])[1] if wide else None,
             )
-            if not same:
-                checkin: dict[str, Any] = {"at": moment}
-                if done is not None:
-                    checkin["done"] = done
-                else:
-                    checkin["value"] = current
-                if confidence is not None:
-                    checkin["confidence"] = int(confidence)
-                note = sheet.cell(cells, mapping.columns.get("note"))
-                if note is not None:
-                    checkin["note"] = _text(note)
+            if checkin is not None:
                 kr["checkins"].append(checkin)
                 draft.checkin_lines[kr_key].append(line)
 
@@ -1121,6 +1127,54 @@ def _convert_okrs(
 _FIELD_OF = {"title": "key_result"}
 
 
+def _current_checkin(
+    latest: Latest | None,
+    *,
+    current: float | None,
+    done: bool | None,
+    at: datetime | None,
+    now: datetime,
+    confidence: int | None,
+    note: Any,
+    last_dated: float | None,
+) -> dict[str, Any] | None:
+    """The check-in a row's current value makes, or None when it repeats what is known.
+
+    Without a date the value is checked in at ``now``, unless the key result's latest value
+    (stored, or the row's last dated check-in) is already that one. With the date of the
+    stored latest check-in it corrects that check-in, keeping its note and author.
+    """
+    same_value = latest is not None and (latest.value, latest.done) == (current, done)
+    if at is None:
+        if same_value or (done is None and last_dated is not None and last_dated == current):
+            return None
+    elif (
+        latest is not None
+        and latest.at == at
+        and same_value
+        and (confidence is None or confidence == latest.confidence)
+        and (note is None or _text(note) == latest.note)
+    ):
+        return None
+    checkin: dict[str, Any] = {"at": at or now}
+    if done is not None:
+        checkin["done"] = done
+    else:
+        checkin["value"] = current
+    keep = latest is not None and at is not None and latest.at == at
+    if confidence is not None:
+        checkin["confidence"] = confidence
+    elif keep and latest is not None and latest.confidence is not None:
+        checkin["confidence"] = latest.confidence
+    if note is not None:
+        checkin["note"] = _text(note)
+    elif keep and latest is not None and latest.note:
+        checkin["note"] = latest.note
+    if keep and latest is not None and latest.author:
+        checkin["author"] = latest.author
+    return checkin
+
+
 def _kr_key_for(draft: _Draft, title: str) -> str:
     """The key of the draft's key result with this title (listed or stored), or a new one."""
     folded = _fold(title)
@@ -1134,6 +1188,9 @@ def _kr_key_for(draft: _Draft, title: str) -> str:
 
 
 _KINDS = {
+    "objectives": "objectives",
+    "roll up": "objectives",
+    "rollup": "objectives",
     "increase": "increase",
     "up": "increase",
     "higher": "increase",

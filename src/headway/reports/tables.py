@@ -113,7 +113,11 @@ def tree_table(cycle: Cycle, access: Access, team: Team | None = None) -> Table:
     stored ones (a closed cycle's as at its closing), statuses judged at the page's moment.
     """
     objectives = _visible(cycle, access, team)
-    count = objectives.count()
+    # One row per key result, and one for each objective without any.
+    count = (
+        KeyResult.objects.filter(objective__in=objectives.values("pk")).count()
+        + objectives.filter(key_results__isnull=True).count()
+    )
     expected = scoring.expected_progress(core_cycle(cycle), display_moment(cycle))
 
     def rows() -> Iterator[list[Any]]:
@@ -223,7 +227,8 @@ def _to_target(direction: str, latest: float | None, target: float | None) -> fl
     """How far the latest value is from the target, positive on the good side."""
     if latest is None or target is None:
         return None
-    return latest - target if direction == "up" else target - latest
+    gap = latest - target if direction == "up" else target - latest
+    return round(gap, 9)  # 96.2 - 98 is -1.8, not -1.7999999999999972
 
 
 def kpi_board_table(team: Team | None = None, *, tier: str = "", health: str = "") -> Table:
