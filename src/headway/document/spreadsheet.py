@@ -64,6 +64,8 @@ SPREADSHEET_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
 Kind = Literal["okrs", "kpis"]
 #: Rows read at most (a sheet is held in memory while it is checked).
 MAX_ROWS = 200_000
+#: What makes a spreadsheet program read a text as a formula (`reports.writers` guards it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SheetError(ValueError):
@@ -297,12 +299,16 @@ class Sheet:
     #: "," or "." : the decimal separator of numbers written as text (CSV).
     decimal: str = "."
     sheets: list[str] = field(default_factory=list)
+    #: A CSV: a text our export guarded with an apostrophe ('=...) reads back without it.
+    guarded: bool = False
 
     def cell(self, row: Sequence[Any], column: int | None) -> Any:
         if column is None or column >= len(row):
             return None
         value = row[column]
         if isinstance(value, str):
+            if self.guarded and value[:1] == "'" and value[1:2] in FORMULA_START:
+                value = value[1:]
             value = value.strip()
             return value or None
         return value
@@ -384,7 +390,7 @@ def _read_csv(data: bytes, name: str) -> Sheet:
         raise SheetError(f"{name}: the file is empty; the first row must name the columns")
     headers = _headers(name, rows[0][1])
     # A semicolon-separated file is what Excel writes where the comma is the decimal mark.
-    return Sheet(name, headers, rows[1:], decimal="," if delimiter == ";" else ".")
+    return Sheet(name, headers, rows[1:], decimal="," if delimiter == ";" else ".", guarded=True)
 
 
 def _read_xlsx(data: bytes, name: str, sheet: str | None) -> Sheet:
@@ -640,8 +646,9 @@ class Known:
 
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?)?Z?$")
-_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,? (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:,? (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# Day.month.year (German) and slash dates, with a four- or two-digit year (27 is 2027).
+_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?:,? (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?:,? (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _DONE = {"done", "yes", "true", "erledigt", "ja", "fertig", "abgeschlossen", "x", "1", "✓"}
 _NOT_DONE = {"not done", "no", "false", "open", "offen", "nein", "0", "todo", "pending"}
 
@@ -688,6 +695,8 @@ def _moment(value: Any, day_first: bool | None) -> datetime:
         if not found:
             continue
         a, b, c = (int(g) for g in found.groups()[:3])
+        if order != "ymd" and len(found.group(3)) == 2:
+            c += 2000 if c < 70 else 1900  # as strptime's %y: 27 is 2027, 85 is 1985
         hh, mm, ss = (int(g) if g else 0 for g in found.groups()[3:])
         if order == "ymd":
             y, m, d = a, b, c

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from headway.document.exporter import format_moment, format_number
+from headway.document.spreadsheet import FORMULA_START
 from headway.reports.tables import Table
 
 __all__ = ["CONTENT_TYPES", "csv_cell", "sheet_name", "write_csv", "write_xlsx"]
@@ -28,8 +29,6 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
-#: Characters that make a spreadsheet program read a text cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TICK_EVERY = 2000
 
 
