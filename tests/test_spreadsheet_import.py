@@ -192,7 +192,7 @@ OWNERS = ["member@acme.test", "lead@acme.test", "admin@acme.test"]
 
 
 def big_rows() -> list[list[Any]]:
-    rows = [HEADER]
+    rows: list[list[Any]] = [HEADER]
     for o in range(400):
         for k in range(5):
             n = o * 5 + k
@@ -228,7 +228,7 @@ def test_two_thousand_key_results_with_five_bad_rows(org: Any, tmp_path: Path) -
     assert not preview.ok
     # Exactly those five rows, each with its line (the header is line 1).
     assert [
-        (p.line, f"{p.field_path}: {p.message}"[: len(BAD[p.line - 2][2])])
+        (p.line, f"{p.field_path}: {p.message}"[: len(BAD[(p.line or 0) - 2][2])])
         for p in preview.problems
     ] == [(index + 2, message) for index, (_c, _v, message) in BAD.items()]
     with pytest.raises(DocumentError):
@@ -251,7 +251,7 @@ def test_two_thousand_key_results_with_five_bad_rows(org: Any, tmp_path: Path) -
     out = tmp_path / "tree.xlsx"
     write_xlsx([tree_table(org.cycle, everyone())], out)
     book = load_workbook(out, read_only=True)
-    exported = list(book.worksheets[0].iter_rows(values_only=True))
+    exported: list[Any] = list(book.worksheets[0].iter_rows(values_only=True))
     book.close()
     header = list(exported[0])
     names = ("team", "objective", "key result", "start", "target", "current", "owner", "due")
@@ -294,7 +294,7 @@ def test_an_import_keeps_what_the_sheet_has_no_column_for(org: Any, tmp_path: Pa
     assert kr.kind == "decrease"  # the target below the start says so
     kr.unit = "days"
     kr.save()
-    rows = [
+    rows: list[list[Any]] = [
         HEADER,
         ["Operations", "Calm depots", "Cut delays from 9 to 3", 9, 2, 7, "lead@acme.test", None],
     ]

@@ -88,7 +88,7 @@ OBJECTIVE_FIELDS = (
     "score", "forecast", "has_data", "grade",
 )  # fmt: skip
 KEY_RESULT_FIELDS = (
-    "objective_id", "key", "title", "kind", "start", "target", "current", "unit",
+    "objective_id", "key", "title", "kind", "start", "target", "scored_value", "unit",
     "owner__email", "due", "weight", "score", "forecast", "has_data", "confidence",
     "last_checkin_at", "grade",
 )  # fmt: skip
@@ -146,7 +146,9 @@ def tree_table(cycle: Cycle, access: Access, team: Team | None = None) -> Table:
                 for kr in krs.get(pk, []):
                     yield [
                         *head, kr["key"], kr["title"], kr["kind"], kr["start"], kr["target"],
-                        kr["current"], kr["unit"], kr["owner__email"] or "", kr["due"],
+                        # The value the stored score came from, once there is one.
+                        kr["scored_value"] if kr["has_data"] else None,
+                        kr["unit"], kr["owner__email"] or "", kr["due"],
                         kr["weight"], kr["score"],
                         _status(kr["score"], expected, kr["has_data"]), kr["forecast"],
                         kr["confidence"], kr["last_checkin_at"],
