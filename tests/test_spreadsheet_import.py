@@ -398,3 +398,69 @@ def test_a_formula_in_a_title_is_exported_as_text_and_read_back(org: Any, tmp_pa
     assert again.changed == 0
     assert Objective.objects.get(key__startswith="hyperlink").title == '=HYPERLINK("x")'
     assert (Person.objects.count(), Team.objects.count()) == (5, 4)
+
+
+# --------------------------------------------------------------------------- the admin page
+
+
+@pytest.mark.django_db
+def test_the_admin_page_uploads_maps_previews_and_imports(org: Any, tmp_path: Path) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from headway.web.testing import client_for
+
+    client = client_for(org.admin)
+    assert client.get("/settings/import/").status_code == 200
+    bad = (
+        "Bereich;Ziel;Messgröße;Startwert;Zielwert;Istwert\n"
+        "Operations;Ruhige Depots;Verspätungen von 9 auf 3;9;3;7,5\n"
+        "Operations;Ruhige Depots;Staus von 5 auf 1;5;eins;\n"
+    )
+    upload = SimpleUploadedFile("okrs.csv", bad.encode("cp1252"), content_type="text/csv")
+    response = client.post("/settings/import/", {"file": upload})
+    assert response.status_code == 302
+    url = response["Location"]
+    page = client.get(url).content.decode()
+    assert "Messgröße" in page  # every column offered
+    assert 'name="col-team"' in page
+    form = {"kind": "okrs", "cycle": "2027-Q1", "col-team": "0", "col-objective": "1",
+            "col-key_result": "2", "col-start": "3", "col-target": "4",
+            "col-current": "5"}  # fmt: skip
+    page = client.post(url, {**form, "action": "preview"}).content.decode()
+    assert "1 problem" in page
+    assert "must be a number, got &#x27;eins&#x27;" in page
+    assert ">3<" in page  # its line
+    assert 'value="import"' not in page  # no import button while a row is bad
+    before = Objective.objects.count()
+    response = client.post(url, {**form, "action": "import"})
+    assert Objective.objects.count() == before  # refused: the preview has a problem
+    form["col-target"] = ""  # leave the bad column out: the target is then unknown
+    page = client.post(url, {**form, "action": "preview"}).content.decode()
+    assert 'value="import"' in page
+    assert "Ruhige Depots" in page  # what will be created
+    assert Objective.objects.count() == before
+    response = client.post(url, {**form, "action": "import"})
+    assert response.status_code == 302
+    objective = Objective.objects.get(title="Ruhige Depots")
+    assert objective.key_results.count() == 2
+    assert objective.key_results.get(title="Verspätungen von 9 auf 3").current == 7.5
+    assert client.get(url).status_code == 404  # the upload is gone once imported
+
+
+@pytest.mark.django_db
+def test_only_admins_import_and_only_their_own_uploads(org: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from headway.web.testing import client_for
+
+    assert client_for(org.lead).get("/settings/import/").status_code == 403
+    upload = SimpleUploadedFile("k.csv", b"KPI,Date,Value,Team\nNPS,2027-01-31,30,Sales\n")
+    url = client_for(org.admin).post("/settings/import/", {"file": upload})["Location"]
+    other = Person.objects.create_user("admin2@acme.test", "a-long-test-password", name="A2")
+    other.is_superuser = True
+    other.save()
+    assert client_for(other).get(url).status_code == 404
+    assert client_for(org.admin).get("/settings/import/not-a-token/").status_code == 404
+    wrong = SimpleUploadedFile("notes.txt", b"hello")
+    page = client_for(org.admin).post("/settings/import/", {"file": wrong}).content.decode()
+    assert "Headway reads CSV and XLSX files" in page

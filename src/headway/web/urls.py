@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from headway.web.views import checkin, coach, cycles, exports, home, kpis, objectives, teams
+from headway.web.views import (
+    checkin,
+    coach,
+    cycles,
+    exports,
+    home,
+    imports,
+    kpis,
+    objectives,
+    teams,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -62,4 +72,7 @@ urlpatterns = [
         "teams/<slug:key>/kpis/export.<slug:fmt>", exports.kpi_board_export, name="team_kpis_export"
     ),
     path("people/new/", teams.person_create, name="person_create"),
+    # Admins: a spreadsheet of OKRs or KPIs, through columns and a preview (web.views.imports).
+    path("settings/import/", imports.import_upload, name="import_upload"),
+    path("settings/import/<str:token>/", imports.import_sheet_view, name="import_sheet"),
 ]
