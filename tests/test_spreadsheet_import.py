@@ -464,3 +464,15 @@ def test_only_admins_import_and_only_their_own_uploads(org: Any) -> None:
     wrong = SimpleUploadedFile("notes.txt", b"hello")
     page = client_for(org.admin).post("/settings/import/", {"file": wrong}).content.decode()
     assert "Headway reads CSV and XLSX files" in page
+
+
+def test_every_column_the_import_reads_is_documented() -> None:
+    from headway.document.spreadsheet import FIELDS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "data-in-and-out.md").read_text()
+    table = doc[doc.index("### Columns and the headers") : doc.index("### Confirming")]
+    for kind, specs in FIELDS.items():
+        for spec in specs:
+            assert spec.label in table, (kind, spec.label)
+            # The first German or English header people write is listed too.
+            assert any(h in table.lower() for h in spec.headers[:3]), (kind, spec.id)
