@@ -35,8 +35,9 @@ from headway.teams.models import Team, TeamKind, team_subtree
 
 __all__ = ["MAX_KPIS", "MAX_OBJECTIVES", "pack_context", "render_pack_html", "render_pack_pdf"]
 
-#: Objectives shown one by one with their charts (the rest are counted, and in the XLSX).
-MAX_OBJECTIVES = 120
+#: Objectives shown one by one with their charts (the rest are counted, and in the XLSX):
+#: about fifteen pages, what a review meeting can go through, laid out in seconds.
+MAX_OBJECTIVES = 40
 #: KPIs charted (the scope's key-tier KPIs, the unhealthy ones first).
 MAX_KPIS = 24
 TEAM_ROWS = 40
