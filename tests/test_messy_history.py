@@ -240,3 +240,23 @@ def test_timing_and_ordinals() -> None:
     assert timing.checkin_timing(datetime(2027, 4, 1, tzinfo=UTC), start, end) == "late"
     d1, d2 = datetime(2027, 1, 5, tzinfo=UTC), datetime(2027, 1, 6, tzinfo=UTC)
     assert timing.ordinals([d1, d2, d1, d1, d2]) == [0, 0, 1, 2, 1]
+
+
+@pytest.mark.django_db
+@pytest.mark.frozen(datetime(2027, 4, 5, 12, tzinfo=UTC))
+def test_the_api_takes_early_and_same_moment_checkins_like_a_file(org: Any) -> None:
+    from headway.api.testing import ApiClient, token_for
+
+    objective = Objective.objects.create(key="calm", cycle=org.cycle, team=org.depot, title="C")
+    KeyResult.objects.create(objective=objective, key="k", title="K 20 to 5", start=20, target=5)
+    api = ApiClient(token_for(org.member))
+    path = "/objectives/calm/key-results/k/checkins"
+    for at, value in (("2026-12-20T00:00:00Z", 21), ("2027-02-01T00:00:00Z", 15),
+                      ("2027-02-01T00:00:00Z", 14)):  # fmt: skip
+        response = api.post(path, {"value": value, "at": at})
+        assert response.status_code == 201, response.json()
+    listed = api.get(path).json()["items"]
+    assert [c["value"] for c in listed] == [14, 15, 21]  # latest first: the later of the pair
+    assert KeyResult.objects.get(key="k").current == 14
+    found = api.get("/coach/findings", {"rule": "checkin-before-cycle"}).json()["items"]
+    assert [f["path"] for f in found] == ["objectives/calm/key_results/k"]
