@@ -76,7 +76,8 @@ def main() -> None:
         ("review as XLSX (review + tree)",
          ["report", "review", "--cycle", cycle.key, "-o", str(out / "review.xlsx")]),
         ("KPI board as XLSX", ["report", "kpis", "-o", str(out / "kpis.xlsx")]),
-        ("review pack as PDF", ["report", "pack", "--cycle", cycle.key, "-o", str(out / "pack.pdf")]),
+        ("review pack as PDF",
+         ["report", "pack", "--cycle", cycle.key, "-o", str(out / "pack.pdf")]),
     ]:  # fmt: skip
         seconds, peak = run(args)
         size = Path(args[-1]).stat().st_size

@@ -19,7 +19,7 @@ from django.utils import timezone
 from headway.document import spreadsheet
 from headway.document.importer import ImportResult, Progress, import_document
 from headway.document.load import DocumentError, Problem
-from headway.document.spreadsheet import Conversion, Known, Latest, Mapping_, Sheet
+from headway.document.spreadsheet import Conversion, Known, Latest, ColumnMapping, Sheet
 
 __all__ = ["Preview", "convert_sheet", "import_sheet", "known_for", "preview_sheet"]
 
@@ -68,7 +68,7 @@ def _objective_item(row: dict[str, Any], key_results: list[dict[str, Any]]) -> d
     return item
 
 
-def known_for(sheet: Sheet, mapping: Mapping_, cycle: str | None) -> Known:
+def known_for(sheet: Sheet, mapping: ColumnMapping, cycle: str | None) -> Known:
     """What the database holds that the sheet may refer to or update (a few queries)."""
     from headway.kpis.models import Kpi
     from headway.okrs.models import Cycle, KeyResult, Objective
@@ -156,7 +156,7 @@ def _latest_checkins(kr_ids: list[int]) -> dict[int, Latest]:
 
 
 def convert_sheet(
-    sheet: Sheet, mapping: Mapping_, *, cycle: str | None = None, now: datetime | None = None
+    sheet: Sheet, mapping: ColumnMapping, *, cycle: str | None = None, now: datetime | None = None
 ) -> Conversion:
     """The sheet as a document against the database (see `spreadsheet.convert`)."""
     return spreadsheet.convert(
@@ -179,7 +179,7 @@ class Preview:
 
 def preview_sheet(
     sheet: Sheet,
-    mapping: Mapping_,
+    mapping: ColumnMapping,
     *,
     cycle: str | None = None,
     now: datetime | None = None,
@@ -199,7 +199,7 @@ def preview_sheet(
 
 def import_sheet(
     sheet: Sheet,
-    mapping: Mapping_,
+    mapping: ColumnMapping,
     *,
     cycle: str | None = None,
     now: datetime | None = None,

@@ -48,7 +48,7 @@ __all__ = [
     "FieldSpec",
     "Known",
     "Latest",
-    "Mapping_",
+    "ColumnMapping",
     "Sheet",
     "SheetError",
     "convert",
@@ -423,7 +423,7 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None) -> Sheet:
 
 
 @dataclass
-class Mapping_:
+class ColumnMapping:
     """Which column holds which field (field id → column index), and the check-in columns
     (a column headed by a date holds the key result's value at that date)."""
 
@@ -482,7 +482,7 @@ def _date_header(text: str) -> datetime | None:
     return None
 
 
-def guess_mapping(headers: Sequence[str], kind: Kind | None = None) -> Mapping_:
+def guess_mapping(headers: Sequence[str], kind: Kind | None = None) -> ColumnMapping:
     """The columns guessed from the headers: a known header first, then a close one.
 
     Each field takes at most one column and each column at most one field; an OKR sheet's
@@ -523,10 +523,10 @@ def guess_mapping(headers: Sequence[str], kind: Kind | None = None) -> Mapping_:
             columns[spec.id], how[spec.id] = best[1], "close"
             used.add(best[1])
     ordered = {s.id: columns[s.id] for s in specs if s.id in columns}
-    return Mapping_(kind, ordered, sorted(checkins, key=lambda c: c[1]), how)
+    return ColumnMapping(kind, ordered, sorted(checkins, key=lambda c: c[1]), how)
 
 
-def parse_mapping(text: str, headers: Sequence[str], base: Mapping_) -> Mapping_:
+def parse_mapping(text: str, headers: Sequence[str], base: ColumnMapping) -> ColumnMapping:
     """``field=Header,field=Header`` (or ``field=`` to leave a field out) over ``base``.
 
     A header is matched exactly, then without case and punctuation, or by its column
@@ -561,7 +561,7 @@ def parse_mapping(text: str, headers: Sequence[str], base: Mapping_) -> Mapping_
         how[field_id] = "given"
     ordered = {s: columns[s] for s in specs if s in columns}
     checkins = [(c, at) for c, at in base.checkin_columns if c not in ordered.values()]
-    return Mapping_(base.kind, ordered, checkins, how)
+    return ColumnMapping(base.kind, ordered, checkins, how)
 
 
 def _split_mapping(text: str) -> Iterator[str]:
@@ -622,23 +622,34 @@ class Known:
     #: exported tree read back) changes nothing
     latest: dict[tuple[str, str], Latest] = field(default_factory=dict)
     kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _team_names: dict[str, str] | None = field(default=None, repr=False)
+    _people_names: dict[str, list[str]] | None = field(default=None, repr=False)
 
     def team_key(self, text: str, new: Mapping[str, str]) -> str | None:
         """The key of the team named ``text`` (by key, then by name), in the DB or new."""
         if text in self.teams or text in new:
             return text
         folded = _fold(text)
-        for key, name in [*self.teams.items(), *new.items()]:
-            if _fold(name) == folded or _fold(key) == folded:
-                return key
-        return None
+        if self._team_names is None:  # built once: a sheet asks for every row
+            self._team_names = {}
+            for key, name in self.teams.items():
+                self._team_names.setdefault(_fold(key), key)
+                self._team_names.setdefault(_fold(name), key)
+        found = self._team_names.get(folded)
+        if found is not None:
+            return found
+        return next((k for k, n in new.items() if folded in (_fold(k), _fold(n))), None)
 
     def person_email(self, text: str) -> str | None:
         """The e-mail of the person named ``text`` (an e-mail, or a unique full name)."""
         if "@" in text:
             return text.strip().lower()
-        folded = _fold(text)
-        found = [email for email, name in self.people.items() if name and _fold(name) == folded]
+        if self._people_names is None:
+            self._people_names = defaultdict(list)
+            for email, name in self.people.items():
+                if name:
+                    self._people_names[_fold(name)].append(email)
+        found = self._people_names.get(_fold(text), [])
         return found[0] if len(found) == 1 else None
 
 
@@ -792,7 +803,7 @@ class Conversion:
 
     document: Document | None
     problems: list[Problem]
-    mapping: Mapping_
+    mapping: ColumnMapping
     rows: int
     #: what the sheet would add that the database does not have, for the preview
     new: dict[str, list[str]] = field(default_factory=dict)
@@ -806,7 +817,7 @@ class Conversion:
 class _Rows:
     """Collects problems per (line, column) and the source lines of document paths."""
 
-    def __init__(self, sheet: Sheet, mapping: Mapping_) -> None:
+    def __init__(self, sheet: Sheet, mapping: ColumnMapping) -> None:
         self.sheet = sheet
         self.mapping = mapping
         self.problems: list[tuple[int, int, Problem]] = []
@@ -844,7 +855,7 @@ def _value(
 
 def convert(
     sheet: Sheet,
-    mapping: Mapping_,
+    mapping: ColumnMapping,
     known: Known,
     *,
     cycle: str | None = None,
@@ -866,7 +877,7 @@ def convert(
     return _convert_kpis(sheet, mapping, known, rows)
 
 
-def _slash_first(sheet: Sheet, mapping: Mapping_, fields: Sequence[str]) -> bool | None:
+def _slash_first(sheet: Sheet, mapping: ColumnMapping, fields: Sequence[str]) -> bool | None:
     columns = [mapping.columns[f] for f in fields if f in mapping.columns]
     return _slash_order(sheet.cell(row, c) for _line, row in sheet.rows for c in columns)
 
@@ -885,7 +896,7 @@ class _Draft:
 
 def _convert_okrs(
     sheet: Sheet,
-    mapping: Mapping_,
+    mapping: ColumnMapping,
     known: Known,
     rows: _Rows,
     default_cycle: str | None,
@@ -1344,7 +1355,7 @@ def _assemble(
 # --------------------------------------------------------------------------- KPIs
 
 
-def _convert_kpis(sheet: Sheet, mapping: Mapping_, known: Known, rows: _Rows) -> Conversion:
+def _convert_kpis(sheet: Sheet, mapping: ColumnMapping, known: Known, rows: _Rows) -> Conversion:
     day_first = _slash_first(sheet, mapping, ("at",))
     new_teams: dict[str, str] = {}
     new_people: dict[str, int] = {}

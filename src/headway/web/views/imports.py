@@ -28,7 +28,7 @@ from headway.document.sheet_import import import_sheet, preview_sheet
 from headway.document.spreadsheet import (
     FIELDS,
     SPREADSHEET_SUFFIXES,
-    Mapping_,
+    ColumnMapping,
     Sheet,
     SheetError,
     guess_mapping,
@@ -108,7 +108,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "web/import.html", {"step": "upload", "error": error})
 
 
-def _mapping_from(request: HttpRequest, sheet: Sheet, guessed: Mapping_) -> Mapping_:
+def _mapping_from(request: HttpRequest, sheet: Sheet, guessed: ColumnMapping) -> ColumnMapping:
     """The columns chosen in the form (``col-<field>``: a column number, or empty)."""
     columns: dict[str, int] = {}
     for spec in FIELDS[guessed.kind]:
@@ -119,7 +119,7 @@ def _mapping_from(request: HttpRequest, sheet: Sheet, guessed: Mapping_) -> Mapp
     checkins = [(c, at) for c, at in guessed.checkin_columns if c not in used]
     if request.POST.get("checkins") != "1":
         checkins = []
-    return Mapping_(guessed.kind, columns, checkins, {k: "chosen" for k in columns})
+    return ColumnMapping(guessed.kind, columns, checkins, {k: "chosen" for k in columns})
 
 
 @require_http_methods(["GET", "POST"])
