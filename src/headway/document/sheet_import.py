@@ -19,7 +19,7 @@ from django.utils import timezone
 from headway.document import spreadsheet
 from headway.document.importer import ImportResult, Progress, import_document
 from headway.document.load import DocumentError, Problem
-from headway.document.spreadsheet import Conversion, Known, Latest, ColumnMapping, Sheet
+from headway.document.spreadsheet import ColumnMapping, Conversion, Known, Latest, Sheet
 
 __all__ = ["Preview", "convert_sheet", "import_sheet", "known_for", "preview_sheet"]
 

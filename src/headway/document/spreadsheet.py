@@ -44,11 +44,11 @@ from headway.document.schema import (
 __all__ = [
     "FIELDS",
     "SPREADSHEET_SUFFIXES",
+    "ColumnMapping",
     "Conversion",
     "FieldSpec",
     "Known",
     "Latest",
-    "ColumnMapping",
     "Sheet",
     "SheetError",
     "convert",
