@@ -991,7 +991,8 @@ def _convert_okrs(
             rows.bad(
                 line,
                 "kind",
-                f"must be increase, decrease, above, below or milestone, got {_text(raw_kind)!r}",
+                "must be increase, decrease, above, below, milestone or objectives, "
+                f"got {_text(raw_kind)!r}",
             )
         raw_type = sheet.cell(cells, mapping.columns.get("objective_type"))
         objective_type = _objective_type(_text(raw_type)) if raw_type is not None else None
