@@ -56,7 +56,11 @@ run: bootstrap
 	@echo ""
 	$(BIN)/headway serve --host $(HOST) --port $(PORT)
 
-test: bootstrap /usr/bin/chromium /usr/bin/pdftoppm
+# Debian's xmlsec1: the test SAML identity provider (pysaml2) signs its assertions with it.
+/usr/bin/xmlsec1:
+	apt-get update && apt-get install -y xmlsec1
+
+test: bootstrap /usr/bin/chromium /usr/bin/pdftoppm /usr/bin/xmlsec1
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 check: bootstrap

@@ -40,6 +40,18 @@ def _frozen_time(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (sign-in policy, rate limits, used TOTP codes)."""
+    yield
+    try:
+        from django.core.cache import cache
+
+        cache.clear()
+    except Exception:
+        pass
+
+
 @pytest.fixture
 def make_person(db: Any) -> Any:
     from headway.teams.models import Person
@@ -85,3 +97,38 @@ def org(db: Any) -> Any:
         viewer=person("viewer@acme.test", "Vi Viewer", ops, "viewer"),
         outsider=person("out@acme.test", "Oz Outsider", sales, "member"),
     )
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(live_server: Any) -> Iterator[Any]:
+    """A real OpenID Connect provider (django-oidc-provider) on 127.0.0.1, for the whole run."""
+    from tests.idp.servers import OidcProvider
+
+    provider = OidcProvider(
+        client_id="headway-test",
+        client_secret="a-client-secret-for-the-tests",
+        redirect_uris=[f"{live_server.url}/accounts/oidc/test-op/login/callback/"],
+        people={},
+    )
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def oidc_sign_in(oidc_provider: Any, db: Any) -> Any:
+    """The provider set up on Headway's sign-in page; its people start empty each test."""
+    from headway.directory.models import SignInProvider
+
+    oidc_provider.set_people({})
+    row = SignInProvider(
+        key="test-op",
+        name="Test OP",
+        kind="oidc",
+        issuer=oidc_provider.issuer,
+        client_id=oidc_provider.client_id,
+        scopes="groups",
+        allowed_domains="acme.test",
+    )
+    row.set_secret(oidc_provider.client_secret)
+    row.save()
+    return row

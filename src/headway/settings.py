@@ -64,15 +64,22 @@ INSTALLED_APPS = [
     "headway.notify",
     "headway.web",
     "headway.api",
+    "headway.directory",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's sessions page uses it
     "django_htmx",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "allauth.mfa",
+    "allauth.usersessions",
     "simple_history",
     "django_tasks_db",
 ]
@@ -90,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "headway.directory.middleware.TwoFactorRequiredMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -161,6 +169,34 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
+# Single sign-on (OpenID Connect, SAML) through allauth, with providers from Headway's sign-in
+# settings page and HEADWAY_SSO_PROVIDERS (a JSON list, see docs/sign-in.md); accounts are
+# made just in time only for the allowed domains (headway.directory.adapter decides).
+SOCIALACCOUNT_ADAPTER = "headway.directory.adapter.DirectorySocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # the adapter matches verified e-mail itself
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a sign-in starts with a POST (no login CSRF)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+
+
+def _sso_providers(raw: str) -> list[Any]:
+    from headway.directory.providers import from_environment
+
+    return from_environment(raw)
+
+
+HEADWAY_SSO_PROVIDERS = _sso_providers(os.environ.get("HEADWAY_SSO_PROVIDERS", ""))
+# Secrets at rest (headway.secrets): Fernet keys, comma-separated; unset: derived from SECRET_KEY.
+HEADWAY_SECRETS_KEY = os.environ.get("HEADWAY_SECRETS_KEY", "")
+
+# Two-factor sign-in for password accounts (TOTP and recovery codes); admins may require it.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Headway"
+MFA_ADAPTER = "headway.directory.mfa.HeadwayMFAAdapter"
+# Each signed-in session is recorded, so that deactivating a person can end all of theirs.
+USERSESSIONS_TRACK_ACTIVITY = False
+
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -200,6 +236,9 @@ SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+# Behind one reverse proxy, allauth (rate limits, the sessions page) reads the client's address
+# from X-Forwarded-For as that proxy set it.
+ALLAUTH_TRUSTED_PROXY_COUNT = 1 if env_bool("BEHIND_PROXY") else 0
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("headway.directory.urls")),  # SCIM and the sign-in settings page
     path("", include("headway.api.urls")),
     path("", include("headway.web.urls")),
     path("", include("headway.notify.urls")),  # notifications: inbox, settings, webhooks

@@ -7,7 +7,8 @@ in one transaction and raises ValidationError with field names, or PermissionDen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -16,7 +17,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from headway.teams.access import Access, require
-from headway.teams.models import Membership, Person, Role, Team, TeamKind
+from headway.teams.models import Membership, MembershipOrigin, Person, Role, Team, TeamKind
 from headway.writes import real_changes, refuse_unknown, save_checked
 
 TEAM_FIELDS = frozenset({"name", "kind", "parent", "checkin_cadence_days"})
@@ -155,10 +156,13 @@ def update_person(
     person = Person.objects.select_for_update().get(pk=person.pk)
     if name is not None:
         person.name = name.strip()
+    deactivated = is_active is False and person.is_active
     if is_active is not None:
         person.is_active = is_active
     person.full_clean(exclude=["password"])
     person.save()
+    if deactivated:
+        end_sessions(person)
     if memberships is not None:
         _replace_memberships(person, _checked_memberships(memberships))
     return person
@@ -170,8 +174,9 @@ def set_membership(*, by: Person, team: Team, person: Person, role: str) -> Memb
     _require_admin(by, "people and teams")
     if role not in Role.values:
         raise ValidationError({"role": f"No role {role!r} (roles: {', '.join(Role.values)})."})
+    # An admin's hand takes the membership over from the directory (it stays as set).
     membership, _ = Membership.objects.update_or_create(
-        team=team, person=person, defaults={"role": role}
+        team=team, person=person, defaults={"role": role, "origin": MembershipOrigin.MANUAL}
     )
     return membership
 
@@ -181,3 +186,152 @@ def remove_membership(*, by: Person, membership: Membership) -> None:
     """Take a person off a team (their objectives and KPIs there stay theirs)."""
     _require_admin(by, "people and teams")
     membership.delete()
+
+
+# Directory: deactivation and group-mapped memberships ----------------------------------------
+#
+# SCIM provisioning and single sign-on change people only through these, so the rules about
+# admins hold whichever way a change comes in.
+
+
+def _admin_ids() -> set[int]:
+    """Active people who are organisation admins: superusers or admins of a root team."""
+    superusers = Person.objects.filter(is_active=True, is_superuser=True).values_list(
+        "id", flat=True
+    )
+    root_admins = Membership.objects.filter(
+        role=Role.ADMIN, team__parent__isnull=True, person__is_active=True
+    ).values_list("person_id", flat=True)
+    return set(superusers) | set(root_admins)
+
+
+def refuse_losing_last_admin(person: Person, what: str) -> None:
+    """Refuse a change that would leave the organisation with no active admin."""
+    admins = _admin_ids()
+    if person.pk in admins and not admins - {person.pk}:
+        raise ValidationError(
+            f"{person.email} is the last admin: {what} would leave nobody to manage Headway. "
+            "Make someone else an admin first.",
+            code="last_admin",
+        )
+
+
+def end_sessions(person: Person) -> int:
+    """Sign `person` out everywhere (allauth records each signed-in session); returns how many."""
+    from allauth.usersessions.models import UserSession
+
+    ended = 0
+    for session in UserSession.objects.filter(user=person):
+        session.end()
+        ended += 1
+    return ended
+
+
+@transaction.atomic
+def deactivate_person(*, by: Person, person: Person) -> Person:
+    """Stop `person` signing in: sessions end, their API tokens stop working, what they own stays.
+
+    An admin cannot deactivate themselves, nor the last admin.
+    """
+    _require_admin(by, "people")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not person.is_active:
+        return person
+    if person.pk == by.pk:
+        raise ValidationError("You cannot deactivate yourself.", code="self")
+    refuse_losing_last_admin(person, "deactivating them")
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+    end_sessions(person)
+    return person
+
+
+@transaction.atomic
+def reactivate_person(*, by: Person, person: Person) -> Person:
+    """Let a deactivated person sign in again (with the memberships they had)."""
+    _require_admin(by, "people")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not person.is_active:
+        person.is_active = True
+        person.save(update_fields=["is_active"])
+    return person
+
+
+@transaction.atomic
+def change_email(*, by: Person, person: Person, email: str) -> Person:
+    """Change the address `person` signs in with (one person per address)."""
+    _require_admin(by, "people")
+    address = email.strip().lower()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise ValidationError({"email": f"{email!r} is not a valid e-mail address."}) from None
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if address == person.email:
+        return person
+    if Person.objects.filter(email=address).exclude(pk=person.pk).exists():
+        raise ValidationError({"email": f"Someone with the e-mail {address} already exists."})
+    person.email = address
+    person.save(update_fields=["email"])
+    return person
+
+
+@dataclass
+class MembershipChanges:
+    """What a directory sync did, as (team key, role) pairs."""
+
+    added: list[tuple[str, str]] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+@transaction.atomic
+def sync_directory_memberships(*, person: Person, grants: Mapping[Team, str]) -> MembershipChanges:
+    """Make the memberships the directory made for `person` exactly `grants` (team -> role).
+
+    The authority is the admins' group mappings (only admins write them). Memberships an admin
+    made by hand are left as they are: on such a team the directory changes nothing. Raises
+    ValidationError (code "last_admin") rather than take the last admin's admin role away.
+    """
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    wrong = sorted({role for role in grants.values() if role not in Role.values})
+    if wrong:
+        raise ValidationError({"role": f"No role {', '.join(wrong)}."})
+    existing = {
+        m.team_id: m for m in Membership.objects.filter(person=person).select_related("team")
+    }
+    wanted = {team.pk: (team, role) for team, role in grants.items()}
+    changes = MembershipChanges()
+    loses_admin = False
+    for team_id, membership in existing.items():
+        if membership.origin != MembershipOrigin.DIRECTORY:
+            continue
+        if team_id not in wanted:
+            changes.removed.append((membership.team.key, membership.role))
+            loses_admin |= membership.role == Role.ADMIN and membership.team.parent_id is None
+            membership.delete()
+        elif wanted[team_id][1] != membership.role:
+            loses_admin |= membership.role == Role.ADMIN and membership.team.parent_id is None
+            membership.role = wanted[team_id][1]
+            membership.save(update_fields=["role"])
+            changes.changed.append((membership.team.key, membership.role))
+    new = [
+        Membership(person=person, team=team, role=role, origin=MembershipOrigin.DIRECTORY)
+        for team_id, (team, role) in wanted.items()
+        if team_id not in existing
+    ]
+    Membership.objects.bulk_create(new)
+    changes.added.extend((m.team.key, m.role) for m in new)
+    if loses_admin and person.is_active and not person.is_superuser:
+        admins = _admin_ids()
+        if not admins:
+            raise ValidationError(
+                f"{person.email} is the last admin: the directory's groups would take the "
+                "admin role away and leave nobody to manage Headway. Make someone else an "
+                "admin first.",
+                code="last_admin",
+            )
+    return changes

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
 from django.http import HttpRequest
 
 
 class InviteOnlyAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
-    """Closes sign-up to strangers."""
+    """Closes sign-up to strangers; nobody deactivated ever gets a session."""
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def login(self, request: HttpRequest, user: Any) -> None:
+        """Check the database, not the person as they were when the sign-in began.
+
+        A sign-in in steps (password, then the two-factor code; or a provider's redirect)
+        carries the person from the first step; one deactivated in between is refused here,
+        whichever way they came, and the half-done sign-in is dropped.
+        """
+        if not type(user).objects.filter(pk=user.pk, is_active=True).exists():
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            raise ImmediateHttpResponse(self.respond_user_inactive(request, user))
+        super().login(request, user)

@@ -156,12 +156,24 @@ class Role(models.TextChoices):
     VIEWER = "viewer"
 
 
+class MembershipOrigin(models.TextChoices):
+    MANUAL = "manual", "set by an admin"
+    DIRECTORY = "directory", "from a directory group"
+
+
 class Membership(models.Model):
-    """A person's role on a team; the role holds for that team and every team below it."""
+    """A person's role on a team; the role holds for that team and every team below it.
+
+    `origin` says who keeps it: an admin (by hand, a file, the API) or the directory's group
+    mappings, which add, change and remove only the memberships they made.
+    """
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role, default=Role.MEMBER)
+    origin = models.CharField(
+        max_length=20, choices=MembershipOrigin, default=MembershipOrigin.MANUAL
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -169,6 +181,9 @@ class Membership(models.Model):
         constraints = (
             models.UniqueConstraint(fields=("person", "team"), name="membership_unique"),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+            models.CheckConstraint(
+                condition=Q(origin__in=MembershipOrigin.values), name="membership_origin_valid"
+            ),
         )
 
     def __str__(self) -> str:
