@@ -44,7 +44,11 @@ run: bootstrap
 	@echo ""
 	$(BIN)/headway serve --host $(HOST) --port $(PORT)
 
-test: bootstrap /usr/bin/chromium
+# Debian's Prometheus for the data-source tests (started by the test on a free port).
+/usr/bin/prometheus:
+	apt-get update && apt-get install -y prometheus
+
+test: bootstrap /usr/bin/chromium /usr/bin/prometheus
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 check: bootstrap
