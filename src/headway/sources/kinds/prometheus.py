@@ -122,6 +122,7 @@ class PrometheusKind:
                 limits=limits,
                 timeout=timeout,
                 params=params,
+                answered=(400, 422),
             )
         except FetchError as error:
             raise FetchError(f"Prometheus: {error}") from None

@@ -65,8 +65,12 @@ def get(
     limits: Limits,
     timeout: float,
     params: Mapping[str, str] | None = None,
+    answered: tuple[int, ...] = (),
 ) -> tuple[bytes, str]:
-    """GET `url`; returns (body, content type) or raises FetchError with a readable reason."""
+    """GET `url`; returns (body, content type) or raises FetchError with a readable reason.
+
+    Statuses in `answered` return their body too (an API's own error document).
+    """
     target = resolve(url, connection)
     sent = dict(headers)
     secret = bool(connection and connection.headers)
@@ -83,7 +87,7 @@ def get(
             ) as client,
             client.stream("GET", target, headers=sent, params=params) as response,
         ):
-            if response.status_code >= 400:
+            if response.status_code >= 400 and response.status_code not in answered:
                 raise FetchError(
                     f"{label} answered HTTP {response.status_code} {response.reason_phrase}"
                 )
