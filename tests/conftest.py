@@ -85,3 +85,12 @@ def org(db: Any) -> Any:
         viewer=person("viewer@acme.test", "Vi Viewer", ops, "viewer"),
         outsider=person("out@acme.test", "Oz Outsider", sales, "member"),
     )
+
+
+# Real servers for the data-source tests (started only by the tests that use them).
+from tests.source_servers import (  # noqa: E402, F401
+    http_server,
+    mariadb_source,
+    pg_source,
+    prometheus_server,
+)

@@ -18,7 +18,7 @@ from headway.sources import actions
 from headway.sources.actions import SourceSpec
 from headway.sources.models import DataIncident, Source, SourceFetch
 from headway.sources.worker import fetch_due
-from tests.source_servers import Route, closed_port, http_server, make_sqlite  # noqa: F401
+from tests.source_servers import Route, closed_port, make_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,8 @@ def test_fetched_rows_go_through_the_ingestion(org: Any, kpi: Kpi, lite: Any) ->
     spec = SourceSpec(kind="sql", connection="warehouse",
                       config={"query": "SELECT day AS at, amount AS value FROM sales"})  # fmt: skip
     source = actions.set_source(by=org.member, kpi=kpi, spec=spec)
-    assert source.state == "new" and source.next_attempt_at is not None
+    assert source.state == "new"
+    assert source.next_attempt_at is not None
     stats = run_worker()
     assert stats["stored"] == 1, (stats, list(SourceFetch.objects.values("outcome", "error")))
     kpi.refresh_from_db()
@@ -74,10 +75,12 @@ def test_fetched_rows_go_through_the_ingestion(org: Any, kpi: Kpi, lite: Any) ->
     assert Measurement.objects.filter(kpi=kpi).count() == 3
     assert kpi.latest_value == 128.25
     assert kpi.latest_at == datetime(2026, 11, 16, tzinfo=UTC)
-    assert source.state == "ok" and source.last_success_at is not None
+    assert source.state == "ok"
+    assert source.last_success_at is not None
+    assert source.next_attempt_at is not None
     assert source.next_attempt_at > timezone.now()  # the next Monday 06:00 (weekly cadence)
     assert source.next_attempt_at.weekday() == 0
-    assert Measurement.objects.filter(kpi=kpi).first().source == "source sql:warehouse"
+    assert {m.source for m in Measurement.objects.filter(kpi=kpi)} == {"source sql:warehouse"}
     # Nothing is due any more; run again by hand: idempotent.
     assert run_worker()["claimed"] == 0
     result = actions.run_source(by=org.member, kpi=kpi)
@@ -93,7 +96,10 @@ def test_single_value_is_stored_at_its_slot(org: Any, kpi: Kpi, lite: Any) -> No
     measurement = Measurement.objects.get(kpi=kpi)
     assert (measurement.at, measurement.value) == (slot, 131.0)
     source.refresh_from_db()
-    assert source.due_slot.minute % 5 == 0 and source.due_slot > slot
+    assert source.due_slot is not None
+    assert slot is not None
+    assert source.due_slot.minute % 5 == 0
+    assert source.due_slot > slot
     fetch = SourceFetch.objects.get(source=source)
     assert (fetch.slot, fetch.outcome, fetch.rows, fetch.created) == (slot, "stored", 1, 1)
 
@@ -151,12 +157,16 @@ def test_a_failing_source_is_visible_retried_with_backoff_and_told_once(
         started = timezone.now()
         assert run_worker()["failed"] == 1
         source.refresh_from_db()
+        assert source.next_attempt_at is not None
         waits.append((source.next_attempt_at - started).total_seconds())
     assert source.state == "failing"
     assert FAILURES[name][1] in source.last_error
-    assert source.attempts == 3 and source.failing_since is not None
+    assert source.attempts == 3
+    assert source.failing_since is not None
     assert source.last_success_at is None
-    assert 55 < waits[0] < 65 and 115 < waits[1] < 125 and 235 < waits[2] < 245  # 1, 2, 4 min
+    assert 55 < waits[0] < 65
+    assert 115 < waits[1] < 125
+    assert 235 < waits[2] < 245
     assert events("source_failing") == 1  # once per spell, not per retry
     event = Event.objects.get(kind="source_failing")
     assert event.notifications.get().person == org.member  # the KPI owner
@@ -207,14 +217,16 @@ def test_a_jump_is_held_as_a_data_incident_not_stored(org: Any, kpi: Kpi, http_s
     assert run_worker()["held"] == 1
     source.refresh_from_db()
     incident = DataIncident.objects.get(kpi=kpi)
-    assert source.state == "held" and incident.status == "open"
+    assert source.state == "held"
+    assert incident.status == "open"
     assert incident.reasons[0].startswith("jump: 100000")
     assert Measurement.objects.filter(kpi=kpi).count() == 10
     assert events("data_incident") == 1
     assert events("kpi_health") == 0  # not announced as a business change
     due_now(kpi)
     run_worker()
-    assert DataIncident.objects.count() == 1 and events("data_incident") == 1
+    assert DataIncident.objects.count() == 1
+    assert events("data_incident") == 1
     incident.refresh_from_db()
     assert incident.seen == 2
     # The owner looks and says the number is right.
@@ -268,10 +280,11 @@ def test_preview_shows_the_rows_and_writes_nothing(org: Any, kpi: Kpi, lite: Any
 
 
 def test_preview_reports_a_failure_without_raising(org: Any, kpi: Kpi) -> None:
-    spec = SourceSpec(kind="http_json",
-                      config={"url": f"http://127.0.0.1:{closed_port()}/", "expression": "a"})  # fmt: skip
+    url = f"http://127.0.0.1:{closed_port()}/"
+    spec = SourceSpec(kind="http_json", config={"url": url, "expression": "a"})
     preview = actions.preview_source(by=org.member, kpi=kpi, spec=spec)
-    assert "connection refused" in preview.error and preview.rows == []
+    assert "connection refused" in preview.error
+    assert preview.rows == []
 
 
 @pytest.mark.parametrize("who", ["viewer", "outsider", "admin_of_nothing"])
@@ -369,9 +382,9 @@ def test_bad_source_is_refused_with_the_field_named(
 def test_stale_version_is_refused(org: Any, kpi: Kpi, lite: Any) -> None:
     spec = SourceSpec(kind="sql", connection="warehouse", config={"query": "SELECT 1"})
     source = actions.set_source(by=org.member, kpi=kpi, spec=spec)
-    actions.set_source(by=org.member, kpi=kpi, spec=SourceSpec("sql", {"query": "SELECT 2"}, "warehouse"),
-                       version=source.version)  # fmt: skip
+    second = SourceSpec("sql", {"query": "SELECT 2"}, "warehouse")
+    actions.set_source(by=org.member, kpi=kpi, spec=second, version=source.version)
+    third = SourceSpec("sql", {"query": "SELECT 3"}, "warehouse")
     with pytest.raises(ValidationError, match="changed this source meanwhile"):
-        actions.set_source(by=org.lead, kpi=kpi, spec=SourceSpec("sql", {"query": "SELECT 3"}, "warehouse"),
-                           version=source.version)  # fmt: skip
+        actions.set_source(by=org.lead, kpi=kpi, spec=third, version=source.version)
     assert Source.objects.get().config == {"query": "SELECT 2"}

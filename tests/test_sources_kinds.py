@@ -14,16 +14,12 @@ from typing import Any
 import pytest
 
 from headway.sources.kinds import KINDS, ConnectionInfo, FetchError, Limits, Row
-from tests.source_servers import (  # noqa: F401 - fixtures
+from tests.source_servers import (
     SourceDatabase,
     closed_port,
-    http_server,
     make_sqlite,
     mariadb_snapshot,
-    mariadb_source,
     pg_snapshot,
-    pg_source,
-    prometheus_server,
     sqlite_snapshot,
 )
 
@@ -41,7 +37,8 @@ SQLITE_WRITES = {
     "writing cte": "WITH x AS (SELECT 1) DELETE FROM notes WHERE id IN (SELECT * FROM x)"
 }
 MARIADB_WRITES = {
-    "writing cte": "WITH x AS (SELECT 1) UPDATE notes SET body = 'cte' WHERE id IN (SELECT * FROM x)"
+    "writing cte": "WITH x AS (SELECT 1) UPDATE notes SET body = 'cte' "
+    "WHERE id IN (SELECT * FROM x)"
 }
 
 
@@ -101,7 +98,7 @@ def test_sqlite_query_past_its_timeout_is_stopped(sqlite_file: Path) -> None:
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
     )
     started = time.monotonic()
-    with pytest.raises(FetchError, match="timeout of 0.5 s"):
+    with pytest.raises(FetchError, match=r"timeout of 0\.5 s"):
         sql(endless, lite(sqlite_file), timeout=0.5)
     assert time.monotonic() - started < 3
 
@@ -137,7 +134,12 @@ def test_many_rows_without_a_moment_column_is_an_error(sqlite_file: Path) -> Non
 
 
 def pg(db: SourceDatabase, **extra: Any) -> ConnectionInfo:
-    values = {"host": db.host, "port": db.port, "user": db.user, "password": db.password}
+    values: dict[str, Any] = {
+        "host": db.host,
+        "port": db.port,
+        "user": db.user,
+        "password": db.password,
+    }
     values.update(extra)
     return ConnectionInfo(name="pg", engine="postgresql", database=db.name, **values)
 
@@ -192,7 +194,12 @@ def test_postgresql_password_is_not_in_the_error(pg_source: SourceDatabase) -> N
 
 
 def maria(db: SourceDatabase, **extra: Any) -> ConnectionInfo:
-    values = {"host": db.host, "port": db.port, "user": db.user, "password": db.password}
+    values: dict[str, Any] = {
+        "host": db.host,
+        "port": db.port,
+        "user": db.user,
+        "password": db.password,
+    }
     values.update(extra)
     return ConnectionInfo(name="maria", engine="mysql", database=db.name, **values)
 
@@ -297,7 +304,7 @@ def test_http_slow_answer_times_out(http_server: Any) -> None:
     from tests.source_servers import Route
 
     http_server.routes["/slow"] = Route(200, "{}", delay=3)
-    with pytest.raises(FetchError, match="did not answer within 0.5 s"):
+    with pytest.raises(FetchError, match=r"did not answer within 0\.5 s"):
         http_json(http_server.base + "/slow", "a", timeout=0.5)
 
 
