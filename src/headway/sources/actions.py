@@ -255,7 +255,7 @@ def check_spec(spec: SourceSpec) -> tuple[dict[str, Any], Connection | None]:
             )
     elif kind.connection == "required":
         errors["connection"] = f"A {kind.id} source needs a connection."
-    elif "url" in config and "://" not in str(config["url"]):
+    elif "url" not in errors and (raw := (spec.config or {}).get("url")) and "://" not in str(raw):
         errors["url"] = "Without a connection, give a full http:// or https:// URL."
     if connection is not None and connection.engine in (
         Engine.POSTGRESQL,
