@@ -32,10 +32,12 @@ def test_admin_manages_connections_and_never_reads_the_secret(world: Any) -> Non
                          "password": SECRET})  # fmt: skip
     assert created.status_code == 201, created.content
     body = created.json()
-    assert body["has_secret"] is True and body["secret_set_at"]
+    assert body["has_secret"] is True
+    assert body["secret_set_at"]
     assert SECRET not in created.content.decode()
     stored = Connection.objects.get(name="warehouse")
-    assert SECRET not in stored.secret and stored.info().password == SECRET
+    assert SECRET not in stored.secret
+    assert stored.info().password == SECRET
     listed = admin.get("/connections")
     assert [c["name"] for c in listed.json()] == ["warehouse"]
     assert SECRET not in listed.content.decode()
@@ -77,15 +79,20 @@ def test_owner_sets_tries_runs_and_reads_a_source(world: Any) -> None:
             "config": {"query": "SELECT day AS at, amount AS value FROM sales"}}  # fmt: skip
     preview = owner.post("/kpis/sales/source/preview", spec)
     assert preview.status_code == 200, preview.content
-    assert preview.json()["ok"] and preview.json()["created"] == 3
-    assert not Source.objects.exists() and not Measurement.objects.exists()
+    assert preview.json()["ok"]
+    assert preview.json()["created"] == 3
+    assert not Source.objects.exists()
+    assert not Measurement.objects.exists()
     put = owner.send("PUT", "/kpis/sales/source", spec)
     assert put.status_code == 200, put.content
-    assert put["ETag"] == '"1"' and put.json()["state"] == "new"
+    assert put["ETag"] == '"1"'
+    assert put.json()["state"] == "new"
     run = owner.post("/kpis/sales/source/run")
-    assert run.json()["outcome"] == "stored" and run.json()["created"] == 3
+    assert run.json()["outcome"] == "stored"
+    assert run.json()["created"] == 3
     got = owner.get("/kpis/sales/source").json()
-    assert got["state"] == "ok" and got["recent"][0]["outcome"] == "stored"
+    assert got["state"] == "ok"
+    assert got["recent"][0]["outcome"] == "stored"
     assert got["schedule_text"].startswith("the KPI's cadence (weekly")
     stale = owner.send("PUT", "/kpis/sales/source", {**spec, "schedule": "0 * * * *"},
                        headers={"If-Match": '"7"'})  # fmt: skip
