@@ -360,6 +360,12 @@ def collect(
     """
     started = timezone.now()
     info: ConnectionInfo | None = None
+    if connection is not None and connection.incomplete:
+        return Collected(
+            error=f"the connection {connection.name!r} is not set up yet: an admin completes "
+            "it on the Connections page",
+            started_at=started,
+        )
     try:
         if connection is not None:
             info = connection.info()

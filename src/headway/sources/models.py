@@ -76,6 +76,15 @@ class Connection(models.Model):
     def has_secret(self) -> bool:
         return bool(self.secret)
 
+    @property
+    def incomplete(self) -> bool:
+        """Declared by an imported file but not set up by an admin yet (no address)."""
+        if self.engine == Engine.HTTP:
+            return not self.base_url
+        if self.engine == Engine.SQLITE:
+            return not self.database
+        return not (self.host and self.database)
+
     def set_secret(self, *, password: str = "", headers: dict[str, str] | None = None) -> None:
         """Encrypt and keep a new secret (empty values clear it)."""
         payload: dict[str, Any] = {}

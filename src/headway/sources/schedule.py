@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cronsim import CronSim, CronSimError
+from cronsim import CronSim
 from django.conf import settings
+
+from headway.sources.kinds.base import cron_problem
 
 CADENCE_SCHEDULES = {
     "weekly": "0 6 * * 1",
@@ -31,16 +33,7 @@ def effective(schedule: str, cadence: str) -> str:
 
 def schedule_problem(schedule: str) -> str | None:
     """Why a cron expression is not one (None: it is, or it is empty)."""
-    text = schedule.strip()
-    if not text:
-        return None
-    if len(text.split()) != 5:
-        return "a cron expression has 5 fields: minute hour day month weekday"
-    try:
-        CronSim(text, datetime(2027, 1, 1, tzinfo=UTC))
-    except CronSimError as error:
-        return f"not a cron expression: {error}"
-    return None
+    return cron_problem(schedule)
 
 
 def next_slot(schedule: str, cadence: str, after: datetime) -> datetime:

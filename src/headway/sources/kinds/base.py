@@ -157,3 +157,19 @@ def number(raw: Any) -> Any:
 
 def rows_from_pairs(pairs: Sequence[Sequence[Any]]) -> list[Row]:
     return [Row(at=moment(p[0]), value=number(p[1])) for p in pairs]
+
+
+def cron_problem(schedule: str) -> str | None:
+    """Why a cron expression is not one (None: it is, or it is empty). No Django needed."""
+    from cronsim import CronSim, CronSimError
+
+    text = schedule.strip()
+    if not text:
+        return None
+    if len(text.split()) != 5:
+        return "a cron expression has 5 fields: minute hour day month weekday"
+    try:
+        CronSim(text, datetime(2027, 1, 1, tzinfo=UTC))
+    except CronSimError as error:
+        return f"not a cron expression: {error}"
+    return None
