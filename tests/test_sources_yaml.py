@@ -139,12 +139,8 @@ def test_export_round_trips_sources_and_never_writes_a_secret(org: Any) -> None:
     """)
     import_document(load_texts_for_import([("okrs.yaml", text)]))
     exported = export_text()
-    assert (
-        secret not in exported
-    )
-    assert (
-        "db" not in exported.split("connections:")[1].split("kpis:")[0]
-    )
+    assert secret not in exported
+    assert "db" not in exported.split("connections:")[1].split("kpis:")[0]
     assert "  - {name: api, engine: http}" in exported
     reread = load_texts([("export.yaml", exported)])
     source = reread.kpis_by_key["rate"].source
