@@ -89,3 +89,10 @@ def test_cadence_schedules_and_cron(settings: object) -> None:
     assert schedule.retry_delay(1) == timedelta(minutes=1)
     assert schedule.retry_delay(3) == timedelta(minutes=4)
     assert schedule.retry_delay(30) == timedelta(hours=6)
+
+
+def test_after_an_outage_the_fetch_is_for_the_latest_slot() -> None:
+    due = datetime(2026, 12, 1, 6, tzinfo=UTC)
+    now = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+    assert schedule.latest_slot("0 6 * * *", "", due, now) == datetime(2026, 12, 4, 6, tzinfo=UTC)
+    assert schedule.latest_slot("0 6 * * *", "", now, now) == now

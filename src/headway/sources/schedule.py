@@ -44,6 +44,22 @@ def next_slot(schedule: str, cadence: str, after: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def latest_slot(schedule: str, cadence: str, due: datetime | None, now: datetime) -> datetime:
+    """The latest scheduled moment at or before `now`, from the slot that was due.
+
+    After a worker outage the fetch is for the most recent slot, not the first one missed.
+    """
+    if due is None or due > now:
+        return now.replace(microsecond=0)
+    current = due
+    for _ in range(1000):
+        upcoming = next_slot(schedule, cadence, current)
+        if upcoming > now:
+            return current
+        current = upcoming
+    return now.replace(microsecond=0)
+
+
 def retry_delay(attempts: int) -> timedelta:
     """The wait after `attempts` consecutive failures: 1 min, 2, 4, … (at most 6 h)."""
     base = float(settings.HEADWAY_SOURCE_RETRY_SECONDS)

@@ -31,6 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from headway.notify.delivery import when_unlocked
+from headway.sources import schedule as timing
 from headway.sources.actions import Collected, FetchResult, collect, store
 from headway.sources.models import Source, SourceFetch
 
@@ -130,14 +131,15 @@ def fetch_due(
                 break
             stats.claimed += len(sources)
 
-            def network(source: Source) -> Collected:
-                slot = source.claimed_slot or source.due_slot or timezone.now()
-                return collect(
-                    source.kind, source.config, source.connection, kpi_key=source.kpi.key, slot=slot
-                )
+            now = timezone.now()
+            slots = {
+                s.pk: timing.latest_slot(s.schedule, s.kpi.cadence, s.claimed_slot, now)
+                for s in sources
+            }
 
-            for source, collected in zip(sources, pool.map(network, sources), strict=True):
-                slot = source.claimed_slot or source.due_slot or timezone.now()
+            fetched = pool.map(_network, sources, [slots[s.pk] for s in sources])
+            for source, collected in zip(sources, fetched, strict=True):
+                slot = slots[source.pk]
                 try:
                     result = _store(source, collected, slot, token, worker_id)
                 except Exception:
@@ -148,6 +150,11 @@ def fetch_due(
                 stats.add(result.outcome)
     prune()
     return stats
+
+
+def _network(source: Source, slot: datetime) -> Collected:
+    """The network half of one fetch (runs in the pool; touches no Headway table)."""
+    return collect(source.kind, source.config, source.connection, kpi_key=source.kpi.key, slot=slot)
 
 
 def _store(
