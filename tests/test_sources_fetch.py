@@ -388,3 +388,43 @@ def test_stale_version_is_refused(org: Any, kpi: Kpi, lite: Any) -> None:
     with pytest.raises(ValidationError, match="changed this source meanwhile"):
         actions.set_source(by=org.lead, kpi=kpi, spec=third, version=source.version)
     assert Source.objects.get().config == {"query": "SELECT 2"}
+
+
+def test_one_bad_source_does_not_take_its_batch_down(org: Any, kpi: Kpi, lite: Any) -> None:
+    other = Kpi.objects.create(key="other", name="Other", team=org.depot, owner=org.member)
+    good = SourceSpec("sql", {"query": "SELECT day AS at, amount AS value FROM sales"}, "warehouse")
+    twice = SourceSpec("sql", {"query": "SELECT '2026-11-02', 1 UNION ALL SELECT '2026-11-02', 2"},
+                       "warehouse")  # fmt: skip
+    actions.set_source(by=None, kpi=kpi, spec=good)
+    actions.set_source(by=None, kpi=other, spec=twice)
+    stats = run_worker()
+    assert (stats["stored"], stats["failed"]) == (1, 1)
+    assert "rows 1 and 2 are both for 2026-11-02" in Source.objects.get(kpi=other).last_error
+    assert Measurement.objects.filter(kpi=kpi).count() == 3
+    assert not Measurement.objects.filter(kpi=other).exists()
+
+
+def test_a_batch_the_ingestion_refuses_is_stored_source_by_source(
+    org: Any, kpi: Kpi, lite: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headway.kpis.actions import IngestError
+
+    other = Kpi.objects.create(key="other", name="Other", team=org.depot, owner=org.member)
+    spec = SourceSpec("sql", {"query": "SELECT day AS at, amount AS value FROM sales"}, "warehouse")
+    actions.set_source(by=None, kpi=kpi, spec=spec)
+    actions.set_source(by=None, kpi=other, spec=spec)
+    real = actions.ingest_measurements
+    calls: list[int] = []
+
+    def refuse_the_batch(*, rows: Any, **kwargs: Any) -> Any:
+        rows = list(rows)
+        calls.append(len(rows))
+        if len(rows) > 3:  # the batch of both sources (a race: say a KPI went away)
+            raise IngestError([(1, "no KPI with key 'other'")])
+        return real(rows=rows, **kwargs)
+
+    monkeypatch.setattr(actions, "ingest_measurements", refuse_the_batch)
+    assert run_worker()["stored"] == 2
+    assert calls == [6, 3, 3]
+    assert Measurement.objects.count() == 6
+    assert SourceFetch.objects.count() == 2  # the rolled-back batch left no record

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -393,6 +394,7 @@ def check_rows(rows: list[MeasurementRow], now: datetime) -> tuple[list[guard.Po
     """The rows as points for the data guard, or the message naming the bad rows."""
     points: list[guard.Point] = []
     problems: list[str] = []
+    seen: dict[datetime, int] = {}
     for row in rows:
         try:
             at = parse_moment(row.at)
@@ -401,6 +403,10 @@ def check_rows(rows: list[MeasurementRow], now: datetime) -> tuple[list[guard.Po
         except ValueError as error:
             problems.append(f"row {row.line}: at: {error}")
             continue
+        if at in seen:
+            problems.append(f"rows {seen[at]} and {row.line} are both for {at.isoformat()}")
+            continue
+        seen[at] = row.line
         try:
             points.append(guard.Point(at=at, value=parse_value(row.value)))
         except ValueError as error:
@@ -496,6 +502,112 @@ def store(
         result = _failed(locked, error, now, manual)
         _finish(locked, result, collected, slot, worker, manual, now)
         return result
+
+
+@dataclass
+class _Judged:
+    """One fetch of a batch after the checks: its rows as points, or why it is not stored."""
+
+    source: Source
+    collected: Collected
+    slot: datetime
+    points: list[guard.Point] = field(default_factory=list)
+    error: str = ""
+    reasons: list[str] = field(default_factory=list)
+
+
+def store_batch(
+    items: list[tuple[Source, Collected, datetime]], *, token: str, worker: str = ""
+) -> list[FetchResult]:
+    """Store a worker's batch of fetches in one transaction, the rows in one ingestion.
+
+    Each fetch is checked on its own (rows, data guard) exactly as `store` does; the rows
+    of those that pass then go through `ingest_measurements` together (one per source
+    label), so the KPIs are re-evaluated once per batch instead of once per source. Rows
+    that passed the checks are not refused by the ingestion, short of a race (a KPI
+    deleted meanwhile); should it happen the whole batch rolls back and each fetch is
+    stored on its own instead, so one source never takes another down with it.
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return _store_batch(items, token, worker, now)
+    except IngestError:
+        logger.warning("A batch of %s fetches was stored one by one", len(items))
+        return [
+            store(source, collected, slot=slot, token=token, worker=worker, now=now)
+            for source, collected, slot in items
+        ]
+
+
+def _store_batch(
+    items: list[tuple[Source, Collected, datetime]], token: str, worker: str, now: datetime
+) -> list[FetchResult]:
+    ids = [source.pk for source, _c, _s in items]
+    locked = {
+        s.pk: s
+        for s in Source.objects.select_for_update(of=("self",))
+        .select_related("kpi", "connection")
+        .filter(pk__in=ids)
+    }
+    kpi_ids = [s.kpi_id for s in locked.values()]
+    history: dict[int, list[guard.Point]] = defaultdict(list)
+    for kpi_id, at, value in (
+        Measurement.objects.filter(kpi_id__in=kpi_ids).order_by("kpi_id", "at")
+        .values_list("kpi_id", "at", "value")
+    ):  # fmt: skip
+        history[kpi_id].append(guard.Point(at=at, value=value))
+    counts: dict[int, list[int]] = defaultdict(list)
+    for source_id, count in (
+        SourceFetch.objects.filter(source_id__in=ids, outcome=FetchOutcome.STORED, manual=False)
+        .order_by("source_id", "-started_at")
+        .values_list("source_id", "rows")
+    ):
+        if len(counts[source_id]) < GUARD_FETCHES:
+            counts[source_id].append(count)
+    judged: list[_Judged | None] = []
+    for source, collected, slot in items:
+        mine = locked.get(source.pk)
+        if mine is None or mine.claimed_by != token:
+            judged.append(None)
+            continue
+        check = _Judged(mine, collected, slot, error=collected.error)
+        if not check.error:
+            check.points, check.error = check_rows(collected.rows, now)
+        if not check.error:
+            check.reasons = guard.judge(history[mine.kpi_id], check.points, counts[mine.pk])
+        judged.append(check)
+    passing = [j for j in judged if j is not None and not j.error and not j.reasons]
+    by_label: dict[str, list[_Judged]] = defaultdict(list)
+    for one in passing:
+        by_label[_label(one.source)].append(one)
+    for label, group in by_label.items():
+        rows = [
+            MeasurementRow(kpi=row.kpi, at=row.at, value=row.value, note=row.note, line=n)
+            for n, row in enumerate((r for j in group for r in j.collected.rows), start=1)
+        ]
+        ingest_measurements(rows=rows, by=None, source=label, now=now)
+    results: list[FetchResult] = []
+    for entry in judged:
+        if entry is None:
+            results.append(FetchResult("lost"))
+            continue
+        one = entry
+        source = one.source
+        if one.error:
+            result = _failed(source, one.error, now, False)
+        elif one.reasons:
+            result = _hold(source, one.collected, one.points, one.reasons, now)
+        else:
+            stored = {p.at: p.value for p in history[source.kpi_id]}
+            created = sum(1 for p in one.points if p.at not in stored)
+            replaced = sum(1 for p in one.points if p.at in stored and stored[p.at] != p.value)
+            ingested = IngestResult(created=created, replaced=replaced,
+                                    unchanged=len(one.points) - created - replaced)  # fmt: skip
+            result = _stored(source, ingested, len(one.points), now, False)
+        _finish(source, result, one.collected, one.slot, worker, False, now)
+        results.append(result)
+    return results
 
 
 def _label(source: Source) -> str:

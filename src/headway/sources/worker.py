@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from headway.notify.delivery import when_unlocked
 from headway.sources import schedule as timing
-from headway.sources.actions import Collected, FetchResult, collect, store
+from headway.sources.actions import Collected, FetchResult, collect, store_batch
 from headway.sources.models import Source, SourceFetch
 
 logger = logging.getLogger("headway.sources")
@@ -137,16 +137,16 @@ def fetch_due(
                 for s in sources
             }
 
-            fetched = pool.map(_network, sources, [slots[s.pk] for s in sources])
-            for source, collected in zip(sources, fetched, strict=True):
-                slot = slots[source.pk]
-                try:
-                    result = _store(source, collected, slot, token, worker_id)
-                except Exception:
-                    # Never let one source stop the pass; its lease runs out and it is retried.
-                    logger.exception("Storing the fetch of source %s failed", source.pk)
-                    stats.lost += 1
-                    continue
+            fetched = list(pool.map(_network, sources, [slots[s.pk] for s in sources]))
+            items = [(s, c, slots[s.pk]) for s, c in zip(sources, fetched, strict=True)]
+            try:
+                results = _store(items, token, worker_id)
+            except Exception:
+                # Never let a batch stop the pass; its leases run out and it is retried.
+                logger.exception("Storing a batch of %s fetches failed", len(items))
+                stats.lost += len(items)
+                continue
+            for result in results:
                 stats.add(result.outcome)
     prune()
     return stats
@@ -158,9 +158,9 @@ def _network(source: Source, slot: datetime) -> Collected:
 
 
 def _store(
-    source: Source, collected: Collected, slot: datetime, token: str, worker_id: str
-) -> FetchResult:
-    return when_unlocked(lambda: store(source, collected, slot=slot, token=token, worker=worker_id))
+    items: list[tuple[Source, Collected, datetime]], token: str, worker_id: str
+) -> list[FetchResult]:
+    return when_unlocked(lambda: store_batch(items, token=token, worker=worker_id))
 
 
 def prune(now: datetime | None = None) -> int:
