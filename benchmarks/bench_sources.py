@@ -117,11 +117,12 @@ def main() -> None:
     print(f"{KPIS} KPIs, {Measurement.objects.count():,} measurements stored before the pass")
 
     load = os.getloadavg()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     stats = fetch_due(worker_id="bench")
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"one worker pass: {stats.as_dict()} in {elapsed:.1f} s "
-          f"({elapsed / KPIS * 1000:.1f} ms a source, {KPIS / elapsed:.0f} sources/s)")  # fmt: skip
+          f"({elapsed / KPIS * 1000:.1f} ms a source, {KPIS / elapsed:.0f} sources/s); "
+          f"CPU of this process (the HTTP server's threads included): {cpu:.1f} s")  # fmt: skip
     print(f"new measurements: {Measurement.objects.count() - KPIS * WEEKS:,}; "
           f"fetch records: {SourceFetch.objects.count():,}")  # fmt: skip
     print(f"load average before the pass: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

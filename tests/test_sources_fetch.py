@@ -413,7 +413,8 @@ def test_a_batch_the_ingestion_refuses_is_stored_source_by_source(
     spec = SourceSpec("sql", {"query": "SELECT day AS at, amount AS value FROM sales"}, "warehouse")
     actions.set_source(by=None, kpi=kpi, spec=spec)
     actions.set_source(by=None, kpi=other, spec=spec)
-    real = actions.ingest_measurements
+    from headway.kpis.actions import ingest_measurements as real
+
     calls: list[int] = []
 
     def refuse_the_batch(*, rows: Any, **kwargs: Any) -> Any:
