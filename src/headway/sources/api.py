@@ -180,7 +180,7 @@ def _connection_body(c: Connection) -> dict[str, Any]:
         "has_secret": c.has_secret,
         "secret_headers": c.secret_header_names if c.engine == Engine.HTTP else [],
         "secret_set_at": c.secret_set_at,
-        "sources": getattr(c, "source_count", None) or c.sources.count(),
+        "sources": c.source_count if hasattr(c, "source_count") else c.sources.count(),
     }
 
 
