@@ -429,3 +429,14 @@ def test_a_batch_the_ingestion_refuses_is_stored_source_by_source(
     assert calls == [6, 3, 3]
     assert Measurement.objects.count() == 6
     assert SourceFetch.objects.count() == 2  # the rolled-back batch left no record
+
+
+def test_the_worker_fetches_due_sources_in_its_pass(org: Any, kpi: Kpi, lite: Any) -> None:
+    from headway.notify.worker import NotifyWorker, WorkerOptions
+
+    spec = SourceSpec("sql", {"query": "SELECT day AS at, amount AS value FROM sales"}, "warehouse")
+    actions.set_source(by=None, kpi=kpi, spec=spec)
+    NotifyWorker(WorkerOptions(once=True, tasks=False, periodic=False, sources=False)).run()
+    assert not Measurement.objects.exists()  # --no-sources leaves them to other workers
+    NotifyWorker(WorkerOptions(once=True, tasks=False, periodic=False)).run()
+    assert Measurement.objects.filter(kpi=kpi).count() == 3

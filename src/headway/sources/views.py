@@ -111,7 +111,7 @@ def source_edit(request: HttpRequest, key: str) -> HttpResponse:
             "source": source,
             "preview": preview,
             "kinds": KINDS,
-            "schedule_text": timing.describe(source.schedule if source else "", kpi.cadence),
+            "schedule_text": timing.describe("", kpi.cadence),
         },
     )
 
