@@ -147,6 +147,12 @@ def pg_source() -> Iterator[SourceDatabase]:
         for day, amount in SALES:
             conn.execute("INSERT INTO sales VALUES (%s, %s)", (day, amount))
         conn.execute("INSERT INTO notes (body) VALUES ('kept')")
+        # A function that writes: a plain SELECT of it passes any lint, so only the
+        # database's read-only mode can refuse it.
+        conn.execute(
+            "CREATE FUNCTION bump() RETURNS integer LANGUAGE sql AS "
+            "$$ INSERT INTO notes (body) VALUES ('bumped') RETURNING 1 $$"
+        )
     yield SourceDatabase("postgresql", name, params["host"], params["port"], params["user"],
                          params["password"])  # fmt: skip
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

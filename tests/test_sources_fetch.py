@@ -440,3 +440,52 @@ def test_the_worker_fetches_due_sources_in_its_pass(org: Any, kpi: Kpi, lite: An
     assert not Measurement.objects.exists()  # --no-sources leaves them to other workers
     NotifyWorker(WorkerOptions(once=True, tasks=False, periodic=False)).run()
     assert Measurement.objects.filter(kpi=kpi).count() == 3
+
+
+def test_a_query_that_writes_through_a_function_is_refused_by_postgresql(
+    org: Any, kpi: Kpi, pg_source: Any
+) -> None:
+    from tests.source_servers import pg_snapshot
+
+    actions.create_connection(
+        by=org.admin, name="pg", engine="postgresql", host=pg_source.host, port=pg_source.port,
+        database=pg_source.name, user=pg_source.user, password=pg_source.password,
+    )  # fmt: skip
+    before = pg_snapshot(pg_source)
+    spec = SourceSpec("sql", {"query": "SELECT bump() AS value"}, "pg")
+    source = actions.set_source(by=org.member, kpi=kpi, spec=spec)  # a SELECT: lint passes
+    assert run_worker()["failed"] == 1
+    source.refresh_from_db()
+    assert source.state == "failing"
+    assert "read-only" in source.last_error
+    assert pg_snapshot(pg_source) == before
+    assert events("source_failing") == 1
+
+
+def test_a_saved_writing_query_is_refused_by_sqlite(org: Any, kpi: Kpi, lite: Any) -> None:
+    from tests.source_servers import sqlite_snapshot
+
+    path = Path(lite.database)
+    before = sqlite_snapshot(path)
+    # Saved past the lint (an older version, a hand edit): the file still refuses it.
+    Source.objects.create(
+        kpi=kpi, kind="sql", connection=lite, config={"query": "DELETE FROM notes"},
+        due_slot=timezone.now(), next_attempt_at=timezone.now(),
+    )  # fmt: skip
+    assert run_worker()["failed"] == 1
+    assert "read-only" in Source.objects.get().last_error
+    assert sqlite_snapshot(path) == before
+
+
+def test_fetched_values_feed_the_linked_key_result(org: Any, kpi: Kpi, lite: Any) -> None:
+    from headway.okrs.models import KeyResult, Objective
+
+    objective = Objective.objects.create(key="sell", cycle=org.cycle, team=org.depot,
+                                         owner=org.member, title="Customers buy more")  # fmt: skip
+    kr = KeyResult.objects.create(objective=objective, key="sales", title="Sales to 150",
+                                  start=100, target=150, kpi=kpi)  # fmt: skip
+    spec = SourceSpec("sql", {"query": "SELECT day AS at, amount AS value FROM sales"}, "warehouse")
+    actions.set_source(by=None, kpi=kpi, spec=spec)
+    run_worker()
+    kr.refresh_from_db()
+    assert kr.current == 128.25
