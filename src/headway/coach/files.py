@@ -14,7 +14,8 @@ from headway.coach.rules import (
     TeamFacts,
     run,
 )
-from headway.document.schema import Cycle, Document
+from headway.document.schema import Cycle, Document, KeyResult
+from headway.okrs.timing import checkin_timing
 
 
 def _closed(cycle: Cycle, at: datetime) -> bool:
@@ -24,8 +25,31 @@ def _closed(cycle: Cycle, at: datetime) -> bool:
     return cycle.end < at.date()
 
 
+def _key_result_facts(kr: KeyResult, cycle: Cycle | None) -> KeyResultFacts:
+    early = (
+        []
+        if cycle is None
+        else sorted(
+            c.at for c in kr.checkins if checkin_timing(c.at, cycle.start, cycle.end) == "early"
+        )
+    )
+    return KeyResultFacts(
+        kr.key,
+        kr.title,
+        kr.kind,
+        kr.start,
+        kr.target,
+        kr.due,
+        kr.kpi,
+        kr.grade,
+        first_early_checkin=early[0] if early else None,
+        early_checkins=len(early),
+    )
+
+
 def organisation_from_document(doc: Document, at: datetime) -> Organisation:
     """The facts the coach needs, read from a document as of `at`."""
+    cycles = doc.cycles_by_key
     return Organisation(
         at=at,
         teams=tuple(TeamFacts(t.key, t.kind, t.parent) for t in doc.teams),
@@ -39,10 +63,7 @@ def organisation_from_document(doc: Document, at: datetime) -> Organisation:
                 type=o.type,
                 parent=o.parent,
                 key_results=tuple(
-                    KeyResultFacts(
-                        kr.key, kr.title, kr.kind, kr.start, kr.target, kr.due, kr.kpi, kr.grade
-                    )
-                    for kr in o.key_results
+                    _key_result_facts(kr, cycles.get(o.cycle)) for kr in o.key_results
                 ),
                 grade=o.grade,
                 reflection=o.reflection,
