@@ -431,6 +431,8 @@ def test_a_batch_the_ingestion_refuses_is_stored_source_by_source(
     assert SourceFetch.objects.count() == 2  # the rolled-back batch left no record
 
 
+# The worker closes old connections between passes: committed rows, as for its own tests.
+@pytest.mark.django_db(transaction=True)
 def test_the_worker_fetches_due_sources_in_its_pass(org: Any, kpi: Kpi, lite: Any) -> None:
     from headway.notify.worker import NotifyWorker, WorkerOptions
 
