@@ -60,7 +60,11 @@ run: bootstrap
 /usr/bin/xmlsec1:
 	apt-get update && apt-get install -y xmlsec1
 
-test: bootstrap /usr/bin/chromium /usr/bin/pdftoppm /usr/bin/xmlsec1
+# Debian's Prometheus for the data-source tests (started by the test on a free port).
+/usr/bin/prometheus:
+	apt-get update && apt-get install -y prometheus
+
+test: bootstrap /usr/bin/chromium /usr/bin/prometheus /usr/bin/pdftoppm /usr/bin/xmlsec1
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 check: bootstrap

@@ -13,7 +13,9 @@ from headway.api.models import ApiToken
 from headway.api.testing import ApiClient, token_for
 from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
+from headway.sources.models import Connection, DataIncident, Source, SourceFetch
 from headway.teams.models import Membership, Person, Team
+from tests.source_servers import make_sqlite
 
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
@@ -43,6 +45,22 @@ WRITES: list[tuple[str, str, Any]] = [
     ("POST", "/kpis/otd-rate/promote", {"objective": "reliable"}),
     ("POST", "/kpis/otd-rate/measurements", [{"at": "2027-02-01", "value": 90}]),
     ("POST", "/measurements", [{"kpi": "otd-rate", "at": "2027-02-01", "value": 90}]),
+    ("POST", "/connections", {"name": "new", "engine": "sqlite", "database": "/srv/new.db"}),
+    ("PATCH", "/connections/lite", {"description": "The warehouse"}),
+    ("DELETE", "/connections/spare", None),
+    (
+        "PUT",
+        "/kpis/otd-rate/source",
+        {"kind": "sql", "connection": "lite", "config": {"query": "SELECT 2 AS value"}},
+    ),
+    ("DELETE", "/kpis/otd-rate/source", None),
+    (
+        "POST",
+        "/kpis/otd-rate/source/preview",
+        {"kind": "sql", "connection": "lite", "config": {"query": "SELECT 3 AS value"}},
+    ),
+    ("POST", "/kpis/otd-rate/source/run", None),
+    ("POST", "/kpis/otd-rate/incidents/1/dismiss", None),
 ]
 TOKEN_WRITES: list[tuple[str, str, Any]] = [
     ("POST", "/tokens", {"name": "more"}),
@@ -54,6 +72,7 @@ READS = [
     "/objectives/reliable", "/objectives/reliable/key-results/otd",
     "/objectives/reliable/key-results/otd/checkins", "/kpis", "/kpis/otd-rate",
     "/kpis/otd-rate/measurements", "/tokens", "/coach/findings", "/coach/rules",
+    "/connections", "/connections/lite", "/kpis/otd-rate/source",
     "/cycles/2027-Q1/export", "/cycles/2027-Q1/review/export", "/teams/depot/export",
     "/kpis/export", "/kpis/otd-rate/measurements/export",
 ]  # fmt: skip
@@ -92,7 +111,7 @@ def test_every_operation_is_covered() -> None:
 
     def template(path: str) -> str:
         for known in ("depot", "member@acme.test", "2027-Q1", "2026-Q4", "reliable", "otd-rate",
-                      "empty", "otd", "1"):  # fmt: skip
+                      "empty", "otd", "1", "lite", "spare", "dismiss"):  # fmt: skip
             path = path.replace(f"/{known}/", "/{}/").removesuffix(f"/{known}") + (
                 "/{}" if path.endswith(f"/{known}") else ""
             )
@@ -107,7 +126,7 @@ def test_every_operation_is_covered() -> None:
 
 
 @pytest.fixture
-def world(org: Any) -> Any:
+def world(org: Any, tmp_path: Any) -> Any:
     Team.objects.create(key="empty", name="Empty", parent=org.ops)
     Cycle.objects.create(
         key="2026-Q4", start=datetime(2026, 10, 1).date(), end=datetime(2026, 12, 31).date(),
@@ -127,12 +146,23 @@ def world(org: Any) -> Any:
         key="otd-rate", name="On-time", team=org.ops, owner=org.lead, target=95, latest_value=90,
         health="critical",
     )  # fmt: skip
+    # Data sources: a connection in use, a spare one, a source with an open incident.
+    lite = Connection.objects.create(
+        name="lite", engine="sqlite", database=str(make_sqlite(tmp_path / "w.sqlite3"))
+    )
+    Connection.objects.create(name="spare", engine="sqlite", database="/srv/spare.db")
+    source = Source.objects.create(
+        kpi=Kpi.objects.get(key="otd-rate"), kind="sql", connection=lite,
+        config={"query": "SELECT 1 AS value"}, state="held",
+    )  # fmt: skip
+    DataIncident.objects.create(pk=1, source=source, kpi=source.kpi, reasons=["jump"], rows=[])
     return org
 
 
 def snapshot() -> list[Any]:
     """Everything a write could change (tokens aside, whose last use is recorded)."""
-    models = (Team, Person, Membership, Cycle, Objective, KeyResult, CheckIn, Kpi, Measurement)
+    models = (Team, Person, Membership, Cycle, Objective, KeyResult, CheckIn, Kpi, Measurement,
+              Connection, Source, SourceFetch, DataIncident)  # fmt: skip
     return [list(m.objects.order_by("pk").values()) for m in models]
 
 

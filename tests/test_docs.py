@@ -50,3 +50,11 @@ def test_cli_reference_matches_the_commands() -> None:
 
     current = (ROOT / "docs" / "cli.md").read_text()
     assert current == render(), "docs/cli.md is stale: run `python -m headway.clidoc > docs/cli.md`"
+
+
+def test_every_notification_kind_is_documented() -> None:
+    from headway.notify.kinds import EventKind
+
+    text = (ROOT / "docs" / "notifications.md").read_text()
+    missing = [kind for kind in EventKind.values if f"| `{kind}` |" not in text]
+    assert not missing, f"undocumented notification kinds: {missing}"

@@ -58,3 +58,25 @@ def test_a_malformed_key_is_a_clear_error() -> None:
         pytest.raises(ValueError, match="HEADWAY_SECRETS_KEY"),
     ):
         secrets.encrypt("x")
+
+
+def test_explicit_keys_round_trip_rotate_and_refuse_the_wrong_key() -> None:
+    old, new = secrets.new_key(), secrets.new_key()
+    token = secrets.encrypt("hunter2-é", keys=[old])
+    assert "hunter2" not in token
+    assert secrets.decrypt(token, keys=[new, old]) == "hunter2-é"
+    rotated = secrets.rotate(token, keys=[new, old])
+    assert secrets.decrypt(rotated, keys=[new]) == "hunter2-é"
+    with pytest.raises(secrets.SecretError, match="cannot be decrypted"):
+        secrets.decrypt(token, keys=[new])
+
+
+def test_a_malformed_explicit_key_is_named() -> None:
+    with pytest.raises(secrets.SecretError, match="key 1 is not a Fernet key"):
+        secrets.encrypt("s", keys=["short"])
+
+
+def test_redact_masks_every_form_of_a_secret() -> None:
+    secret = "p@ss word/1"
+    text = f"failed: {secret} / p%40ss%20word%2F1 / p%40ss+word%2F1 and more"
+    assert secrets.redact(text, [secret, ""]) == "failed: ••• / ••• / ••• and more"

@@ -295,12 +295,14 @@ def _register_command_groups() -> None:
     from headway.document.transfer_commands import register as register_transfer_commands
     from headway.notify.commands import register as register_notify_commands
     from headway.reports.commands import register as register_report_commands
+    from headway.sources.commands import register as register_source_commands
 
     register_document_commands(app)
     register_transfer_commands(app)
     register_token_commands(app)
     register_coach_commands(app)
     register_notify_commands(app)
+    register_source_commands(app)
     register_report_commands(app)
 
 

@@ -1690,6 +1690,10 @@ def load_demo(*, today: date | None = None) -> DemoSummary:
         ).delete()
         # The check-ins were written in bulk: store the scores they give in one pass.
         rescore_all()
+        # Data sources (issue 15): three KPIs fetch from the demo's SQLite warehouse.
+        from headway.sources.demo import load_demo_sources
+
+        load_demo_sources()
 
     key_results = [kr for kr, _, _ in plan]
     return DemoSummary(

@@ -51,6 +51,8 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
 DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "headway.kpis",
     "headway.coach",
     "headway.notify",
+    "headway.sources",
     "headway.web",
     "headway.api",
     "headway.directory",
@@ -277,6 +280,13 @@ def _mailers() -> dict[str, Any]:
 MAILERS = _mailers()
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Headway <headway@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Data sources (headway.sources): limits every fetch runs under; see docs/sources.md.
+HEADWAY_SOURCE_TIMEOUT = float(os.environ.get("HEADWAY_SOURCE_TIMEOUT", "30"))
+HEADWAY_SOURCE_MAX_ROWS = int(os.environ.get("HEADWAY_SOURCE_MAX_ROWS", "10000"))
+HEADWAY_SOURCE_MAX_BYTES = int(os.environ.get("HEADWAY_SOURCE_MAX_BYTES", str(5 * 1024 * 1024)))
+HEADWAY_SOURCE_RETRY_SECONDS = float(os.environ.get("HEADWAY_SOURCE_RETRY_SECONDS", "60"))
+HEADWAY_SOURCE_CONCURRENCY = int(os.environ.get("HEADWAY_SOURCE_CONCURRENCY", "4"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("headway.api.urls")),
     path("", include("headway.web.urls")),
     path("", include("headway.notify.urls")),  # notifications: inbox, settings, webhooks
+    path("", include("headway.sources.urls")),  # data sources: a KPI's source, connections
 ]

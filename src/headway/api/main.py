@@ -23,6 +23,7 @@ from headway.api import errors
 from headway.api.auth import DEFAULT_AUTH, session_auth
 from headway.api.routes import coach, cycles, exports, kpis, objectives, teams, tokens
 from headway.api.tokens import find_token
+from headway.sources import api as sources_api
 
 if TYPE_CHECKING:
     from ninja.operation import Operation
@@ -99,6 +100,7 @@ api.add_router("/v1", objectives.router)
 api.add_router("/v1", kpis.router)
 api.add_router("/v1", coach.router)
 api.add_router("/v1", tokens.router, auth=[session_auth])
+api.add_router("/v1", sources_api.router)
 
 
 def _answer_in_shape(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

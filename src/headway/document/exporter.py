@@ -188,6 +188,11 @@ def _value(value: Any, *, flow: bool, indent: str = "") -> str:
         return value.isoformat()
     if isinstance(value, list):
         return "[" + ", ".join(_value(v, flow=True) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (
+            f"{format_scalar(str(k), flow=True)}: {_value(v, flow=True)}" for k, v in value.items()
+        )
+        return "{" + ", ".join(items) + "}"
     if isinstance(value, str):
         return format_scalar(value, flow=flow, indent=indent)
     raise TypeError(f"cannot write {value!r}")
@@ -467,6 +472,21 @@ def write_export(
     w.summary.counts["key_results"] = n_krs
     w.summary.counts["checkins"] = n_checkins
 
+    # ---- connections the sources name (never their address or secret), then KPIs
+    from headway.sources.models import Connection, Source
+
+    connections = list(Connection.objects.order_by("name").values("name", "engine", "description"))
+    if connections:
+        w.section("connections", len(connections))
+        for conn in connections:
+            pairs = _pairs(
+                ("name", conn["name"], True),
+                ("engine", conn["engine"], True),
+                ("description", conn["description"], bool(conn["description"])),
+            )
+            out.write(f"  - {_flow(pairs)}\n")
+    sources = {s.kpi_id: s for s in Source.objects.select_related("connection")}
+
     # ---- KPIs and their measurements, streamed in KPI order
     kpis = list(
         Kpi.objects.order_by("id").values(
@@ -498,6 +518,8 @@ def write_export(
             ("how", k["how"], bool(k["how"])),
         )
         out.write(_block(pairs, "    ", "  - ") + "\n")
+        if (source := sources.get(k["id"])) is not None:
+            out.write("    source:\n" + _block(_source_pairs(source), "      ", "      ") + "\n")
         while pending is not None and pending[0] < k["id"]:
             pending = next(series, None)  # a measurement of no listed KPI (cannot happen)
         lines: list[str] = []
@@ -518,6 +540,24 @@ def write_export(
     w.summary.counts["measurements"] = written
     w.tick("measurements", total, total)
     return w.summary
+
+
+def _source_pairs(source: Any) -> Pairs:
+    """A KPI's source as the format writes it: kind, connection, its fields, schedule."""
+    config = source.config
+    pairs: Pairs = [("kind", source.kind)]
+    if source.connection is not None:
+        pairs.append(("connection", source.connection.name))
+    for name in ("query", "url", "expression", "headers", "value_column", "at_column", "mode",
+                 "lookback", "step", "timeout"):  # fmt: skip
+        if config.get(name) not in (None, "", {}):
+            value = config[name]
+            pairs.append((name, float(value) if name == "timeout" else value))
+    if source.schedule:
+        pairs.append(("schedule", source.schedule))
+    if not source.enabled:
+        pairs.append(("enabled", False))
+    return pairs
 
 
 def _fold_done(

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -73,6 +74,8 @@ COUNTED = (
     "memberships",
     "cycles",
     "kpis",
+    "connections",
+    "sources",
     "objectives",
     "key_results",
     "checkins",
@@ -120,6 +123,7 @@ def _known_keys() -> dict[str, set[str]]:
     """The keys (and e-mails) the database holds, per document section."""
     from headway.kpis.models import Kpi
     from headway.okrs.models import Cycle, Objective
+    from headway.sources.models import Connection
     from headway.teams.models import Person, Team
 
     return {
@@ -128,6 +132,7 @@ def _known_keys() -> dict[str, set[str]]:
         "cycles": set(Cycle.objects.values_list("key", flat=True)),
         "objectives": set(Objective.objects.values_list("key", flat=True)),
         "kpis": set(Kpi.objects.values_list("key", flat=True)),
+        "connections": set(Connection.objects.values_list("name", flat=True)),
     }
 
 
@@ -275,6 +280,7 @@ class _Importer:
         self.check_team_loops()
         self.check_objective_loops()
         self.check_measurements()
+        self.check_connections()
         if self.problems:
             raise DocumentError([p for *_, p in sorted(self.problems, key=lambda x: x[:3])])
 
@@ -343,6 +349,21 @@ class _Importer:
                         f"{m.value!r} is out of range (at most ±1e15)",
                     )
 
+    def check_connections(self) -> None:
+        """A declared connection must match the database's (the file carries no secret, so
+        it cannot redefine one); a missing one is created for an admin to complete."""
+        from headway.sources.models import Connection
+
+        existing = dict(Connection.objects.values_list("name", "engine"))
+        for i, connection in enumerate(self.doc.connections):
+            engine = existing.get(connection.name)
+            if engine is not None and engine != connection.engine:
+                self.problem(
+                    ("connections", i, "engine"),
+                    f"connection {connection.name!r} is a {engine} connection in Headway, "
+                    f"not {connection.engine}",
+                )
+
     # ---- writing
 
     def write(self) -> None:
@@ -351,6 +372,8 @@ class _Importer:
         self.write_memberships()
         self.write_cycles()
         self.write_kpis()
+        self.write_connections()
+        self.write_sources()
         self.write_objectives()
         self.write_key_results()
         self.write_measurements()
@@ -553,6 +576,67 @@ class _Importer:
         counts.created, counts.updated = len(new), len(changed)
         counts.unchanged = len(self.doc.kpis) - len(new) - len(changed)
         self.tick("kpis", len(self.doc.kpis), len(self.doc.kpis))
+
+    def write_connections(self) -> None:
+        """Declared connections Headway lacks, as placeholders an admin completes (address,
+        user, secret) on the Connections page; their sources fail clearly until then."""
+        from headway.sources.models import Connection
+
+        counts = self.result.counts["connections"]
+        existing = set(Connection.objects.values_list("name", flat=True))
+        new = [
+            Connection(name=c.name, engine=c.engine, description=c.description)
+            for c in self.doc.connections
+            if c.name not in existing
+        ]
+        Connection.objects.bulk_create(new)
+        counts.created = len(new)
+        counts.unchanged = len(self.doc.connections) - len(new)
+
+    def write_sources(self) -> None:
+        """Each KPI's `source` through `sources.actions.set_source` (its checks and messages);
+        `source: null` removes one; a KPI without the field keeps what it has."""
+        from headway.sources.actions import SourceSpec, remove_source, set_source
+        from headway.sources.models import Source
+
+        counts = self.result.counts["sources"]
+        versions = dict(Source.objects.values_list("kpi_id", "version"))
+        failed = False
+        for i, kpi in enumerate(self.doc.kpis):
+            row = self.kpis[kpi.key]
+            if kpi.source is None:
+                if "source" in kpi.model_fields_set and remove_source(by=None, kpi=row):
+                    counts.deleted += 1
+                continue
+            spec = SourceSpec(
+                kind=kpi.source.kind,
+                config=kpi.source.config(),
+                connection=kpi.source.connection or "",
+                schedule=kpi.source.schedule,
+                enabled=kpi.source.enabled,
+            )
+            try:
+                source = set_source(by=None, kpi=row, spec=spec)
+            except ValidationError as exc:
+                failed = True
+                for name, messages in exc.message_dict.items():
+                    path = (
+                        ("kpis", i, "source")
+                        if name in ("kind", "version")
+                        else ("kpis", i, "source", name)
+                    )
+                    for message in messages:
+                        self.problem(path, message[0].lower() + message[1:])
+                continue
+            before = versions.get(row.pk)
+            if before is None:
+                counts.created += 1
+            elif before != source.version:
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        if failed:
+            raise DocumentError([p for *_, p in sorted(self.problems, key=lambda x: x[:3])])
 
     def write_objectives(self) -> None:
         from simple_history.utils import bulk_update_with_history

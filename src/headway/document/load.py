@@ -23,12 +23,15 @@ from pydantic import BaseModel, ValidationError
 
 from headway.document.schema import (
     FORMAT_VERSION,
+    KEY_FIELDS,
     SECTIONS,
     SLUG_PATTERN,
+    Connection,
     Cycle,
     Document,
     FieldPath,
     Kpi,
+    KpiSource,
     Objective,
     Person,
     SourceMap,
@@ -49,6 +52,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "people": Person,
     "cycles": Cycle,
     "objectives": Objective,
+    "connections": Connection,
     "kpis": Kpi,
 }
 _SINGULAR = {
@@ -56,6 +60,7 @@ _SINGULAR = {
     "people": "person",
     "cycles": "cycle",
     "objectives": "objective",
+    "connections": "connection",
     "kpis": "KPI",
 }
 
@@ -305,7 +310,7 @@ class _Item:
     def key(self) -> str | None:
         if not isinstance(self.raw, dict):
             return None
-        value = self.raw.get("email" if self.section == "people" else "key")
+        value = self.raw.get(KEY_FIELDS.get(self.section, "key"))
         if not isinstance(value, str):
             return None
         return value.strip().lower() if self.section == "people" else value
@@ -508,10 +513,11 @@ class _Checker:
                 if key is None:
                     continue
                 if key in first:
-                    what = "e-mail" if section == "people" else "key"
+                    name = KEY_FIELDS.get(section, "key")
+                    what = "e-mail" if section == "people" else name
                     self.c.at(
                         item,
-                        ("email" if section == "people" else "key",),
+                        (name,),
                         f"duplicate {_SINGULAR[section]} {what} {key!r} "
                         f"(first at {self.c.where(first[key])})",
                     )
@@ -640,9 +646,14 @@ class _Checker:
                 self.c.at(item, here, "a check-in needs a `value` or `done`")
 
     def kpis(self) -> None:
+        engines = {
+            c.model.name: c.model.engine for c in self.items["connections"] if c.model is not None
+        }
         for item in self.items["kpis"]:
             self.ref(item, ("team",), "teams", _str(item.raw, "team"))
             self.ref(item, ("owner",), "people", _str(item.raw, "owner"))
+            if item.model is not None and item.model.source is not None:
+                self.source(item, item.model.source, engines)
             moments: dict[datetime, int] = {}
             for i, measurement in enumerate(_list(item.raw, "measurements")):
                 at = _moment_of(measurement, "at")
@@ -656,6 +667,42 @@ class _Checker:
                         f"(the other is measurements[{moments[at]}])",
                     )
                 moments.setdefault(at, i)
+
+    def source(self, item: _Item, source: KpiSource, engines: Mapping[str, str]) -> None:
+        """A source is well formed without connecting: its kind's fields, its connection
+        (declared, of an engine the kind reads), its cron schedule, and what can be checked
+        offline (the SQL parses in the engine's dialect, the JMESPath compiles, PromQL
+        brackets close)."""
+        from headway.sources.kinds import KINDS, ConfigError
+        from headway.sources.kinds.base import cron_problem
+
+        kind = KINDS[source.kind]
+        name = source.connection
+        engine = engines.get(name) if name else None
+        if name is not None and self.ref(item, ("source", "connection"), "connections", name):
+            if engine is not None and engine not in kind.engines:
+                self.c.at(
+                    item,
+                    ("source", "connection"),
+                    f"{name!r} is a {engine} connection; a {kind.id} source needs "
+                    f"{' or '.join(sorted(kind.engines))}",
+                )
+        elif name is None and kind.connection == "required":
+            self.c.at(item, ("source", "connection"), f"a {kind.id} source needs a connection")
+        if (problem := cron_problem(source.schedule)) is not None:
+            self.c.at(item, ("source", "schedule"), problem)
+        try:
+            config = kind.clean(source.config())
+        except ConfigError as error:
+            for field_name, message in error.errors.items():
+                self.c.at(item, ("source", field_name), message)
+            return
+        if name is None and "url" in config and "://" not in str(config["url"]):
+            self.c.at(item, ("source", "url"), "without a connection, give a full http(s) URL")
+        for problem in kind.lint(config, engine):
+            self.c.at(
+                item, ("source", "query" if kind.id != "http_json" else "expression"), problem
+            )
 
 
 # --------------------------------------------------------------------------- entry points

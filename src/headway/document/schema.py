@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -35,11 +35,13 @@ __all__ = [
     "SECTIONS",
     "CheckIn",
     "CoachSettings",
+    "Connection",
     "Cycle",
     "Document",
     "FieldPath",
     "KeyResult",
     "Kpi",
+    "KpiSource",
     "Measurement",
     "Membership",
     "Person",
@@ -53,7 +55,9 @@ __all__ = [
 
 FORMAT_VERSION = 1
 #: The list sections of a document, in the order they are usually written.
-SECTIONS = ("teams", "people", "cycles", "objectives", "kpis")
+SECTIONS = ("teams", "people", "cycles", "objectives", "connections", "kpis")
+#: The field that names an item of a section (its key, unless said here).
+KEY_FIELDS = {"people": "email", "connections": "name"}
 
 #: A path into a document: field names and list indexes, e.g. ("objectives", 0, "key").
 FieldPath = tuple[str | int, ...]
@@ -370,6 +374,77 @@ class Measurement(_Model):
     source: str = Field("", strict=True, max_length=100, description="Where it comes from.")
 
 
+ConnectionName = Annotated[
+    str,
+    Strict(),
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=SLUG_PATTERN,
+        description="Name of a connection: letters, digits, - and _ (at most 100).",
+    ),
+]
+
+
+class Connection(_Model):
+    """A connection that sources name: declared here by name and engine, never its secret.
+
+    The connection itself (host, user, password, base URL, secret headers) is defined by an
+    admin in Headway; `headway import` checks that it exists with this engine.
+    """
+
+    name: ConnectionName
+    engine: Literal["postgresql", "mysql", "sqlite", "http"] = Field(
+        description="postgresql, mysql (MySQL or MariaDB), sqlite or http."
+    )
+    description: str = Field("", strict=True, max_length=300)
+
+
+Short = Annotated[str, Strict(), Field(max_length=2000)]
+
+
+class KpiSource(_Model):
+    """Where a KPI's values come from and when to fetch them (see docs/sources.md).
+
+    Which fields apply depends on `kind`: sql {connection, query}; http_json {url,
+    expression, headers, connection}; csv_url {url, value_column, at_column, connection};
+    prometheus {connection, query, mode, lookback, step}. Every kind takes `timeout`.
+    """
+
+    kind: Literal["sql", "http_json", "csv_url", "prometheus"]
+    connection: ConnectionName | None = Field(
+        None, description="Name of a connection declared in `connections`."
+    )
+    schedule: str = Field(
+        "", strict=True, max_length=100,
+        description="Cron expression (minute hour day month weekday); empty: the KPI's cadence.",
+    )  # fmt: skip
+    enabled: Annotated[bool, Strict()] = True
+    query: Annotated[str, Strict(), Field(max_length=20_000)] | None = Field(
+        None, description="sql: the SELECT; prometheus: the PromQL expression."
+    )
+    url: Short | None = Field(None, description="http_json, csv_url: the address.")
+    expression: Short | None = Field(None, description="http_json: the JMESPath expression.")
+    headers: dict[str, Short] | None = Field(
+        None, description="http_json: headers that are not secret (secrets go in a connection)."
+    )
+    value_column: Short | None = Field(None, description="csv_url: the column of values.")
+    at_column: Short | None = Field(None, description="csv_url: the column of moments.")
+    mode: Literal["instant", "range"] | None = Field(None, description="prometheus.")
+    lookback: Short | None = Field(None, description="prometheus range mode, e.g. 7d.")
+    step: Short | None = Field(None, description="prometheus range mode, e.g. 1d.")
+    timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] | None = Field(
+        None, description="Seconds; at most the site's limit."
+    )
+
+    CONFIG: ClassVar[tuple[str, ...]] = ("query", "url", "expression", "headers", "value_column",
+                               "at_column", "mode", "lookback", "step", "timeout")  # fmt: skip
+
+    def config(self) -> dict[str, Any]:
+        """The kind's fields as given (what the kind's `clean` takes)."""
+        return {n: getattr(self, n) for n in self.CONFIG if getattr(self, n) is not None}
+
+
 class Kpi(_Model):
     """A KPI card: what, why, how, who and when, with direction and thresholds."""
 
@@ -392,6 +467,9 @@ class Kpi(_Model):
         None, description="Review cadence; health is judged monthly when absent."
     )
     tier: Literal["key", "diagnostic"] = "key"
+    source: KpiSource | None = Field(
+        None, description="Where its values are fetched from; `null` removes it on import."
+    )
     measurements: list[Measurement] = Field(default_factory=list)
 
 
@@ -490,6 +568,9 @@ class Document(_Model):
     people: list[Person] = Field(default_factory=list)
     cycles: list[Cycle] = Field(default_factory=list)
     objectives: list[Objective] = Field(default_factory=list)
+    connections: list[Connection] = Field(
+        default_factory=list, description="Connections the KPIs' sources name (no secrets)."
+    )
     kpis: list[Kpi] = Field(default_factory=list)
 
     _source: SourceMap = PrivateAttr(default_factory=SourceMap)
@@ -554,7 +635,7 @@ class Document(_Model):
             return None
         section, key = parts[0], parts[1]
         items: list[Any] = getattr(self, section)
-        attr = "email" if section == "people" else "key"
+        attr = KEY_FIELDS.get(section, "key")
         index = next((i for i, x in enumerate(items) if getattr(x, attr) == key), None)
         if index is None:
             return None

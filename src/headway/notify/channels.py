@@ -36,6 +36,9 @@ THEME: dict[str, str] = {
     EventKind.KR_OFF_TRACK: "c62828",
     EventKind.KPI_HEALTH: "ef6c00",
     EventKind.POSSIBLE_GAMING: "c62828",
+    EventKind.SOURCE_FAILING: "c62828",
+    EventKind.SOURCE_RECOVERED: "2e7d32",
+    EventKind.DATA_INCIDENT: "6b2fa3",
 }
 
 

@@ -44,8 +44,11 @@ def register(app: typer.Typer) -> None:
         periodic: Annotated[
             bool, typer.Option(help="Run the periodic jobs (switch off on extra workers).")
         ] = True,
+        sources: Annotated[
+            bool, typer.Option(help="Fetch the KPIs' data sources that are due.")
+        ] = True,
     ) -> None:
-        """Deliver notifications (inbox, e-mail, webhooks) and run the periodic jobs.
+        """Deliver notifications (inbox, e-mail, webhooks), run the periodic jobs, fetch sources.
 
         Run one or more next to the web processes; they share the work safely.
         """
@@ -62,6 +65,7 @@ def register(app: typer.Typer) -> None:
                 lease=lease,
                 periodic_every=periodic_every,
                 periodic=periodic,
+                sources=sources,
             )
         )
         signal.signal(signal.SIGTERM, runner.stop)

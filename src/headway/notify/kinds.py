@@ -22,6 +22,9 @@ class EventKind(models.TextChoices):
     KPI_REVIEW_OVERDUE = "kpi_review_overdue", "KPI review overdue"
     CYCLE_ENDING = "cycle_ending", "Cycle ends in 7 days"
     WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
+    SOURCE_FAILING = "source_failing", "Data source failing"
+    SOURCE_RECOVERED = "source_recovered", "Data source recovered"
+    DATA_INCIDENT = "data_incident", "Data incident"
 
 
 class Channel(models.TextChoices):
@@ -101,6 +104,21 @@ KINDS: dict[str, KindInfo] = {
         webhook=False,
         team=False,
         inbox=False,
+    ),
+    EventKind.SOURCE_FAILING: KindInfo(
+        "A KPI's data source stopped fetching (once per failure spell, not per retry).",
+        email=True,
+        webhook=False,
+        team=False,
+    ),
+    EventKind.SOURCE_RECOVERED: KindInfo(
+        "A KPI's failing data source fetched again.", email=False, webhook=False, team=False
+    ),
+    EventKind.DATA_INCIDENT: KindInfo(
+        "A fetch looked like a pipeline problem (rows missing, a gap, a jump) and was held.",
+        email=True,
+        webhook=False,
+        team=False,
     ),
 }
 

@@ -38,6 +38,8 @@ class WorkerOptions:
     worker_id: str = field(default_factory=new_worker_id)
     tasks: bool = True
     periodic: bool = True
+    #: Fetch the due data sources each pass (headway.sources.worker).
+    sources: bool = True
 
 
 class NotifyWorker:
@@ -85,6 +87,7 @@ class NotifyWorker:
                 last_periodic = time.monotonic()
                 if any(counts.values()):
                     logger.info("Periodic jobs recorded %s", counts)
+            self.fetch_sources()
             stats = drain(worker_id=options.worker_id, batch=options.batch, lease=options.lease)
             self.totals.add(stats)
             if stats.claimed:
@@ -95,6 +98,20 @@ class NotifyWorker:
                 return
             close_old_connections()
             self._stop.wait(options.interval)
+
+    def fetch_sources(self) -> None:
+        """Data sources (issue 15): fetch the due ones; claims are atomic, like deliveries."""
+        if not self.options.sources or self.stopping:
+            return
+        from headway.sources.worker import fetch_due
+
+        try:
+            stats = fetch_due(worker_id=self.options.worker_id, stopping=lambda: self.stopping)
+        except Exception:
+            logger.exception("Data sources: the fetch pass failed; retrying next pass")
+            return
+        if stats.claimed:
+            logger.info("Data sources: %s", stats.as_dict())
 
     def run_tasks(self) -> None:
         """Run every ready Django Task of the database backend, then return."""

@@ -140,6 +140,14 @@ class Access:
             return True
         return self.person_id is not None and kpi.owner_id == self.person_id
 
+    def can_set_source(self, kpi: Kpi) -> bool:
+        """Set, try or run a KPI's data source: as for editing the KPI (owner, leads)."""
+        return self.can_edit_kpi(kpi)
+
+    def can_manage_connections(self) -> bool:
+        """Define data-source connections (they hold secrets): organisation admins."""
+        return self.is_admin
+
     def can_steer(self, team_id: int) -> bool:
         """Recalibrate, align or promote a KPI: leads and admins of the team."""
         return self.at_least(team_id, "lead")

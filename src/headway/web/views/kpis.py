@@ -28,6 +28,7 @@ from headway.kpis.actions import (
 )
 from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
 from headway.okrs.models import CycleState, Objective
+from headway.sources.views import kpi_panel
 from headway.teams.access import Access
 from headway.teams.models import Team
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
@@ -61,7 +62,8 @@ def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
     """Health tiles with sparklines, filterable by health and tier, paginated."""
     team = get_object_or_404(Team, key=key) if key is not None else None
     teams = list(Team.objects.order_by("name"))
-    kpis = Kpi.objects.select_related("team", "owner").order_by("team__name", "name")
+    # The source's state (issue 15) rides along: a failing source shows on its tile.
+    kpis = Kpi.objects.select_related("team", "owner", "source").order_by("team__name", "name")
     if team is not None:
         kpis = kpis.filter(team_id__in=team_subtree(teams, team.key) or set())
     tier = request.GET.get("tier", "")
@@ -287,6 +289,8 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             "measure_form": measure_form,
             "promote_form": promote_form,
             "findings": findings_for_kpi(kpi, now),
+            # Data sources (issue 15): where the values come from, its state and incidents.
+            "source_panel": kpi_panel(kpi, acc),
         },
     )
 
@@ -349,6 +353,12 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
             return redirect("kpi", key=kpi.key)
     return render(
         request,
-        "web/form.html",
-        {"form": form, "title": f"Edit {kpi.name}", "back": reverse("kpi", args=[kpi.key])},
+        "web/kpi_form.html",
+        {
+            "form": form,
+            "title": f"Edit {kpi.name}",
+            "back": reverse("kpi", args=[kpi.key]),
+            "kpi": kpi,
+            "source_panel": kpi_panel(kpi, acc),
+        },
     )

@@ -1,0 +1,1 @@
+"""Data sources: KPIs whose values fetch themselves from databases, HTTP APIs and Prometheus."""
