@@ -19,6 +19,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from headway.coach import german
+from headway.coach.verdict import Verdict, quote
+
 __all__ = [
     "Parsed",
     "Token",
@@ -33,17 +36,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """Whether a rule fires, and a short human reason naming what was seen."""
-
-    fires: bool
-    reason: str
-
-    def __bool__(self) -> bool:
-        return self.fires
 
 
 @dataclass(frozen=True, slots=True)
@@ -1027,9 +1019,7 @@ def parse(text: str) -> Parsed:
 
 
 def _quote(words: Iterable[str], limit: int = 4) -> str:
-    items = list(dict.fromkeys(words))
-    shown = ", ".join(f'"{w}"' for w in items[:limit])
-    return shown + (", …" if len(items) > limit else "")
+    return quote(words, limit)
 
 
 def _number_evidence(p: Parsed) -> str | None:
@@ -1053,7 +1043,7 @@ def _number_evidence(p: Parsed) -> str | None:
     return None
 
 
-def objective_is_metric(title: str) -> Verdict:
+def _english_objective_is_metric(title: str) -> Verdict:
     """The objective reads like a KPI target rather than a qualitative change.
 
     Fires on a number that measures something (a percentage, an amount of money, a count,
@@ -1118,7 +1108,7 @@ def _object_and_qualifier(p: Parsed) -> tuple[list[str], str | None]:
     return obj, None
 
 
-def objective_vague(title: str) -> Verdict:
+def _english_objective_vague(title: str) -> Verdict:
     """The objective is too vague to steer by.
 
     Fires when every content word is broad ("Improve our marketing", "Operational
@@ -1157,7 +1147,7 @@ def objective_vague(title: str) -> Verdict:
     return Verdict(False, f"names a concrete subject ({_quote(specific)})")
 
 
-def kr_is_task(title: str, kind: str | None = None) -> Verdict:
+def _english_kr_is_task(title: str, kind: str | None = None) -> Verdict:
     """The key result reads like an activity or a to-do instead of an outcome.
 
     Fires on a leading activity verb in any inflection ("Launch", "Launched", "Hosting",
@@ -1236,7 +1226,11 @@ def _direction(p: Parsed) -> str | None:
 
 
 def kr_not_measurable(
-    title: str, kind: str, start: float | None = None, target: float | None = None
+    title: str,
+    kind: str,
+    start: float | None = None,
+    target: float | None = None,
+    language: str = "en",
 ) -> Verdict:
     """The key result has no number to measure.
 
@@ -1260,6 +1254,8 @@ def kr_not_measurable(
         if target is None:
             return Verdict(True, f'"{kind}" key result without a target value')
         return Verdict(False, f"kept {kind} {target:g}")
+    if kind == "milestone" and language == "de":
+        return german.kr_not_measurable_milestone(title)
     p = parse(title)
     if kind == "milestone":
         done = _deliverable(p)
@@ -1277,3 +1273,32 @@ def kr_not_measurable(
     if start is None and target is None and not p.measures:
         return Verdict(True, "no number to measure")
     return Verdict(False, "has a number")
+
+
+# --------------------------------------------------------------------------- by language
+
+
+def objective_is_metric(title: str, language: str = "en") -> Verdict:
+    """The objective reads like a KPI target rather than a qualitative change."""
+    if language == "de":
+        return german.objective_is_metric(title)
+    return _english_objective_is_metric(title)
+
+
+def objective_vague(title: str, language: str = "en") -> Verdict:
+    """The objective is too vague to steer by."""
+    if language == "de":
+        return german.objective_vague(title)
+    return _english_objective_vague(title)
+
+
+def kr_is_task(title: str, kind: str | None = None, language: str = "en") -> Verdict:
+    """The key result reads like an activity or a to-do instead of an outcome.
+
+    Rolled-up key results (``kind="objectives"``) never fire.
+    """
+    if (kind or "").lower() == "objectives":
+        return Verdict(False, "rolled up from child objectives")
+    if language == "de":
+        return german.kr_is_task(title)
+    return _english_kr_is_task(title, kind)
