@@ -114,7 +114,11 @@ GENERIC = _w(
     bevorzugter operative operativen nächste nächsten gut gute großartige großartig
     innovativer innovativ agiler agil relevant weiter noch ganzen ganze allem alles allen
     überall wirklich führend sichtbarkeit präsenz image ruf stärke werte vision mission
-    voraus vorne spitze
+    voraus vorne spitze berichtswesen zukunft gemeinsam potenzial wettbewerbsfähigkeit
+    marktposition führung nummer eins kundenorientierung kundenfokus schlagkraft dynamik
+    smart schlank schneller effizienter erfolgreich erfolgreicher weg strukturen
+    agilität transformation innovationskraft arbeitsabläufen ergebnissen prozessen
+    unternehmens geschäfts kunde wettbewerbs ausbau
     """
 )
 GENERIC_VERBS = _w(
