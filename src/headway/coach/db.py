@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Literal
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -32,8 +33,18 @@ from headway.teams.models import Team
 
 # The rules that judge a draft while it is typed: those about its own fields. Counting
 # rules (how many key results, objectives, KPIs) wait until it is saved.
-DRAFT_OBJECTIVE_RULES = ("objective-is-metric", "objective-vague", "orphan-objective")
-DRAFT_KEY_RESULT_RULES = ("kr-is-task", "kr-not-measurable", "kr-no-deadline")
+DRAFT_OBJECTIVE_RULES = (
+    "objective-is-metric",
+    "objective-vague",
+    "language-unsupported",
+    "orphan-objective",
+)
+DRAFT_KEY_RESULT_RULES = (
+    "kr-is-task",
+    "kr-not-measurable",
+    "language-unsupported",
+    "kr-no-deadline",
+)
 # The rules of a cycle's review: how the objectives were graded and reflected on.
 REVIEW_RULES = ("sandbagging", "committed-missed")
 DRAFT_KEY = "draft"
@@ -96,7 +107,14 @@ def organisation_facts(at: datetime | None = None) -> Organisation:
             )
         )
     )  # fmt: skip
-    return Organisation(at=at, teams=teams, cycles=cycles, objectives=objectives, kpis=kpis)
+    return Organisation(
+        language=settings.COACH_LANGUAGE,
+        at=at,
+        teams=teams,
+        cycles=cycles,
+        objectives=objectives,
+        kpis=kpis,
+    )
 
 
 def findings(at: datetime | None = None) -> list[Finding]:
@@ -179,6 +197,7 @@ def findings_for_objective(objective: Objective, at: datetime | None = None) -> 
     """
     objectives, teams, cycles = _objectives(Objective.objects.filter(pk=objective.pk))
     org = Organisation(
+        language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
         teams=tuple(teams.values()),
         cycles=tuple(cycles.values()),
@@ -199,6 +218,7 @@ def findings_for_objectives(
     """
     facts, teams, cycles = _objectives(objectives)
     org = Organisation(
+        language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
         teams=tuple(teams.values()),
         cycles=tuple(cycles.values()),
@@ -230,7 +250,11 @@ def _kpi_facts(kpis: QuerySet[Kpi]) -> tuple[KpiFacts, ...]:
 
 def findings_for_kpi(kpi: Kpi, at: datetime | None = None) -> list[Finding]:
     """The findings on one KPI's card and reviews (1 query)."""
-    org = Organisation(at=at or timezone.now(), kpis=_kpi_facts(Kpi.objects.filter(pk=kpi.pk)))
+    org = Organisation(
+        language=settings.COACH_LANGUAGE,
+        at=at or timezone.now(),
+        kpis=_kpi_facts(Kpi.objects.filter(pk=kpi.pk)),
+    )
     path = f"kpis/{kpi.key}"
     return [f for f in run(org) if f.path == path]
 
@@ -257,6 +281,7 @@ def findings_for_team(team: Team, at: datetime | None = None) -> list[Finding]:
         )
     )
     org = Organisation(
+        language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
         teams=(TeamFacts(key=team.key, kind=team.kind),),
         cycles=tuple(cycles),
@@ -312,7 +337,7 @@ def findings_for_draft(
         objective_type = owner.type if owner is not None else type
     else:
         # Without a team it is not known whether the objective is the company's.
-        rules = DRAFT_OBJECTIVE_RULES if team is not None else DRAFT_OBJECTIVE_RULES[:2]
+        rules = DRAFT_OBJECTIVE_RULES if team is not None else DRAFT_OBJECTIVE_RULES[:3]
         key_results = ()
         objective_title = title
         objective_type = type
@@ -328,6 +353,7 @@ def findings_for_draft(
         ignore=frozenset(ignore or ()),
     )
     org = Organisation(
+        language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
         teams=(TeamFacts(key=team.key, kind=team.kind),) if team is not None else (),
         cycles=(_cycle_facts(cycle.key, cycle.start, cycle.end, cycle.state),)

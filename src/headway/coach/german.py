@@ -145,9 +145,7 @@ ID_BEFORE = _w(
     gate halle gebäude werk standort filiale raum station etage q kw paragraph artikel
     """
 )
-MONTHS = _w(
-    "januar februar märz april mai juni juli august september oktober november dezember"
-)
+MONTHS = _w("januar februar märz april mai juni juli august september oktober november dezember")
 TIME_UNITS = _w("tag tage tagen woche wochen monat monaten jahr jahren stunde stunden")
 
 
@@ -171,13 +169,14 @@ def _numbers(words: tuple[Word, ...]) -> list[_Number]:
         percent = bool(after) and (after[0] in ("%", "prozent", "prozentpunkte"))
         currency = any(a in CURRENCY for a in after[:3]) or before in CURRENCY
         digits = w.text.replace(".", "").replace(",", "")
-        if before in ID_BEFORE or (i + 1 < len(words) and words[i + 1].text == "/"):
+        if before in ID_BEFORE or (i + 1 < len(words) and words[i + 1].text == "/") or (before == "/" and i > 1 and words[i - 2].text == "24"):
             role = "id"
-        elif before == "/" and i > 1 and words[i - 2].text == "24":
-            role = "id"
-        elif digits.isdigit() and len(digits) == 4 and 1990 <= int(digits) <= 2100 and "." not in w.text:
-            role = "date"
-        elif after and (after[0] in MONTHS or before in MONTHS):
+        elif (
+            digits.isdigit()
+            and len(digits) == 4
+            and 1990 <= int(digits) <= 2100
+            and "." not in w.text
+        ) or (after and (after[0] in MONTHS or before in MONTHS)):
             role = "date"
         elif w.text[:1].isdigit() and after[:1] == ["-"]:
             role = "scope"
@@ -259,14 +258,22 @@ def _predicate(words: tuple[Word, ...]) -> _Predicate | None:
         return None
     if pronoun:
         verb = verbs[0]
-        lemma = particle + verb.lemma if particle and not verb.lemma.startswith(particle) else verb.lemma
+        lemma = (
+            particle + verb.lemma
+            if particle and not verb.lemma.startswith(particle)
+            else verb.lemma
+        )
         return _Predicate(verb, lemma, "finite")
     verb = verbs[-1]
     if verb.pos == "AUX" and verb.lemma in ("werden", "sein", "bleiben") and len(verbs) > 1:
         verb = verbs[-2] if verbs[-2].pos != "AUX" else verb
     low = verb.lower
-    if verb.pos == "FIN" and main[0].pos in ("DET", "NOUN", "PROPN", "ADJ") and not low.endswith("en"):
-        # "Der Vorstand genehmigt …", "Die Mitarbeiterzufriedenheit steigt": a subject acts,
+    if (
+        verb.pos == "FIN"
+        and main[0].pos in ("DET", "NOUN", "PROPN", "ADJ")
+        and not low.endswith("en")
+    ):
+        # "Der Vorstand genehmigt …", "Der Umsatz steigt": a subject acts,
         # unless the word is a participle reporting a result ("… beantwortet von 61 %").
         if not _participle_position(main, verb):
             return _Predicate(verb, verb.lemma, "subject")
@@ -332,7 +339,7 @@ def kr_is_task(title: str) -> Verdict:
         if p.lemma in ACTIVITY:
             return Verdict(True, f'reports work done ("{p.word.text}") instead of an outcome')
         return Verdict(False, f'"{p.word.text}" reports a result')
-    if p.lemma in OUTCOME and p.lemma not in ("halten", "bringen") or p.lemma in DIRECTION:
+    if (p.lemma in OUTCOME and p.lemma not in ("halten", "bringen")) or p.lemma in DIRECTION:
         object_words = [w for w in words if w.pos in ("ADJ", "FIN", "PART")]
         for w in object_words:
             verb = participle_verb(w.text, "de")
@@ -412,9 +419,11 @@ def kr_not_measurable_milestone(title: str) -> Verdict:
     if p is not None and (p.lemma in DIRECTION or p.lemma in ("verbessern", "steigern")):
         return Verdict(True, f'describes a change ("{p.word.text}") with no number')
     for w in words:
-        if w.pos == "ADJ" and w.lower[:-1].endswith("er") or w.lower in ("weniger", "mehr"):
+        if (w.pos == "ADJ" and w.lower[:-1].endswith("er")) or w.lower in ("weniger", "mehr"):
             return Verdict(True, f'describes a change ("{w.text}") with no number')
-    quantity = [w.text for w in words if w.pos == "NOUN" and (_head(w.text) or w.lower in QUALITIES)]
+    quantity = [
+        w.text for w in words if w.pos == "NOUN" and (_head(w.text) or w.lower in QUALITIES)
+    ]
     if quantity:
         return Verdict(True, f"names a quantity ({quote(quantity)}) with no number")
     return Verdict(False, "a done-or-not milestone")

@@ -235,7 +235,13 @@ def analyse(title: str, language: str) -> tuple[Word, ...]:
     masked = tuple(_for_tagger(kind, text, language) for kind, text in toks)
     tagged = _analyse_masked(language, masked)
     return tuple(
-        Word(text, text.lower(), lemma if kind != "num" else text, tag, pos if kind != "sym" else "SYM")
+        Word(
+            text,
+            text.lower(),
+            lemma if kind != "num" else text,
+            tag,
+            pos if kind != "sym" else "SYM",
+        )
         for (kind, text), (lemma, tag, pos) in zip(toks, tagged, strict=True)
     )
 

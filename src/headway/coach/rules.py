@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from headway.coach import wording
+from headway.coach import language, wording
 
 SEVERITIES = ("error", "warning", "info")
 MAX_OBJECTIVES = 5
@@ -91,6 +91,9 @@ class Organisation:
     # Keys of the open cycles in which some team has objectives. None: worked out from
     # `objectives`; a scoped Organisation that holds only some teams' objectives gives it.
     planned: frozenset[str] | None = None
+    # The language titles are written in unless a title is plainly in another one: the
+    # YAML file's `language`, else the organisation's (HEADWAY_LANGUAGE).
+    language: str = language.DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,12 @@ def _kr_path(objective: ObjectiveFacts, kr: KeyResultFacts) -> str:
 
 def _open_cycles(org: Organisation) -> list[CycleFacts]:
     return [c for c in org.cycles if not c.closed]
+
+
+def _judged(org: Organisation, title: str) -> str | None:
+    """The language the coach reads `title` in, or None when it cannot judge that language."""
+    code = language.detect(title, org.language)
+    return code if code in language.SUPPORTED else None
 
 
 # --------------------------------------------------------------------------- the rules
@@ -216,7 +225,8 @@ def _kr_count(org: Organisation) -> Iterator[tuple[str, str]]:
 )
 def _objective_is_metric(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
-        verdict = wording.objective_is_metric(objective.title)
+        lang = _judged(org, objective.title)
+        verdict = wording.objective_is_metric(objective.title, lang) if lang else None
         if verdict:
             yield _objective_path(objective), f"Reads like a KPI target: {verdict.reason}."
 
@@ -230,7 +240,8 @@ def _objective_is_metric(org: Organisation) -> Iterator[tuple[str, str]]:
 )
 def _objective_vague(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
-        verdict = wording.objective_vague(objective.title)
+        lang = _judged(org, objective.title)
+        verdict = wording.objective_vague(objective.title, lang) if lang else None
         if verdict:
             yield _objective_path(objective), f"Too vague to steer by: {verdict.reason}."
 
@@ -246,7 +257,8 @@ def _objective_vague(org: Organisation) -> Iterator[tuple[str, str]]:
 def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
         for kr in objective.key_results:
-            verdict = wording.kr_is_task(kr.title, kr.kind)
+            lang = _judged(org, kr.title)
+            verdict = wording.kr_is_task(kr.title, kr.kind, lang) if lang else None
             if verdict:
                 yield _kr_path(objective, kr), f"Reads like a task: {verdict.reason}."
 
@@ -261,9 +273,37 @@ def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
 def _kr_not_measurable(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
         for kr in objective.key_results:
-            verdict = wording.kr_not_measurable(kr.title, kr.kind, kr.start, kr.target)
+            lang = _judged(org, kr.title) or ""
+            if not lang and kr.kind == "milestone":
+                continue  # a milestone is judged by its wording, which the coach cannot read
+            verdict = wording.kr_not_measurable(
+                kr.title, kr.kind, kr.start, kr.target, lang or language.DEFAULT
+            )
             if verdict:
                 yield _kr_path(objective, kr), f"Not measurable: {verdict.reason}."
+
+
+@rule(
+    "language-unsupported",
+    "info",
+    "The coach judges wording in English and German only; guessing in another language "
+    "would give wrong advice.",
+    "Nothing to fix: the other rules still apply. Write the title in English or German to "
+    "have its wording judged.",
+)
+def _language_unsupported(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        titled = [(_objective_path(objective), objective.title)] + [
+            (_kr_path(objective, kr), kr.title) for kr in objective.key_results
+        ]
+        for path, title in titled:
+            code = language.detect(title, org.language)
+            if code not in language.SUPPORTED:
+                yield (
+                    path,
+                    f"Written in {language.name(code)} ({code}): the coach cannot judge "
+                    "its wording.",
+                )
 
 
 @rule(

@@ -982,7 +982,6 @@ def _object_head(tokens: list[Token], start: int) -> str | None:
     return head
 
 
-
 # --------------------------------------------------------------------------- grammar
 
 # Nouns that name an activity: "Rollout of the new tills 100% done" reports work done.
@@ -1033,9 +1032,7 @@ def _grammar_task(title: str) -> Verdict | None:
         if lows[i + 1 : i + 2] == ["of"]:
             for w in words[i + 2 : i + 9]:
                 if w.pos in ("PART", "PAST") and lemma(w.lower) in ACTIVITY_VERBS:
-                    return Verdict(
-                        True, f'counts outputs ("number of … {w.text}"), not an outcome'
-                    )
+                    return Verdict(True, f'counts outputs ("number of … {w.text}"), not an outcome')
     if head.pos not in ("NOUN", "PROPN") or lows[0] in ("we", "i"):
         return None
     for j, w in enumerate(words[start + 1 :], start=start + 1):
@@ -1143,7 +1140,6 @@ def _number_evidence(p: Parsed) -> str | None:
     return None
 
 
-
 def _price(p: Parsed, amount: Token) -> bool:
     """An amount that says what something costs ("for ten pounds a month", "for under €5")."""
     i = p.items.index(amount)
@@ -1165,8 +1161,10 @@ def _english_objective_is_metric(title: str) -> Verdict:
         amount = next((t for t in p.measures if t.currency), None)
         if amount is not None and _price(p, amount):
             evidence = None  # "a plan for ten pounds a month": a price, not a target
-        elif amount is None and not (p.has_bound or p.has_to_amount or p.has_of_amount) and (
-            _count_is_target(p, title) is None
+        elif (
+            amount is None
+            and not (p.has_bound or p.has_to_amount or p.has_of_amount)
+            and (_count_is_target(p, title) is None)
         ):
             evidence = None  # "Open two flagship stores": a count, not a target
     if evidence:

@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any, TextIO
 
 import yaml
+from django.conf import settings
 
 __all__ = [
     "ExportError",
@@ -277,6 +278,9 @@ def write_export(
         raise ExportError(f"no cycle {cycle!r} in the database (cycles: {known or 'none'})")
 
     out.write("version: 1\n")
+    # The language the coach reads the titles in, so `headway lint` on the export judges
+    # them as the database does.
+    out.write(f"language: {settings.COACH_LANGUAGE}\n")
 
     # ---- teams
     teams: list[dict[str, Any]] = [
