@@ -284,12 +284,12 @@ def test_no_finding_fires_because_of_a_substring_inside_a_longer_word(
 ) -> None:
     word = prefix + trigger + suffix
     for title in (f"Neue {word.capitalize()} im Team", f"The {word} of the team"):
-        for judge in (
-            lambda t: wording.objective_is_metric(t, lang),
-            lambda t: wording.kr_is_task(t, "milestone", lang),
-            lambda t: wording.objective_vague(t, lang),
-        ):
-            verdict = judge(title)
+        verdicts = (
+            wording.objective_is_metric(title, lang),
+            wording.kr_is_task(title, "milestone", lang),
+            wording.objective_vague(title, lang),
+        )
+        for verdict in verdicts:
             if verdict.fires:
                 named = re.findall(r'"([^"]+)"', verdict.reason)
                 assert all(trigger != n.lower() for n in named), (title, verdict.reason)

@@ -85,12 +85,13 @@ def organisation_facts(at: datetime | None = None) -> Organisation:
             grade=grade,
             reflection=reflection,
             ignore=frozenset(ignore or ()),
+            language=language or None,
         )
-        for pk, key, title, team, cycle, type_, parent, grade, reflection, ignore in (
+        for pk, key, title, team, cycle, type_, parent, grade, reflection, ignore, language in (
             Objective.objects.order_by("id")
             .values_list(
                 "pk", "key", "title", "team__key", "cycle__key", "type", "parent__key", "grade",
-                "reflection", "coach_ignore",
+                "reflection", "coach_ignore", "language",
             )
             .iterator(chunk_size=5000)
         )
@@ -165,11 +166,11 @@ def _objectives(
     cycles: dict[str, CycleFacts] = {}
     for (
         pk, key, title, team, kind, cycle, cycle_start, cycle_end, state, type_, parent, grade,
-        reflection, ignore,
+        reflection, ignore, language,
     ) in objectives.order_by("id").values_list(
         "pk", "key", "title", "team__key", "team__kind", "cycle__key", "cycle__start",
         "cycle__end", "cycle__state", "type", "parent__key", "grade", "reflection",
-        "coach_ignore",
+        "coach_ignore", "language",
     ):  # fmt: skip
         teams.setdefault(team, TeamFacts(key=team, kind=kind))
         cycles.setdefault(cycle, _cycle_facts(cycle, cycle_start, cycle_end, state))
@@ -185,6 +186,7 @@ def _objectives(
                 grade=grade,
                 reflection=reflection,
                 ignore=frozenset(ignore or ()),
+                language=language or None,
             )
         )
     return tuple(facts), teams, cycles
@@ -351,6 +353,7 @@ def findings_for_draft(
         parent=parent.key if parent is not None else None,
         key_results=key_results,
         ignore=frozenset(ignore or ()),
+        language=(owner.language or None) if owner is not None else None,
     )
     org = Organisation(
         language=settings.COACH_LANGUAGE,

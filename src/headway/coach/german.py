@@ -169,7 +169,11 @@ def _numbers(words: tuple[Word, ...]) -> list[_Number]:
         percent = bool(after) and (after[0] in ("%", "prozent", "prozentpunkte"))
         currency = any(a in CURRENCY for a in after[:3]) or before in CURRENCY
         digits = w.text.replace(".", "").replace(",", "")
-        if before in ID_BEFORE or (i + 1 < len(words) and words[i + 1].text == "/") or (before == "/" and i > 1 and words[i - 2].text == "24"):
+        if (
+            before in ID_BEFORE
+            or (i + 1 < len(words) and words[i + 1].text == "/")
+            or (before == "/" and i > 1 and words[i - 2].text == "24")
+        ):
             role = "id"
         elif (
             digits.isdigit()
@@ -203,12 +207,19 @@ def _target_shape(words: tuple[Word, ...]) -> str | None:
     """ "von X auf Y", "um N", "auf N", "unter N", "mindestens N": a number to reach."""
     lows = [w.lower for w in words]
     for i, low in enumerate(lows):
-        if low == "von" and _is_measure_at(words, i + 1):
-            if any(x in ("auf", "bis") and _is_measure_at(words, j + 1) for j, x in
-                   enumerate(lows[i + 2 : i + 8], start=i + 2)):  # fmt: skip
-                return "von … auf …"
-        if low == "um" and (_is_measure_at(words, i + 1, 2) or lows[i + 1 : i + 3]
-                            in (["ein", "drittel"], ["die", "hälfte"], ["ein", "viertel"])):  # fmt: skip
+        later = enumerate(lows[i + 2 : i + 8], start=i + 2)
+        if (
+            low == "von"
+            and _is_measure_at(words, i + 1)
+            and any(x in ("auf", "bis") and _is_measure_at(words, j + 1) for j, x in later)
+        ):
+            return "von … auf …"
+        fraction = lows[i + 1 : i + 3] in (
+            ["ein", "drittel"],
+            ["die", "hälfte"],
+            ["ein", "viertel"],
+        )
+        if low == "um" and (_is_measure_at(words, i + 1, 2) or fraction):
             return f"um {words[i + 1].text}"
         if low in ("auf", "unter", "über", "mindestens", "höchstens", "maximal", "bei", "bis"):
             j = i + 1
@@ -268,20 +279,26 @@ def _predicate(words: tuple[Word, ...]) -> _Predicate | None:
     if verb.pos == "AUX" and verb.lemma in ("werden", "sein", "bleiben") and len(verbs) > 1:
         verb = verbs[-2] if verbs[-2].pos != "AUX" else verb
     low = verb.lower
+    # "Der Vorstand genehmigt …", "Der Umsatz steigt": a subject acts, unless the word is
+    # a participle reporting a result ("… beantwortet von 61 %").
     if (
         verb.pos == "FIN"
         and main[0].pos in ("DET", "NOUN", "PROPN", "ADJ")
         and not low.endswith("en")
+        and not _participle_position(main, verb)
     ):
-        # "Der Vorstand genehmigt …", "Der Umsatz steigt": a subject acts,
-        # unless the word is a participle reporting a result ("… beantwortet von 61 %").
-        if not _participle_position(main, verb):
-            return _Predicate(verb, verb.lemma, "subject")
+        return _Predicate(verb, verb.lemma, "subject")
     if verb.pos == "PART" or (verb.pos == "FIN" and low.endswith("t")):
         return _Predicate(verb, verb.lemma, "participle")
-    if verb.pos == "FIN" and main[0].pos in ("DET", "NOUN", "PROPN") and low.endswith("en"):
-        if main.index(verb) != len(main) - 1 and main.index(verb) < 3:
-            return _Predicate(verb, verb.lemma, "subject")  # "Alle Filialen akzeptieren …"
+    at = main.index(verb)
+    if (
+        verb.pos == "FIN"
+        and main[0].pos in ("DET", "NOUN", "PROPN")
+        and low.endswith("en")
+        and at != len(main) - 1
+        and at < 3
+    ):
+        return _Predicate(verb, verb.lemma, "subject")  # "Alle Filialen akzeptieren …"
     return _Predicate(verb, verb.lemma, "infinitive")
 
 
@@ -387,10 +404,9 @@ def objective_vague(title: str) -> Verdict:
     if len(main) < len(words):
         return Verdict(False, f'says more in a clause ("{words[len(main)].text} …")')
     p = _predicate(words)
-    content = [
-        w for w in words
-        if w.pos in ("NOUN", "PROPN", "ADJ", "ADV", "VERB", "FIN", "PART", "AUX") and w is not (p.word if p else None)
-    ]  # fmt: skip
+    verb_word = p.word if p else None
+    kinds = ("NOUN", "PROPN", "ADJ", "ADV", "VERB", "FIN", "PART", "AUX")
+    content = [w for w in words if w.pos in kinds and w is not verb_word]
     content = [w for w in content if w.lower not in ("wir", "noch", "sein", "werden")]
     specific = [w for w in content if w.lower not in GENERIC and w.lemma not in GENERIC_VERBS]
     verb = p.word.text if p else None

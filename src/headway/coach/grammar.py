@@ -104,7 +104,7 @@ class Word:
 _TOKEN_RE = re.compile(
     r"""
     (?P<num>\d+(?:[.,]\d+)*)
-    | (?P<word>[^\W\d_](?:[\w]|[&'’\-](?=\w))*)
+    | (?P<word>[^\W\d_](?:[\w]|[&'\u2019\-](?=\w))*)
     | (?P<sym>[^\w\s])
     """,
     re.VERBOSE,
@@ -124,7 +124,7 @@ class _Model:
     """One HanTa model, loaded on first use (loading takes a few tenths of a second)."""
 
     def __init__(self, language: str) -> None:
-        from HanTa import HanoverTagger  # type: ignore[import-untyped]
+        from HanTa import HanoverTagger
 
         self.language = language
         self.tagger: Any = HanoverTagger.HanoverTagger(LANGUAGES[language])
@@ -178,17 +178,18 @@ class _Model:
                             pointers[new] = state
             back.append(pointers)
             previous = row
-        best, best_score = None, -math.inf
+        best: tuple[int, int] | None = None
+        best_score = -math.inf
         for state, score in previous.items():
             total = score + self.transitions[state].get(self.end, -math.inf)
             if total > best_score:
                 best, best_score = state, total
         tags: list[int] = []
-        state = best
+        current = best
         for pointers in reversed(back):
-            assert state is not None
-            tags.append(state[1])
-            state = pointers[state]
+            assert current is not None
+            tags.append(current[1])
+            current = pointers[current]
         return [self.tagger.int2tag[t] for t in reversed(tags)]
 
 
@@ -224,7 +225,7 @@ def _for_tagger(kind: str, text: str, language: str) -> str:
         return _NUMBER_STAND_IN
     if language == "en" and text.isupper() and len(text) > 4:
         return text.lower()  # "LAUNCHED THE APP": shouting is no proper noun
-    return text.replace("’", "'")
+    return text.replace("\u2019", "'")
 
 
 def analyse(title: str, language: str) -> tuple[Word, ...]:

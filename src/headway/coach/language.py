@@ -1,8 +1,9 @@
 """Which language a title is written in, so the coach judges only what it can read.
 
 py3langid (a naive Bayes classifier over byte n-grams whose model ships in its wheel)
-ranks the languages it knows. Short titles are often ambiguous (a two-word English title can look French to it), so the language the organisation or the file says it writes in counts
-five times as likely as any other before the title is read: measured on the coach's
+ranks the languages it knows. Short titles are often ambiguous (a two-word English title
+can look French to it), so the language the organisation or the file says it writes in
+counts five times as likely as any other before the title is read: measured on the coach's
 corpus, that classifies every English and German title and every title in another
 language correctly (see docs/decisions.md). Results are cached by the title's words with
 its numbers masked.
@@ -56,7 +57,7 @@ def _model() -> Any:
     if _identifier is None:
         with _lock:
             if _identifier is None:
-                from py3langid.langid import (  # type: ignore[import-untyped]
+                from py3langid.langid import (
                     MODEL_FILE,
                     LanguageIdentifier,
                 )

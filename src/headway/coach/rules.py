@@ -49,6 +49,8 @@ class ObjectiveFacts:
     grade: float | None = None
     reflection: str = ""
     ignore: frozenset[str] = frozenset()
+    # The language its titles were stated to be in; None: the organisation's.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +159,14 @@ def _open_cycles(org: Organisation) -> list[CycleFacts]:
     return [c for c in org.cycles if not c.closed]
 
 
-def _judged(org: Organisation, title: str) -> str | None:
+def _language_of(org: Organisation, objective: ObjectiveFacts, title: str) -> str:
+    """The language of `title`, one of `objective`'s titles (its own or a key result's)."""
+    return language.detect(title, objective.language or org.language)
+
+
+def _judged(org: Organisation, objective: ObjectiveFacts, title: str) -> str | None:
     """The language the coach reads `title` in, or None when it cannot judge that language."""
-    code = language.detect(title, org.language)
+    code = _language_of(org, objective, title)
     return code if code in language.SUPPORTED else None
 
 
@@ -225,7 +232,7 @@ def _kr_count(org: Organisation) -> Iterator[tuple[str, str]]:
 )
 def _objective_is_metric(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
-        lang = _judged(org, objective.title)
+        lang = _judged(org, objective, objective.title)
         verdict = wording.objective_is_metric(objective.title, lang) if lang else None
         if verdict:
             yield _objective_path(objective), f"Reads like a KPI target: {verdict.reason}."
@@ -240,7 +247,7 @@ def _objective_is_metric(org: Organisation) -> Iterator[tuple[str, str]]:
 )
 def _objective_vague(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
-        lang = _judged(org, objective.title)
+        lang = _judged(org, objective, objective.title)
         verdict = wording.objective_vague(objective.title, lang) if lang else None
         if verdict:
             yield _objective_path(objective), f"Too vague to steer by: {verdict.reason}."
@@ -257,7 +264,7 @@ def _objective_vague(org: Organisation) -> Iterator[tuple[str, str]]:
 def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
         for kr in objective.key_results:
-            lang = _judged(org, kr.title)
+            lang = _judged(org, objective, kr.title)
             verdict = wording.kr_is_task(kr.title, kr.kind, lang) if lang else None
             if verdict:
                 yield _kr_path(objective, kr), f"Reads like a task: {verdict.reason}."
@@ -273,7 +280,7 @@ def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
 def _kr_not_measurable(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
         for kr in objective.key_results:
-            lang = _judged(org, kr.title) or ""
+            lang = _judged(org, objective, kr.title) or ""
             if not lang and kr.kind == "milestone":
                 continue  # a milestone is judged by its wording, which the coach cannot read
             verdict = wording.kr_not_measurable(
@@ -297,7 +304,7 @@ def _language_unsupported(org: Organisation) -> Iterator[tuple[str, str]]:
             (_kr_path(objective, kr), kr.title) for kr in objective.key_results
         ]
         for path, title in titled:
-            code = language.detect(title, org.language)
+            code = _language_of(org, objective, title)
             if code not in language.SUPPORTED:
                 yield (
                     path,

@@ -1024,9 +1024,9 @@ def _grammar_task(title: str) -> Verdict | None:
         if after == "of" or words[-1].lower in STATE_WORDS:
             return Verdict(True, f'names an activity ("{head.text}") instead of its effect')
     lows = [w.lower for w in words]
-    if words[0].lemma in ("move", "transfer", "shift") and ("over" in lows or "new" in lows[2:]):
-        if not any(w.pos == "NUM" for w in words):
-            return Verdict(True, f'"{words[0].text} … to the new …" describes a switch-over task')
+    switch = words[0].lemma in ("move", "transfer", "shift")
+    if switch and ("over" in lows or "new" in lows[2:]) and not any(w.pos == "NUM" for w in words):
+        return Verdict(True, f'"{words[0].text} … to the new …" describes a switch-over task')
     if "number" in lows:
         i = lows.index("number")
         if lows[i + 1 : i + 2] == ["of"]:

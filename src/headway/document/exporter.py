@@ -28,7 +28,6 @@ from functools import lru_cache
 from typing import Any, TextIO
 
 import yaml
-from django.conf import settings
 
 __all__ = [
     "ExportError",
@@ -259,6 +258,25 @@ class _Writer:
         self.out.write(f"\n{name}:{' []' if count == 0 else ''}\n")
 
 
+def _stated_language(cycle: str | None) -> str:
+    """The `language` to write: the one the exported objectives were imported with.
+
+    The format has one language per document; objectives imported from files that named
+    different languages are written with the most common of them (the coach still detects
+    each title's language, the stated one only breaks ties). "" when none named one.
+    """
+    from django.db.models import Count
+
+    from headway.okrs.models import Objective
+
+    query = Objective.objects.exclude(language="")
+    if cycle is not None:
+        query = query.filter(cycle__key=cycle)
+    counted = query.values("language").annotate(n=Count("id")).order_by("-n", "language")
+    first = counted.first()
+    return str(first["language"]) if first else ""
+
+
 def write_export(
     out: TextIO, *, cycle: str | None = None, progress: Progress | None = None
 ) -> ExportSummary:
@@ -278,9 +296,9 @@ def write_export(
         raise ExportError(f"no cycle {cycle!r} in the database (cycles: {known or 'none'})")
 
     out.write("version: 1\n")
-    # The language the coach reads the titles in, so `headway lint` on the export judges
-    # them as the database does.
-    out.write(f"language: {settings.COACH_LANGUAGE}\n")
+    language = _stated_language(cycle)
+    if language:
+        out.write(f"language: {language}\n")
 
     # ---- teams
     teams: list[dict[str, Any]] = [
