@@ -118,7 +118,10 @@ GENERIC = _w(
     marktposition führung nummer eins kundenorientierung kundenfokus schlagkraft dynamik
     smart schlank schneller effizienter erfolgreich erfolgreicher weg strukturen
     agilität transformation innovationskraft arbeitsabläufen ergebnissen prozessen
-    unternehmens geschäfts kunde wettbewerbs ausbau
+    unternehmens geschäfts kunde wettbewerbs ausbau mittelpunkt zentrum fokus synergien
+    synergie wert mehrwert position profil servicequalität nachhaltig professioneller
+    professionell zukunftsfähig zukunftsfähiger schlagkräftiger schlagkräftig vertrieb
+    starker stark starke partnerin kundinnen
     """
 )
 GENERIC_VERBS = _w(
@@ -129,6 +132,18 @@ GENERIC_VERBS = _w(
     """
 )
 PURE_VAGUE = _w("verbessern optimieren stärken modernisieren weiterentwickeln vorantreiben")
+# Broad heads and modifiers of compounds: "Service|qualität", "Prozess|effizienz".
+GENERIC_HEADS = (
+    "qualität", "effizienz", "zufriedenheit", "exzellenz", "orientierung", "kultur",
+    "prozesse", "prozess", "strategie", "leistung", "performance", "erlebnis", "präsenz",
+    "position", "stärke", "kompetenz", "fähigkeit", "wert", "werte", "erfolg",
+)  # fmt: skip
+GENERIC_MODIFIERS = _w(
+    """
+    prozess service kunden mitarbeiter markt unternehmen geschäft team marken arbeit
+    qualität organisation dienstleistung produkt vertrieb innovation führung
+    """
+)
 # Prepositions and conjunctions that make an objective concrete: for whom, where, why.
 QUALIFIERS = _w("für damit sodass dass wenn auf in bei zwischen ohne statt mit an")
 SUBJECT_PRONOUNS = _w("wir ich")
@@ -396,7 +411,28 @@ def objective_is_metric(title: str) -> Verdict:
     return Verdict(False, "no number to reach and no metric to move: a qualitative change")
 
 
+def _generic_noun(word: Word) -> bool:
+    """A broad noun, alone or as the head of a compound of broad parts ("Servicequalität")."""
+    low = word.lower
+    if low in GENERIC or word.lemma in GENERIC:
+        return True
+    for head in GENERIC_HEADS:
+        if low.endswith(head) and len(low) > len(head):
+            modifier = low[: -len(head)].rstrip("-")
+            forms = {modifier, modifier.removesuffix("s"), modifier.removesuffix("n")}
+            if forms & (GENERIC_MODIFIERS | GENERIC):
+                return True
+    return False
+
+
 def objective_vague(title: str) -> Verdict:
+    """Vague when no noun names something specific: every noun is broad, or there is none.
+
+    A number, a clause ("…, damit …", "…, die …") or a specific noun makes it concrete;
+    a purely generic verb ("verbessern", "optimieren") with a bare object of one or two
+    nouns and nothing saying for whom or where is vague all the same ("Kundenbindung
+    verbessern").
+    """
     words = analyse(title, "de")
     if _measures(words):
         return Verdict(False, "states a number, so the change is concrete")
@@ -405,21 +441,19 @@ def objective_vague(title: str) -> Verdict:
         return Verdict(False, f'says more in a clause ("{words[len(main)].text} …")')
     p = _predicate(words)
     verb_word = p.word if p else None
-    kinds = ("NOUN", "PROPN", "ADJ", "ADV", "VERB", "FIN", "PART", "AUX")
-    content = [w for w in words if w.pos in kinds and w is not verb_word]
-    content = [w for w in content if w.lower not in ("wir", "noch", "sein", "werden")]
-    specific = [w for w in content if w.lower not in GENERIC and w.lemma not in GENERIC_VERBS]
+    nouns = [w for w in words if w.pos in ("NOUN", "PROPN") and w is not verb_word]
+    specific = [w for w in nouns if not _generic_noun(w)]
     verb = p.word.text if p else None
-    label = f'generic verb "{verb}"' if verb else "no verb"
-    if p is not None and p.lemma not in GENERIC_VERBS and p.form != "noun":
-        return Verdict(False, f'the verb "{verb}" names a concrete change')
+    label = f'generic verb "{verb}"' if verb and p and p.lemma in GENERIC_VERBS else (
+        f'the verb "{verb}"' if verb else "no verb"
+    )
     if not specific:
-        shown = [w.text for w in content] or [verb or title]
+        broad = [w.text for w in words if w.pos in ("NOUN", "PROPN", "ADJ", "ADV")]
+        shown = broad or [verb or title]
         return Verdict(True, f"{label} with only broad words ({quote(shown)})")
     if p is not None and p.lemma in PURE_VAGUE:
         qualifier = next((w for w in words if w.lower in QUALIFIERS), None)
-        nouns = [w for w in specific if w.pos in ("NOUN", "PROPN")]
-        if qualifier is None and len(nouns) <= 2:
+        if qualifier is None and len(specific) <= 2:
             return Verdict(True, f"{label} with a bare object ({quote(w.text for w in specific)})")
     return Verdict(False, f"names a concrete subject ({quote(w.text for w in specific)})")
 
@@ -430,7 +464,7 @@ def kr_not_measurable_milestone(title: str) -> Verdict:
     if task.fires:
         return Verdict(False, "names a deliverable that is done or not")
     p = _predicate(words)
-    if p is not None and p.form == "subject" and p.lemma not in DIRECTION:
+    if p is not None and p.form == "subject" and p.lemma not in DIRECTION | {"verbessern"}:
         return Verdict(False, f'names an event that happens or not ("{p.word.text}")')
     if p is not None and (p.lemma in DIRECTION or p.lemma in ("verbessern", "steigern")):
         return Verdict(True, f'describes a change ("{p.word.text}") with no number')

@@ -219,6 +219,8 @@ GENERIC_WORDS = _words(
     ambition potential together transformation smart smartly efficiently harder leaner
     agility relevance industry sector field space competitive competitiveness edge premium
     reporting analytics insights fantastic further beyond top-notch first-rate great
+    values sustainably professional professionally centre center heart future-proof
+    synergies synergy live
     offerings output outputs service-level excellence culture values mission vision
     core key overall general internal external better best good great excellent strong
     stronger world-class top leading high higher next new more efficient effective happy
@@ -990,7 +992,8 @@ ACTIVITY_NOUNS = _words(
     rollout roll-out deployment implementation migration installation onboarding launch
     introduction delivery completion creation development redesign rebuild build setup
     set-up upgrade replacement switchover changeover conversion digitisation digitization
-    translation publication production refurbishment renovation construction
+    translation publication production refurbishment renovation construction build-out
+    buildout planning preparation drafting design review audit organisation organization
     """
 )
 # Words that make a participle a service level: "Refunds processed within a day".
@@ -1000,6 +1003,8 @@ CONDITION_WORDS = _words(
     online under before next-day same-day unaided warm undamaged intact full
     """
 )
+# Things one signs as a piece of work: "Sign the framework agreement".
+DOCUMENT_WORDS = _words("agreement agreements contract contracts lease memorandum charter policy")
 # Verbs that reach a count: "Reach 50,000 readers", "Sell 3,000 tickets".
 COUNT_TARGET_VERBS = _words(
     "reach hit sell attract acquire gain enrol enroll sign recruit get grow generate raise"
@@ -1024,9 +1029,15 @@ def _grammar_task(title: str) -> Verdict | None:
         if after == "of" or words[-1].lower in STATE_WORDS:
             return Verdict(True, f'names an activity ("{head.text}") instead of its effect')
     lows = [w.lower for w in words]
-    switch = words[0].lemma in ("move", "transfer", "shift")
-    if switch and ("over" in lows or "new" in lows[2:]) and not any(w.pos == "NUM" for w in words):
-        return Verdict(True, f'"{words[0].text} … to the new …" describes a switch-over task')
+    lead = 1 if lows[0] in ("we", "i") and len(words) > 1 else 0
+    switch = words[lead].lemma in ("move", "transfer", "shift")
+    if switch and ("over" in lows or "to" in lows[lead + 2 :]) and not any(
+        w.pos == "NUM" for w in words
+    ):
+        return Verdict(True, f'"{words[lead].text} … to …" describes a switch-over task')
+    if words[lead].lemma == "sign" and any(w.lower in DOCUMENT_WORDS for w in words[lead + 1 :]):
+        document = next(w.text for w in words[lead + 1 :] if w.lower in DOCUMENT_WORDS)
+        return Verdict(True, f'signing a document ("{document}") is a task')
     if "number" in lows:
         i = lows.index("number")
         if lows[i + 1 : i + 2] == ["of"]:
@@ -1035,8 +1046,8 @@ def _grammar_task(title: str) -> Verdict | None:
                     return Verdict(True, f'counts outputs ("number of … {w.text}"), not an outcome')
     if head.pos not in ("NOUN", "PROPN") or lows[0] in ("we", "i"):
         return None
-    for j, w in enumerate(words[start + 1 :], start=start + 1):
-        if w.pos in ("ADP", "NUM", "SYM", "DET") and w.lower not in ("of",):
+    for j, w in enumerate(words[start + 1 : start + 8], start=start + 1):
+        if w.pos in ("NUM", "SYM", "CONJ"):
             break
         if w.pos in ("PART", "PAST"):
             verb = lemma(w.lower)
