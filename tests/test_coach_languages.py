@@ -31,12 +31,16 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "coach"
 DOC_PATH = ROOT / "docs" / "coach.md"
 LANGUAGES = ("en", "de")
-SPLITS = ("dev", "heldout", "heldout-2")
+SPLITS = ("dev", "heldout", "heldout-2", "heldout-3")
 WORDING_RULES = ("objective-is-metric", "objective-vague", "kr-is-task")
-# What the rules meet on every split (docs/coach.md gives the figures; the goal of
-# 0.9 on held-out sentences is not met everywhere, and the table says where).
+# What the rules meet (docs/coach.md gives the figures). The goal, precision and recall of
+# at least 0.9 for the three wording rules in both languages, holds on the third held-out
+# split, the one written after the last tuning; the first two splits were each run once
+# before later tuning and are kept as a floor.
 MIN_DEV = 0.95
-MIN_HELDOUT = 0.6
+MIN_HELDOUT = 0.9
+MIN_EARLIER_HELDOUT = 0.6
+ACCEPTANCE_SPLIT = "heldout-3"
 
 Judge = Callable[[dict[str, Any], str], Verdict]
 RULES: dict[str, tuple[str, str, Judge]] = {
@@ -161,8 +165,10 @@ def test_rule_is_accurate_on_the_development_split(rule: str, lang: str) -> None
 @pytest.mark.parametrize("rule", list(RULES))
 def test_rule_stays_above_the_floor_on_held_out_sentences(rule: str, lang: str, split: str) -> None:
     figures, _ = evaluate(rule, lang, split)  # misfires are not shown: no tuning on them
-    assert figures.precision >= MIN_HELDOUT
-    assert figures.recall >= MIN_HELDOUT
+    least = MIN_HELDOUT if split == ACCEPTANCE_SPLIT and rule in WORDING_RULES else None
+    least = least or MIN_EARLIER_HELDOUT
+    assert figures.precision >= least
+    assert figures.recall >= least
 
 
 def test_docs_report_the_computed_figures() -> None:
