@@ -32,10 +32,13 @@ def main() -> None:
     titles = len(org.objectives) + sum(len(o.key_results) for o in org.objectives)
     print(f"{len(org.objectives)} objectives, {titles} titles")
     for label in ("cold", "warm"):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         found = rules.run(org, WORDING)
-        elapsed = time.perf_counter() - started
-        print(f"{label}: {elapsed:.2f} s for the wording rules, {len(found)} findings")
+        elapsed, used = time.perf_counter() - started, time.process_time() - cpu
+        print(
+            f"{label}: {elapsed:.2f} s wall, {used:.2f} s CPU for the wording rules, "
+            f"{len(found)} findings (load average {os.getloadavg()[0]:.1f})"
+        )
 
 
 if __name__ == "__main__":

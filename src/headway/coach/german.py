@@ -444,8 +444,10 @@ def objective_vague(title: str) -> Verdict:
     nouns = [w for w in words if w.pos in ("NOUN", "PROPN") and w is not verb_word]
     specific = [w for w in nouns if not _generic_noun(w)]
     verb = p.word.text if p else None
-    label = f'generic verb "{verb}"' if verb and p and p.lemma in GENERIC_VERBS else (
-        f'the verb "{verb}"' if verb else "no verb"
+    label = (
+        f'generic verb "{verb}"'
+        if verb and p and p.lemma in GENERIC_VERBS
+        else (f'the verb "{verb}"' if verb else "no verb")
     )
     if not specific:
         broad = [w.text for w in words if w.pos in ("NOUN", "PROPN", "ADJ", "ADV")]

@@ -228,6 +228,7 @@ def _for_tagger(kind: str, text: str, language: str) -> str:
     return text.replace("\u2019", "'")
 
 
+@lru_cache(maxsize=50_000)
 def analyse(title: str, language: str) -> tuple[Word, ...]:
     """The title's words with their tags and lemmas; `language` is a key of LANGUAGES."""
     toks = tokens(title)

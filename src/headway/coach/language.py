@@ -75,6 +75,7 @@ def _detect(masked: str, default: str) -> str:
     return str(best)
 
 
+@lru_cache(maxsize=100_000)
 def detect(title: str, default: str = DEFAULT) -> str:
     """The ISO 639-1 code of the title's language; `default` when the title has no words."""
     masked = _NUMBER.sub("7", title).strip()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -530,6 +531,8 @@ _TRANSLATE = str.maketrans(
     }
 )
 
+_MULTIPLIER_RE = re.compile(r"x\d+|\d+x")
+
 _TOKEN_RE = re.compile(
     r"""
     (?P<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)
@@ -770,7 +773,7 @@ def _tokenise(text: str) -> list[Token]:
             tokens.append(
                 Token(r.text, "number", r.value, r.role, percent=r.percent, currency=r.currency)
             )
-        elif r.kind == "word" and re.fullmatch(r"x\d+|\d+x", r.text):
+        elif r.kind == "word" and _MULTIPLIER_RE.fullmatch(r.text):
             tokens.append(Token(r.text, "word"))  # "x2": a multiplier word
         else:
             tokens.append(Token(r.text, r.kind))
@@ -837,10 +840,15 @@ def _to_amount(tokens: list[Token]) -> bool:
     return False
 
 
+_BOUNDS_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {
+    first: tuple(p for p in BOUND_PHRASES if p[0] == first) for first, *_ in BOUND_PHRASES
+}
+
+
 def _bound(tokens: list[Token]) -> bool:
     texts = [t.text for t in tokens]
     for i in range(len(tokens)):
-        for phrase in BOUND_PHRASES:
+        for phrase in _BOUNDS_BY_FIRST.get(texts[i], ()):
             if tuple(texts[i : i + len(phrase)]) == phrase:
                 j = i + len(phrase)
                 if _text(tokens, j) in ("a", "an", "the", "just"):
@@ -867,7 +875,7 @@ def _of_amount(tokens: list[Token]) -> bool:
 
 def _multiplier(tokens: list[Token]) -> bool:
     texts = [t.text for t in tokens]
-    if any(w in MULTIPLIER_WORDS or re.fullmatch(r"x\d+|\d+x", w) for w in texts):
+    if any(w in MULTIPLIER_WORDS or _MULTIPLIER_RE.fullmatch(w) for w in texts):
         return True
     if any(t.kind == "number" and t.text.endswith("x") for t in tokens):
         return True
@@ -1031,8 +1039,10 @@ def _grammar_task(title: str) -> Verdict | None:
     lows = [w.lower for w in words]
     lead = 1 if lows[0] in ("we", "i") and len(words) > 1 else 0
     switch = words[lead].lemma in ("move", "transfer", "shift")
-    if switch and ("over" in lows or "to" in lows[lead + 2 :]) and not any(
-        w.pos == "NUM" for w in words
+    if (
+        switch
+        and ("over" in lows or "to" in lows[lead + 2 :])
+        and not any(w.pos == "NUM" for w in words)
     ):
         return Verdict(True, f'"{words[lead].text} … to …" describes a switch-over task')
     if words[lead].lemma == "sign" and any(w.lower in DOCUMENT_WORDS for w in words[lead + 1 :]):
@@ -1089,6 +1099,7 @@ def _count_is_target(p: Parsed, title: str) -> str | None:
 # --------------------------------------------------------------------------- parse
 
 
+@lru_cache(maxsize=50_000)
 def parse(text: str) -> Parsed:
     """Tokenise a title and find its numbers, target shapes and leading verb."""
     tokens = _tokenise(text)
@@ -1142,7 +1153,7 @@ def _number_evidence(p: Parsed) -> str | None:
             return f'states the amount "{t.currency}{t.text}"'
     if p.has_multiplier:
         word = next(
-            (w for w in p.tokens if w in MULTIPLIER_WORDS or re.fullmatch(r"x\d+|\d+x", w)),
+            (w for w in p.tokens if w in MULTIPLIER_WORDS or _MULTIPLIER_RE.fullmatch(w)),
             "in half",
         )
         return f'asks to multiply a quantity ("{word}")'
