@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from headway.coach import german, grammar
 from headway.coach.verdict import Verdict, quote
