@@ -22,7 +22,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headway.coach import grammar, language, rules, wording
+from headway.coach import german, grammar, language, rules, wording
 from headway.coach.files import lint_document
 from headway.coach.verdict import Verdict
 from headway.document.load import DocumentError, load_texts
@@ -290,6 +290,10 @@ def test_no_finding_fires_because_of_a_substring_inside_a_longer_word(
 ) -> None:
     word = prefix + trigger + suffix
     for title in (f"Neue {word.capitalize()} im Team", f"The {word} of the team"):
+        # No number is read inside the word ("Aktivitäten" holds no "ten")…
+        assert wording.parse(title).numbers == ()
+        assert german._measures(grammar.analyse(title, "de")) == []
+        # …and no verdict names the trigger as the word that decided.
         verdicts = (
             wording.objective_is_metric(title, lang),
             wording.kr_is_task(title, "milestone", lang),
