@@ -35,6 +35,18 @@ endif
 /usr/bin/chromium:
 	apt-get update && apt-get install -y chromium
 
+# Debian's Pango (and a font) for WeasyPrint, which renders the PDF review pack.
+.PHONY: pango
+pango:
+	@ldconfig -p | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -qi dejavu || \
+		(apt-get update && apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fontconfig)
+
+bootstrap: pango
+
+# poppler's pdftoppm: the review-pack test turns the PDF's pages into PNG.
+/usr/bin/pdftoppm:
+	apt-get update && apt-get install -y poppler-utils
+
 run: bootstrap
 	$(BIN)/headway migrate
 	$(BIN)/headway demo --if-empty
@@ -44,7 +56,7 @@ run: bootstrap
 	@echo ""
 	$(BIN)/headway serve --host $(HOST) --port $(PORT)
 
-test: bootstrap /usr/bin/chromium
+test: bootstrap /usr/bin/chromium /usr/bin/pdftoppm
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 check: bootstrap

@@ -54,6 +54,8 @@ READS = [
     "/objectives/reliable", "/objectives/reliable/key-results/otd",
     "/objectives/reliable/key-results/otd/checkins", "/kpis", "/kpis/otd-rate",
     "/kpis/otd-rate/measurements", "/tokens", "/coach/findings", "/coach/rules",
+    "/cycles/2027-Q1/export", "/cycles/2027-Q1/review/export", "/teams/depot/export",
+    "/kpis/export", "/kpis/otd-rate/measurements/export",
 ]  # fmt: skip
 PRIVATE: list[tuple[str, str, Any]] = [
     ("GET", "/objectives/depot-secret", None),

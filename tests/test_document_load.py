@@ -173,12 +173,6 @@ def test_duplicates_across_files_name_both_places() -> None:
         ("bad-duplicate-key", 5, "teams[2].key", "duplicate team key 'web'"),
         ("bad-alignment-cycle", 10, "objectives[0].parent", "first -> second -> first"),
         ("bad-team-loop", 4, "teams[1].parent", "team parent loop: a -> b -> a"),
-        (
-            "bad-checkin-outside-cycle",
-            19,
-            "objectives[0].key_results[0].checkins[1].at",
-            "outside cycle 'q1'",
-        ),
         ("bad-cycle-dates", 3, "cycles[0].end", "ends (2027-01-01) before it starts"),
         ("bad-yaml-syntax", 7, "", "YAML syntax error"),
         ("bad-version", 1, "version", "unsupported format version 2"),
@@ -306,11 +300,11 @@ def test_checkin_rules() -> None:
         "          - {at: 2027-04-01, value: 4}\n"
         "          - {at: 2027-02-02, value: 4, confidence: 11}\n"
     )
+    # Two check-ins at one moment (lines 14 and 15) and one after the cycle (line 17) are
+    # messy history, not errors (okrs.timing).
     assert [(p.line, p.message.split(" (")[0]) for p in problems] == [
         (13, "a check-in needs a `value` or `done`"),
         (15, "unknown person 'nobody@a.test'"),
-        (15, "two check-ins at 2027-02-01T10:00:00+00:00"),
-        (17, "check-in at 2027-04-01 is outside cycle 'q'"),
         (18, "must be less than or equal to 10, got 11"),
     ]
 
@@ -531,7 +525,6 @@ def test_the_format_reference_documents_every_field() -> None:
         "bad-duplicate-key",
         "bad-alignment-cycle",
         "bad-team-loop",
-        "bad-checkin-outside-cycle",
         "bad-cycle-dates",
         "bad-yaml-syntax",
         "bad-version",

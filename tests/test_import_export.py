@@ -268,7 +268,6 @@ ERROR_FIXTURES = [
     "bad-duplicate-key",
     "bad-alignment-cycle",
     "bad-team-loop",
-    "bad-checkin-outside-cycle",
     "bad-cycle-dates",
     "bad-yaml-syntax",
     "bad-version",
@@ -361,11 +360,8 @@ kpis:
         "northwind -> depots -> ops -> northwind",
         "okrs.yaml:8: objectives[0].parent: alignment loop with the database: "
         "trusted-northwind -> depot-reliability -> reliable-deliveries -> trusted-northwind",
-        "okrs.yaml:20: objectives[1].key_results[0].checkins[0].at: check-in at 2027-02-01 "
-        "is outside cycle '2026-Q4' (2026-10-01 to 2026-12-31)",
-        "okrs.yaml:22: objectives[2].cycle: objective 'faster-claims' has check-ins in the "
-        "database outside cycle '2027-Q1' (2027-01-01 to 2027-03-31), the first at 2026-11-02: "
-        "move or delete them before changing the cycle",
+        # A check-in after its cycle (line 20) and an objective moved to a cycle its stored
+        # check-ins fall outside (line 22) are messy history, not errors (okrs.timing).
         "okrs.yaml:30: kpis[0].measurements[0].value: 1e+16 is out of range (at most ±1e15)",
     ]
     assert rows() == before

@@ -294,12 +294,14 @@ def _register_command_groups() -> None:
     from headway.document.commands import register as register_document_commands
     from headway.document.transfer_commands import register as register_transfer_commands
     from headway.notify.commands import register as register_notify_commands
+    from headway.reports.commands import register as register_report_commands
 
     register_document_commands(app)
     register_transfer_commands(app)
     register_token_commands(app)
     register_coach_commands(app)
     register_notify_commands(app)
+    register_report_commands(app)
 
 
 _register_command_groups()

@@ -1,8 +1,12 @@
-"""What the database needs after Headway writes a lot at once."""
+"""What the database needs when Headway writes a lot at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.db import connection
+from django.db.models import Field, Model
 
 # Fewer rows than this do not move the planner's view of a table enough to matter.
 BULK_ROWS = 10_000
@@ -18,3 +22,33 @@ def refresh_statistics() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+def update_by_pk(model: type[Model], rows: Sequence[Model], fields: Sequence[str]) -> None:
+    """Write ``fields`` of ``rows`` with one UPDATE by primary key run over every row.
+
+    ``bulk_update`` builds a CASE per field over batches of rows, which takes seconds for
+    a few thousand rows on SQLite; one prepared statement run with executemany does not.
+    Values are prepared by their fields exactly as ``save()`` would (no signals, as with
+    ``bulk_update``).
+    """
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    concrete: list[Field[Any, Any]] = []
+    for name in fields:
+        found = meta.get_field(name)
+        assert isinstance(found, Field)
+        concrete.append(found)
+    sets = ", ".join(f"{quote(str(f.column))} = %s" for f in concrete)
+    pk = meta.pk
+    assert pk is not None
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in concrete] + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(str(pk.column))} = %s", params
+        )

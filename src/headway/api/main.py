@@ -21,7 +21,7 @@ from ninja.openapi.docs import DocsBase
 
 from headway.api import errors
 from headway.api.auth import DEFAULT_AUTH, session_auth
-from headway.api.routes import coach, cycles, kpis, objectives, teams, tokens
+from headway.api.routes import coach, cycles, exports, kpis, objectives, teams, tokens
 from headway.api.tokens import find_token
 
 if TYPE_CHECKING:
@@ -91,6 +91,8 @@ api = HeadwayAPI(
     auth=DEFAULT_AUTH,
 )
 errors.install(api)
+# Exports first: `/kpis/export` must not be read as the KPI with the key "export".
+api.add_router("/v1", exports.router)
 api.add_router("/v1", teams.router)
 api.add_router("/v1", cycles.router)
 api.add_router("/v1", objectives.router)

@@ -331,7 +331,9 @@ class CheckInIn(In):
     done: bool | None = Field(None, description="Milestones only.")
     confidence: int | None = Field(None, ge=0, le=10)
     comment: Text = ""
-    at: datetime | None = Field(None, description="Default now; within the cycle, not ahead.")
+    at: datetime | None = Field(
+        None, description="Default now; not ahead (outside the cycle it is kept: docs/okrs.md)."
+    )
 
 
 # KPIs and measurements --------------------------------------------------------------------

@@ -39,10 +39,15 @@ def lint(
         ),
     ] = None,
     output: Annotated[LintFormat, typer.Option("--format", help="text or json.")] = LintFormat.text,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Exit 1 on warnings too (info never fails)."),
+    ] = False,
 ) -> None:
     """Run the coach's rules on YAML files: exit 1 when any finding is an error, else 0.
 
-    Needs no database. Invalid files: exits 2 listing every problem as FILE:LINE: FIELD: MESSAGE.
+    With --strict a warning fails too. Needs no database. Invalid files: exits 2 listing
+    every problem as FILE:LINE: FIELD: MESSAGE.
     """
     moment = parse_moment(at)
     try:
@@ -79,7 +84,8 @@ def lint(
         counts = {s: sum(f.severity == s for f, _, _ in located) for s in SEVERITY_STYLE}
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
         console.print(f"{len(located)} finding{'s' if len(located) != 1 else ''}: {summary}")
-    if any(finding.severity == "error" for finding, _, _ in located):
+    failing = {"error", "warning"} if strict else {"error"}
+    if any(finding.severity in failing for finding, _, _ in located):
         raise typer.Exit(1)
 
 

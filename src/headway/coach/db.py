@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from headway.coach.rules import (
@@ -28,7 +28,7 @@ from headway.coach.rules import (
     run,
 )
 from headway.kpis.models import Kpi
-from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
+from headway.okrs.models import CheckIn, CheckInQuerySet, Cycle, CycleState, KeyResult, Objective
 from headway.teams.models import Team
 
 # The rules that judge a draft while it is typed: those about its own fields. Counting
@@ -47,11 +47,41 @@ DRAFT_KEY_RESULT_RULES = (
 )
 # The rules of a cycle's review: how the objectives were graded and reflected on.
 REVIEW_RULES = ("sandbagging", "committed-missed")
+# The one rule that reads check-ins (those dated before their cycle).
+CHECKIN_RULE = "checkin-before-cycle"
 DRAFT_KEY = "draft"
 
 
+KEY_RESULT_COLUMNS = (
+    "id", "objective_id", "key", "title", "kind", "start", "target", "due", "kpi__key", "grade",
+)  # fmt: skip
+
+
+def _early_checkins(checkins: CheckInQuerySet) -> dict[int, tuple[datetime, int]]:
+    """Key result id → (first, count) of its check-ins dated before its cycle (1 query)."""
+    rows = (
+        checkins.before_cycle()
+        .order_by()
+        .values("key_result_id")
+        .annotate(first=Min("at"), count=Count("id"))
+        .values_list("key_result_id", "first", "count")
+    )
+    return {kr_id: (first, count) for kr_id, first, count in rows}
+
+
+def _key_result_facts(
+    row: tuple[Any, ...], early: dict[int, tuple[datetime, int]]
+) -> KeyResultFacts:
+    pk, _objective_id, key, title, kind, start, target, due, kpi, grade = row
+    first, count = early.get(pk, (None, 0))
+    return KeyResultFacts(
+        key, title, kind, start, target, due, kpi, grade,
+        first_early_checkin=first, early_checkins=count,
+    )  # fmt: skip
+
+
 def organisation_facts(at: datetime | None = None) -> Organisation:
-    """The whole organisation as the coach sees it (5 queries whatever its size)."""
+    """The whole organisation as the coach sees it (6 queries whatever its size)."""
     at = at or timezone.now()
     teams = tuple(
         TeamFacts(key=key, kind=kind, parent=parent)
@@ -61,18 +91,14 @@ def organisation_facts(at: datetime | None = None) -> Organisation:
         CycleFacts(key=key, start=start, end=end, closed=state == CycleState.CLOSED)
         for key, start, end, state in Cycle.objects.values_list("key", "start", "end", "state")
     )
+    early = _early_checkins(CheckIn.objects.all())
     key_results: dict[int, list[KeyResultFacts]] = defaultdict(list)
     for row in (
         KeyResult.objects.order_by("objective_id", "position", "id")
-        .values_list(
-            "objective_id", "key", "title", "kind", "start", "target", "due", "kpi__key", "grade"
-        )
+        .values_list(*KEY_RESULT_COLUMNS)
         .iterator(chunk_size=5000)
     ):
-        objective_id, key, title, kind, start, target, due, kpi, grade = row
-        key_results[objective_id].append(
-            KeyResultFacts(key, title, kind, start, target, due, kpi, grade)
-        )
+        key_results[row[1]].append(_key_result_facts(row, early))
     objectives = tuple(
         ObjectiveFacts(
             key=key,
@@ -147,20 +173,25 @@ def _cycle_facts(key: str, start: date, end: date, state: str) -> CycleFacts:
 
 
 def _objectives(
-    objectives: QuerySet[Objective],
+    objectives: QuerySet[Objective], *, checkins: bool = True
 ) -> tuple[tuple[ObjectiveFacts, ...], dict[str, TeamFacts], dict[str, CycleFacts]]:
-    """Facts of `objectives` with their key results, and of their teams and cycles (2 queries)."""
+    """Facts of `objectives` with their key results, and of their teams and cycles (3 queries).
+
+    Without `checkins` (for rules that do not look at them) early check-ins are not
+    read: 2 queries.
+    """
+    early = (
+        _early_checkins(CheckIn.objects.filter(key_result__objective__in=objectives.values("pk")))
+        if checkins
+        else {}
+    )
     key_results: dict[int, list[KeyResultFacts]] = defaultdict(list)
-    for objective_id, key, title, kind, start, target, due, kpi, grade in (
+    for row in (
         KeyResult.objects.filter(objective__in=objectives.values("pk"))
         .order_by("objective_id", "position", "id")
-        .values_list(
-            "objective_id", "key", "title", "kind", "start", "target", "due", "kpi__key", "grade"
-        )
+        .values_list(*KEY_RESULT_COLUMNS)
     ):
-        key_results[objective_id].append(
-            KeyResultFacts(key, title, kind, start, target, due, kpi, grade)
-        )
+        key_results[row[1]].append(_key_result_facts(row, early))
     facts: list[ObjectiveFacts] = []
     teams: dict[str, TeamFacts] = {}
     cycles: dict[str, CycleFacts] = {}
@@ -193,7 +224,7 @@ def _objectives(
 
 
 def findings_for_objective(objective: Objective, at: datetime | None = None) -> list[Finding]:
-    """The findings on one objective and its key results (2 queries).
+    """The findings on one objective and its key results (3 queries).
 
     Its rules look only at the objective, its key results, its cycle and its team's kind.
     """
@@ -214,11 +245,15 @@ def findings_for_objectives(
     rules: Iterable[str] | None = None,
     at: datetime | None = None,
 ) -> dict[str, list[Finding]]:
-    """Findings on each of `objectives` and their key results, by objective key (2 queries).
+    """Findings on each of `objectives` and their key results, by objective key (2-3 queries).
 
-    E.g. a cycle's review with `rules=REVIEW_RULES`.
+    E.g. a cycle's review with `rules=REVIEW_RULES` (2 queries: no check-in is read unless
+    the rules include `checkin-before-cycle`).
     """
-    facts, teams, cycles = _objectives(objectives)
+    chosen = list(rules) if rules is not None else None
+    facts, teams, cycles = _objectives(
+        objectives, checkins=chosen is None or CHECKIN_RULE in chosen
+    )
     org = Organisation(
         language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
@@ -228,7 +263,7 @@ def findings_for_objectives(
     )
     keys = {o.key for o in facts}
     grouped: dict[str, list[Finding]] = defaultdict(list)
-    for finding in run(org, rules):
+    for finding in run(org, chosen):
         parts = finding.path.split("/")
         if parts[0] == "objectives" and parts[1] in keys:
             grouped[parts[1]].append(finding)
@@ -280,7 +315,8 @@ def findings_for_team(team: Team, at: datetime | None = None) -> list[Finding]:
     objectives, _teams, _cycles = _objectives(
         Objective.objects.filter(team=team).filter(
             ~Q(cycle__state=CycleState.CLOSED) | Q(grade__isnull=False)
-        )
+        ),
+        checkins=False,  # team rules count objectives and key results, not check-ins
     )
     org = Organisation(
         language=settings.COACH_LANGUAGE,

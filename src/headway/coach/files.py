@@ -16,7 +16,8 @@ from headway.coach.rules import (
     TeamFacts,
     run,
 )
-from headway.document.schema import Cycle, Document
+from headway.document.schema import Cycle, Document, KeyResult
+from headway.okrs.timing import checkin_timing
 
 
 def _closed(cycle: Cycle, at: datetime) -> bool:
@@ -26,12 +27,35 @@ def _closed(cycle: Cycle, at: datetime) -> bool:
     return cycle.end < at.date()
 
 
+def _key_result_facts(kr: KeyResult, cycle: Cycle | None) -> KeyResultFacts:
+    early = (
+        []
+        if cycle is None
+        else sorted(
+            c.at for c in kr.checkins if checkin_timing(c.at, cycle.start, cycle.end) == "early"
+        )
+    )
+    return KeyResultFacts(
+        kr.key,
+        kr.title,
+        kr.kind,
+        kr.start,
+        kr.target,
+        kr.due,
+        kr.kpi,
+        kr.grade,
+        first_early_checkin=early[0] if early else None,
+        early_checkins=len(early),
+    )
+
+
 def organisation_from_document(doc: Document, at: datetime) -> Organisation:
     """The facts the coach needs, read from a document as of `at`.
 
     Titles are read in the document's `language`, else the organisation's
     (HEADWAY_LANGUAGE), the same default the database uses.
     """
+    cycles = doc.cycles_by_key
     return Organisation(
         language=doc.language or default_language(os.environ),
         at=at,
@@ -46,10 +70,7 @@ def organisation_from_document(doc: Document, at: datetime) -> Organisation:
                 type=o.type,
                 parent=o.parent,
                 key_results=tuple(
-                    KeyResultFacts(
-                        kr.key, kr.title, kr.kind, kr.start, kr.target, kr.due, kr.kpi, kr.grade
-                    )
-                    for kr in o.key_results
+                    _key_result_facts(kr, cycles.get(o.cycle)) for kr in o.key_results
                 ),
                 grade=o.grade,
                 reflection=o.reflection,

@@ -11,9 +11,10 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from headway.coach import language, wording
+from headway.okrs import timing
 
 SEVERITIES = ("error", "warning", "info")
 MAX_OBJECTIVES = 5
@@ -35,6 +36,9 @@ class KeyResultFacts:
     due: date | None = None
     kpi: str | None = None
     grade: float | None = None
+    # The earliest check-in dated before the cycle's start and how many are (okrs.timing).
+    first_early_checkin: datetime | None = None
+    early_checkins: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +339,33 @@ def _kr_no_deadline(org: Organisation) -> Iterator[tuple[str, str]]:
 
 
 @rule(
+    "checkin-before-cycle",
+    "warning",
+    "A cycle's history starts with the cycle: a value recorded before it began is a baseline "
+    "or a date typed wrong, and either way it moves the score and the forecast.",
+    "Check the date: move the check-in into the cycle, or make its value the key result's "
+    "start if it is the baseline.",
+)
+def _checkin_before_cycle(org: Organisation) -> Iterator[tuple[str, str]]:
+    cycles = {c.key: c for c in org.cycles}
+    for objective in org.objectives:
+        cycle = cycles.get(objective.cycle)
+        if cycle is None:
+            continue
+        for kr in objective.key_results:
+            first = kr.first_early_checkin
+            if first is None or timing.checkin_timing(first, cycle.start, cycle.end) != "early":
+                continue
+            n = max(kr.early_checkins, 1)
+            what = "A check-in" if n == 1 else f"{n} check-ins, the first"
+            yield (
+                _kr_path(objective, kr),
+                f"{what} at {_moment(first)} is dated before {cycle.key} starts "
+                f"({cycle.start.isoformat()}).",
+            )
+
+
+@rule(
     "kpi-too-many",
     "warning",
     "Forty metrics are no strategy: a team watches at most seven key KPIs.",
@@ -481,6 +512,12 @@ def _kpi_as_kr_everywhere(org: Organisation) -> Iterator[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- running
+
+
+def _moment(at: datetime) -> str:
+    """A date alone at 00:00 UTC (how files write a day), else the full moment."""
+    utc = at.astimezone(UTC)
+    return utc.date().isoformat() if utc.time() == time() else utc.isoformat()
 
 
 def _join(items: list[str]) -> str:

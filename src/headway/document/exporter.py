@@ -9,7 +9,8 @@ read back as the very same float. Rows come in a stable order:
 - teams depth first from the company, siblings in the order they were created;
 - people, cycles, objectives and KPIs in the order they were created (so a file imported
   into an empty database exports in its own order);
-- key results by position; check-ins and measurements by moment; memberships and
+- key results by position; check-ins by moment (equal moments in their recorded order)
+  and measurements by moment; memberships and
   counter-KPIs in the order they were added.
 
 What the database holds that the format has no field for is derived again on import
@@ -415,7 +416,7 @@ def write_export(
             counters[kr_id].append(kpi_key[kpi_id])
         for row in (
             CheckIn.objects.filter(key_result_id__in=chunk)
-            .order_by("key_result_id", "at")
+            .order_by("key_result_id", "at", "ordinal")
             .values_list(*CHECKIN_FIELDS)
         ):
             checkins[row[0]].append(row[1:])

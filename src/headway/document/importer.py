@@ -1,9 +1,10 @@
 """`headway import`: a YAML document into the database, in one transaction, or nothing.
 
 Everything is upserted by its key: teams by key, people by e-mail, cycles, objectives and
-KPIs by key, key results by (objective, key), check-ins by (key result, moment) and
-measurements by (KPI, moment). Memberships of the people in the document are replaced by
-the document's. Nothing else is deleted.
+KPIs by key, key results by (objective, key), check-ins by (key result, moment, rank among
+the check-ins of that moment in file order) and measurements by (KPI, moment).
+Memberships of the people in the document are replaced by the document's. Nothing else is
+deleted.
 
 References may name rows that are only in the database (a team, a person, a parent
 objective, a KPI); anything named in neither is an error with its file and line, exactly
@@ -24,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from headway.document.schema import (
 from headway.document.schema import (
     KeyResult as DocKeyResult,
 )
+from headway.okrs import timing
 
 __all__ = [
     "BATCH",
@@ -182,17 +184,6 @@ def _state_from_dates(start: date, end: date, today: date) -> str:
     return "closed" if today > end else "active"
 
 
-def _window(start: date, end: date) -> tuple[datetime, datetime]:
-    return (
-        datetime.combine(start, time(), tzinfo=UTC),
-        datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC),
-    )
-
-
-def _moment_text(moment: datetime) -> str:
-    return loader._moment_text(moment)
-
-
 # --------------------------------------------------------------------------- the import
 
 
@@ -283,8 +274,6 @@ class _Importer:
     def check(self) -> None:
         self.check_team_loops()
         self.check_objective_loops()
-        self.check_checkin_windows()
-        self.check_moved_checkins()
         self.check_measurements()
         if self.problems:
             raise DocumentError([p for *_, p in sorted(self.problems, key=lambda x: x[:3])])
@@ -344,76 +333,6 @@ class _Importer:
             return cycle.start, cycle.end
         row = self.cycles[cycle_key]
         return row.start, row.end
-
-    def check_checkin_windows(self) -> None:
-        """Check-ins of objectives whose cycle is only in the database (the loader did the rest)."""
-        for i, objective in enumerate(self.doc.objectives):
-            if objective.cycle in self.doc.cycles_by_key:
-                continue
-            start, end = self.window_of(objective.cycle)
-            low, high = _window(start, end)
-            for k, kr in enumerate(objective.key_results):
-                for c, checkin in enumerate(kr.checkins):
-                    if not low <= checkin.at < high:
-                        self.problem(
-                            ("objectives", i, "key_results", k, "checkins", c, "at"),
-                            f"check-in at {_moment_text(checkin.at)} is outside cycle "
-                            f"{objective.cycle!r} ({start} to {end})",
-                        )
-
-    def check_moved_checkins(self) -> None:
-        """Check-ins already in the database must stay inside their objective's cycle."""
-        from headway.okrs.models import CheckIn
-
-        by_id = {c.pk: c for c in self.cycles.values()}
-        # objective id -> (new window, path to blame, message prefix)
-        watch: dict[int, tuple[str, tuple[date, date], FieldPath, str]] = {}
-        for i, objective in enumerate(self.doc.objectives):
-            row = self.objective_rows.get(objective.key)
-            if row is None:
-                continue
-            old = by_id[row[2]]
-            start, end = self.window_of(objective.cycle)
-            if (old.key, old.start, old.end) != (objective.cycle, start, end):
-                watch[row[0]] = (
-                    objective.cycle,
-                    (start, end),
-                    ("objectives", i, "cycle"),
-                    f"objective {objective.key!r} has check-ins in the database",
-                )
-        in_doc = {
-            self.objective_rows[o.key][0]
-            for o in self.doc.objectives
-            if o.key in self.objective_rows
-        }
-        for i, cycle in enumerate(self.doc.cycles):
-            stored = self.cycles.get(cycle.key)
-            if stored is None or (stored.start, stored.end) == (cycle.start, cycle.end):
-                continue
-            for key, (pk, _parent, cycle_id) in self.objective_rows.items():
-                if cycle_id == stored.pk and pk not in in_doc:
-                    watch[pk] = (
-                        cycle.key,
-                        (cycle.start, cycle.end),
-                        ("cycles", i, "start"),
-                        f"objective {key!r} (in the database) has check-ins",
-                    )
-        if not watch:
-            return
-        first: dict[int, datetime] = {}
-        for objective_id, at in CheckIn.objects.filter(
-            key_result__objective_id__in=list(watch)
-        ).values_list("key_result__objective_id", "at"):
-            low, high = _window(*watch[objective_id][1])
-            if not low <= at < high and (objective_id not in first or at < first[objective_id]):
-                first[objective_id] = at
-        for objective_id, at in sorted(first.items()):
-            cycle_key, (start, end), path, prefix = watch[objective_id]
-            self.problem(
-                path,
-                f"{prefix} outside cycle {cycle_key!r} ({start} to {end}), the first at "
-                f"{_moment_text(at)}: move or delete them before changing the cycle",
-            )
 
     def check_measurements(self) -> None:
         for i, kpi in enumerate(self.doc.kpis):
@@ -706,10 +625,15 @@ class _Importer:
         counts.unchanged = len(self.doc.objectives) - len(new) - len(changed)
         self.tick("objectives", len(self.doc.objectives), len(self.doc.objectives))
 
-    def _desired_checkins(self, kr: DocKeyResult, cycle_start: date) -> dict[datetime, _CheckIn]:
-        """The check-ins the document gives a key result, by moment (with ``done: true``)."""
+    def _desired_checkins(
+        self, kr: DocKeyResult, cycle_start: date
+    ) -> dict[tuple[datetime, int], _CheckIn]:
+        """The document's check-ins of a key result by (moment, ordinal), with ``done: true``.
+
+        Check-ins at one moment keep their file order as ordinals 0, 1, ... (okrs.timing).
+        """
         wanted = {
-            c.at: _CheckIn(
+            (c.at, ordinal): _CheckIn(
                 at=c.at,
                 value=c.value,
                 done=c.done,
@@ -717,16 +641,18 @@ class _Importer:
                 comment=c.note,
                 author_id=self.people[c.author].pk if c.author else None,
             )
-            for c in kr.checkins
+            for c, ordinal in zip(
+                kr.checkins, timing.ordinals(c.at for c in kr.checkins), strict=True
+            )
         }
         if kr.kind == "milestone" and kr.done and all(c.done is None for c in kr.checkins):
             # `done: true` with no check-in saying so: done since the cycle's start.
             at = datetime.combine(cycle_start, time(), tzinfo=UTC)
-            same = wanted.get(at)
+            same = wanted.get((at, 0))
             if same is None:
-                wanted[at] = _CheckIn(at, None, True, None, "", None)
+                wanted[(at, 0)] = _CheckIn(at, None, True, None, "", None)
             else:
-                wanted[at] = _CheckIn(
+                wanted[(at, 0)] = _CheckIn(
                     at, same.value, True, same.confidence, same.comment, same.author_id
                 )
         return wanted
@@ -743,11 +669,11 @@ class _Importer:
             (kr.objective_id, kr.key): kr
             for kr in _in(KeyResult.objects.all(), "objective_id", objective_ids)
         }
-        stored: dict[int, dict[datetime, CheckIn]] = defaultdict(dict)
+        stored: dict[int, dict[tuple[datetime, int], CheckIn]] = defaultdict(dict)
         for checkin in _in(
             CheckIn.objects.all(), "key_result_id", [kr.pk for kr in existing.values()]
         ):
-            stored[checkin.key_result_id][checkin.at] = checkin
+            stored[checkin.key_result_id][(checkin.at, checkin.ordinal)] = checkin
         through = KeyResult.counter_kpis.through
         stored_counters: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for link in _in(
@@ -762,7 +688,7 @@ class _Importer:
         new: list[KeyResult] = []
         changed: list[KeyResult] = []
         live: list[KeyResult] = []  # current/done moved by the check-ins
-        plan: list[tuple[KeyResult, dict[datetime, _CheckIn], list[int]]] = []
+        plan: list[tuple[KeyResult, dict[tuple[datetime, int], _CheckIn], list[int]]] = []
         for objective in self.doc.objectives:
             obj_row = self.objectives[objective.key]
             cycle_start = self.window_of(objective.cycle)[0]
@@ -782,7 +708,9 @@ class _Importer:
                 }
                 wanted = self._desired_checkins(kr, cycle_start)
                 row = existing.get((obj_row.pk, kr.key))
-                merged: dict[datetime, Any] = dict(stored[row.pk]) if row is not None else {}
+                merged: dict[tuple[datetime, int], Any] = (
+                    dict(stored[row.pk]) if row is not None else {}
+                )
                 merged.update(wanted)
                 latest = merged[max(merged)] if merged else None
                 current = latest.value if latest is not None else None
@@ -843,13 +771,14 @@ class _Importer:
         total = sum(len(wanted) for _row, wanted, _c in plan)
         for kr_row, wanted, _counters in plan:
             have = stored.get(kr_row.pk, {})
-            for at, c in wanted.items():
-                old = have.get(at)
+            for (at, ordinal), c in wanted.items():
+                old = have.get((at, ordinal))
                 if old is None:
                     create.append(
                         CheckIn(
                             key_result_id=kr_row.pk,
                             at=at,
+                            ordinal=ordinal,
                             value=c.value,
                             done=c.done,
                             confidence=c.confidence,

@@ -2,9 +2,10 @@
 
 Every problem names its file, line and field, and all of them are reported at once:
 YAML syntax, unknown fields, wrong types, references to keys that do not exist,
-duplicate keys, alignment loops, check-ins outside their cycle and cycles that end before
-they start. Items that are themselves invalid still count as defined for references and
-duplicates, so one typo does not cascade into a page of follow-on errors.
+duplicate keys, alignment loops and cycles that end before they start. Messy check-in
+history (dated outside its cycle, several at one moment) is not an error: see
+:mod:`headway.okrs.timing`. Items that are themselves invalid still count as defined for
+references and duplicates, so one typo does not cascade into a page of follow-on errors.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -593,15 +594,6 @@ class _Checker:
                     item, ("role",), "`role` applies to the teams in `teams`, and none are listed"
                 )
 
-    def cycle_windows(self) -> dict[str, tuple[date, date]]:
-        """Cycle key → (start, end) for cycles whose dates are valid and in order."""
-        windows: dict[str, tuple[date, date]] = {}
-        for item in self.items["cycles"]:
-            key, start, end = item.key, _day_of(item.raw, "start"), _day_of(item.raw, "end")
-            if key is not None and start is not None and end is not None and start <= end:
-                windows.setdefault(key, (start, end))
-        return windows
-
     def cycles(self) -> None:
         for item in self.items["cycles"]:
             start, end = _day_of(item.raw, "start"), _day_of(item.raw, "end")
@@ -614,7 +606,6 @@ class _Checker:
             self.ref(item, ("closed_by",), "people", _str(item.raw, "closed_by"))
 
     def objectives(self) -> None:
-        windows = self.cycle_windows()
         parents: dict[str, str | None] = {}
         where: dict[str, _Item] = {}
         for item in self.items["objectives"]:
@@ -627,8 +618,7 @@ class _Checker:
             if self.ref(item, ("parent",), "objectives", parent) and parent and key:
                 where.setdefault(key, item)
                 parents.setdefault(key, parent)
-            window = None if cycle is None else windows.get(cycle)
-            self.key_results(item, None if window is None else (str(cycle), *window))
+            self.key_results(item)
         for loop in _loops(parents):
             if len(loop) == 1:
                 message = f"objective {loop[0]!r} aligns to itself"
@@ -636,7 +626,7 @@ class _Checker:
                 message = f"alignment loop: {' -> '.join([*loop, loop[0]])}"
             self.c.at(where[loop[0]], ("parent",), message)
 
-    def key_results(self, item: _Item, cycle: tuple[str, date, date] | None) -> None:
+    def key_results(self, item: _Item) -> None:
         seen: dict[str, int] = {}
         for k, kr in enumerate(_list(item.raw, "key_results")):
             base: FieldPath = ("key_results", k)
@@ -660,16 +650,12 @@ class _Checker:
                 if counter in counters:
                     self.c.at(item, (*base, "counter_kpis", i), f"KPI {counter!r} listed twice")
                 counters.add(counter)
-            self.checkins(item, base, _list(kr, "checkins"), cycle)
+            self.checkins(item, base, _list(kr, "checkins"))
 
-    def checkins(
-        self,
-        item: _Item,
-        base: FieldPath,
-        checkins: list[Any],
-        cycle: tuple[str, date, date] | None,
-    ) -> None:
-        moments: dict[datetime, int] = {}
+    def checkins(self, item: _Item, base: FieldPath, checkins: list[Any]) -> None:
+        # Messy history is not an error (okrs.timing): a check-in dated outside its cycle
+        # is kept (the coach warns about early ones), and check-ins at one moment keep
+        # their file order, the last being the latest.
         for i, checkin in enumerate(checkins):
             if not isinstance(checkin, dict):
                 continue
@@ -677,27 +663,6 @@ class _Checker:
             self.ref(item, (*here, "author"), "people", _str(checkin, "author"))
             if checkin.get("value") is None and checkin.get("done") is None:
                 self.c.at(item, here, "a check-in needs a `value` or `done`")
-            at = _moment_of(checkin, "at")
-            if at is None:
-                continue
-            if at in moments:
-                self.c.at(
-                    item,
-                    (*here, "at"),
-                    f"two check-ins at {_moment_text(at)} (the other is checkins[{moments[at]}])",
-                )
-            moments.setdefault(at, i)
-            if cycle is not None:
-                key, start, end = cycle
-                starts_at = datetime.combine(start, time(), tzinfo=UTC)
-                ends_at = datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC)
-                if not starts_at <= at < ends_at:
-                    self.c.at(
-                        item,
-                        (*here, "at"),
-                        f"check-in at {_moment_text(at)} is outside cycle {key!r} "
-                        f"({start} to {end})",
-                    )
 
     def kpis(self) -> None:
         for item in self.items["kpis"]:

@@ -21,7 +21,6 @@ from headway.kpis.models import Kpi
 from headway.moments import to_utc
 from headway.okrs import stored
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
-from headway.okrs.tree import core_cycle
 from headway.teams.access import Access, require
 from headway.teams.models import Person, Team
 from headway.writes import reaches, real_changes, refuse_unknown, save_checked
@@ -38,8 +37,12 @@ def _finite(value: object, field: str) -> float:
     return float(value)
 
 
-def _checkin_moment(at: datetime, cycle: Cycle, now: datetime) -> tuple[datetime, str | None]:
-    """The check-in moment in UTC, or the reason it is refused (naive, future, outside)."""
+def _checkin_moment(at: datetime, now: datetime) -> tuple[datetime, str | None]:
+    """The check-in moment in UTC, or the reason it is refused (naive, future).
+
+    A moment outside the cycle is not refused: `okrs.timing` accepts late updates and
+    early baselines (the coach warns about the early ones), as files do.
+    """
     if timezone.is_naive(at):
         return at, "Give the moment with a time zone."
     try:
@@ -48,9 +51,6 @@ def _checkin_moment(at: datetime, cycle: Cycle, now: datetime) -> tuple[datetime
         return at, f"{str(exc).capitalize()}."
     if at > now + FUTURE_TOLERANCE:
         return at, "A check-in cannot be in the future."
-    window = core_cycle(cycle)
-    if not window.starts_at <= at < window.ends_at:
-        return at, f"The check-in must fall within the cycle ({cycle.start} to {cycle.end})."
     return at, None
 
 
@@ -79,7 +79,8 @@ def record_checkin(
 
     Confidence defaults to the previous check-in's. A milestone takes `done`, the other
     kinds a finite `value`. KPI-linked and rolled-up key results refuse check-ins: their
-    value is computed. The moment must lie within the cycle and not in the future.
+    value is computed. The moment may not be in the future; outside the cycle it is kept
+    (`okrs.timing`), and at an instant already taken it comes after the check-ins there.
     """
     key_result = _locked_key_result(key_result)
     require(
@@ -118,27 +119,28 @@ def record_checkin(
     ):
         errors["confidence"] = "Confidence is a whole number from 0 to 10."
     now = timezone.now()
-    at, at_error = _checkin_moment(at or now, cycle, now)
+    at, at_error = _checkin_moment(at or now, now)
     if at_error:
         errors["at"] = at_error
     if errors:
         raise ValidationError(errors)
 
-    previous = key_result.checkins.filter(at__lt=at).order_by("-at").first()
+    # Check-ins already at this very moment come before this one (`okrs.timing`).
+    previous = key_result.checkins.filter(at__lte=at).order_by("-at", "-ordinal").first()
     if confidence is None and previous is not None:
         confidence = previous.confidence
-    if key_result.checkins.filter(at=at).exists():
-        raise ValidationError({"at": "There is already a check-in at this exact moment."})
+    ordinal = key_result.checkins.filter(at=at).count()
     checkin = CheckIn.objects.create(
         key_result=key_result,
         at=at,
+        ordinal=ordinal,
         value=value,
         done=done,
         confidence=confidence,
         comment=comment.strip(),
         author=by,
     )
-    latest = key_result.checkins.order_by("-at").values("value", "done").first()
+    latest = key_result.checkins.order_by("-at", "-ordinal").values("value", "done").first()
     assert latest is not None
     # update() rather than save(): the check-in is the history, not a new KR version.
     KeyResult.objects.filter(pk=key_result.pk).update(
@@ -333,7 +335,9 @@ def _set_kpi(key_result: KeyResult, kpi: Kpi | None) -> None:
     if kpi is not None and kpi.pk != key_result.kpi_id:
         key_result.current = kpi.latest_value
     elif kpi is None and key_result.kpi_id is not None:
-        latest = key_result.checkins.order_by("-at").values_list("value", flat=True).first()
+        latest = (
+            key_result.checkins.order_by("-at", "-ordinal").values_list("value", flat=True).first()
+        )
         key_result.current = latest
     key_result.kpi = kpi
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, DateTimeField, F, Q, Value, When
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from simple_history.models import HistoricalRecords
 
 from headway.teams.models import KEY_HELP
@@ -314,11 +314,32 @@ class KeyResult(models.Model):
         return self.kpi_id is None and self.kind != KeyResultKind.OBJECTIVES
 
 
+class CheckInQuerySet(models.QuerySet["CheckIn"]):
+    def before_cycle(self) -> CheckInQuerySet:
+        """Check-ins dated before their cycle's start (00:00 UTC): `okrs.timing`'s "early".
+
+        The same boundary as `timing.checkin_timing`, in SQL, so the coach can find them
+        without reading every check-in (tests/test_messy_history.py holds both to it).
+        """
+        # Compared as UTC dates: an instant is before 00:00 UTC of the start day exactly
+        # when its UTC date is before it (against a cast datetime SQLite compares text).
+        return self.annotate(at_day=TruncDate("at", tzinfo=UTC)).filter(
+            at_day__lt=F("key_result__objective__cycle__start")
+        )
+
+
 class CheckIn(models.Model):
-    """One moment's value, confidence and comment for a key result; history, never edited."""
+    """One moment's value, confidence and comment for a key result; history, never edited.
+
+    Check-ins at the same moment are kept in the order they were given (`okrs.timing`):
+    `ordinal` is 0 for the first at that moment, 1 for the next, and so on.
+    """
 
     key_result = models.ForeignKey(KeyResult, on_delete=models.CASCADE, related_name="checkins")
     at = models.DateTimeField()
+    ordinal = models.PositiveSmallIntegerField(
+        default=0, help_text="Order among the check-ins of the same moment (the last is latest)."
+    )
     value = models.FloatField(null=True, blank=True)
     done = models.BooleanField(null=True, blank=True)
     confidence = models.PositiveSmallIntegerField(
@@ -334,10 +355,14 @@ class CheckIn(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = CheckInQuerySet.as_manager()
+
     class Meta:
-        ordering = ("key_result", "at")
+        ordering = ("key_result", "at", "ordinal")
         constraints = (
-            models.UniqueConstraint(fields=("key_result", "at"), name="checkin_one_per_moment"),
+            models.UniqueConstraint(
+                fields=("key_result", "at", "ordinal"), name="checkin_one_per_moment_and_ordinal"
+            ),
             models.CheckConstraint(
                 condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=10),
                 name="checkin_confidence_range",

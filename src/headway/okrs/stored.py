@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from headway.database import update_by_pk
 from headway.okrs import scoring
 from headway.okrs.models import (
     STORED_KEY_RESULT_FIELDS,
@@ -306,8 +307,8 @@ def store_tree(tree: CycleTree) -> int:
         if changed:
             objectives.append(objective)
         key_results.extend(krs_changed)
-    Objective.objects.bulk_update(objectives, STORED_OBJECTIVE_FIELDS, batch_size=500)
-    KeyResult.objects.bulk_update(key_results, STORED_KEY_RESULT_FIELDS, batch_size=500)
+    update_by_pk(Objective, objectives, STORED_OBJECTIVE_FIELDS)
+    update_by_pk(KeyResult, key_results, STORED_KEY_RESULT_FIELDS)
     return len(objectives) + len(key_results)
 
 

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from headway.web.views import checkin, coach, cycles, home, kpis, objectives, teams
+from headway.web.views import (
+    checkin,
+    coach,
+    cycles,
+    exports,
+    home,
+    imports,
+    kpis,
+    objectives,
+    teams,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -11,6 +21,13 @@ urlpatterns = [
     path("cycles/<slug:key>/", cycles.cycle_tree, name="cycle"),
     path("cycles/<slug:key>/edit/", cycles.cycle_edit, name="cycle_edit"),
     path("cycles/<slug:key>/review/", cycles.cycle_review, name="cycle_review"),
+    # Downloads (reports.responses): the tree, the review (and its PDF pack), a team, KPIs.
+    path("cycles/<slug:key>/export.<slug:fmt>", exports.cycle_export, name="cycle_export"),
+    path(
+        "cycles/<slug:key>/review/export.<slug:fmt>",
+        exports.review_export,
+        name="cycle_review_export",
+    ),
     path("cycles/<slug:key>/nodes/<slug:objective>/", cycles.cycle_node, name="cycle_node"),
     path("objectives/new/", objectives.objective_create, name="objective_create"),
     # Live coaching of the forms: each form's address + coach/ (POST what is typed).
@@ -39,14 +56,23 @@ urlpatterns = [
         name="key_result_edit_coach",
     ),
     path("kpis/", kpis.kpi_board, name="kpis"),
+    path("kpis/export.<slug:fmt>", exports.kpi_board_export, name="kpis_export"),
     path("kpis/new/", kpis.kpi_create, name="kpi_create"),
     path("kpis/<slug:key>/", kpis.kpi_detail, name="kpi"),
     path("kpis/<slug:key>/edit/", kpis.kpi_edit, name="kpi_edit"),
+    path("kpis/<slug:key>/export.<slug:fmt>", exports.kpi_series_export, name="kpi_export"),
     path("teams/", teams.teams, name="teams"),
     path("teams/new/", teams.team_create, name="team_create"),
     path("teams/<slug:key>/", teams.team_detail, name="team"),
     path("teams/<slug:key>/edit/", teams.team_edit, name="team_edit"),
     path("teams/<slug:key>/checkin/", checkin.checkin, name="checkin"),
     path("teams/<slug:key>/kpis/", kpis.kpi_board, name="team_kpis"),
+    path("teams/<slug:key>/export.<slug:fmt>", exports.team_export, name="team_export"),
+    path(
+        "teams/<slug:key>/kpis/export.<slug:fmt>", exports.kpi_board_export, name="team_kpis_export"
+    ),
     path("people/new/", teams.person_create, name="person_create"),
+    # Admins: a spreadsheet of OKRs or KPIs, through columns and a preview (web.views.imports).
+    path("settings/import/", imports.import_upload, name="import_upload"),
+    path("settings/import/<str:token>/", imports.import_sheet_view, name="import_sheet"),
 ]

@@ -366,7 +366,9 @@ def list_checkins(
 ) -> dict[str, Any]:
     """The key result's check-ins, latest first."""
     kr = lookups.key_result(key, kr_key, access_of(request))
-    checkins = CheckIn.objects.filter(key_result=kr).select_related("author").order_by("-at")
+    checkins = (
+        CheckIn.objects.filter(key_result=kr).select_related("author").order_by("-at", "-ordinal")
+    )
     count, items = lookups.paginate(checkins, params.limit, params.offset)
     return page(count, params.limit, params.offset, [ser.checkin(c) for c in items])
 

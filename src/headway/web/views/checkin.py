@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from headway.okrs import timing
 from headway.okrs.actions import record_checkin
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind
 from headway.teams.models import Team
@@ -36,7 +37,7 @@ class Row:
 
 
 def _key_results(team: Team) -> list[KeyResult]:
-    latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-at")
+    latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-at", "-ordinal")
     return list(
         KeyResult.objects.filter(objective__team=team, objective__cycle__state=CycleState.ACTIVE)
         .select_related("objective__cycle", "objective__owner", "owner", "kpi")
@@ -112,6 +113,11 @@ def checkin(request: HttpRequest, key: str) -> HttpResponse:
                     request,
                     f"Checked in {len(filled)} key result{'s' if len(filled) != 1 else ''}.",
                 )
+                # A cycle past its end still takes updates (okrs.timing): say so.
+                for cycle in sorted({f.key_result.objective.cycle for f in filled}, key=str):
+                    note = timing.describe(now, cycle.start, cycle.end)
+                    if note:
+                        messages.info(request, f"{cycle}: {note}")
                 return redirect("checkin", key=team.key)
     has_errors = any(form.errors for form in forms)
     cycles = sorted({kr.objective.cycle for kr in key_results}, key=lambda c: (c.start, c.key))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('okrs', '0003_stored_scores'),
+        ('okrs', '0004_checkin_ordinal'),
     ]
 
     operations = [
