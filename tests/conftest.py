@@ -132,6 +132,8 @@ def oidc_sign_in(oidc_provider: Any, db: Any) -> Any:
     row.set_secret(oidc_provider.client_secret)
     row.save()
     return row
+
+
 # Real servers for the data-source tests (started only by the tests that use them).
 from tests.source_servers import (  # noqa: E402, F401
     http_server,

@@ -506,3 +506,36 @@ def test_refresh_statistics_analyzes_postgresql_and_leaves_sqlite_alone() -> Non
         refresh_statistics()
     expected = ["ANALYZE"] if connection.vendor == "postgresql" else []
     assert [q["sql"] for q in queries.captured_queries] == expected
+
+
+GERMAN = """\
+version: 1
+language: de
+teams: [{key: co, name: Co, kind: company}]
+cycles: [{key: q1, start: 2027-01-01, end: 2027-03-31}]
+objectives:
+  - key: o1
+    title: Team Offsite
+    team: co
+    cycle: q1
+    key_results:
+      - {key: k1, title: Wir kommunizieren die neue Strategie, kind: milestone}
+"""
+
+
+@pytest.mark.django_db
+def test_the_language_of_a_file_survives_import_and_export() -> None:
+    from headway.coach import db
+
+    import_text(GERMAN)
+    assert Objective.objects.get(key="o1").language == "de"
+    exported = export_text()
+    assert exported.startswith("version: 1\nlanguage: de\n")
+    # The coach on the database reads the objective's titles in German, as lint does.
+    found = {(f.path, f.rule) for f in db.findings()}
+    assert ("objectives/o1/key_results/k1", "kr-is-task") in found
+    assert not any(f.rule == "language-unsupported" for f in db.findings())
+    # A file without a language: the organisation's again, and the export names none.
+    import_text(GERMAN.replace("language: de\n", ""))
+    assert Objective.objects.get(key="o1").language == ""
+    assert not export_text().startswith("version: 1\nlanguage:")

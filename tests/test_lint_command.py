@@ -111,3 +111,21 @@ def test_lint_runs_with_no_database_or_settings() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert isinstance(json.loads(result.stdout), list)
+
+
+def test_lint_reads_titles_in_the_organisations_language(tmp_path: Path) -> None:
+    path = write(tmp_path, "Unsere Prozesse verbessern", "Wir kommunizieren die neue Strategie")
+    result = runner.invoke(
+        app, ["lint", str(path), "--at", "2027-02-01"], env={"HEADWAY_LANGUAGE": "de"}
+    )
+    assert "objective-vague objectives/ops-calm" in result.output, result.output
+    assert "kr-is-task objectives/ops-calm/key_results/b" in result.output
+
+
+def test_a_bad_language_setting_exits_two_with_a_message(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD_TITLE, GOOD_KR)
+    result = runner.invoke(
+        app, ["lint", str(path), "--at", "2027-02-01"], env={"HEADWAY_LANGUAGE": "german"}
+    )
+    assert result.exit_code == 2
+    assert "HEADWAY_LANGUAGE must be a two-letter language code" in result.output

@@ -106,3 +106,18 @@ def test_env_list_drops_blanks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_https_deployments_get_secure_cookies(tmp_path: Path) -> None:
     assert load_settings(tmp_path, SITE_URL="https://okr.example.com")["secure_cookie"] is True
     assert load_settings(tmp_path)["secure_cookie"] is False
+
+
+def test_the_coach_language_comes_from_headway_language(tmp_path: Path) -> None:
+    probe = "from django.conf import settings as s; print(s.COACH_LANGUAGE)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWAY_")}
+    env.update({"DJANGO_SETTINGS_MODULE": "headway.settings", "HEADWAY_DATA_DIR": str(tmp_path)})
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "en"
+    env["HEADWAY_LANGUAGE"] = "de"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "de"
+    env["HEADWAY_LANGUAGE"] = "Deutsch"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "HEADWAY_LANGUAGE must be a two-letter language code" in out.stderr

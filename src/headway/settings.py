@@ -9,6 +9,8 @@ from typing import Any
 
 import dj_database_url
 
+from headway.coach.language import default_language
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -201,6 +203,9 @@ MFA_ADAPTER = "headway.directory.mfa.HeadwayMFAAdapter"
 USERSESSIONS_TRACK_ACTIVITY = False
 
 LANGUAGE_CODE = "en"
+# The language the organisation writes its OKRs in: the coach reads a title in it unless
+# the title is plainly in another language (or its YAML file names one).
+COACH_LANGUAGE = default_language({"HEADWAY_LANGUAGE": os.environ.get("HEADWAY_LANGUAGE", "")})
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -56,7 +56,11 @@ def lint(
         for problem in exc.errors:
             typer.echo(str(problem), err=True)
         raise typer.Exit(2) from None
-    located = lint_document(doc, moment)
+    try:
+        located = lint_document(doc, moment)
+    except ValueError as exc:  # a bad HEADWAY_LANGUAGE: say so rather than guess
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     if output is LintFormat.json:
         typer.echo(
             json.dumps(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -32,8 +33,18 @@ from headway.teams.models import Team
 
 # The rules that judge a draft while it is typed: those about its own fields. Counting
 # rules (how many key results, objectives, KPIs) wait until it is saved.
-DRAFT_OBJECTIVE_RULES = ("objective-is-metric", "objective-vague", "orphan-objective")
-DRAFT_KEY_RESULT_RULES = ("kr-is-task", "kr-not-measurable", "kr-no-deadline")
+DRAFT_OBJECTIVE_RULES = (
+    "objective-is-metric",
+    "objective-vague",
+    "language-unsupported",
+    "orphan-objective",
+)
+DRAFT_KEY_RESULT_RULES = (
+    "kr-is-task",
+    "kr-not-measurable",
+    "language-unsupported",
+    "kr-no-deadline",
+)
 # The rules of a cycle's review: how the objectives were graded and reflected on.
 REVIEW_RULES = ("sandbagging", "committed-missed")
 # The one rule that reads check-ins (those dated before their cycle).
@@ -100,12 +111,13 @@ def organisation_facts(at: datetime | None = None) -> Organisation:
             grade=grade,
             reflection=reflection,
             ignore=frozenset(ignore or ()),
+            language=language or None,
         )
-        for pk, key, title, team, cycle, type_, parent, grade, reflection, ignore in (
+        for pk, key, title, team, cycle, type_, parent, grade, reflection, ignore, language in (
             Objective.objects.order_by("id")
             .values_list(
                 "pk", "key", "title", "team__key", "cycle__key", "type", "parent__key", "grade",
-                "reflection", "coach_ignore",
+                "reflection", "coach_ignore", "language",
             )
             .iterator(chunk_size=5000)
         )
@@ -122,7 +134,14 @@ def organisation_facts(at: datetime | None = None) -> Organisation:
             )
         )
     )  # fmt: skip
-    return Organisation(at=at, teams=teams, cycles=cycles, objectives=objectives, kpis=kpis)
+    return Organisation(
+        language=settings.COACH_LANGUAGE,
+        at=at,
+        teams=teams,
+        cycles=cycles,
+        objectives=objectives,
+        kpis=kpis,
+    )
 
 
 def findings(at: datetime | None = None) -> list[Finding]:
@@ -178,11 +197,11 @@ def _objectives(
     cycles: dict[str, CycleFacts] = {}
     for (
         pk, key, title, team, kind, cycle, cycle_start, cycle_end, state, type_, parent, grade,
-        reflection, ignore,
+        reflection, ignore, language,
     ) in objectives.order_by("id").values_list(
         "pk", "key", "title", "team__key", "team__kind", "cycle__key", "cycle__start",
         "cycle__end", "cycle__state", "type", "parent__key", "grade", "reflection",
-        "coach_ignore",
+        "coach_ignore", "language",
     ):  # fmt: skip
         teams.setdefault(team, TeamFacts(key=team, kind=kind))
         cycles.setdefault(cycle, _cycle_facts(cycle, cycle_start, cycle_end, state))
@@ -198,6 +217,7 @@ def _objectives(
                 grade=grade,
                 reflection=reflection,
                 ignore=frozenset(ignore or ()),
+                language=language or None,
             )
         )
     return tuple(facts), teams, cycles
@@ -210,6 +230,7 @@ def findings_for_objective(objective: Objective, at: datetime | None = None) -> 
     """
     objectives, teams, cycles = _objectives(Objective.objects.filter(pk=objective.pk))
     org = Organisation(
+        language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
         teams=tuple(teams.values()),
         cycles=tuple(cycles.values()),
@@ -234,6 +255,7 @@ def findings_for_objectives(
         objectives, checkins=chosen is None or CHECKIN_RULE in chosen
     )
     org = Organisation(
+        language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
         teams=tuple(teams.values()),
         cycles=tuple(cycles.values()),
@@ -265,7 +287,11 @@ def _kpi_facts(kpis: QuerySet[Kpi]) -> tuple[KpiFacts, ...]:
 
 def findings_for_kpi(kpi: Kpi, at: datetime | None = None) -> list[Finding]:
     """The findings on one KPI's card and reviews (1 query)."""
-    org = Organisation(at=at or timezone.now(), kpis=_kpi_facts(Kpi.objects.filter(pk=kpi.pk)))
+    org = Organisation(
+        language=settings.COACH_LANGUAGE,
+        at=at or timezone.now(),
+        kpis=_kpi_facts(Kpi.objects.filter(pk=kpi.pk)),
+    )
     path = f"kpis/{kpi.key}"
     return [f for f in run(org) if f.path == path]
 
@@ -293,6 +319,7 @@ def findings_for_team(team: Team, at: datetime | None = None) -> list[Finding]:
         checkins=False,  # team rules count objectives and key results, not check-ins
     )
     org = Organisation(
+        language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
         teams=(TeamFacts(key=team.key, kind=team.kind),),
         cycles=tuple(cycles),
@@ -348,7 +375,7 @@ def findings_for_draft(
         objective_type = owner.type if owner is not None else type
     else:
         # Without a team it is not known whether the objective is the company's.
-        rules = DRAFT_OBJECTIVE_RULES if team is not None else DRAFT_OBJECTIVE_RULES[:2]
+        rules = DRAFT_OBJECTIVE_RULES if team is not None else DRAFT_OBJECTIVE_RULES[:3]
         key_results = ()
         objective_title = title
         objective_type = type
@@ -362,8 +389,10 @@ def findings_for_draft(
         parent=parent.key if parent is not None else None,
         key_results=key_results,
         ignore=frozenset(ignore or ()),
+        language=(owner.language or None) if owner is not None else None,
     )
     org = Organisation(
+        language=settings.COACH_LANGUAGE,
         at=at or timezone.now(),
         teams=(TeamFacts(key=team.key, kind=team.kind),) if team is not None else (),
         cycles=(_cycle_facts(cycle.key, cycle.start, cycle.end, cycle.state),)

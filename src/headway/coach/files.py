@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
+from headway.coach.language import default_language
 from headway.coach.rules import (
     CycleFacts,
     Finding,
@@ -48,9 +50,14 @@ def _key_result_facts(kr: KeyResult, cycle: Cycle | None) -> KeyResultFacts:
 
 
 def organisation_from_document(doc: Document, at: datetime) -> Organisation:
-    """The facts the coach needs, read from a document as of `at`."""
+    """The facts the coach needs, read from a document as of `at`.
+
+    Titles are read in the document's `language`, else the organisation's
+    (HEADWAY_LANGUAGE), the same default the database uses.
+    """
     cycles = doc.cycles_by_key
     return Organisation(
+        language=doc.language or default_language(os.environ),
         at=at,
         teams=tuple(TeamFacts(t.key, t.kind, t.parent) for t in doc.teams),
         cycles=tuple(CycleFacts(c.key, c.start, c.end, _closed(c, at)) for c in doc.cycles),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from headway.coach import wording
+from headway.coach import language, wording
 from headway.okrs import timing
 
 SEVERITIES = ("error", "warning", "info")
@@ -53,6 +53,8 @@ class ObjectiveFacts:
     grade: float | None = None
     reflection: str = ""
     ignore: frozenset[str] = frozenset()
+    # The language its titles were stated to be in; None: the organisation's.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,9 @@ class Organisation:
     # Keys of the open cycles in which some team has objectives. None: worked out from
     # `objectives`; a scoped Organisation that holds only some teams' objectives gives it.
     planned: frozenset[str] | None = None
+    # The language titles are written in unless a title is plainly in another one: the
+    # YAML file's `language`, else the organisation's (HEADWAY_LANGUAGE).
+    language: str = language.DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,17 @@ def _kr_path(objective: ObjectiveFacts, kr: KeyResultFacts) -> str:
 
 def _open_cycles(org: Organisation) -> list[CycleFacts]:
     return [c for c in org.cycles if not c.closed]
+
+
+def _language_of(org: Organisation, objective: ObjectiveFacts, title: str) -> str:
+    """The language of `title`, one of `objective`'s titles (its own or a key result's)."""
+    return language.detect(title, objective.language or org.language)
+
+
+def _judged(org: Organisation, objective: ObjectiveFacts, title: str) -> str | None:
+    """The language the coach reads `title` in, or None when it cannot judge that language."""
+    code = _language_of(org, objective, title)
+    return code if code in language.SUPPORTED else None
 
 
 # --------------------------------------------------------------------------- the rules
@@ -220,7 +236,8 @@ def _kr_count(org: Organisation) -> Iterator[tuple[str, str]]:
 )
 def _objective_is_metric(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
-        verdict = wording.objective_is_metric(objective.title)
+        lang = _judged(org, objective, objective.title)
+        verdict = wording.objective_is_metric(objective.title, lang) if lang else None
         if verdict:
             yield _objective_path(objective), f"Reads like a KPI target: {verdict.reason}."
 
@@ -234,7 +251,8 @@ def _objective_is_metric(org: Organisation) -> Iterator[tuple[str, str]]:
 )
 def _objective_vague(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
-        verdict = wording.objective_vague(objective.title)
+        lang = _judged(org, objective, objective.title)
+        verdict = wording.objective_vague(objective.title, lang) if lang else None
         if verdict:
             yield _objective_path(objective), f"Too vague to steer by: {verdict.reason}."
 
@@ -250,7 +268,8 @@ def _objective_vague(org: Organisation) -> Iterator[tuple[str, str]]:
 def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
         for kr in objective.key_results:
-            verdict = wording.kr_is_task(kr.title, kr.kind)
+            lang = _judged(org, objective, kr.title)
+            verdict = wording.kr_is_task(kr.title, kr.kind, lang) if lang else None
             if verdict:
                 yield _kr_path(objective, kr), f"Reads like a task: {verdict.reason}."
 
@@ -265,9 +284,37 @@ def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
 def _kr_not_measurable(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
         for kr in objective.key_results:
-            verdict = wording.kr_not_measurable(kr.title, kr.kind, kr.start, kr.target)
+            lang = _judged(org, objective, kr.title) or ""
+            if not lang and kr.kind == "milestone":
+                continue  # a milestone is judged by its wording, which the coach cannot read
+            verdict = wording.kr_not_measurable(
+                kr.title, kr.kind, kr.start, kr.target, lang or language.DEFAULT
+            )
             if verdict:
                 yield _kr_path(objective, kr), f"Not measurable: {verdict.reason}."
+
+
+@rule(
+    "language-unsupported",
+    "info",
+    "The coach judges wording in English and German only; guessing in another language "
+    "would give wrong advice.",
+    "Nothing to fix: the other rules still apply. Write the title in English or German to "
+    "have its wording judged.",
+)
+def _language_unsupported(org: Organisation) -> Iterator[tuple[str, str]]:
+    for objective in org.objectives:
+        titled = [(_objective_path(objective), objective.title)] + [
+            (_kr_path(objective, kr), kr.title) for kr in objective.key_results
+        ]
+        for path, title in titled:
+            code = _language_of(org, objective, title)
+            if code not in language.SUPPORTED:
+                yield (
+                    path,
+                    f"Written in {language.name(code)} ({code}): the coach cannot judge "
+                    "its wording.",
+                )
 
 
 @rule(

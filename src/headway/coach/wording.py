@@ -18,6 +18,10 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+
+from headway.coach import german, grammar
+from headway.coach.verdict import Verdict, quote
 
 __all__ = [
     "Parsed",
@@ -33,17 +37,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """Whether a rule fires, and a short human reason naming what was seen."""
-
-    fires: bool
-    reason: str
-
-    def __bool__(self) -> bool:
-        return self.fires
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +125,7 @@ ACTIVITY_VERBS = _words(
     renovate construct order procure contract negotiate renegotiate outsource set roll kick
     carry put stand spin wrap follow offer provide process resolve answer handle serve treat
     respond dispatch fulfil fulfill release arrange book collect gather apply
-    supply
+    supply switch migrate transfer digitise
     """
 )
 
@@ -191,7 +184,7 @@ VAGUE_VERBS = _words(
     foster promote embrace champion innovate excel succeed win be become make get do take
     create protect invest focus work look step level expand scale accelerate evolve refine
     help reinforce leverage empower unlock delight wow inspire amaze excite energise
-    energize enable
+    energize enable stay keep continue raise lead move go
     """
 ) | {"work on", "focus on", "look at", "look into", "invest in", "step up", "level up", "scale up"}
 
@@ -222,7 +215,13 @@ GENERIC_WORDS = _words(
     approach approaches practice practices operations function functions area areas
     department departments student students patient patients member members everyone
     everybody place world future journey model models framework solution solutions offering
-    choice employer leader leaders provider destination
+    choice employer leader leaders provider destination competition competitors ahead
+    bar winning everywhere forward relevant smarter grow growing going moving momentum
+    ambition potential together transformation smart smartly efficiently harder leaner
+    agility relevance industry sector field space competitive competitiveness edge premium
+    reporting analytics insights fantastic further beyond top-notch first-rate great
+    values sustainably professional professionally centre center heart future-proof
+    synergies synergy live
     offerings output outputs service-level excellence culture values mission vision
     core key overall general internal external better best good great excellent strong
     stronger world-class top leading high higher next new more efficient effective happy
@@ -532,11 +531,13 @@ _TRANSLATE = str.maketrans(
     }
 )
 
+_MULTIPLIER_RE = re.compile(r"x\d+|\d+x")
+
 _TOKEN_RE = re.compile(
     r"""
     (?P<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)
-        (?P<suf>k|mn|m|bn|b|x|%|st|nd|rd|th|am|pm|h|hrs|pp)?(?![a-z0-9])
-    | (?P<word>[a-z][a-z0-9]*(?:[&'\-][a-z0-9]+)*)
+        (?P<suf>k|mn|m|bn|b|x|%|st|nd|rd|th|am|pm|h|hrs|pp)?(?![^\W_])
+    | (?P<word>[^\W\d_][^\W_]*(?:[&'\-][^\W_]+)*)
     | (?P<sym>->|>=|<=|[$€£¥%<>+/\#~=:])
     """,
     re.VERBOSE,
@@ -772,7 +773,7 @@ def _tokenise(text: str) -> list[Token]:
             tokens.append(
                 Token(r.text, "number", r.value, r.role, percent=r.percent, currency=r.currency)
             )
-        elif r.kind == "word" and re.fullmatch(r"x\d+|\d+x", r.text):
+        elif r.kind == "word" and _MULTIPLIER_RE.fullmatch(r.text):
             tokens.append(Token(r.text, "word"))  # "x2": a multiplier word
         else:
             tokens.append(Token(r.text, r.kind))
@@ -839,10 +840,15 @@ def _to_amount(tokens: list[Token]) -> bool:
     return False
 
 
+_BOUNDS_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {
+    first: tuple(p for p in BOUND_PHRASES if p[0] == first) for first, *_ in BOUND_PHRASES
+}
+
+
 def _bound(tokens: list[Token]) -> bool:
     texts = [t.text for t in tokens]
     for i in range(len(tokens)):
-        for phrase in BOUND_PHRASES:
+        for phrase in _BOUNDS_BY_FIRST.get(texts[i], ()):
             if tuple(texts[i : i + len(phrase)]) == phrase:
                 j = i + len(phrase)
                 if _text(tokens, j) in ("a", "an", "the", "just"):
@@ -869,7 +875,7 @@ def _of_amount(tokens: list[Token]) -> bool:
 
 def _multiplier(tokens: list[Token]) -> bool:
     texts = [t.text for t in tokens]
-    if any(w in MULTIPLIER_WORDS or re.fullmatch(r"x\d+|\d+x", w) for w in texts):
+    if any(w in MULTIPLIER_WORDS or _MULTIPLIER_RE.fullmatch(w) for w in texts):
         return True
     if any(t.kind == "number" and t.text.endswith("x") for t in tokens):
         return True
@@ -913,7 +919,7 @@ def _leading_verb(tokens: list[Token]) -> tuple[str | None, str | None, int]:
     nxt = _text(tokens, end)
     if nxt in NOUN_SIGNALS:
         return None, None, 0
-    if end == i + 1 and (word.endswith("ing") or base == word):
+    if end == i + 1 and (word.endswith("ing") or base == word) and base not in PURE_VAGUE_VERBS:
         run: list[str] = [word]
         for t in tokens[i + 1 :]:
             if t.kind != "word" or t.text in STOPWORDS or t.text in PREPOSITIONS:
@@ -986,9 +992,114 @@ def _object_head(tokens: list[Token], start: int) -> str | None:
     return head
 
 
+# --------------------------------------------------------------------------- grammar
+
+# Nouns that name an activity: "Rollout of the new tills 100% done" reports work done.
+ACTIVITY_NOUNS = _words(
+    """
+    rollout roll-out deployment implementation migration installation onboarding launch
+    introduction delivery completion creation development redesign rebuild build setup
+    set-up upgrade replacement switchover changeover conversion digitisation digitization
+    translation publication production refurbishment renovation construction build-out
+    buildout planning preparation drafting design review audit organisation organization
+    """
+)
+# Words that make a participle a service level: "Refunds processed within a day".
+CONDITION_WORDS = _words(
+    """
+    within without first same on-time time promptly correctly error-free right while next
+    online under before next-day same-day unaided warm undamaged intact full
+    """
+)
+# Things one signs as a piece of work: "Sign the framework agreement".
+DOCUMENT_WORDS = _words("agreement agreements contract contracts lease memorandum charter policy")
+# Verbs that reach a count: "Reach 50,000 readers", "Sell 3,000 tickets".
+COUNT_TARGET_VERBS = _words(
+    "reach hit sell attract acquire gain enrol enroll sign recruit get grow generate raise"
+)
+
+
+def _grammar_task(title: str) -> Verdict | None:
+    """What the grammar of an English key result decides, or None to read its words.
+
+    The head of the phrase decides: an activity noun ("Rollout of …"), a count of outputs
+    ("number of posts published"), or a noun phrase followed by a participle, which is a
+    task when nothing qualifies it ("Teams trained on the tool") and a service level when
+    something does ("Refunds processed within a day", "Orders shipped the same day").
+    """
+    words = grammar.analyse(title, "en")
+    if not words:
+        return None
+    start = 1 if words[0].pos == "DET" and len(words) > 1 else 0
+    head = words[start]
+    if head.pos == "NOUN" and head.lower in ACTIVITY_NOUNS and start + 1 < len(words):
+        after = words[start + 1].lower
+        if after == "of" or words[-1].lower in STATE_WORDS:
+            return Verdict(True, f'names an activity ("{head.text}") instead of its effect')
+    lows = [w.lower for w in words]
+    lead = 1 if lows[0] in ("we", "i") and len(words) > 1 else 0
+    switch = words[lead].lemma in ("move", "transfer", "shift")
+    if (
+        switch
+        and ("over" in lows or "to" in lows[lead + 2 :])
+        and not any(w.pos == "NUM" for w in words)
+    ):
+        return Verdict(True, f'"{words[lead].text} … to …" describes a switch-over task')
+    if words[lead].lemma == "sign" and any(w.lower in DOCUMENT_WORDS for w in words[lead + 1 :]):
+        document = next(w.text for w in words[lead + 1 :] if w.lower in DOCUMENT_WORDS)
+        return Verdict(True, f'signing a document ("{document}") is a task')
+    if "number" in lows:
+        i = lows.index("number")
+        if lows[i + 1 : i + 2] == ["of"]:
+            for w in words[i + 2 : i + 9]:
+                if w.pos in ("PART", "PAST") and lemma(w.lower) in ACTIVITY_VERBS:
+                    return Verdict(True, f'counts outputs ("number of … {w.text}"), not an outcome')
+    if head.pos not in ("NOUN", "PROPN") or lows[0] in ("we", "i"):
+        return None
+    for j, w in enumerate(words[start + 1 : start + 8], start=start + 1):
+        if w.pos in ("NUM", "SYM", "CONJ"):
+            break
+        if w.pos in ("PART", "PAST"):
+            verb = lemma(w.lower)
+            condition = next((x.text for x in words[j + 1 :] if x.lower in CONDITION_WORDS), None)
+            if condition is not None:
+                return Verdict(False, f'"{w.text}" with "{condition}" measures a service level')
+            if verb in ACTIVITY_VERBS or verb in DELIVERABLE_VERBS:
+                return Verdict(True, f'reports work done ("{head.text} … {w.text}")')
+            return None
+        if w.pos in ("GER", "FIN", "AUX"):
+            return Verdict(False, f'"{head.text} … {w.text}" describes what happens, not a task')
+    if head.tag == "NN2" or lows[start + 1 : start + 2] == ["of"]:
+        return Verdict(False, f'starts with the noun "{head.text}", not a verb of doing')
+    return None
+
+
+def _count_is_target(p: Parsed, title: str) -> str | None:
+    """A plain count (no %, no currency) that the sentence asks to reach, or None."""
+    words = grammar.analyse(title, "en")
+    tagged = {w.lower: w for w in words}
+    for t in p.measures:
+        if t.percent or t.currency:
+            return t.text
+        i = p.items.index(t)
+        prev = p.items[i - 1].text if i > 0 else ""
+        original = tagged.get(prev)
+        if original is not None and (original.pos == "PROPN" or original.text.isupper()):
+            continue  # "PCI DSS 4.0": part of a name
+        if prev in PREPOSITIONS and prev not in ("to", "by", "from"):
+            continue  # "shoppers in 40 towns": a scope
+        if p.first_verb in COUNT_TARGET_VERBS:
+            return t.text
+        head = _object_head(list(p.items), i + 1)
+        if head is not None and head in POPULATION_WORDS and p.first_verb in ("win", "serve"):
+            return t.text
+    return None
+
+
 # --------------------------------------------------------------------------- parse
 
 
+@lru_cache(maxsize=50_000)
 def parse(text: str) -> Parsed:
     """Tokenise a title and find its numbers, target shapes and leading verb."""
     tokens = _tokenise(text)
@@ -1027,9 +1138,7 @@ def parse(text: str) -> Parsed:
 
 
 def _quote(words: Iterable[str], limit: int = 4) -> str:
-    items = list(dict.fromkeys(words))
-    shown = ", ".join(f'"{w}"' for w in items[:limit])
-    return shown + (", …" if len(items) > limit else "")
+    return quote(words, limit)
 
 
 def _number_evidence(p: Parsed) -> str | None:
@@ -1044,7 +1153,7 @@ def _number_evidence(p: Parsed) -> str | None:
             return f'states the amount "{t.currency}{t.text}"'
     if p.has_multiplier:
         word = next(
-            (w for w in p.tokens if w in MULTIPLIER_WORDS or re.fullmatch(r"x\d+|\d+x", w)),
+            (w for w in p.tokens if w in MULTIPLIER_WORDS or _MULTIPLIER_RE.fullmatch(w)),
             "in half",
         )
         return f'asks to multiply a quantity ("{word}")'
@@ -1053,7 +1162,14 @@ def _number_evidence(p: Parsed) -> str | None:
     return None
 
 
-def objective_is_metric(title: str) -> Verdict:
+def _price(p: Parsed, amount: Token) -> bool:
+    """An amount that says what something costs ("for ten pounds a month", "for under €5")."""
+    i = p.items.index(amount)
+    before = [t.text for t in p.items[max(0, i - 3) : i]]
+    return "for" in before and p.first_verb not in COUNT_TARGET_VERBS
+
+
+def _english_objective_is_metric(title: str) -> Verdict:
     """The objective reads like a KPI target rather than a qualitative change.
 
     Fires on a number that measures something (a percentage, an amount of money, a count,
@@ -1063,12 +1179,22 @@ def objective_is_metric(title: str) -> Verdict:
     """
     p = parse(title)
     evidence = _number_evidence(p)
+    if evidence and evidence.startswith(("contains the number", "states the amount")):
+        amount = next((t for t in p.measures if t.currency), None)
+        if amount is not None and _price(p, amount):
+            evidence = None  # "a plan for ten pounds a month": a price, not a target
+        elif (
+            amount is None
+            and not (p.has_bound or p.has_to_amount or p.has_of_amount)
+            and (_count_is_target(p, title) is None)
+        ):
+            evidence = None  # "Open two flagship stores": a count, not a target
     if evidence:
         return Verdict(True, evidence)
     purpose = next((w for w in p.tokens if w in PURPOSE_WORDS), None)
     if purpose is not None:
         return Verdict(False, f'no target number, and "{purpose} …" says why the change matters')
-    if p.first_verb in DIRECTION_VERBS and p.first_verb not in PURE_VAGUE_VERBS:
+    if p.first_verb in DIRECTION_VERBS and p.first_verb not in PURE_VAGUE_VERBS - {"boost"}:
         head = _object_head(list(p.items), p.verb_end)
         if head is not None and (_is_metric(head) or head in POPULATION_WORDS):
             return Verdict(True, f'asks to "{p.first_verb}" the metric "{head}"')
@@ -1118,7 +1244,7 @@ def _object_and_qualifier(p: Parsed) -> tuple[list[str], str | None]:
     return obj, None
 
 
-def objective_vague(title: str) -> Verdict:
+def _english_objective_vague(title: str) -> Verdict:
     """The objective is too vague to steer by.
 
     Fires when every content word is broad ("Improve our marketing", "Operational
@@ -1157,7 +1283,7 @@ def objective_vague(title: str) -> Verdict:
     return Verdict(False, f"names a concrete subject ({_quote(specific)})")
 
 
-def kr_is_task(title: str, kind: str | None = None) -> Verdict:
+def _english_kr_is_task(title: str, kind: str | None = None) -> Verdict:
     """The key result reads like an activity or a to-do instead of an outcome.
 
     Fires on a leading activity verb in any inflection ("Launch", "Launched", "Hosting",
@@ -1172,6 +1298,9 @@ def kr_is_task(title: str, kind: str | None = None) -> Verdict:
     p = parse(title)
     if p.leading_count:
         return Verdict(True, f'counts things done ("{p.leading_count}") instead of an outcome')
+    decided = _grammar_task(title)
+    if decided is not None:
+        return decided
     verb = p.first_verb
     if verb is not None and (verb in ACTIVITY_VERBS or verb in PHRASAL_ACTIVITY):
         if verb in AMBIGUOUS_ACTIVITY:
@@ -1236,7 +1365,11 @@ def _direction(p: Parsed) -> str | None:
 
 
 def kr_not_measurable(
-    title: str, kind: str, start: float | None = None, target: float | None = None
+    title: str,
+    kind: str,
+    start: float | None = None,
+    target: float | None = None,
+    language: str = "en",
 ) -> Verdict:
     """The key result has no number to measure.
 
@@ -1260,6 +1393,8 @@ def kr_not_measurable(
         if target is None:
             return Verdict(True, f'"{kind}" key result without a target value')
         return Verdict(False, f"kept {kind} {target:g}")
+    if kind == "milestone" and language == "de":
+        return german.kr_not_measurable_milestone(title)
     p = parse(title)
     if kind == "milestone":
         done = _deliverable(p)
@@ -1277,3 +1412,32 @@ def kr_not_measurable(
     if start is None and target is None and not p.measures:
         return Verdict(True, "no number to measure")
     return Verdict(False, "has a number")
+
+
+# --------------------------------------------------------------------------- by language
+
+
+def objective_is_metric(title: str, language: str = "en") -> Verdict:
+    """The objective reads like a KPI target rather than a qualitative change."""
+    if language == "de":
+        return german.objective_is_metric(title)
+    return _english_objective_is_metric(title)
+
+
+def objective_vague(title: str, language: str = "en") -> Verdict:
+    """The objective is too vague to steer by."""
+    if language == "de":
+        return german.objective_vague(title)
+    return _english_objective_vague(title)
+
+
+def kr_is_task(title: str, kind: str | None = None, language: str = "en") -> Verdict:
+    """The key result reads like an activity or a to-do instead of an outcome.
+
+    Rolled-up key results (``kind="objectives"``) never fire.
+    """
+    if (kind or "").lower() == "objectives":
+        return Verdict(False, "rolled up from child objectives")
+    if language == "de":
+        return german.kr_is_task(title)
+    return _english_kr_is_task(title, kind)

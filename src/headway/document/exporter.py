@@ -264,6 +264,25 @@ class _Writer:
         self.out.write(f"\n{name}:{' []' if count == 0 else ''}\n")
 
 
+def _stated_language(cycle: str | None) -> str:
+    """The `language` to write: the one the exported objectives were imported with.
+
+    The format has one language per document; objectives imported from files that named
+    different languages are written with the most common of them (the coach still detects
+    each title's language, the stated one only breaks ties). "" when none named one.
+    """
+    from django.db.models import Count
+
+    from headway.okrs.models import Objective
+
+    query = Objective.objects.exclude(language="")
+    if cycle is not None:
+        query = query.filter(cycle__key=cycle)
+    counted = query.values("language").annotate(n=Count("id")).order_by("-n", "language")
+    first = counted.first()
+    return str(first["language"]) if first else ""
+
+
 def write_export(
     out: TextIO, *, cycle: str | None = None, progress: Progress | None = None
 ) -> ExportSummary:
@@ -283,6 +302,9 @@ def write_export(
         raise ExportError(f"no cycle {cycle!r} in the database (cycles: {known or 'none'})")
 
     out.write("version: 1\n")
+    language = _stated_language(cycle)
+    if language:
+        out.write(f"language: {language}\n")
 
     # ---- teams
     teams: list[dict[str, Any]] = [

@@ -646,7 +646,7 @@ class _Importer:
         counts = self.result.counts["objectives"]
         names = [
             "cycle_id", "team_id", "owner_id", "title", "description", "type", "visibility",
-            "grade", "reflection", "coach_ignore", "coach_ignore_why",
+            "grade", "reflection", "coach_ignore", "coach_ignore_why", "language",
         ]  # fmt: skip
         new: list[Objective] = []
         changed: list[Objective] = []
@@ -664,6 +664,7 @@ class _Importer:
                 "reflection": objective.reflection,
                 "coach_ignore": list(coach.ignore) if coach else [],
                 "coach_ignore_why": coach.why if coach else "",
+                "language": self.doc.language or "",
             }
             row = self.objectives.get(objective.key)
             if row is None:

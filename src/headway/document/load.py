@@ -11,6 +11,7 @@ references and duplicates, so one typo does not cascade into a page of follow-on
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -326,6 +327,7 @@ class _File:
 class _Collector:
     files: list[_File] = field(default_factory=list)
     found: list[tuple[int, int, int, Problem]] = field(default_factory=list)
+    language: str | None = None  # the `language` the files name, if any
 
     def at_file(self, file: int, line: int | None, path: str, message: str) -> None:
         name = self.files[file].name
@@ -381,9 +383,32 @@ def _read_file(collector: _Collector, file: int, text: str, items: dict[str, lis
     for name, value in data.items():
         if name == "version":
             continue
+        if name == "language":
+            if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2}", value):
+                collector.at_file(
+                    file,
+                    lines.get((name,)),
+                    name,
+                    f"must be a two-letter ISO 639-1 language code such as en or de, "
+                    f"got {_show(value)}",
+                )
+            elif collector.language not in (None, value):
+                collector.at_file(
+                    file,
+                    lines.get((name,)),
+                    name,
+                    f"the files of one document must name one language: {value!r} here, "
+                    f"{collector.language!r} before",
+                )
+            else:
+                collector.language = value
+            continue
         if name not in SECTIONS:
             collector.at_file(
-                file, lines.get((name,)), name, _unknown_field(name, ("version", *SECTIONS))
+                file,
+                lines.get((name,)),
+                name,
+                _unknown_field(name, ("version", "language", *SECTIONS)),
             )
             continue
         if value is None:
@@ -779,6 +804,6 @@ def _load(
         for item in items[section]:
             sections[section].append(item.model)
             source.add_item(section, item.file, item.index)
-    document = Document(version=1, **sections)
+    document = Document(version=1, language=collector.language, **sections)
     document._source = source
     return document

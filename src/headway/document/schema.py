@@ -564,6 +564,15 @@ class Document(_Model):
     )
 
     version: Literal[1] = Field(description="Format version; this is version 1.")
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}$",
+        description=(
+            "ISO 639-1 code of the language the titles are written in (e.g. en, de). The "
+            "coach reads each title in it unless the title is plainly in another language; "
+            "default: the organisation's language (HEADWAY_LANGUAGE)."
+        ),
+    )
     teams: list[Team] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list)
     cycles: list[Cycle] = Field(default_factory=list)

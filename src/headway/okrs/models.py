@@ -144,6 +144,10 @@ class Objective(models.Model):
         default=list, blank=True, help_text="Coach rule ids to silence."
     )
     coach_ignore_why = models.TextField(blank=True)
+    # The language its titles were stated to be in (the `language` of the YAML file it
+    # was imported from); blank: the organisation's (HEADWAY_LANGUAGE). The coach reads a
+    # title in it unless the title is plainly in another language.
+    language = models.CharField(max_length=2, blank=True, default="")
     # Stored scores (okrs/stored.py keeps them in step with every change): pages read
     # them instead of scoring the whole cycle; status follows from them and the clock.
     score = models.FloatField(default=0.0)
