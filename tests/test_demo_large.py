@@ -191,3 +191,16 @@ def test_the_command_helper_shows_progress_and_refuses_clearly(
         run_large_demo(seed=1, console=console)
     assert info.value.exit_code == 2
     assert "already loaded" in out.getvalue()
+
+
+def test_no_numeric_key_result_starts_at_its_target() -> None:
+    # `headway lint` of the organisation's own export reports every such key result as an
+    # error (kr-not-measurable); the generator keeps a step between start and target.
+    plan = _Plan(1, plan_sizes(), TODAY, NOW)
+    stuck = [
+        (o.key, kr.key)
+        for o in plan.objectives
+        for kr in o.krs
+        if kr.kind in ("increase", "decrease") and kr.start == kr.target
+    ]
+    assert stuck == []

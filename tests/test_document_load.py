@@ -52,7 +52,8 @@ def _fields_set(model: BaseModel, found: dict[type[BaseModel], set[str]]) -> Non
     found.setdefault(type(model), set()).update(model.model_fields_set)
     for name in type(model).model_fields:
         value = getattr(model, name)
-        for item in value if isinstance(value, list) else [value]:
+        # a loaded KPI keeps its measurements in a MeasurementSeries, not a list
+        for item in value if isinstance(value, list | schema.MeasurementSeries) else [value]:
             if isinstance(item, BaseModel):
                 _fields_set(item, found)
 

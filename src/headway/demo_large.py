@@ -688,6 +688,13 @@ class _Plan:
                     counters = ()
             unit_text = f" {kpi.unit}" if kpi.unit and kpi.unit != "%" else kpi.unit
             metric = kpi.name.split(" (")[0].lower()
+            if start_value == kpi.target:
+                # Already at the target the day the cycle starts: nothing could move
+                # (`kr-not-measurable`). Start one step short of it instead.
+                step = 10.0 ** -max(kpi.decimals, 0)
+                start_value = _round(
+                    kpi.target - step if kind == "increase" else kpi.target + step, kpi.decimals
+                )
             return _KR(
                 key=f"{_slug(metric)}-{index + 1}"[:150],
                 title=f"{verb} {metric} from {_fmt(start_value, kpi.decimals)} to "
@@ -729,6 +736,10 @@ class _Plan:
                        pace=pace)  # fmt: skip
         start = _round(low + span * rng.uniform(0.2, 0.5), decimals)
         target = _round(start + span * rng.uniform(0.15, 0.4), decimals)
+        if target == start:
+            # A narrow range rounded to whole numbers: keep one step between start and
+            # target, or nothing could move (`kr-not-measurable`).
+            target = _round(start + 10.0 ** -max(decimals, 0), decimals)
         if kind == "decrease":
             start, target = target, start
         verb = "Raise" if kind == "increase" else "Cut"

@@ -16,7 +16,7 @@ from headway.coach.rules import (
     TeamFacts,
     run,
 )
-from headway.document.schema import Cycle, Document, KeyResult
+from headway.document.schema import Cycle, Document, KeyResult, measurement_points
 from headway.okrs.timing import checkin_timing
 
 
@@ -88,7 +88,9 @@ def organisation_from_document(doc: Document, at: datetime) -> Organisation:
                 cadence=k.cadence,
                 target=k.target,
                 why=k.why,
-                latest_at=max((m.at for m in k.measurements if m.at <= at), default=None),
+                latest_at=max(
+                    (m for m, _ in measurement_points(k.measurements) if m <= at), default=None
+                ),
             )
             for k in doc.kpis
         ),

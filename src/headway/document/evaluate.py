@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from headway.document.schema import Cycle, Document, KeyResult, Kpi, Objective
+from headway.document.schema import (
+    Cycle,
+    Document,
+    KeyResult,
+    Kpi,
+    Objective,
+    measurement_points,
+)
 from headway.kpis import health
 from headway.okrs import scoring
 
@@ -69,9 +76,9 @@ def _measurement_checkins(kpi: Kpi | None, cycle: Cycle, at: datetime) -> list[s
         return []
     window_start = cycle.starts_at
     return [
-        scoring.CheckIn(at=m.at, value=m.value)
-        for m in sorted(kpi.measurements, key=lambda m: m.at)
-        if window_start <= m.at <= at
+        scoring.CheckIn(at=moment, value=value)
+        for moment, value in sorted(measurement_points(kpi.measurements), key=lambda p: p[0])
+        if window_start <= moment <= at
     ]
 
 
@@ -136,7 +143,11 @@ def core_kpi(kpi: Kpi) -> health.Kpi:
 
 
 def _kpi_entry(kpi: Kpi, at: datetime) -> dict[str, Any]:
-    points = [health.Point(at=m.at, value=m.value) for m in kpi.measurements if m.at <= at]
+    points = [
+        health.Point(at=moment, value=value)
+        for moment, value in measurement_points(kpi.measurements)
+        if moment <= at
+    ]
     ev = health.evaluate(core_kpi(kpi), points, at)
     latest = (
         None if ev.latest is None else {"at": ev.latest.at.isoformat(), "value": ev.latest.value}

@@ -41,6 +41,8 @@ from headway.document.schema import (
     Document,
     FieldPath,
     format_path,
+    measurement_points,
+    measurement_rows,
 )
 from headway.document.schema import (
     KeyResult as DocKeyResult,
@@ -342,11 +344,11 @@ class _Importer:
 
     def check_measurements(self) -> None:
         for i, kpi in enumerate(self.doc.kpis):
-            for j, m in enumerate(kpi.measurements):
-                if abs(m.value) > MAX_ABS_VALUE:
+            for j, (_at, value) in enumerate(measurement_points(kpi.measurements)):
+                if abs(value) > MAX_ABS_VALUE:
                     self.problem(
                         ("kpis", i, "measurements", j, "value"),
-                        f"{m.value!r} is out of range (at most ±1e15)",
+                        f"{value!r} is out of range (at most ±1e15)",
                     )
 
     def check_connections(self) -> None:
@@ -912,15 +914,16 @@ class _Importer:
                     stored[(kpi_id, at)] = (value, note, source)
             for i, pk in zip(chunk, kpi_ids, strict=True):
                 kpi = self.doc.kpis[i]
-                for j, m in enumerate(kpi.measurements):
-                    if stored.get((pk, m.at)) == (m.value, m.note.strip(), m.source):
+                for j, m in enumerate(measurement_rows(kpi.measurements)):
+                    at, value, note, source = m
+                    if stored.get((pk, at)) == (value, note.strip(), source):
                         counts.unchanged += 1
                         self.measured += 1
                         continue
-                    rows = self.pending[m.source]
+                    rows = self.pending[source]
                     rows.append(((kpi.key, m), ("kpis", i, "measurements", j)))
                     if len(rows) >= MEASUREMENT_CHUNK:
-                        self.ingest(m.source)
+                        self.ingest(source)
             self.tick("measurements", self.measured, total)
         for source in sorted(self.pending):
             self.ingest(source)
@@ -934,8 +937,8 @@ class _Importer:
         if not batch:
             return
         rows = [
-            MeasurementRow(kpi=key, at=m.at, value=m.value, note=m.note, line=n)
-            for n, ((key, m), _path) in enumerate(batch, start=1)
+            MeasurementRow(kpi=key, at=at, value=value, note=note, line=n)
+            for n, ((key, (at, value, note, _source)), _path) in enumerate(batch, start=1)
         ]
         # A document may hold measurements dated after now (a plan, an example): the
         # ingestion's "not in the future" rule is for pushes, not for imports.

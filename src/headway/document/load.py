@@ -11,7 +11,10 @@ references and duplicates, so one typo does not cascade into a page of follow-on
 from __future__ import annotations
 
 import difflib
+import math
 import re
+import secrets
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -33,6 +36,8 @@ from headway.document.schema import (
     FieldPath,
     Kpi,
     KpiSource,
+    Measurement,
+    MeasurementSeries,
     Objective,
     Person,
     SourceMap,
@@ -106,20 +111,182 @@ class _Budget:
         self.seen: set[int] = set()
 
 
-def _parse(text: str) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None, str, str]]]:
+#: Below this many lines libyaml alone reads a file fast enough.
+FAST_FROM_LINES = 1000
+
+
+def _parse(
+    text: str, fast_from: int = FAST_FROM_LINES
+) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None, str, str]]]:
     """Parse one YAML text into plain data and a map of path → line (1-based).
 
     Returns (data, lines, problems) where each problem is (line, field path, message);
     data is None when the text is empty or cannot be parsed.
+
+    One-line rows (``- {at: 2026-01-05, value: 3.2}``), most of a large file, are read by
+    :class:`_Rows` and libyaml parses the rest. Should that go wrong in any way (a problem,
+    a row that turns out not to be a list item), the file is parsed again the plain way,
+    so every problem is reported exactly as libyaml sees it.
     """
-    lines: dict[FieldPath, int] = {}
+    rows = _Rows(text, fast_from)
+    if rows.runs:
+        try:
+            data, lines, problems = _Events(rows).parse()
+        except _NeedsNodes:  # aliases, merge keys, ...: libyaml's nodes handle them
+            rows = _Rows(text, fast_from)
+            data, lines, problems = _parse_text(rows.text, rows)
+        if not problems and rows.used == len(rows.runs):
+            return data, lines, problems
+        del data, lines, problems, rows
+    return _parse_text(text, None)
+
+
+class _NeedsNodes(Exception):
+    """The text uses what only the node tree reads (aliases, anchors, merge keys, ...)."""
+
+
+_MERGE_TAGS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+
+
+class _Events:
+    """:func:`_build` over libyaml's events instead of its node tree.
+
+    A large file's tree of nodes and marks took a third of a gigabyte; events are read one
+    at a time. The result (data, lines, problems) is the same as :func:`_parse_text`'s;
+    anything that needs the tree (an anchor, an alias, a merge key, a key that is not
+    text, several documents) raises _NeedsNodes.
+    """
+
+    def __init__(self, rows: _Rows) -> None:
+        self.rows = rows
+        self.lines = _Lines()
+        self.problems: list[tuple[int | None, str, str]] = []
+        self.loader: Any = _Loader(rows.text)  # PyYAML's event API is untyped
+
+    def parse(self) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None, str, str]]]:
+        loader = self.loader
+        try:
+            loader.get_event()  # the stream's start
+            if loader.check_event(yaml.StreamEndEvent):
+                return None, self.lines, self.problems
+            loader.get_event()  # the document's start
+            data = self.node(())
+            loader.get_event()  # the document's end
+            if not loader.check_event(yaml.StreamEndEvent):
+                raise _NeedsNodes
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = None if mark is None else mark.line + 1
+            what = ": ".join(p for p in (exc.context, exc.problem) if p)
+            self.problems.append((line, "", f"YAML syntax error: {what or exc}"))
+            return None, self.lines, self.problems
+        except yaml.YAMLError as exc:
+            self.problems.append((None, "", f"YAML syntax error: {exc}"))
+            return None, self.lines, self.problems
+        finally:
+            loader.dispose()
+        return data, self.lines, self.problems
+
+    def scalar(self, event: Any, path: FieldPath) -> Any:
+        loader = self.loader
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        value = _scalar(loader, node, path, self.problems)
+        loader.constructed_objects.pop(node, None)
+        return value
+
+    def node(self, path: FieldPath) -> Any:
+        loader = self.loader
+        event = loader.get_event()
+        if isinstance(event, yaml.AliasEvent) or event.anchor is not None:
+            raise _NeedsNodes
+        self.lines.setdefault(path, event.start_mark.line + 1)
+        if isinstance(event, yaml.ScalarEvent):
+            return self.scalar(event, path)
+        if isinstance(event, yaml.MappingStartEvent):
+            result: dict[str, Any] = {}
+            first_line: dict[str, int] = {}
+            while not loader.check_event(yaml.MappingEndEvent):
+                key_event: Any = loader.get_event()
+                if not isinstance(key_event, yaml.ScalarEvent) or key_event.anchor is not None:
+                    raise _NeedsNodes
+                tag = key_event.tag
+                if tag is None or tag == "!":
+                    tag = loader.resolve(yaml.ScalarNode, key_event.value, key_event.implicit)
+                if tag in _MERGE_TAGS:
+                    raise _NeedsNodes
+                key_line: int = getattr(key_event, "start_mark").line + 1  # noqa: B009 (untyped)
+                raw_key = self.scalar(key_event, path)
+                key = raw_key if isinstance(raw_key, str) else str(key_event.value)
+                sub = (*path, key)
+                if key in result:
+                    self.problems.append(
+                        (
+                            key_line,
+                            format_path(sub),
+                            f"field {key!r} is written twice (first on line {first_line[key]})",
+                        )
+                    )
+                    self.skip()
+                    continue
+                first_line[key] = key_line
+                self.lines[sub] = key_line
+                result[key] = self.node(sub)
+            loader.get_event()
+            return result
+        # a sequence
+        rows = self.rows
+        items: list[Any] = []
+        item_lines: array[int] | None = None
+        measurements = len(path) == 3 and path[0] == "kpis" and path[2] == "measurements"
+        while not loader.check_event(yaml.SequenceEndEvent):
+            peek = loader.peek_event()
+            if isinstance(peek, yaml.ScalarEvent) and peek.tag == rows.tag:
+                loader.get_event()
+                rows.used += 1
+                found, first = rows.runs[int(peek.value)]
+                rows.runs[int(peek.value)] = ([], 0)
+                if item_lines is None:
+                    item_lines = array("I", (self.lines[(*path, i)] for i in range(len(items))))
+                items.extend(found if measurements else map(_row_dict, found))
+                item_lines.extend(range(first, first + len(found)))
+                continue
+            if item_lines is not None:
+                item_lines.append(peek.start_mark.line + 1)
+            items.append(self.node((*path, len(items))))
+        loader.get_event()
+        if item_lines is not None:
+            self.lines.seqs[path] = item_lines
+        return items
+
+    def skip(self) -> None:
+        """Read past one node (the value of a field written twice)."""
+        depth = 0
+        while True:
+            event = self.loader.get_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise _NeedsNodes
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+            if depth == 0:
+                return
+
+
+def _parse_text(
+    text: str, rows: _Rows | None
+) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None, str, str]]]:
+    lines: _Lines = _Lines()
     problems: list[tuple[int | None, str, str]] = []
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, lines, problems
-        data = _build(loader, node, (), lines, problems, set(), _Budget())
+        data = _build(loader, node, (), lines, problems, set(), _Budget(), rows)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = None if mark is None else mark.line + 1
@@ -137,6 +304,213 @@ def _parse(text: str) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None,
     return data, lines, problems
 
 
+class _Lines(dict[FieldPath, int]):
+    """Path → line, where the items of a long list of one-line rows keep only their lines.
+
+    ``seqs`` maps the path of such a list to the line of each of its items; the fields of
+    a one-line row are on its line, so :func:`~headway.document.schema.line_in` (which
+    falls back to the nearest ancestor) finds them without a dict entry per field.
+    """
+
+    __slots__ = ("seqs",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seqs: dict[FieldPath, array[int]] = {}  # line of each item
+
+    def get(self, path: FieldPath, default: Any = None) -> Any:
+        line = super().get(path)
+        if line is not None:
+            return line
+        if path and type(path[-1]) is int:
+            items = self.seqs.get(path[:-1])
+            if items is not None and 0 <= path[-1] < len(items):
+                return items[path[-1]]
+        return default
+
+
+# A row the fast path reads: a list item that is one flow mapping of plain or simply
+# double-quoted scalars on one line, such as `headway export` writes for check-ins and
+# measurements. Anything else (quotes with other escapes, nested lists, comments,
+# anchors, tags, characters YAML treats specially) stays with libyaml.
+_SAFE = "\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+_LINE = f"- \\{{[{_SAFE}]*\\}} *$"
+_RUN = re.compile(f"^( *){_LINE}(?:\\n\\1{_LINE})*", re.MULTILINE)
+_PLAIN = (
+    r"(?:[A-Za-z0-9_.+~/(]|-(?=[A-Za-z0-9.]))"
+    r"(?:[^,\[\]{}#:\s]|:(?=[^\s,\[\]{}])| +(?=[^\s,\[\]{}#:]))*"
+)
+_PLAIN_VALUE = re.compile(_PLAIN)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUOTED = r'"(?:[^"\\]|\\["\\/bfnrt])*"'
+_PAIR = re.compile(rf" *({_NAME.pattern}): +({_QUOTED}|{_PLAIN}) *(,|$)")
+_ESCAPES = {"\\\\": "\\", '\\"': '"', "\\/": "/", "\\b": "\b", "\\f": "\f", "\\n": "\n",
+            "\\r": "\r", "\\t": "\t"}  # fmt: skip
+_UNSET = object()
+
+#: One row as the fast path keeps it: (field names, value, value, ...); the names tuple is
+#: shared by every row of that shape. A YAML document never yields a tuple, so rows are
+#: told from data by type; :func:`_build` turns them into dicts except for measurements.
+Row = tuple[Any, ...]
+
+
+def _row_dict(row: Row) -> dict[str, Any]:
+    return dict(zip(row[0], row[1:], strict=True))
+
+
+class _Rows:
+    """The one-line rows of a text, read without libyaml, and the text without them.
+
+    Each run of such rows (same indentation, consecutive lines) becomes one placeholder
+    item, ``- !<tag> <run>``, followed by blank lines, so every other line keeps its
+    number. :func:`_build` puts the rows back in place of the placeholder. Scalars are
+    resolved and constructed by PyYAML's own safe loader, once per distinct text.
+    """
+
+    def __init__(self, text: str, fast_from: int = FAST_FROM_LINES) -> None:
+        self.tag = f"!headway-rows-{secrets.token_hex(8)}"
+        self.runs: list[tuple[list[Row], int]] = []  # (rows, line of the first)
+        self.used = 0
+        self.text = text
+        if text.count("\n") < fast_from:
+            return
+        self._loader = _Loader("")
+        self._plain: dict[str, Any] = {}
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._pairs: dict[str, Any] = {}  # "value: 91.5" -> ("value", 91.5)
+        try:
+            self._scan(text)
+        finally:
+            self._loader.dispose()
+            del self._loader, self._plain, self._names, self._pairs
+
+    def _scan(self, text: str) -> None:
+        out: list[str] = []
+        done = 0  # text[:done] is in out
+        line = 1  # number of the line at position `counted`
+        counted = 0
+        for match in _RUN.finditer(text):
+            start = match.start()
+            line += text.count("\n", counted, start)
+            counted = start
+            skip = len(match.group(1)) + 3  # the indentation and "- {"
+            kept: list[str] = []
+            rows: list[Row] = []
+            for n, source in enumerate(match.group().split("\n")):
+                row = self._row(source[skip : source.rindex("}")])
+                if row is None:
+                    if rows:
+                        self.runs.append((rows, line + n - len(rows)))
+                        rows = []
+                    kept.append(source)
+                    continue
+                if not rows:
+                    kept.append(f"{match.group(1)}- {self.tag} {len(self.runs)}")
+                else:
+                    kept.append("")
+                rows.append(row)
+            if rows:
+                self.runs.append((rows, line + len(kept) - len(rows)))
+            out.append(text[done:start])
+            out.append("\n".join(kept))
+            done = match.end()
+        if self.runs:
+            out.append(text[done:])
+            self.text = "".join(out)
+
+    def _row(self, inner: str) -> Row | None:
+        """The row ``{inner}`` as the fast path keeps it, or None to leave it to libyaml."""
+        pairs = self._pairs
+        names: list[str] = []
+        values: list[Any] = [None]
+        for text in inner.split(", "):
+            pair = pairs.get(text)
+            if pair is None:
+                pair = self._pair(text)
+                if pair is None:
+                    return self._quoted_row(inner)
+                if pair is _UNSET:
+                    return None
+                pairs[text] = pair
+            names.append(pair[0])
+            values.append(pair[1])
+        values[0] = self._shape(names)
+        return None if values[0] is None else tuple(values)
+
+    def _pair(self, text: str) -> Any:
+        """(name, value) of ``name: plain value``; None if it is not that simple, _UNSET
+        if the value cannot be read."""
+        name, colon, raw = text.partition(": ")
+        if not colon or not _NAME.fullmatch(name) or not _PLAIN_VALUE.fullmatch(raw):
+            return None
+        value = self._plain.get(raw, _UNSET)
+        if value is _UNSET:
+            value = self._construct(raw)
+            if value is _UNSET:
+                return _UNSET
+            self._plain[raw] = value
+        return name, value
+
+    def _quoted_row(self, inner: str) -> Row | None:
+        """A row with quoted values or odd spacing: read pair by pair."""
+        names: list[str] = []
+        values: list[Any] = []
+        at = 0
+        end = len(inner)
+        while at < end:
+            pair = _PAIR.match(inner, at)
+            if pair is None:
+                return None
+            name, text, comma = pair.groups()
+            if text[0] == '"':
+                value: Any = text[1:-1]
+                if "\\" in value:
+                    value = re.sub(r"\\.", lambda m: _ESCAPES[m.group()], value)
+            else:
+                value = self._plain.get(text, _UNSET)
+                if value is _UNSET:
+                    value = self._construct(text)
+                    if value is _UNSET:
+                        return None
+                    self._plain[text] = value
+            names.append(name)
+            values.append(value)
+            at = pair.end()
+            if comma == "," and at >= end:
+                return None  # a trailing comma
+        shape = self._shape(names)
+        return None if shape is None else (shape, *values)
+
+    def _shape(self, names: list[str]) -> tuple[str, ...] | None:
+        """The shared tuple of a row's field names; None when empty or a name repeats."""
+        key = tuple(names)
+        shared = self._names.get(key)
+        if shared is None:
+            if not names or len(set(names)) < len(names):
+                return None  # empty, or a field written twice: libyaml reports it
+            if not all(_NAME.fullmatch(name) for name in names):
+                return None
+            shared = self._names[key] = key
+        return shared
+
+    def _construct(self, text: str) -> Any:
+        loader = self._loader
+        tag = loader.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+        try:
+            return loader.construct_object(yaml.ScalarNode(tag, text), deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+            return _UNSET
+
+    def take(self, node: yaml.Node) -> tuple[list[Row], int] | None:
+        """The run a placeholder stands for, or None when ``node`` is not one."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag != self.tag:
+            return None
+        self.used += 1
+        run = self.runs[int(node.value)]
+        self.runs[int(node.value)] = ([], 0)  # the rows now belong to the data
+        return run
+
+
 # libyaml's parser when PyYAML has it: the same nodes and marks, several times faster.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -149,10 +523,11 @@ def _build(
     loader: yaml.SafeLoader,
     node: yaml.Node,
     path: FieldPath,
-    lines: dict[FieldPath, int],
+    lines: _Lines,
     problems: list[tuple[int | None, str, str]],
     active: set[int],
     budget: _Budget,
+    rows: _Rows | None = None,
 ) -> Any:
     if id(node) in budget.seen:
         budget.left -= 1
@@ -188,15 +563,31 @@ def _build(
                 continue
             first_line[key] = key_line
             lines[sub] = key_line
-            result[key] = _build(loader, value_node, sub, lines, problems, active, budget)
+            result[key] = _build(loader, value_node, sub, lines, problems, active, budget, rows)
         active.discard(id(node))
         return result
     if isinstance(node, yaml.SequenceNode):
         active.add(id(node))
-        items = [
-            _build(loader, item, (*path, i), lines, problems, active, budget)
-            for i, item in enumerate(node.value)
-        ]
+        items: list[Any] = []
+        item_lines: array[int] | None = None
+        measurements = len(path) == 3 and path[0] == "kpis" and path[2] == "measurements"
+        for item in node.value:
+            run = None if rows is None else rows.take(item)
+            if run is None:
+                items.append(
+                    _build(loader, item, (*path, len(items)), lines, problems, active, budget, rows)
+                )
+                if item_lines is not None:
+                    item_lines.append(item.start_mark.line + 1)
+                continue
+            if item_lines is None:
+                item_lines = array("I", (lines[(*path, i)] for i in range(len(items))))
+            found, first = run
+            # Measurements stay rows (read by _read_kpi); anything else is data as usual.
+            items.extend(found if measurements else map(_row_dict, found))
+            item_lines.extend(range(first, first + len(found)))
+        if item_lines is not None:
+            lines.seqs[path] = item_lines
         active.discard(id(node))
         return items
     return _scalar(loader, node, path, problems)
@@ -306,6 +697,9 @@ class _Item:
     index: int  # within its file
     raw: Any
     model: Any = None
+    #: a KPI's measurement moments, in order (None where unreadable), once its raw
+    #: measurements are dropped (see _read_kpi)
+    moments: list[datetime | None] | None = None
 
     @property
     def key(self) -> str | None:
@@ -328,6 +722,9 @@ class _Collector:
     files: list[_File] = field(default_factory=list)
     found: list[tuple[int, int, int, Problem]] = field(default_factory=list)
     language: str | None = None  # the `language` the files name, if any
+    # equal moments shared by every measurement (a date is 48 bytes, a million of them add up)
+    moments: dict[tuple[type, date], datetime] = field(default_factory=dict)
+    shapes: dict[tuple[str, ...], Any] = field(default_factory=dict)  # see _shape_of
 
     def at_file(self, file: int, line: int | None, path: str, message: str) -> None:
         name = self.files[file].name
@@ -419,6 +816,13 @@ def _read_file(collector: _Collector, file: int, text: str, items: dict[str, lis
         for index, raw in enumerate(value):
             item = _Item(name, file, index, raw)
             items[name].append(item)
+            if (
+                name == "kpis"
+                and isinstance(raw, dict)
+                and isinstance(raw.get("measurements"), list)
+            ):
+                _read_kpi(collector, item, reported)
+                continue
             try:
                 item.model = _MODELS[name].model_validate(raw)
             except ValidationError as exc:
@@ -426,6 +830,118 @@ def _read_file(collector: _Collector, file: int, text: str, items: dict[str, lis
                     loc: FieldPath = (name, index, *error["loc"])
                     if format_path(loc) not in reported:
                         collector.at(item, tuple(error["loc"]), _message(error, _MODELS[name]))
+
+
+_MEASUREMENT_FIELDS = frozenset(Measurement.model_fields)
+_LARGEST_EXACT = 2**53
+
+
+def _read_kpi(collector: _Collector, item: _Item, reported: Set[str]) -> None:
+    """Validate a KPI card and its measurements, keeping the measurements as columns.
+
+    Each measurement is checked on its own (the common shapes by :func:`_measurement`,
+    anything else by the model, for its messages), so the raw rows can go as soon as they
+    are read; the card is validated without them. Problems are those, and in the order,
+    that validating the whole card would give.
+    """
+    raw: dict[str, Any] = item.raw
+    rows = raw.pop("measurements")
+    series = MeasurementSeries()
+    moments: list[datetime | None] = []
+    item.moments = moments
+    found: list[Mapping[str, Any]] = []
+    cache = collector.moments
+    shapes = collector.shapes
+    add = series.append
+    for j, row in enumerate(rows):
+        if type(row) is tuple:
+            shape = shapes.get(row[0], _UNSET)
+            if shape is _UNSET:
+                shape = shapes[row[0]] = _shape_of(row[0])
+            got = None if shape is None else _measurement(row, shape, cache)
+            if got is None:
+                row = _row_dict(row)
+        else:
+            got = _measurement_of(row, cache)
+        if got is None:
+            try:
+                m = Measurement.model_validate(row)
+            except ValidationError as exc:
+                found += [
+                    {**error, "loc": ("measurements", j, *error["loc"])}
+                    for error in exc.errors(include_url=False)
+                ]
+                moments.append(_moment_of(row, "at"))
+                continue
+            got = (m.at, m.value, m.note, m.source)
+        add(*got)
+        moments.append(got[0])
+    del rows
+    model: Kpi | None = None
+    try:
+        model = Kpi.model_validate(raw)
+    except ValidationError as exc:
+        found[:0] = exc.errors(include_url=False)
+    if found:
+        for error in found:
+            if format_path(("kpis", item.index, *error["loc"])) not in reported:
+                collector.at(item, tuple(error["loc"]), _message(error, Kpi))
+        return
+    assert model is not None
+    model.measurements = series
+    item.model = model
+
+
+#: Where a row's at, value, note and source are (0: absent), by the row's field names.
+_Shape = tuple[int, int, int, int]
+
+
+def _shape_of(names: tuple[str, ...]) -> _Shape | None:
+    if not set(names) <= _MEASUREMENT_FIELDS or "at" not in names or "value" not in names:
+        return None
+    where = {name: i for i, name in enumerate(names, start=1)}
+    return where["at"], where["value"], where.get("note", 0), where.get("source", 0)
+
+
+def _measurement_of(
+    row: Any, cache: dict[tuple[type, date], datetime]
+) -> tuple[datetime, float, str, str] | None:
+    if type(row) is not dict or not row.keys() <= _MEASUREMENT_FIELDS:
+        return None
+    values = (row.get("at"), row.get("value"), row.get("note", ""), row.get("source", ""))
+    return _measurement(values, (0, 1, 2, 3), cache)
+
+
+def _measurement(
+    row: Sequence[Any], shape: _Shape, cache: dict[tuple[type, date], datetime]
+) -> tuple[datetime, float, str, str] | None:
+    """(at, value, note, source) of a measurement the model would accept as is, else None.
+
+    Only the plain shapes, for speed: a date or date-time `at`, a finite number, texts;
+    anything else (a quoted moment, a problem) is left to the model. ``shape`` says where
+    in ``row`` each field is (for note and source, 0 means absent: "").
+    """
+    at_i, value_i, note_i, source_i = shape
+    note = row[note_i] if note_i else ""
+    source = row[source_i] if source_i else ""
+    if type(note) is not str or type(source) is not str or len(source) > 100:
+        return None
+    value = row[value_i]
+    if type(value) is float:
+        if not math.isfinite(value):
+            return None
+    elif type(value) is int and -_LARGEST_EXACT <= value <= _LARGEST_EXACT:
+        value = float(value)
+    else:
+        return None
+    at = row[at_i]
+    kind = type(at)
+    if (kind is not date and kind is not datetime) or not isinstance(at, date):
+        return None
+    moment = cache.get((kind, at))
+    if moment is None:
+        moment = cache[(kind, at)] = to_moment(at)
+    return moment, value, note, source
 
 
 def _loops(parents: dict[str, str | None]) -> list[list[str]]:
@@ -680,8 +1196,10 @@ class _Checker:
             if item.model is not None and item.model.source is not None:
                 self.source(item, item.model.source, engines)
             moments: dict[datetime, int] = {}
-            for i, measurement in enumerate(_list(item.raw, "measurements")):
-                at = _moment_of(measurement, "at")
+            ats = item.moments
+            if ats is None:
+                ats = [_moment_of(m, "at") for m in _list(item.raw, "measurements")]
+            for i, at in enumerate(ats):
                 if at is None:
                     continue
                 if at in moments:
