@@ -30,17 +30,19 @@ WRAPPER = (
     "import resource, subprocess, sys\n"
     "with open(sys.argv[1], 'wb') as out:\n"
     "    code = subprocess.run(sys.argv[2:], stdout=out).returncode\n"
-    "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(code, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)\n"
 )
 
 
 def run(
     args: list[str], output: Path, env: dict[str, str] | None = None
-) -> tuple[int, float, float]:
-    """(exit code, seconds, peak MB) of one `headway` command in a fresh process.
+) -> tuple[int, float, float, float]:
+    """(exit code, seconds, peak MB, CPU seconds) of one `headway` command, in a fresh process.
 
     A small wrapper process runs it, so the wrapper's children are that command alone and
-    their maximum resident set size (KB on Linux) is the command's peak.
+    their maximum resident set size (KB on Linux) is the command's peak. CPU time (user +
+    system) says what the command costs when the machine is busy with other work.
     """
     started = time.perf_counter()
     done = subprocess.run(
@@ -51,10 +53,10 @@ def run(
         env=env,
     )
     elapsed = time.perf_counter() - started
-    code, peak = done.stdout.split()
+    code, peak, cpu = done.stdout.split()
     if int(code) not in (0, 1):
         sys.stderr.write(done.stderr)
-    return int(code), elapsed, int(peak) / 1024
+    return int(code), elapsed, int(peak) / 1024, float(cpu)
 
 
 def build_export(path: Path) -> None:
@@ -117,26 +119,28 @@ def main() -> None:
     size = export.stat().st_size
     print(f"export: {export} ({size / 1e6:.1f} MB); load average {os.getloadavg()[0]:.2f}")
 
-    code, seconds, peak = run(["lint", "--format", "json", str(export)], out / "lint.json")
+    code, seconds, peak, cpu = run(["lint", "--format", "json", str(export)], out / "lint.json")
     findings = json.loads((out / "lint.json").read_text())
     errors = sorted({f["rule"] for f in findings if f["severity"] == "error"})
     count = sum(f["severity"] == "error" for f in findings)
     print(
-        f"lint    {seconds:6.1f} s  peak {peak:6.0f} MB  exit {code}, {len(findings)} findings, "
+        f"lint    {seconds:6.1f} s ({cpu:.1f} s CPU)  peak {peak:6.0f} MB  exit {code}, "
+        f"{len(findings)} findings, "
         f"{count} errors {errors or ''}  {verdict('lint', seconds, peak)}"
     )
-    code, seconds, peak = run(["score", "--format", "json", str(export)], out / "score.json")
+    code, seconds, peak, cpu = run(["score", "--format", "json", str(export)], out / "score.json")
     scored = json.loads((out / "score.json").read_text()) if code == 0 else {}
     print(
-        f"score   {seconds:6.1f} s  peak {peak:6.0f} MB  exit {code}, "
+        f"score   {seconds:6.1f} s ({cpu:.1f} s CPU)  peak {peak:6.0f} MB  exit {code}, "
         f"{len(scored.get('key_results', {})):,} key results, {len(scored.get('kpis', {})):,} "
         f"KPIs  {verdict('score', seconds, peak)}"
     )
     if not options.skip_import:
         env, name = import_env()
-        code, seconds, peak = run(["import", str(export)], out / "import.txt", env)
+        code, seconds, peak, cpu = run(["import", str(export)], out / "import.txt", env)
         print(
-            f"import  {seconds:6.1f} s  peak {peak:6.0f} MB  exit {code} (into an empty {name} "
+            f"import  {seconds:6.1f} s ({cpu:.1f} s CPU)  peak {peak:6.0f} MB  exit {code} "
+            f"(into an empty {name} "
             f"database)  {verdict('import', seconds, peak)}"
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
