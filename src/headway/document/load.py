@@ -146,6 +146,7 @@ class _NeedsNodes(Exception):
 
 
 _MERGE_TAGS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+_IMMUTABLE = frozenset((str, int, float, bool, type(None), date, datetime))
 
 
 class _Events:
@@ -162,6 +163,7 @@ class _Events:
         self.lines = _Lines()
         self.problems: list[tuple[int | None, str, str]] = []
         self.loader: Any = _Loader(rows.text)  # PyYAML's event API is untyped
+        self.constructed: dict[tuple[str, str, str | None], Any] = {}
 
     def parse(self) -> tuple[Any, dict[FieldPath, int], list[tuple[int | None, str, str]]]:
         loader = self.loader
@@ -192,9 +194,17 @@ class _Events:
         tag = event.tag
         if tag is None or tag == "!":
             tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        # Field names, e-mails, kinds and numbers repeat: construct each text once.
+        key = (tag, event.value, event.style)
+        value = self.constructed.get(key, _UNSET)
+        if value is not _UNSET:
+            return value
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        failed = len(self.problems)
         value = _scalar(loader, node, path, self.problems)
         loader.constructed_objects.pop(node, None)
+        if len(self.problems) == failed and type(value) in _IMMUTABLE:
+            self.constructed[key] = value
         return value
 
     def node(self, path: FieldPath) -> Any:
@@ -699,7 +709,7 @@ class _Item:
     model: Any = None
     #: a KPI's measurement moments, in order (None where unreadable), once its raw
     #: measurements are dropped (see _read_kpi)
-    moments: list[datetime | None] | None = None
+    moments: Sequence[datetime | None] | None = None
 
     @property
     def key(self) -> str | None:
@@ -877,6 +887,8 @@ def _read_kpi(collector: _Collector, item: _Item, reported: Set[str]) -> None:
         add(*got)
         moments.append(got[0])
     del rows
+    if not found:
+        item.moments = series.at  # the same moments: no second list of a million
     model: Kpi | None = None
     try:
         model = Kpi.model_validate(raw)
