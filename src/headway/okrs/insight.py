@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from headway.kpis import health
 from headway.okrs import scoring
 
 __all__ = [
@@ -35,9 +36,11 @@ __all__ = [
     "calibration",
     "co_movement",
     "confidence_probability",
+    "kpi_history",
     "kr_probability",
     "moved_the_kpi",
     "predict",
+    "reaches_upwards",
 ]
 
 _Floats = npt.NDArray[np.float64]
@@ -240,14 +243,33 @@ _DAY_SECONDS: Final = 86_400.0
 _END_OF_TIME: Final = datetime.max.replace(tzinfo=UTC)
 
 
-def _reach_upwards(kr: scoring.KeyResult) -> bool:
-    if kr.kind == "above":
+def reaches_upwards(kind: str, start: float | None, target: float) -> bool:
+    """Whether reaching ``target`` means getting to it or above (else to it or below)."""
+    if kind == "above":
         return True
-    if kr.kind == "below":
+    if kind == "below":
         return False
-    assert kr.start is not None
-    assert kr.target is not None
-    return kr.target > kr.start if kr.target != kr.start else kr.kind == "increase"
+    if start is None or start == target:
+        return kind == "increase"
+    return target > start
+
+
+def kpi_history(
+    points: Iterable[tuple[datetime, float]], cadence: str | None, before: datetime
+) -> tuple[tuple[datetime, float], ...]:
+    """A KPI's review periods before ``before`` (its trend window), as (moment, value).
+
+    The latest measurement of each period counts, as for its trend (docs/kpis.md); a KPI
+    without a cadence is read weekly.
+    """
+    period = cadence if cadence in health.CADENCES else "weekly"
+    chosen = health.review_periods(
+        [health.Point(at, value) for at, value in points if at < before],
+        period,
+        before,
+    )
+    window = chosen[-health.TREND_WINDOW[period] :]
+    return tuple((p.at, p.value) for p in window)
 
 
 def kr_probability(kr: scoring.KeyResult, cycle: scoring.Cycle, at: datetime) -> Probability:
@@ -280,7 +302,7 @@ def kr_probability(kr: scoring.KeyResult, cycle: scoring.Cycle, at: datetime) ->
     prediction = predict(points, end)
     assert prediction is not None
     low, high = prediction.interval()
-    up = _reach_upwards(kr)
+    up = reaches_upwards(kr.kind, kr.start, kr.target)
     p = (
         prediction.probability_at_least(kr.target)
         if up
