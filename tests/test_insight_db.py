@@ -144,3 +144,34 @@ def test_insight_endpoints_answer_and_are_in_the_openapi(org: Any, history: Any)
     for path in ("/api/v1/calibration", "/api/v1/teams/{key}/history",
                  "/api/v1/cycles/{key}/kpi-moves", "/api/v1/objectives/{key}/forecast"):  # fmt: skip
         assert path in spec, path
+
+
+@pytest.mark.frozen("2027-03-01T12:00:00Z")
+def test_the_pages_show_the_insight_where_decisions_are_made(org: Any, history: Any) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(org.member)
+    team = client.get("/teams/depot/").content.decode()
+    assert "History across cycles" in team
+    assert "2026-Q3" in team
+    assert '50% <span class="meta">(1 of 2)</span>' in team  # carried over
+    assert "Brier score" in team
+    review = client.get("/cycles/2026-Q4/review/").content.decode()
+    assert "moved the KPI" in review
+    assert "Brier score" in review
+    # The check-in form says how the person's confidences landed.
+    objective = Objective.objects.create(key="now", cycle=org.cycle, team=org.depot, title="Now")
+    kr = KeyResult.objects.create(objective=objective, key="k", title="K", kind="increase",
+                                  start=0, target=10)  # fmt: skip
+    CheckIn.objects.create(key_result=kr, at=datetime(2027, 1, 4, tzinfo=UTC), value=1,
+                           confidence=8, author=org.member)  # fmt: skip
+    checkin = client.get("/teams/depot/checkin/").content.decode()
+    assert "Your 8s have landed 0% of the time (0 of 10)" in checkin
+    for w in range(2, 9):
+        CheckIn.objects.create(key_result=kr, at=datetime(2027, 1, 1, tzinfo=UTC)
+                               + timedelta(weeks=w), value=float(w))  # fmt: skip
+    rescore([objective.pk])
+    page = client.get("/objectives/now/").content.decode()
+    assert "likely to reach the target; 80% range" in page
+    assert '"range": [[' in page

@@ -77,11 +77,13 @@ def objective_forecasts(objective: Objective, at: datetime) -> dict[str, insight
     return result
 
 
-def calibration(*, person: Person | None = None, team: Team | None = None) -> insight.Calibration:
+def calibration(
+    *, person: Person | None = None, team: Team | None = None, cycle: Cycle | None = None
+) -> insight.Calibration:
     """Check-in confidences in closed cycles against whether the key result landed (1 query).
 
     `person`: the confidences that person gave; `team`: those on the team's key results;
-    neither: the whole organisation's.
+    `cycle`: those of one closed cycle; none: the whole organisation's.
     """
     rows = CheckIn.objects.filter(
         confidence__isnull=False,
@@ -92,6 +94,8 @@ def calibration(*, person: Person | None = None, team: Team | None = None) -> in
         rows = rows.filter(author=person)
     if team is not None:
         rows = rows.filter(key_result__objective__team=team)
+    if cycle is not None:
+        rows = rows.filter(key_result__objective__cycle=cycle)
     counts = (
         rows.annotate(
             landed=Case(
@@ -113,7 +117,7 @@ def calibration(*, person: Person | None = None, team: Team | None = None) -> in
 def calibration_line(result: insight.Calibration, confidence: int | None, who: str) -> str:
     """One sentence for a form: "Your 8s have landed 45% of the time (11 of 24)."."""
     if result.forecasts == 0:
-        return f"No confidence of {who} has been scored yet: no cycle with it has closed."
+        return f"None of {who} confidences has been scored yet: no cycle with them has closed."
     row = result.row(confidence) if confidence is not None else None
     if row is None:
         row = max(result.rows, key=lambda r: r.forecasts)
