@@ -225,6 +225,7 @@ class KpiMoveRow:
 
     key_result: KeyResult
     move: insight.KpiMove
+    achieved: bool = True
     periods_before: int = 0
     periods_after: int = 0
     label: str = field(default="")
@@ -234,6 +235,7 @@ class KpiMoveRow:
             "objective": self.key_result.objective.key,
             "key_result": self.key_result.key,
             "kpi": self.key_result.kpi.key if self.key_result.kpi else None,
+            "achieved": self.achieved,
             "verdict": self.move.verdict,
             "label": self.label,
             "p_value": self.move.p_value,
@@ -250,6 +252,8 @@ LABELS = {
     "already_heading": "the KPI was already heading there",
     "not_enough_data": "not enough data",
 }
+# A key result that fell short, on a KPI that kept its course: "heading there" would mislead.
+SHORT_LABEL = "no change in the KPI's course"
 
 
 def _achieved(cycle: Cycle, kr: KeyResult) -> bool:
@@ -258,12 +262,14 @@ def _achieved(cycle: Cycle, kr: KeyResult) -> bool:
 
 
 def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMoveRow]:
-    """Key result id → "did it move the KPI?" for the achieved, KPI-linked ones (1 query).
+    """Key result id → "did it move the KPI?" for the KPI-linked ones (1 query).
 
     The KPI's review periods (its cadence; weekly without one) over its trend window before
-    the cycle's start and up to the cycle's end are tested for a change at the start.
+    the cycle's start and up to the cycle's end are tested for a change at the start. The
+    question is about achieved key results; one that fell short is answered too (a KPI it
+    moved is worth knowing), with `achieved` false.
     """
-    linked = [kr for kr in key_results if kr.kpi_id is not None and _achieved(cycle, kr)]
+    linked = [kr for kr in key_results if kr.kpi_id is not None]
     if not linked:
         return {}
     window = core_cycle(cycle)
@@ -285,7 +291,11 @@ def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMo
         after = [p for p in periods if p.at >= window.starts_at]
         values = [p.value for p in before + after]
         move = _cached_move(values, len(before))
-        result[kr.pk] = KpiMoveRow(kr, move, len(before), len(after), LABELS[move.verdict])
+        achieved = _achieved(cycle, kr)
+        label = LABELS[move.verdict]
+        if move.verdict == "already_heading" and not achieved:
+            label = SHORT_LABEL
+        result[kr.pk] = KpiMoveRow(kr, move, achieved, len(before), len(after), label)
     return result
 
 

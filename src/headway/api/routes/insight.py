@@ -89,6 +89,7 @@ class KpiMoveOut(Schema):
     objective: str
     key_result: str
     kpi: str | None
+    achieved: bool
     verdict: str
     label: str
     p_value: float | None
@@ -159,8 +160,9 @@ def team_history(request: HttpRequest, key: str) -> dict[str, Any]:
     summary="Did the achieved key results move their KPIs?",
 )  # fmt: skip
 def kpi_moves(request: HttpRequest, key: str) -> dict[str, Any]:
-    """For each achieved key result linked to a KPI (of the objectives you may see): moved
-    the KPI, the KPI was already heading there, or not enough data."""
+    """For each key result linked to a KPI (of the objectives you may see): moved the KPI,
+    the KPI was already heading there (achieved) or kept its course (fell short), or not
+    enough data."""
     cycle = lookups.cycle(key)
     access = access_of(request)
     key_results = list(
