@@ -273,8 +273,14 @@ def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMo
     if not linked:
         return {}
     window = core_cycle(cycle)
-    cadences = {kr.kpi_id: (kr.kpi.cadence or "weekly") for kr in linked if kr.kpi is not None}
-    since = window.starts_at - timedelta(days=3 * 366)
+    cadences = {
+        kr.kpi_id: (kr.kpi.cadence if kr.kpi.cadence in health.CADENCES else "weekly")
+        for kr in linked
+        if kr.kpi is not None
+    }
+    # Only the trend window before the start is tested: a year of weeks, two of months...
+    days = max(health.CADENCE_DAYS[c] * (health.TREND_WINDOW[c] + 1) for c in cadences.values())
+    since = window.starts_at - timedelta(days=days)
     series: dict[int, list[health.Point]] = defaultdict(list)
     for kpi_id, at, value in (
         Measurement.objects.filter(kpi_id__in=set(cadences), at__gte=since, at__lt=window.ends_at)

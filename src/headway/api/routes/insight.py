@@ -14,6 +14,7 @@ from ninja import Query, Router, Schema
 from headway.api import lookups
 from headway.api.auth import access_of
 from headway.api.routes.common import LIST, READ, responses
+from headway.api.schemas import PageParams
 from headway.okrs import insight_db
 from headway.okrs.models import KeyResult, Objective
 from headway.okrs.stored import display_moment
@@ -102,6 +103,9 @@ class KpiMoveOut(Schema):
 
 class KpiMovesOut(Schema):
     cycle: str
+    count: int
+    limit: int
+    offset: int
     items: list[KpiMoveOut]
 
 
@@ -159,19 +163,24 @@ def team_history(request: HttpRequest, key: str) -> dict[str, Any]:
     "/cycles/{key}/kpi-moves", response=responses({200: KpiMovesOut}, *READ), tags=INSIGHT,
     summary="Did the achieved key results move their KPIs?",
 )  # fmt: skip
-def kpi_moves(request: HttpRequest, key: str) -> dict[str, Any]:
+def kpi_moves(request: HttpRequest, key: str, params: Query[PageParams]) -> dict[str, Any]:
     """For each key result linked to a KPI (of the objectives you may see): moved the KPI,
     the KPI was already heading there (achieved) or kept its course (fell short), or not
-    enough data."""
+    enough data. Paginated by objective and key result: each needs its KPI's history."""
     cycle = lookups.cycle(key)
     access = access_of(request)
-    key_results = list(
-        KeyResult.objects.filter(
-            objective__in=Objective.objects.filter(access.objective_condition(), cycle=cycle),
-            kpi__isnull=False,
-        )
-        .select_related("objective", "kpi")
-        .order_by("objective__key", "position", "id")
+    linked = KeyResult.objects.filter(
+        objective__in=Objective.objects.filter(access.objective_condition(), cycle=cycle),
+        kpi__isnull=False,
+    ).order_by("objective__key", "position", "id")
+    count, window = lookups.paginate(
+        linked.select_related("objective", "kpi"), params.limit, params.offset
     )
-    moves = insight_db.kpi_moves(cycle, key_results)
-    return {"cycle": cycle.key, "items": [row.as_dict() for row in moves.values()]}
+    moves = insight_db.kpi_moves(cycle, list(window))
+    return {
+        "cycle": cycle.key,
+        "count": count,
+        "limit": params.limit,
+        "offset": params.offset,
+        "items": [row.as_dict() for row in moves.values()],
+    }
