@@ -13,7 +13,7 @@ from ninja import Query, Router, Schema
 
 from headway.api import lookups
 from headway.api.auth import access_of
-from headway.api.routes.common import LIST, READ, responses
+from headway.api.routes.common import READ, responses
 from headway.api.schemas import PageParams
 from headway.okrs import insight_db
 from headway.okrs.models import KeyResult, Objective
@@ -129,7 +129,7 @@ def objective_forecast(request: HttpRequest, key: str) -> dict[str, Any]:
 
 
 @router.get(
-    "/calibration", response=responses({200: CalibrationOut}, *LIST), tags=INSIGHT,
+    "/calibration", response=responses({200: CalibrationOut}, *READ), tags=INSIGHT,
     summary="Calibration of check-in confidence",
 )  # fmt: skip
 def get_calibration(request: HttpRequest, filters: Query[CalibrationFilters]) -> dict[str, Any]:
