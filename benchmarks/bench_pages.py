@@ -52,6 +52,7 @@ def main() -> None:
           f"objectives {Objective.objects.count():,}, KPIs {Kpi.objects.count():,}")  # fmt: skip
     cycle = Cycle.objects.filter(state="active").order_by("-start").first()
     assert cycle is not None
+    closed = Cycle.objects.filter(state="closed").order_by("-start").first() or cycle
     # A lead of a team with objectives: their home page has the most to show.
     membership = (
         Membership.objects.filter(role="lead", team__objectives__cycle=cycle)
@@ -92,6 +93,13 @@ def main() -> None:
         "API: cycle tree of a team": f"/api/v1/cycles/{cycle.key}/tree?team={team.key}",
         "API: KPIs": "/api/v1/kpis",
         "API: cycle scores (whole cycle)": f"/api/v1/cycles/{cycle.key}/scores",
+        # Insight across cycles (okrs.insight_db).
+        "API: forecast of an objective": f"/api/v1/objectives/{objective.key}/forecast",
+        "API: calibration, organisation": "/api/v1/calibration",
+        "API: calibration of a team": f"/api/v1/calibration?team={team.key}",
+        "API: team history": f"/api/v1/teams/{team.key}/history",
+        "API: KPI moves, whole cycle": f"/api/v1/cycles/{closed.key}/kpi-moves",
+        "closed cycle review": f"/cycles/{closed.key}/review/",
     }
     print(f"{'page':32} {'median ms':>10} {'worst ms':>9}")
     for name, url in pages.items():

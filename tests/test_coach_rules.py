@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -269,3 +269,35 @@ def test_every_rule_is_documented_with_its_severity() -> None:
         row = re.search(rf"^\| `{re.escape(rule_id)}` \| (\w+) \|", doc, re.MULTILINE)
         assert row, f"{rule_id} is not in the rules table of docs/coach.md"
         assert row.group(1) == spec.severity, rule_id
+
+
+def _weekly_history(
+    level: float, slope: float, weeks: int = 52
+) -> tuple[tuple[datetime, float], ...]:
+    """A KPI rising ``slope`` a week up to the cycle's start, with a little alternating noise."""
+    start = datetime(2027, 1, 1, tzinfo=UTC)
+    return tuple(
+        (start - timedelta(weeks=weeks - w), level + slope * w + (0.3 if w % 2 else -0.3))
+        for w in range(weeks)
+    )
+
+
+def test_a_target_the_kpi_trend_reaches_anyway_is_business_as_usual() -> None:
+    # 52 weeks rising 0.2 a week from 60: about 73 by the end of March.
+    history = _weekly_history(60.0, 0.2)
+    easy = kr("easy", "Raise on-time delivery from 70% to 72%", start=70.0, target=72.0,
+              kpi="otd", kpi_history=history)  # fmt: skip
+    hard = kr("hard", "Raise on-time delivery from 70% to 85%", start=70.0, target=85.0,
+              kpi="otd", kpi_history=history)  # fmt: skip
+    org = with_objectives(objective("bau", key_results=(easy, hard)))
+    fired = [f for f in run(org) if f.rule == "target-business-as-usual"]
+    assert [f.path for f in fired] == ["objectives/bau/key_results/easy"]
+    assert "trend reaches 7" in fired[0].message
+    assert "2027-03-31" in fired[0].message
+    assert "probability without any change" in fired[0].message
+    # A closed cycle is not planned any more, and a short history is no evidence.
+    closed = with_objectives(objective("bau", cycle="2026-Q4", key_results=(easy,)))
+    assert not [f for f in run(closed) if f.rule == "target-business-as-usual"]
+    short = replace(easy, kpi_history=history[-4:])
+    org = with_objectives(objective("bau", key_results=(short,)))
+    assert not [f for f in run(org) if f.rule == "target-business-as-usual"]

@@ -14,9 +14,11 @@ What is in it
   viewer. The demo administrator is ``demo@headway.local`` ("Demo Admin"): a Django
   superuser and staff member, and ``admin`` on the company team. Re-running the loader
   restores the demo administrator's password; other people keep theirs.
-- **Cycles**: the calendar quarter containing ``today`` (active) and the quarter before
+- **Cycles**: the calendar quarter containing ``today`` (active), the quarter before
   (closed and graded: grades on objectives and key results, reflections, a full history of
-  weekly check-ins).
+  weekly check-ins) and the two quarters before that (``EARLIER_QUARTERS``, closed and
+  graded too: the closed quarter's objectives earlier in their life, so team history,
+  calibration of confidence and "did it move the KPI?" have several cycles to read).
 - **Objectives**: 22 in the current quarter and 13 in the closed one, aligned company →
   department → team, with 1 to 5 key results of every kind and weekly check-ins (value,
   confidence, comment, author) on Mondays up to ``today``.
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -136,6 +138,12 @@ class DemoSummary:
 
 
 # --------------------------------------------------------------------------- the data
+
+#: Closed quarters before the closed one, holding the same objectives earlier in their life.
+EARLIER_QUARTERS = 2
+_EARLIER_REFLECTION = (
+    "Good progress, not all the way: the work carries into next quarter with the same aim."
+)
 
 DOMAIN = "larkspur.test"
 
@@ -1497,6 +1505,46 @@ def _kpi_value_on(series: Sequence[tuple[date, float]], day: date) -> float:
     return [value for end, value in series if end <= day][-1]
 
 
+def _earlier(specs: Sequence[_Objective], back: int) -> tuple[_Objective, ...]:
+    """The closed quarter's objectives ``back`` quarters earlier: same aims, other outcomes.
+
+    Keys get a ``-<back>q-back`` suffix (stable, so reruns match them); each key result's
+    outcome is drawn (seeded) around the closed quarter's, never all 1.0 (that would be
+    sandbagging); committed objectives get a reflection.
+    """
+
+    def key(k: str) -> str:
+        return f"{k}-{back}q-back"
+
+    earlier = []
+    for spec in specs:
+        rng = random.Random(f"{SEED}:earlier:{back}:{spec.key}")
+        krs = []
+        for kr in spec.krs:
+            draw = rng.uniform(0.5, 1.15)
+            progress = (
+                (1.0 if draw > 0.75 else 0.0)
+                if kr.kind == MILESTONE
+                else min(1.0, round(kr.progress * draw, 2))
+            )
+            krs.append(replace(kr, progress=progress, due_days=None))
+        counted = [i for i, kr in enumerate(krs) if kr.kind in (INC, DEC, MILESTONE)]
+        # 0.9 and up can round to the target: keep one key result clearly short of it.
+        if counted and all(krs[i].progress >= 0.9 for i in counted):
+            first = counted[0]
+            krs[first] = replace(krs[first], progress=0.0 if krs[first].kind == MILESTONE else 0.6)
+        earlier.append(
+            replace(
+                spec,
+                key=key(spec.key),
+                parent=key(spec.parent) if spec.parent else None,
+                krs=tuple(krs),
+                reflection=spec.reflection or _EARLIER_REFLECTION,
+            )
+        )
+    return tuple(earlier)
+
+
 def _load_objectives(
     specs: Iterable[_Objective],
     cycle: Cycle,
@@ -1672,21 +1720,49 @@ def load_demo(*, today: date | None = None) -> DemoSummary:
                 "closed_by": None,
             },
         )
+        earlier: list[tuple[int, Cycle]] = []
+        start = prev_start
+        for back in range(2, 2 + EARLIER_QUARTERS):
+            next_start = start
+            start, end = _quarter(start - timedelta(days=1))
+            earlier.append(
+                (
+                    back,
+                    _upsert(
+                        Cycle,
+                        {"key": _quarter_key(start)},
+                        {
+                            "name": f"Q{(start.month - 1) // 3 + 1} {start.year}",
+                            "start": start,
+                            "end": end,
+                            "state": CycleState.CLOSED,
+                            "closed_at": datetime.combine(
+                                next_start + timedelta(days=2), time(0), UTC
+                            ),
+                            "closed_by": closer,
+                        },
+                    ),
+                )
+            )
         kpis = _load_kpis(people, teams, today, now, cur_start, prev_start)
         plan: list[tuple[KeyResult, list[_Point], Person | None]] = []
-        objectives = _load_objectives(
+        objectives: list[Objective] = []
+        for back, cycle in reversed(earlier):
+            objectives += _load_objectives(
+                _earlier(PREVIOUS, back), cycle, True, people, teams, kpis, now, plan
+            )
+        objectives += _load_objectives(
             PREVIOUS, previous, True, people, teams, kpis, now, plan
         ) + _load_objectives(CURRENT, current, False, people, teams, kpis, now, plan)
+        cycles = {c.pk: c for c in (previous, current, *(c for _, c in earlier))}
         windows = {
-            kr.pk: (previous.start, previous.end)
-            if kr.objective.cycle_id == previous.pk
-            else (current.start, current.end)
+            kr.pk: (cycles[kr.objective.cycle_id].start, cycles[kr.objective.cycle_id].end)
             for kr, _, _ in plan
         }
         _sync_checkins(plan, windows)
         # A rerun in a later quarter leaves the demo's older quarters empty: remove them.
         Cycle.objects.filter(
-            key__regex=r"^\d{4}-Q[1-4]$", end__lt=prev_start, objectives__isnull=True
+            key__regex=r"^\d{4}-Q[1-4]$", end__lt=start, objectives__isnull=True
         ).delete()
         # The check-ins were written in bulk: store the scores they give in one pass.
         rescore_all()
@@ -1699,7 +1775,7 @@ def load_demo(*, today: date | None = None) -> DemoSummary:
     return DemoSummary(
         teams=len(teams),
         people=len(people),
-        cycles=2,
+        cycles=2 + EARLIER_QUARTERS,
         objectives=len(objectives),
         key_results=len(key_results),
         checkins=CheckIn.objects.filter(key_result__in=key_results).count(),

@@ -34,6 +34,9 @@ def test_demo_pages(page: Any, live_server: Any, console: list[str], shoot: Any)
         "review-open": f"/cycles/{current.key}/review/",
         "checkin": f"/teams/{Kpi.objects.get(key=CRITICAL_KPI).team.key}/checkin/",
         "teams": "/teams/",
+        # Insight across cycles: team history and calibration, KPI moves in the review.
+        "team": "/teams/revenue-cycle/",
+        "review-insight": f"/cycles/{closed.key}/review/?team=revenue-cycle",
     }
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_login", lead.email)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
@@ -27,7 +27,8 @@ from headway.coach.rules import (
     TeamFacts,
     run,
 )
-from headway.kpis.models import Kpi
+from headway.kpis.models import Kpi, Measurement
+from headway.okrs import insight
 from headway.okrs.models import CheckIn, CheckInQuerySet, Cycle, CycleState, KeyResult, Objective
 from headway.teams.models import Team
 
@@ -49,12 +50,52 @@ DRAFT_KEY_RESULT_RULES = (
 REVIEW_RULES = ("sandbagging", "committed-missed")
 # The one rule that reads check-ins (those dated before their cycle).
 CHECKIN_RULE = "checkin-before-cycle"
+# The one rule that reads KPI measurements (the linked KPI's trend before the cycle).
+BAU_RULE = "target-business-as-usual"
 DRAFT_KEY = "draft"
 
 
 KEY_RESULT_COLUMNS = (
     "id", "objective_id", "key", "title", "kind", "start", "target", "due", "kpi__key", "grade",
+    "kpi_id", "kpi__cadence", "objective__cycle__start", "objective__cycle__state",
 )  # fmt: skip
+# The longest trend window (three years of quarters) bounds the history that is read.
+HISTORY_DAYS = 3 * 366
+
+
+def _kpi_histories(
+    rows: Sequence[tuple[Any, ...]],
+) -> dict[int, tuple[tuple[datetime, float], ...]]:
+    """Key result id → its KPI's review periods before its cycle (`target-business-as-usual`).
+
+    Only key results of cycles that are not closed, with a target and a KPI, are looked at;
+    one query for all of them, none when there is none.
+    """
+    wanted = [
+        row for row in rows if row[10] is not None and row[6] is not None
+        and row[13] != CycleState.CLOSED
+    ]  # fmt: skip
+    if not wanted:
+        return {}
+    starts = [row[12] for row in wanted]
+    since = datetime.combine(min(starts) - timedelta(days=HISTORY_DAYS), time(), tzinfo=UTC)
+    until = datetime.combine(max(starts), time(), tzinfo=UTC)
+    series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    for kpi_id, at, value in (
+        Measurement.objects.filter(
+            kpi_id__in={row[10] for row in wanted}, at__gte=since, at__lt=until
+        )
+        .order_by("kpi_id", "at", "id")
+        .values_list("kpi_id", "at", "value")
+    ):
+        series[kpi_id].append((at, value))
+    histories = {}
+    for row in wanted:
+        before = datetime.combine(row[12], time(), tzinfo=UTC)
+        history = insight.kpi_history(series.get(row[10], ()), row[11] or None, before)
+        if history:
+            histories[row[0]] = history
+    return histories
 
 
 def _early_checkins(checkins: CheckInQuerySet) -> dict[int, tuple[datetime, int]]:
@@ -70,13 +111,15 @@ def _early_checkins(checkins: CheckInQuerySet) -> dict[int, tuple[datetime, int]
 
 
 def _key_result_facts(
-    row: tuple[Any, ...], early: dict[int, tuple[datetime, int]]
+    row: tuple[Any, ...],
+    early: dict[int, tuple[datetime, int]],
+    histories: dict[int, tuple[tuple[datetime, float], ...]],
 ) -> KeyResultFacts:
-    pk, _objective_id, key, title, kind, start, target, due, kpi, grade = row
+    pk, _objective_id, key, title, kind, start, target, due, kpi, grade = row[:10]
     first, count = early.get(pk, (None, 0))
     return KeyResultFacts(
         key, title, kind, start, target, due, kpi, grade,
-        first_early_checkin=first, early_checkins=count,
+        first_early_checkin=first, early_checkins=count, kpi_history=histories.get(pk, ()),
     )  # fmt: skip
 
 
@@ -93,12 +136,14 @@ def organisation_facts(at: datetime | None = None) -> Organisation:
     )
     early = _early_checkins(CheckIn.objects.all())
     key_results: dict[int, list[KeyResultFacts]] = defaultdict(list)
-    for row in (
+    rows = list(
         KeyResult.objects.order_by("objective_id", "position", "id")
         .values_list(*KEY_RESULT_COLUMNS)
         .iterator(chunk_size=5000)
-    ):
-        key_results[row[1]].append(_key_result_facts(row, early))
+    )
+    histories = _kpi_histories(rows)
+    for row in rows:
+        key_results[row[1]].append(_key_result_facts(row, early, histories))
     objectives = tuple(
         ObjectiveFacts(
             key=key,
@@ -173,12 +218,13 @@ def _cycle_facts(key: str, start: date, end: date, state: str) -> CycleFacts:
 
 
 def _objectives(
-    objectives: QuerySet[Objective], *, checkins: bool = True
+    objectives: QuerySet[Objective], *, checkins: bool = True, histories_needed: bool = True
 ) -> tuple[tuple[ObjectiveFacts, ...], dict[str, TeamFacts], dict[str, CycleFacts]]:
     """Facts of `objectives` with their key results, and of their teams and cycles (3 queries).
 
     Without `checkins` (for rules that do not look at them) early check-ins are not
-    read: 2 queries.
+    read: 2 queries. KPI histories (`target-business-as-usual`) take one more query when
+    some key result of an open cycle with a target is linked to a KPI.
     """
     early = (
         _early_checkins(CheckIn.objects.filter(key_result__objective__in=objectives.values("pk")))
@@ -186,12 +232,14 @@ def _objectives(
         else {}
     )
     key_results: dict[int, list[KeyResultFacts]] = defaultdict(list)
-    for row in (
+    rows = list(
         KeyResult.objects.filter(objective__in=objectives.values("pk"))
         .order_by("objective_id", "position", "id")
         .values_list(*KEY_RESULT_COLUMNS)
-    ):
-        key_results[row[1]].append(_key_result_facts(row, early))
+    )
+    histories = _kpi_histories(rows) if histories_needed else {}
+    for row in rows:
+        key_results[row[1]].append(_key_result_facts(row, early, histories))
     facts: list[ObjectiveFacts] = []
     teams: dict[str, TeamFacts] = {}
     cycles: dict[str, CycleFacts] = {}
@@ -252,7 +300,9 @@ def findings_for_objectives(
     """
     chosen = list(rules) if rules is not None else None
     facts, teams, cycles = _objectives(
-        objectives, checkins=chosen is None or CHECKIN_RULE in chosen
+        objectives,
+        checkins=chosen is None or CHECKIN_RULE in chosen,
+        histories_needed=chosen is None or BAU_RULE in chosen,
     )
     org = Organisation(
         language=settings.COACH_LANGUAGE,
@@ -317,6 +367,7 @@ def findings_for_team(team: Team, at: datetime | None = None) -> list[Finding]:
             ~Q(cycle__state=CycleState.CLOSED) | Q(grade__isnull=False)
         ),
         checkins=False,  # team rules count objectives and key results, not check-ins
+        histories_needed=False,
     )
     org = Organisation(
         language=settings.COACH_LANGUAGE,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime, time
 
 from headway.coach.language import default_language
 from headway.coach.rules import (
@@ -17,6 +17,7 @@ from headway.coach.rules import (
     run,
 )
 from headway.document.schema import Cycle, Document, KeyResult, measurement_points
+from headway.okrs import insight
 from headway.okrs.timing import checkin_timing
 
 
@@ -27,7 +28,18 @@ def _closed(cycle: Cycle, at: datetime) -> bool:
     return cycle.end < at.date()
 
 
-def _key_result_facts(kr: KeyResult, cycle: Cycle | None) -> KeyResultFacts:
+def _kpi_history(
+    kr: KeyResult, cycle: Cycle | None, doc: Document
+) -> tuple[tuple[datetime, float], ...]:
+    """The linked KPI's review periods before the cycle (`target-business-as-usual`)."""
+    kpi = next((k for k in doc.kpis if k.key == kr.kpi), None) if kr.kpi else None
+    if kpi is None or cycle is None or kr.target is None:
+        return ()
+    before = datetime.combine(cycle.start, time(), tzinfo=UTC)
+    return insight.kpi_history(measurement_points(kpi.measurements), kpi.cadence, before)
+
+
+def _key_result_facts(kr: KeyResult, cycle: Cycle | None, doc: Document) -> KeyResultFacts:
     early = (
         []
         if cycle is None
@@ -46,6 +58,7 @@ def _key_result_facts(kr: KeyResult, cycle: Cycle | None) -> KeyResultFacts:
         kr.grade,
         first_early_checkin=early[0] if early else None,
         early_checkins=len(early),
+        kpi_history=_kpi_history(kr, cycle, doc),
     )
 
 
@@ -70,7 +83,7 @@ def organisation_from_document(doc: Document, at: datetime) -> Organisation:
                 type=o.type,
                 parent=o.parent,
                 key_results=tuple(
-                    _key_result_facts(kr, cycles.get(o.cycle)) for kr in o.key_results
+                    _key_result_facts(kr, cycles.get(o.cycle), doc) for kr in o.key_results
                 ),
                 grade=o.grade,
                 reflection=o.reflection,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from headway.coach import language, wording
-from headway.okrs import timing
+from headway.okrs import insight, timing
 
 SEVERITIES = ("error", "warning", "info")
 MAX_OBJECTIVES = 5
@@ -39,6 +39,9 @@ class KeyResultFacts:
     # The earliest check-in dated before the cycle's start and how many are (okrs.timing).
     first_early_checkin: datetime | None = None
     early_checkins: int = 0
+    # The linked KPI's review periods before the cycle starts, oldest first, as
+    # (moment, value): the evidence of `target-business-as-usual` (okrs.insight).
+    kpi_history: tuple[tuple[datetime, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +366,46 @@ def _checkin_before_cycle(org: Organisation) -> Iterator[tuple[str, str]]:
                 f"{what} at {_moment(first)} is dated before {cycle.key} starts "
                 f"({cycle.start.isoformat()}).",
             )
+
+
+@rule(
+    "target-business-as-usual",
+    "warning",
+    "A key result asks for change: a target the KPI's own trend reaches anyway measures "
+    "business as usual, not the objective.",
+    "Set the target beyond where the trend goes on its own, or leave the KPI on the board "
+    "and measure the change the objective wants instead.",
+)
+def _target_business_as_usual(org: Organisation) -> Iterator[tuple[str, str]]:
+    cycles = {c.key: c for c in _open_cycles(org)}
+    for objective in org.objectives:
+        cycle = cycles.get(objective.cycle)
+        if cycle is None:
+            continue
+        origin = datetime.combine(cycle.start, time(), tzinfo=UTC)
+        end = (cycle.end - cycle.start).days + 1.0
+        for kr in objective.key_results:
+            if kr.target is None or not kr.kpi_history or kr.kind not in _NUMERIC_KINDS:
+                continue
+            points = [((at - origin).total_seconds() / 86_400, v) for at, v in kr.kpi_history]
+            upwards = insight.reaches_upwards(kr.kind, kr.start, kr.target)
+            verdict = insight.business_as_usual(points, end, kr.target, upwards)
+            if not verdict.easy:
+                continue
+            assert verdict.probability is not None
+            assert verdict.projected is not None
+            assert verdict.low is not None
+            assert verdict.high is not None
+            yield (
+                _kr_path(objective, kr),
+                f"Its KPI's own trend reaches {verdict.projected:.4g} by "
+                f"{cycle.end.isoformat()} (80% range {verdict.low:.4g} to {verdict.high:.4g}): "
+                f"the target {kr.target:g} is met with {verdict.probability:.0%} probability "
+                "without any change.",
+            )
+
+
+_NUMERIC_KINDS = ("increase", "decrease", "above", "below")
 
 
 @rule(

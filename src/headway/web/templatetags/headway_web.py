@@ -54,3 +54,11 @@ def ago(value: datetime | None) -> str:
 def bar(value: float | None, expected: float | None = None) -> common.Bar:
     """A progress bar for `{% include "web/ui.html#bar" with bar=score|bar:expected %}`."""
     return common.Bar(score=value or 0.0, expected=expected)
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """A probability or rate as a whole percentage (62%); a dash when there is none."""
+    if value is None:
+        return common.DASH
+    return f"{value:.0%}"

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from headway.okrs import timing
+from headway.okrs import insight_db, timing
 from headway.okrs.actions import record_checkin
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind
 from headway.teams.models import Team
@@ -26,6 +26,8 @@ class Row:
     key_result: KeyResult
     form: CheckInRowForm | None
     why_read_only: str = ""
+    # How the person's earlier confidences landed (okrs.insight_db.calibration_line).
+    calibration: str = ""
 
     @property
     def last_confidence(self) -> int | None:
@@ -60,6 +62,8 @@ def checkin(request: HttpRequest, key: str) -> HttpResponse:
     if not allowed and not acc.at_least(team.pk, "member"):
         raise PermissionDenied("Only members of the team and key-result owners may check in.")
     data = request.POST if request.method == "POST" else None
+    # One query: the person's confidences of closed cycles against what landed.
+    calibrated = insight_db.calibration(person=me)
     rows = []
     for kr in key_results:
         why = ""
@@ -77,7 +81,10 @@ def checkin(request: HttpRequest, key: str) -> HttpResponse:
                 key_result=kr,
                 initial={"confidence": kr.last_confidence},  # type: ignore[attr-defined]
             )
-        rows.append(Row(key_result=kr, form=form, why_read_only=why))
+        line = ""
+        if form is not None:
+            line = insight_db.calibration_line(calibrated, kr.last_confidence, "your")  # type: ignore[attr-defined]
+        rows.append(Row(key_result=kr, form=form, why_read_only=why, calibration=line))
     forms = [row.form for row in rows if row.form is not None]
     if data is not None:
         valid = all([form.is_valid() for form in forms])

@@ -19,7 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import REVIEW_RULES, findings_for_objectives
 from headway.coach.rules import Finding
+from headway.okrs import insight_db
 from headway.okrs.actions import close_cycle, create_cycle, reopen_cycle, update_cycle
+from headway.okrs.insight_db import KpiMoveRow
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_progress, grade_band
 from headway.okrs.stored import display_moment, stored_tree
@@ -281,6 +283,8 @@ class ReviewRow:
     reflection: str
     key_results: list[tuple[KeyResult, KeyResultResult]]
     findings: list[Finding] = field(default_factory=list)
+    # "Did it move the KPI?" for its achieved, KPI-linked key results (okrs.insight_db).
+    moves: list[KpiMoveRow] = field(default_factory=list)
 
     @property
     def band(self) -> str:
@@ -416,6 +420,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
     )
     tree = stored_tree(cycle, objectives=Objective.objects.filter(pk__in=window))
     coach = findings_for_objectives(Objective.objects.filter(pk__in=window), REVIEW_RULES)
+    moves = insight_db.kpi_moves(cycle, list(tree.key_results()))
     rows = [
         ReviewRow(
             objective=objective,
@@ -425,6 +430,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             reflection=objective.reflection,
             key_results=[(kr, tree.key_result_result(kr)) for kr in tree.key_results_of(objective)],
             findings=coach.get(objective.key, []),
+            moves=[moves[kr.pk] for kr in tree.key_results_of(objective) if kr.pk in moves],
         )
         for objective in tree.objectives
     ]
@@ -464,6 +470,8 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             "team_rows": team_rows,
             "bins": bins,
             "bands": bands,
+            # How this cycle's confidences landed (its own once closed, else all closed ones).
+            "calibration": insight_db.calibration(cycle=cycle if cycle.is_closed else None),
             "graded": len(summary),
             "errors": errors,
             "can_manage": can_manage,

@@ -20,7 +20,7 @@ from headway.coach.db import findings_for_draft, findings_for_objective
 from headway.coach.rules import Finding
 from headway.kpis.actions import gaming_alerts
 from headway.kpis.models import Measurement
-from headway.okrs import stored
+from headway.okrs import insight_db, stored
 from headway.okrs.actions import (
     align_objective,
     create_key_result,
@@ -29,6 +29,7 @@ from headway.okrs.actions import (
     update_key_result,
     update_objective,
 )
+from headway.okrs.insight import Probability
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult
 from headway.okrs.stored import display_moment, stored_tree
@@ -63,6 +64,8 @@ class KrView:
     forecast_value: float | None = None
     expected_value: float | None = None
     findings: list[Finding] = field(default_factory=list)
+    # The probabilistic forecast (okrs.insight): how likely, and the 80% range.
+    probability: Probability | None = None
 
     @property
     def chart_id(self) -> str:
@@ -166,6 +169,9 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
     for kr in key_results:
         result = tree.key_result_result(kr)
         chart, forecast_value, expected_value = kr_chart(kr, result, points[kr.pk], cycle, at)
+        likely = insight_db.probability(kr, cycle, ((p.at, p.value) for p in points[kr.pk]), at)
+        if chart is not None and likely is not None and likely.probability is not None:
+            chart["range"] = [[chart["end"], likely.low], [chart["end"], likely.high]]
         rows.append(
             KrView(
                 key_result=kr,
@@ -177,6 +183,7 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
                 forecast_value=forecast_value,
                 expected_value=expected_value,
                 findings=kr_findings.get(kr.key, []),
+                probability=likely,
             )
         )
     expected = tree.objective_result(current).expected

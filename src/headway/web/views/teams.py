@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_team
+from headway.okrs import insight_db
 from headway.okrs.models import Cycle, CycleState
 from headway.teams.actions import (
     create_team,
@@ -136,6 +137,9 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             "can_steer": acc.can_steer(team.pk),
             "can_check_in": acc.at_least(team.pk, "member"),
             "findings": findings_for_team(team),
+            # Across closed cycles (okrs.insight_db): 2 queries and 1 for the calibration.
+            "history": insight_db.team_history(team, acc.objective_condition()),
+            "calibration": insight_db.calibration(team=team),
         },
     )
 

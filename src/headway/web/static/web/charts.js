@@ -149,6 +149,13 @@
         borderWidth: 2, pointRadius: [0, 4], pointBackgroundColor: C.purple,
       });
     }
+    if (d.range) {
+      // The probabilistic forecast's 80% range of the end value, as a bar at the end.
+      datasets.push({
+        label: "80% range", data: xy(d.range), borderColor: C.purple, backgroundColor: C.purple,
+        borderWidth: 6, pointRadius: 0, borderCapStyle: "round",
+      });
+    }
     var options = base(d.unit, d.start, d.end, false);
     options.plugins.headwayNow = { at: d.now };
     return new window.Chart(canvas, { type: "line", data: { datasets: datasets }, options: options, plugins: [nowLine] });

@@ -1,0 +1,560 @@
+"""Insight across cycles: probabilistic forecasts, calibration, business-as-usual targets,
+"did it move the KPI?" and KPI-link decay.
+
+Pure code over numbers (no Django, no database): the database layer turns check-ins and
+measurements into ``(x, value)`` points and calls these functions. ``docs/scoring.md``
+("Insight across cycles") states every method, its test and its figures on synthetic data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from headway.kpis import health
+from headway.okrs import scoring
+
+__all__ = [
+    "BAU_PROBABILITY",
+    "FORECAST_LEVEL",
+    "MIN_FORECAST_POINTS",
+    "BusinessAsUsual",
+    "Calibration",
+    "CoMovement",
+    "KpiMove",
+    "Prediction",
+    "Probability",
+    "ReliabilityRow",
+    "business_as_usual",
+    "calibration",
+    "co_movement",
+    "confidence_probability",
+    "kpi_history",
+    "kr_probability",
+    "moved_the_kpi",
+    "predict",
+    "reaches_upwards",
+]
+
+_Floats = npt.NDArray[np.float64]
+
+#: The forecast interval's coverage: "80% range".
+FORECAST_LEVEL: Final = 0.80
+#: Fewest value points (the key result's start counts as one) for a probabilistic forecast.
+MIN_FORECAST_POINTS: Final = 6
+#: A target the KPI's own trend reaches with at least this probability is business as usual.
+BAU_PROBABILITY: Final = 0.80
+#: Fewest forecasts for the over-confidence test, and its one-sided level.
+MIN_CALIBRATION_FORECASTS: Final = 20
+OVERCONFIDENCE_Z: Final = 1.645
+#: "Did it move the KPI?": periods needed before and after the cycle's start, the level of
+#: the test, its bootstrap size, and the autocorrelation from which a KPI counts as
+#: wandering (a random walk cannot tell an effect from its own drift).
+MIN_PERIODS_BEFORE: Final = 8
+MIN_PERIODS_AFTER: Final = 3
+MOVED_ALPHA: Final = 0.05
+BOOTSTRAP_SAMPLES: Final = 399
+WANDERING_RHO: Final = 0.9
+#: KPI-link decay: the last this-many paired period changes, Spearman, one-sided level.
+CO_MOVEMENT_WINDOW: Final = 8
+MIN_CO_MOVEMENT: Final = 6
+CO_MOVEMENT_ALPHA: Final = 0.05
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """The predictive distribution of a series' value at ``x``: Student t(mean, sd, df)."""
+
+    x: float
+    mean: float
+    sd: float
+    df: float
+
+    def interval(self, level: float = FORECAST_LEVEL) -> tuple[float, float]:
+        q = float(stats.t.ppf(0.5 + level / 2, self.df)) * self.sd
+        return self.mean - q, self.mean + q
+
+    def probability_at_least(self, threshold: float) -> float:
+        if self.sd <= 0.0:
+            return 1.0 if self.mean >= threshold else 0.0
+        return float(stats.t.sf((threshold - self.mean) / self.sd, self.df))
+
+    def probability_at_most(self, threshold: float) -> float:
+        if self.sd <= 0.0:
+            return 1.0 if self.mean <= threshold else 0.0
+        return float(stats.t.cdf((threshold - self.mean) / self.sd, self.df))
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    """One local-level fit per signal-to-noise ratio, with its likelihood weight."""
+
+    slope: float
+    level: _Floats  # filtered level of the detrended series after the last point
+    level_var: _Floats
+    noise_var: _Floats  # measurement noise per point
+    wander_var: _Floats  # random-walk variance per unit of x
+    slope_var: _Floats
+    anchor: _Floats  # where the level estimate sits in x
+    weight: _Floats
+    x_last: float
+    increments: int
+
+
+def _points(points: Iterable[tuple[float, float]]) -> tuple[_Floats, _Floats]:
+    """Sorted x and y; points at an equal x are averaged (one observation per moment)."""
+    pairs = sorted((float(x), float(y)) for x, y in points)
+    xs = np.array([p[0] for p in pairs], dtype=np.float64)
+    ys = np.array([p[1] for p in pairs], dtype=np.float64)
+    if xs.size == 0:
+        return xs, ys
+    ux, inverse = np.unique(xs, return_inverse=True)
+    sums = np.bincount(inverse, weights=ys)
+    counts = np.bincount(inverse)
+    return ux, sums / counts
+
+
+#: Signal-to-noise ratios (wander per median step over noise) the likelihood chooses from;
+#: 0 is a straight trend with noise, the largest is practically a random walk with drift.
+_RATIOS: Final = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 31)])
+
+
+def _fit(x: _Floats, y: _Floats) -> _Fit:
+    """Theil-Sen trend plus a local-level model of what is left (see docs/scoring.md).
+
+    The deviations from the trend are a random walk (variance ``wander_var`` per unit of x)
+    seen through independent noise (``noise_var``). Their ratio is chosen by maximum
+    likelihood over a grid (Kalman filter, noise variance concentrated out), so a series
+    that wanders gets a widening interval and a steady trend a narrow one.
+    """
+    n = x.size
+    i, j = np.triu_indices(n, k=1)
+    slope = float(np.median((y[j] - y[i]) / (x[j] - x[i])))
+    dt = np.diff(x)
+    unit = float(np.median(dt))
+    r = y - slope * x
+    q = _RATIOS / unit
+    # One filter per ratio, in noise units; the first value fixes the level (diffuse start).
+    level = np.full(q.size, r[0])
+    # The same filter run over x finds where the level estimate sits in time: the slope's
+    # error acts over the distance from there (the mean x for a trend, the last x for a walk).
+    anchor = np.full(q.size, x[0])
+    var = np.ones(q.size)
+    log_f = np.zeros(q.size)
+    sum_v2f = np.zeros(q.size)
+    for k in range(1, n):
+        var = var + q * dt[k - 1]
+        f = var + 1.0
+        v = r[k] - level
+        log_f += np.log(f)
+        sum_v2f += v * v / f
+        gain = var / f
+        level = level + gain * v
+        anchor = anchor + gain * (x[k] - anchor)
+        var = var * (1.0 - gain)
+    m = n - 1
+    sigma2 = sum_v2f / m
+    with np.errstate(divide="ignore"):
+        loglik = -0.5 * (log_f + m * np.log(np.maximum(sigma2, 1e-300)))
+    # Likelihood weights (flat prior over the log-spaced grid): short histories that
+    # cannot tell a trend from a walk hedge between them, long ones pick one.
+    weight = np.exp(loglik - loglik.max())
+    weight /= weight.sum()
+    noise = sigma2
+    wander = q * noise
+    sxx = float(np.sum((x - x.mean()) ** 2))
+    span = float(x[-1] - x[0])
+    return _Fit(
+        slope=slope,
+        level=level,
+        level_var=var * noise,
+        noise_var=noise,
+        wander_var=wander,
+        # Theil-Sen on a random walk varies about 6/5 as much as the mean step would.
+        slope_var=noise / sxx + 1.2 * wander / span,
+        anchor=anchor,
+        weight=weight,
+        x_last=float(x[-1]),
+        increments=m,
+    )
+
+
+def predict(points: Iterable[tuple[float, float]], x: float) -> Prediction | None:
+    """Predictive distribution of the series' value at ``x`` (after its last point).
+
+    None with fewer than MIN_FORECAST_POINTS distinct x values.
+    """
+    xs, ys = _points(points)
+    if xs.size < MIN_FORECAST_POINTS:
+        return None
+    fit = _fit(xs, ys)
+    h = max(x - fit.x_last, 0.0)
+    means = fit.level + fit.slope * x
+    lever = x - fit.anchor
+    variances = fit.level_var + fit.wander_var * h + fit.noise_var + fit.slope_var * lever**2
+    mean = float(np.sum(fit.weight * means))
+    var = float(np.sum(fit.weight * (variances + (means - mean) ** 2)))
+    return Prediction(x=x, mean=mean, sd=math.sqrt(max(var, 0.0)), df=max(fit.increments - 1, 1))
+
+
+# --------------------------------------------------------------------------- key results
+
+
+@dataclass(frozen=True, slots=True)
+class Probability:
+    """How likely a key result is to reach its target by the cycle's end.
+
+    ``probability`` is None when there is too little history, and ``reason`` says why.
+    ``low``/``high`` bound the 80% interval of the end value, ``score_low``/``score_high``
+    the same interval scored by the key result's rule.
+    """
+
+    probability: float | None
+    low: float | None = None
+    high: float | None = None
+    score_low: float | None = None
+    score_high: float | None = None
+    points: int = 0
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        return {
+            "probability": self.probability,
+            "low": self.low,
+            "high": self.high,
+            "score_low": self.score_low,
+            "score_high": self.score_high,
+            "points": self.points,
+            "reason": self.reason,
+        }
+
+
+_DAY_SECONDS: Final = 86_400.0
+_END_OF_TIME: Final = datetime.max.replace(tzinfo=UTC)
+
+
+def reaches_upwards(kind: str, start: float | None, target: float) -> bool:
+    """Whether reaching ``target`` means getting to it or above (else to it or below)."""
+    if kind == "above":
+        return True
+    if kind == "below":
+        return False
+    if start is None or start == target:
+        return kind == "increase"
+    return target > start
+
+
+def kpi_history(
+    points: Iterable[tuple[datetime, float]], cadence: str | None, before: datetime
+) -> tuple[tuple[datetime, float], ...]:
+    """A KPI's review periods before ``before`` (its trend window), as (moment, value).
+
+    The latest measurement of each period counts, as for its trend (docs/kpis.md); a KPI
+    without a cadence is read weekly.
+    """
+    period = cadence if cadence in health.CADENCES else "weekly"
+    chosen = health.review_periods(
+        [health.Point(at, value) for at, value in points if at < before],
+        period,
+        before,
+    )
+    window = chosen[-health.TREND_WINDOW[period] :]
+    return tuple((p.at, p.value) for p in window)
+
+
+def kr_probability(kr: scoring.KeyResult, cycle: scoring.Cycle, at: datetime) -> Probability:
+    """Probability that ``kr`` reaches its target at ``cycle``'s end, from history up to ``at``.
+
+    The points are the check-ins with a value (x in days from the cycle's start) plus the
+    start at the cycle's start, as for the linear forecast.
+    """
+    if kr.kind in ("milestone", "objectives"):
+        return Probability(None, reason="A milestone or roll-up has no numeric history.")
+    if kr.target is None or (kr.kind in ("increase", "decrease") and kr.start is None):
+        return Probability(None, reason="Not measurable: it needs a start and a target.")
+    origin = cycle.starts_at
+    points = [
+        ((c.at - origin).total_seconds() / _DAY_SECONDS, c.value)
+        for c in kr.checkins
+        if c.at <= at and c.value is not None
+    ]
+    if kr.start is not None:
+        points.append((0.0, kr.start))
+    distinct = len({x for x, _ in points})
+    if distinct < MIN_FORECAST_POINTS:
+        return Probability(
+            None,
+            points=distinct,
+            reason=f"Too little history: {distinct} of the {MIN_FORECAST_POINTS} values "
+            "a forecast needs.",
+        )
+    end = (cycle.ends_at - origin).total_seconds() / _DAY_SECONDS
+    prediction = predict(points, end)
+    assert prediction is not None
+    low, high = prediction.interval()
+    up = reaches_upwards(kr.kind, kr.start, kr.target)
+    p = (
+        prediction.probability_at_least(kr.target)
+        if up
+        else prediction.probability_at_most(kr.target)
+    )
+    s_low, s_high = sorted((_score(kr, low), _score(kr, high)))
+    return Probability(
+        probability=p, low=low, high=high, score_low=s_low, score_high=s_high, points=distinct
+    )
+
+
+def _score(kr: scoring.KeyResult, value: float) -> float:
+    probe = scoring.KeyResult(
+        key=kr.key,
+        kind=kr.kind,
+        start=kr.start,
+        target=kr.target,
+        checkins=(scoring.CheckIn(at=_END_OF_TIME, value=value),),
+    )
+    return scoring.kr_score(probe, _END_OF_TIME)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def confidence_probability(confidence: int) -> float:
+    """Confidence 0-10 read as the probability of reaching the target: confidence / 10."""
+    if isinstance(confidence, bool) or confidence not in range(11):
+        raise ValueError(f"confidence must be an integer 0-10, got {confidence!r}")
+    return confidence / 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityRow:
+    """Forecasts stated at one confidence and how many of them landed."""
+
+    confidence: int
+    forecasts: int
+    landed: int
+
+    @property
+    def rate(self) -> float:
+        return self.landed / self.forecasts
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Brier score, reliability table and over-confidence verdict of a set of forecasts.
+
+    ``expected_brier`` is the Brier score a perfectly calibrated forecaster stating the same
+    confidences would expect (mean of p(1 - p)). ``overconfident`` is None below
+    MIN_CALIBRATION_FORECASTS forecasts.
+    """
+
+    forecasts: int
+    brier: float | None
+    expected_brier: float | None
+    rows: tuple[ReliabilityRow, ...]
+    z: float | None
+    overconfident: bool | None
+
+    def row(self, confidence: int) -> ReliabilityRow | None:
+        return next((r for r in self.rows if r.confidence == confidence), None)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "forecasts": self.forecasts,
+            "brier": self.brier,
+            "expected_brier": self.expected_brier,
+            "z": self.z,
+            "overconfident": self.overconfident,
+            "rows": [
+                {"confidence": r.confidence, "forecasts": r.forecasts, "landed": r.landed}
+                for r in self.rows
+            ],
+        }
+
+
+def calibration(forecasts: Iterable[tuple[int, bool]]) -> Calibration:
+    """Score (confidence 0-10, landed) pairs.
+
+    Over-confidence is a one-sided test that the stated probabilities exceed what landed:
+    z = sum(p - o) / sqrt(sum p(1 - p)) >= 1.645 (5%), computed when there are at least
+    MIN_CALIBRATION_FORECASTS forecasts.
+    """
+    pairs = [(confidence_probability(c), bool(o), c) for c, o in forecasts]
+    if not pairs:
+        return Calibration(0, None, None, (), None, None)
+    p = np.array([a for a, _, _ in pairs], dtype=np.float64)
+    o = np.array([b for _, b, _ in pairs], dtype=np.float64)
+    brier = float(np.mean((p - o) ** 2))
+    expected = float(np.mean(p * (1.0 - p)))
+    counts = np.bincount([c for _, _, c in pairs], minlength=11)
+    landed = np.bincount([c for _, _, c in pairs], weights=o, minlength=11)
+    rows = tuple(
+        ReliabilityRow(c, int(counts[c]), round(float(landed[c]))) for c in range(11) if counts[c]
+    )
+    z: float | None = None
+    flag: bool | None = None
+    if len(pairs) >= MIN_CALIBRATION_FORECASTS:
+        spread = float(np.sum(p * (1.0 - p)))
+        excess = float(np.sum(p - o))
+        # Only 0s and 10s: any miss of a 10 is over-confidence, no spread to test against.
+        z = excess / math.sqrt(spread) if spread > 0.0 else (math.inf if excess > 0 else 0.0)
+        flag = z >= OVERCONFIDENCE_Z
+    return Calibration(len(pairs), brier, expected, rows, z, flag)
+
+
+# --------------------------------------------------------------------------- KPIs
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessAsUsual:
+    """Where a KPI's own trend takes it by the cycle's end, and whether that meets a target."""
+
+    probability: float | None
+    projected: float | None
+    low: float | None
+    high: float | None
+    easy: bool
+    reason: str = ""
+
+
+def business_as_usual(
+    points: Iterable[tuple[float, float]], x_end: float, target: float, upwards: bool
+) -> BusinessAsUsual:
+    """Would the KPI reach ``target`` at ``x_end`` on its own trend (probability >= 0.8)?
+
+    ``points`` are the KPI's review periods before the cycle starts (x in any unit that
+    ``x_end`` shares); ``upwards``: reaching means at least the target, else at most.
+    """
+    prediction = predict(points, x_end)
+    if prediction is None:
+        return BusinessAsUsual(None, None, None, None, False, reason="Too little KPI history.")
+    p = (
+        prediction.probability_at_least(target)
+        if upwards
+        else prediction.probability_at_most(target)
+    )
+    low, high = prediction.interval()
+    return BusinessAsUsual(p, prediction.mean, low, high, p >= BAU_PROBABILITY)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiMove:
+    """The verdict of "did it move the KPI?": moved, already_heading or not_enough_data."""
+
+    verdict: str
+    p_value: float | None = None
+    level_change: float | None = None
+    slope_change: float | None = None
+    reason: str = ""
+
+
+VERDICTS: Final = ("moved", "already_heading", "not_enough_data")
+
+
+def _f_statistics(ys: _Floats, design: _Floats) -> _Floats:
+    """OLS F statistics of the last two columns of ``design`` for each row of ``ys``."""
+    inverse = np.linalg.inv(design.T @ design)
+    beta = ys @ design @ inverse
+    resid = ys - beta @ design.T
+    n, k = design.shape
+    s2 = np.sum(resid * resid, axis=1) / (n - k)
+    b = beta[:, -2:]
+    c_inv = np.linalg.inv(inverse[-2:, -2:])
+    f: _Floats = np.einsum("bi,ij,bj->b", b, c_inv, b) / 2.0 / s2
+    return f
+
+
+def moved_the_kpi(values: Sequence[float], first_after: int, seed: int = 0) -> KpiMove:
+    """Interrupted time series: did level or slope change from period ``first_after`` on?
+
+    ``values`` are one value per review period, oldest first, with the cycle starting at
+    index ``first_after``. Segmented regression y = a + b t + c [t >= t0] + d (t - t0)
+    [t >= t0]; the F statistic of (c, d) is judged against a sieve bootstrap of the no-change
+    model (trend plus AR(1) errors fitted to the series), so autocorrelated KPIs do not
+    produce false alarms. p < 0.05 -> moved, else already_heading. Deterministic for a
+    given ``seed``.
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = y.size
+    before, after = first_after, n - first_after
+    if before < MIN_PERIODS_BEFORE or after < MIN_PERIODS_AFTER:
+        return KpiMove(
+            "not_enough_data",
+            reason=f"{before} periods before the cycle and {after} in it; "
+            f"the test needs {MIN_PERIODS_BEFORE} and {MIN_PERIODS_AFTER}.",
+        )
+    t = np.arange(n, dtype=np.float64)
+    post = (t >= first_after).astype(np.float64)
+    design = np.column_stack([np.ones(n), t, post, (t - first_after) * post])
+    null = design[:, :2]
+    beta0, *_ = np.linalg.lstsq(null, y, rcond=None)
+    e = y - null @ beta0
+    denom = float(np.sum(e[:-1] ** 2))
+    if denom == 0.0:
+        return KpiMove("already_heading", p_value=1.0, level_change=0.0, slope_change=0.0)
+    rho = float(np.sum(e[1:] * e[:-1])) / denom
+    # Least squares underestimates AR(1) autocorrelation of detrended series by about
+    # (2 + 4 rho) / n; adding it back keeps the bootstrap's null honest.
+    rho = min(max(rho + (2.0 + 4.0 * rho) / n, -0.9), 1.0)
+    beta_full, *_ = np.linalg.lstsq(design, y, rcond=None)
+    level, slope = float(beta_full[2]), float(beta_full[3])
+    if rho >= WANDERING_RHO:
+        return KpiMove(
+            "not_enough_data",
+            level_change=level,
+            slope_change=slope,
+            reason="The KPI wanders like a random walk; its history cannot tell an effect "
+            "from its own drift.",
+        )
+    f_obs = float(_f_statistics(y[None, :], design)[0])
+    innovations = e[1:] - rho * e[:-1]
+    innovations = innovations - innovations.mean()
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(innovations, size=(BOOTSTRAP_SAMPLES, n))
+    errors = np.empty_like(draws)
+    errors[:, 0] = draws[:, 0] / math.sqrt(max(1.0 - rho * rho, 1.0 / n))
+    for k in range(1, n):
+        errors[:, k] = rho * errors[:, k - 1] + draws[:, k]
+    f_boot = _f_statistics(errors + (null @ beta0)[None, :], design)
+    p_value = float((1 + np.sum(f_boot >= f_obs)) / (BOOTSTRAP_SAMPLES + 1))
+    verdict = "moved" if p_value < MOVED_ALPHA else "already_heading"
+    return KpiMove(verdict, p_value=p_value, level_change=level, slope_change=slope)
+
+
+@dataclass(frozen=True, slots=True)
+class CoMovement:
+    """Whether two series still move together: Spearman correlation of their changes."""
+
+    pairs: int
+    rho: float | None
+    p_value: float | None
+    decayed: bool | None
+
+
+def co_movement(outcome: Sequence[float], kpi: Sequence[float]) -> CoMovement:
+    """Spearman correlation of the period-over-period changes of two aligned series.
+
+    Uses the last CO_MOVEMENT_WINDOW paired changes; the link has decayed when the
+    correlation is not significantly positive (one-sided p >= 0.05). None below
+    MIN_CO_MOVEMENT pairs.
+    """
+    a = np.diff(np.asarray(outcome, dtype=np.float64))[-CO_MOVEMENT_WINDOW:]
+    b = np.diff(np.asarray(kpi, dtype=np.float64))[-CO_MOVEMENT_WINDOW:]
+    if a.size != b.size:
+        raise ValueError("the two series must cover the same periods")
+    if a.size < MIN_CO_MOVEMENT:
+        return CoMovement(int(a.size), None, None, None)
+    if np.all(a == a[0]) or np.all(b == b[0]):
+        return CoMovement(int(a.size), 0.0, 1.0, True)
+    result = stats.spearmanr(a, b, alternative="greater")
+    rho, p = float(result.statistic), float(result.pvalue)
+    return CoMovement(int(a.size), rho, p, p >= CO_MOVEMENT_ALPHA)
