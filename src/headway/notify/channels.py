@@ -1,8 +1,8 @@
 """Channels as a registry: channel id -> implementation that sends one delivery.
 
 `inbox` writes the Notification row (exactly once: unique per person and event); `email`
-sends plain text + HTML through Django's mailers (MAILERS); `webhook` POSTs JSON that a
-Slack and a Microsoft Teams incoming webhook both accept. Each send raises
+sends plain text + HTML through Django's mailers (MAILERS); `webhook` POSTs JSON in the
+webhook's format (`FORMATS`: generic, Slack Block Kit, Teams Adaptive Card). Each send raises
 `DeliveryError` on failure, saying whether trying again could help. E-mail and webhooks
 are `external` (see ChannelImpl): what they sent cannot be taken back.
 """
@@ -10,6 +10,7 @@ are `external` (see ChannelImpl): what they sent cannot be taken back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,8 +19,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from headway.notify import text
-from headway.notify.kinds import Channel, EventKind, label
+from headway.notify import formats, text
+from headway.notify.kinds import Channel, EventKind, WebhookFormat, label
 from headway.notify.models import Delivery, Event, Notification
 
 USER_AGENT = "Headway-Notify/1"
@@ -230,24 +231,42 @@ def _mrkdwn(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _generic_body(event: Event, key: str) -> dict[str, Any]:
+    body = webhook_body(event)
+    body["headway"]["idempotency_key"] = key
+    return body
+
+
+#: Webhook format -> the body it POSTs for an event (given the delivery's idempotency key).
+FORMATS: dict[str, Callable[[Event, str], dict[str, Any]]] = {
+    WebhookFormat.GENERIC: _generic_body,
+    WebhookFormat.SLACK: formats.slack_body,
+    WebhookFormat.TEAMS: formats.teams_body,
+}
+
+
 class WebhookChannel:
     """POST the JSON body to a person's or a team's incoming-webhook URL."""
 
     external = True
 
     def send(self, delivery: Delivery, context: SendContext) -> None:
+        fmt: str = WebhookFormat.GENERIC
         if delivery.team_webhook is not None:
             url = delivery.team_webhook.url if delivery.team_webhook.active else ""
+            fmt = delivery.team_webhook.format
         else:
             hook = getattr(delivery.person, "notify_webhook", None) if delivery.person else None
             url = hook.url if hook is not None else ""
+            fmt = hook.format if hook is not None else fmt
         if not url:
             raise DeliveryError("The webhook was removed or switched off.", permanent=True)
         key = idempotency_key(delivery)
+        build = FORMATS.get(fmt, _generic_body)
         try:
             response = context.http.post(
                 url,
-                json=webhook_body(delivery.event, delivery),
+                json=build(delivery.event, key),
                 headers={"Idempotency-Key": key, "X-Headway-Event": delivery.event.kind},
             )
         except httpx.HTTPError as exc:

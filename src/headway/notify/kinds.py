@@ -33,6 +33,14 @@ class Channel(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
 
 
+class WebhookFormat(models.TextChoices):
+    """What a webhook's receiver reads (notify/formats.py builds each)."""
+
+    GENERIC = "generic", "Generic JSON (Slack and Teams fields, plus the event)"
+    SLACK = "slack", "Slack (Block Kit)"
+    TEAMS = "teams", "Microsoft Teams Workflows (Adaptive Card 1.5)"
+
+
 @dataclass(frozen=True)
 class KindInfo:
     """How a kind of event is delivered unless a person says otherwise."""

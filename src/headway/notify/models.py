@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from headway.notify.kinds import Channel, EventKind
+from headway.notify.kinds import Channel, EventKind, WebhookFormat
 
 
 class Event(models.Model):
@@ -89,6 +89,12 @@ class TeamWebhook(models.Model):
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="webhooks")
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
+    format = models.CharField(
+        max_length=10,
+        choices=WebhookFormat,
+        default=WebhookFormat.GENERIC,
+        help_text="What the receiver reads: generic JSON, Slack Block Kit or a Teams card.",
+    )
     kinds = models.JSONField(
         default=list, blank=True, help_text="Event kinds to post; empty means every team kind."
     )
@@ -119,6 +125,8 @@ class PersonalWebhook(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_webhook"
     )
     url = models.URLField(max_length=500, blank=True)
+    #: Guessed from the URL when the person saves it (notify.formats.guess_format).
+    format = models.CharField(max_length=10, choices=WebhookFormat, default=WebhookFormat.GENERIC)
 
     def __str__(self) -> str:
         return f"{self.person}: {self.url or 'no URL'}"
@@ -232,3 +240,4 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person}: {self.event}"
+

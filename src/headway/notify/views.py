@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from headway.notify.delivery import max_attempts, retry_now
+from headway.notify.formats import guess_format
 from headway.notify.forms import PreferencesForm, TeamWebhookForm
 from headway.notify.kinds import KINDS, label
 from headway.notify.models import (
@@ -144,7 +145,11 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                     },
                 )
             PersonalWebhook.objects.update_or_create(
-                person=me, defaults={"url": data.get("webhook_url") or ""}
+                person=me,
+                defaults={
+                    "url": data.get("webhook_url") or "",
+                    "format": guess_format(data.get("webhook_url") or ""),
+                },
             )
         messages.success(request, "Notification settings saved.")
         return redirect("notify:settings")
