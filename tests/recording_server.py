@@ -61,10 +61,13 @@ def recording_server() -> Iterator[RecordingServer]:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = urlsplit(self.path)
+            # Slack's read methods (users.info) take their arguments in the query string.
+            query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             call = Call(
-                path=urlsplit(self.path).path,
+                path=parts.path,
                 headers=dict(self.headers),
-                body=_decode(self.headers.get("Content-Type", ""), raw),
+                body={**query, **_decode(self.headers.get("Content-Type", ""), raw)},
             )
             with server_state.lock:
                 server_state.calls.append(call)

@@ -241,3 +241,32 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.person}: {self.event}"
 
+
+class SlackApp(models.Model):
+    """The Slack app installed to one workspace: its bot token and signing secret.
+
+    Both are secrets, stored encrypted with headway.secrets (as data-source connections
+    are); one row at most (`SlackApp.current()`), set by an organisation admin.
+    """
+
+    bot_token = models.TextField(blank=True, help_text="Encrypted xoxb- bot token.")
+    signing_secret = models.TextField(blank=True, help_text="Encrypted signing secret.")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return "Slack app" if self.configured else "Slack app (not configured)"
+
+    @classmethod
+    def current(cls) -> SlackApp | None:
+        return cls.objects.order_by("id").first()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.bot_token and self.signing_secret)
