@@ -344,3 +344,108 @@ def test_manifest_points_slack_at_the_request_urls() -> None:
     assert {"commands", "users:read", "users:read.email"} <= set(
         manifest["oauth_config"]["scopes"]["bot"]
     )
+
+
+def lookup_by_email(call: Call) -> dict[str, Any]:
+    ids = {u["email"]: uid for uid, u in SLACK_USERS.items() if u["confirmed"]}
+    uid = ids.get(str(call.body.get("email")))
+    if uid is None:
+        return {"ok": False, "error": "users_not_found"}
+    return {"ok": True, "user": {"id": uid}}
+
+
+def test_weekly_reminder_is_a_slack_message_whose_button_opens_the_modal(
+    live_server: Any, world: Any
+) -> None:
+    from headway.notify.delivery import drain
+    from headway.notify.models import Delivery
+    from headway.notify.periodic import checkin_overdue
+
+    world.api.answers["users.lookupByEmail"] = lookup_by_email
+    assert checkin_overdue(NOW) == 1
+    assert drain(worker_id="test").sent >= 1
+    assert Delivery.objects.get(channel="slack").status == "sent"
+    assert world.api.methods() == ["users.lookupByEmail", "chat.postMessage"]
+    lookup, message = world.api.calls
+    assert lookup.body["email"] == "member@acme.test"
+    assert message.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert message.body["channel"] == "U_MEMBER"
+    assert message.body["text"].startswith("Check-in overdue")
+    blocks = message.body["blocks"]
+    if isinstance(blocks, str):  # form-encoded by the client
+        blocks = json.loads(blocks)
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    button = actions["elements"][0]
+    assert (button["text"]["text"], button["action_id"], button["value"]) == (
+        "Check in",
+        "headway_checkin",
+        str(world.kr.pk),
+    )
+    # The click Slack sends back opens the check-in modal for that key result.
+    click = {
+        "type": "block_actions",
+        "user": {"id": "U_MEMBER"},
+        "trigger_id": "T.789",
+        "actions": [{"action_id": button["action_id"], "value": button["value"]}],
+    }
+    assert interaction(live_server, click).status_code == 200
+    assert world.api.methods()[-2:] == ["users.info", "views.open"]
+    view = world.api.calls[-1].body["view"]
+    assert json.loads(view["private_metadata"]) == {"key_results": [world.kr.pk]}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_no_slack_message_is_queued_while_the_slack_app_is_not_set_up(org: Any) -> None:
+    from headway.notify.models import Delivery
+    from headway.notify.periodic import checkin_overdue
+
+    objective = Objective.objects.create(
+        key="calm", cycle=org.cycle, team=org.depot, owner=org.lead, title="Calm depot"
+    )
+    KeyResult.objects.create(
+        objective=objective, key="otd", title="On-time delivery", unit="%", start=80,
+        target=96, owner=org.member,
+    )  # fmt: skip
+    assert checkin_overdue(NOW) == 1
+    assert sorted(Delivery.objects.values_list("channel", flat=True)) == ["email", "inbox"]
+
+
+def test_a_person_slack_does_not_know_fails_for_good_with_the_reason(
+    live_server: Any, world: Any
+) -> None:
+    from headway.notify.delivery import drain
+    from headway.notify.models import Delivery
+    from headway.notify.periodic import checkin_overdue
+
+    world.api.answers["users.lookupByEmail"] = {"ok": False, "error": "users_not_found"}
+    assert checkin_overdue(NOW) == 1
+    drain(worker_id="test")
+    delivery = Delivery.objects.get(channel="slack")
+    assert delivery.status == "failed"
+    assert delivery.last_error == "Slack: no Slack user has the e-mail address member@acme.test"
+    assert world.api.methods() == ["users.lookupByEmail"]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_person_turns_the_slack_reminder_off_on_the_settings_page(org: Any) -> None:
+    from headway.notify.models import Delivery, Preference
+    from headway.notify.periodic import checkin_overdue
+
+    client = Client()
+    client.force_login(org.member)
+    assert "slack_checkin_overdue" not in client.get("/settings/notifications").content.decode()
+    configure_slack(by=org.admin, bot_token=TOKEN, signing_secret=SECRET)
+    page = client.get("/settings/notifications").content.decode()
+    assert 'name="slack_checkin_overdue" id="id_slack_checkin_overdue" checked' in page
+    response = client.post("/settings/notifications", {"email_checkin_overdue": "on"})
+    assert response.status_code == 302
+    assert Preference.objects.get(person=org.member, kind="checkin_overdue").slack is False
+    objective = Objective.objects.create(
+        key="calm", cycle=org.cycle, team=org.depot, owner=org.lead, title="Calm depot"
+    )
+    KeyResult.objects.create(
+        objective=objective, key="otd", title="On-time delivery", unit="%", start=80,
+        target=96, owner=org.member,
+    )  # fmt: skip
+    assert checkin_overdue(NOW) == 1
+    assert not Delivery.objects.filter(channel="slack").exists()

@@ -279,8 +279,56 @@ class WebhookChannel:
         raise DeliveryError(f"HTTP {status}: {snippet}", permanent=permanent)
 
 
+# --------------------------------------------------------------------------- Slack app
+
+
+class SlackChannel:
+    """A direct message from the Slack app's bot: users.lookupByEmail, then chat.postMessage.
+
+    The person is found in Slack by their Headway e-mail address (Slack answers only for
+    a confirmed address); the message is the Slack webhook format's Block Kit, so the
+    reminder's "Check in" button opens the check-in modal (docs/slack.md).
+    """
+
+    external = True
+
+    def send(self, delivery: Delivery, context: SendContext) -> None:
+        from slack_sdk.errors import SlackApiError
+
+        from headway.notify import slack
+
+        person = delivery.person
+        if person is None or not person.email or not person.is_active:
+            raise DeliveryError("The recipient left or has no e-mail address.", permanent=True)
+        app = slack.installed()
+        if app is None:
+            raise DeliveryError("The Slack app is not set up any more.", permanent=True)
+        api = slack.client(app)
+        event = delivery.event
+        try:
+            found = api.users_lookupByEmail(email=person.email)
+            user_id = str((found.get("user") or {}).get("id") or "")
+            api.chat_postMessage(
+                channel=user_id,
+                text=formats.slack_fallback(event),
+                blocks=formats.slack_blocks(event),
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            # Rate limits and Slack's own trouble pass; anything else will not (no user,
+            # a revoked token, a missing scope).
+            retry = error in {"ratelimited", "internal_error", "fatal_error", "service_unavailable"}
+            if error == "users_not_found":
+                error = f"no Slack user has the e-mail address {person.email}"
+            raise DeliveryError(f"Slack: {error}", permanent=not retry) from exc
+        except OSError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+
 CHANNELS: dict[str, ChannelImpl] = {
     Channel.INBOX: InboxChannel(),
     Channel.EMAIL: EmailChannel(),
     Channel.WEBHOOK: WebhookChannel(),
+    Channel.SLACK: SlackChannel(),
 }

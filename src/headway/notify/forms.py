@@ -27,9 +27,13 @@ class PreferencesForm(forms.Form):
         "posts to you; leave empty for none.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, slack: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for kind, info in KINDS.items():
+            if slack and info.inbox:
+                self.fields[f"slack_{kind}"] = forms.BooleanField(
+                    required=False, label=f"{label(kind)} as a Slack message"
+                )
             self.fields[f"email_{kind}"] = forms.BooleanField(
                 required=False, label=f"{label(kind)} by e-mail"
             )
@@ -48,6 +52,7 @@ class PreferencesForm(forms.Form):
                 "inbox": info.inbox,
                 "email": self[f"email_{kind}"],
                 "webhook": self[f"webhook_{kind}"] if f"webhook_{kind}" in self.fields else None,
+                "slack": self[f"slack_{kind}"] if f"slack_{kind}" in self.fields else None,
             }
             for kind, info in KINDS.items()
         ]

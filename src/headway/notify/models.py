@@ -141,6 +141,8 @@ class Preference(models.Model):
     kind = models.CharField(max_length=32, choices=EventKind)
     email = models.BooleanField()
     webhook = models.BooleanField()
+    #: A Slack direct message from the app; None: the kind's default (KindInfo.slack).
+    slack = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = (
