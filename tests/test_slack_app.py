@@ -449,3 +449,13 @@ def test_a_person_turns_the_slack_reminder_off_on_the_settings_page(org: Any) ->
     )  # fmt: skip
     assert checkin_overdue(NOW) == 1
     assert not Delivery.objects.filter(channel="slack").exists()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_anything_but_a_signed_post_to_the_slack_urls_is_401(org: Any) -> None:
+    configure_slack(by=org.admin, bot_token=TOKEN, signing_secret=SECRET)
+    client = Client()
+    for url in ("/slack/commands", "/slack/interactions"):
+        assert client.get(url).status_code == 401
+        assert client.post(url, {"text": "checkin"}).status_code == 401
+    assert client.get("/slack/sparkline.png").status_code == 404

@@ -71,7 +71,12 @@ def installed() -> Installed | None:
     app = SlackApp.current()
     if app is None or not app.configured:
         return None
-    return Installed(secrets.decrypt(app.bot_token), secrets.decrypt(app.signing_secret))
+    try:
+        return Installed(secrets.decrypt(app.bot_token), secrets.decrypt(app.signing_secret))
+    except secrets.SecretUnreadable:
+        # SECRET_KEY or HEADWAY_SECRETS_KEY changed: as if not set up until saved again.
+        log.error("The Slack app's stored credentials cannot be decrypted: save them again.")
+        return None
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.notify import actions, kpi_answer, slack
 from headway.notify.formats import CHECKIN_ACTION
@@ -35,7 +35,12 @@ def _ephemeral(message: str, blocks: list[dict[str, Any]] | None = None) -> Json
 
 
 def _verified(request: HttpRequest) -> slack.Installed:
-    """The installed app if the request is Slack's; raise slack.Refused otherwise."""
+    """The installed app if the request is Slack's; raise slack.Refused otherwise.
+
+    Checked before the method, so that anything unsigned is 401 (Slack only POSTs).
+    """
+    if request.method != "POST":
+        raise slack.Refused(f"{request.method} instead of POST")
     app = slack.installed()
     secret = app.signing_secret if app is not None else ""
     slack.verify(
@@ -60,7 +65,6 @@ def _refused(request: HttpRequest, exc: slack.Refused) -> HttpResponse:
 
 @csrf_exempt
 @login_not_required
-@require_POST
 def commands(request: HttpRequest) -> HttpResponse:
     """`/headway checkin` opens the check-in modal; `/headway kpi NAME` answers about a KPI."""
     try:
@@ -88,7 +92,6 @@ def commands(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @login_not_required
-@require_POST
 def interactions(request: HttpRequest) -> HttpResponse:
     """A reminder's "Check in" button (block_actions) and the modal's submission."""
     try:
