@@ -287,6 +287,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Headway <headway@loca
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Data sources (headway.sources): limits every fetch runs under; see docs/sources.md.
+# The Slack app's Web API (views.open, users.info); tests point it at a local server.
+HEADWAY_SLACK_API_URL = os.environ.get("HEADWAY_SLACK_API_URL", "https://slack.com/api/")
 HEADWAY_SOURCE_TIMEOUT = float(os.environ.get("HEADWAY_SOURCE_TIMEOUT", "30"))
 HEADWAY_SOURCE_MAX_ROWS = int(os.environ.get("HEADWAY_SOURCE_MAX_ROWS", "10000"))
 HEADWAY_SOURCE_MAX_BYTES = int(os.environ.get("HEADWAY_SOURCE_MAX_BYTES", str(5 * 1024 * 1024)))

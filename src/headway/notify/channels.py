@@ -1,8 +1,8 @@
 """Channels as a registry: channel id -> implementation that sends one delivery.
 
 `inbox` writes the Notification row (exactly once: unique per person and event); `email`
-sends plain text + HTML through Django's mailers (MAILERS); `webhook` POSTs JSON that a
-Slack and a Microsoft Teams incoming webhook both accept. Each send raises
+sends plain text + HTML through Django's mailers (MAILERS); `webhook` POSTs JSON in the
+webhook's format (`FORMATS`: generic, Slack Block Kit, Teams Adaptive Card). Each send raises
 `DeliveryError` on failure, saying whether trying again could help. E-mail and webhooks
 are `external` (see ChannelImpl): what they sent cannot be taken back.
 """
@@ -10,6 +10,7 @@ are `external` (see ChannelImpl): what they sent cannot be taken back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,8 +19,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from headway.notify import text
-from headway.notify.kinds import Channel, EventKind, label
+from headway.notify import formats, text
+from headway.notify.kinds import Channel, EventKind, WebhookFormat, label
 from headway.notify.models import Delivery, Event, Notification
 
 USER_AGENT = "Headway-Notify/1"
@@ -230,24 +231,42 @@ def _mrkdwn(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _generic_body(event: Event, key: str) -> dict[str, Any]:
+    body = webhook_body(event)
+    body["headway"]["idempotency_key"] = key
+    return body
+
+
+#: Webhook format -> the body it POSTs for an event (given the delivery's idempotency key).
+FORMATS: dict[str, Callable[[Event, str], dict[str, Any]]] = {
+    WebhookFormat.GENERIC: _generic_body,
+    WebhookFormat.SLACK: formats.slack_body,
+    WebhookFormat.TEAMS: formats.teams_body,
+}
+
+
 class WebhookChannel:
     """POST the JSON body to a person's or a team's incoming-webhook URL."""
 
     external = True
 
     def send(self, delivery: Delivery, context: SendContext) -> None:
+        fmt: str = WebhookFormat.GENERIC
         if delivery.team_webhook is not None:
             url = delivery.team_webhook.url if delivery.team_webhook.active else ""
+            fmt = delivery.team_webhook.format
         else:
             hook = getattr(delivery.person, "notify_webhook", None) if delivery.person else None
             url = hook.url if hook is not None else ""
+            fmt = hook.format if hook is not None else fmt
         if not url:
             raise DeliveryError("The webhook was removed or switched off.", permanent=True)
         key = idempotency_key(delivery)
+        build = FORMATS.get(fmt, _generic_body)
         try:
             response = context.http.post(
                 url,
-                json=webhook_body(delivery.event, delivery),
+                json=build(delivery.event, key),
                 headers={"Idempotency-Key": key, "X-Headway-Event": delivery.event.kind},
             )
         except httpx.HTTPError as exc:
@@ -260,8 +279,56 @@ class WebhookChannel:
         raise DeliveryError(f"HTTP {status}: {snippet}", permanent=permanent)
 
 
+# --------------------------------------------------------------------------- Slack app
+
+
+class SlackChannel:
+    """A direct message from the Slack app's bot: users.lookupByEmail, then chat.postMessage.
+
+    The person is found in Slack by their Headway e-mail address (Slack answers only for
+    a confirmed address); the message is the Slack webhook format's Block Kit, so the
+    reminder's "Check in" button opens the check-in modal (docs/slack.md).
+    """
+
+    external = True
+
+    def send(self, delivery: Delivery, context: SendContext) -> None:
+        from slack_sdk.errors import SlackApiError
+
+        from headway.notify import slack
+
+        person = delivery.person
+        if person is None or not person.email or not person.is_active:
+            raise DeliveryError("The recipient left or has no e-mail address.", permanent=True)
+        app = slack.installed()
+        if app is None:
+            raise DeliveryError("The Slack app is not set up any more.", permanent=True)
+        api = slack.client(app)
+        event = delivery.event
+        try:
+            found = api.users_lookupByEmail(email=person.email)
+            user_id = str((found.get("user") or {}).get("id") or "")
+            api.chat_postMessage(
+                channel=user_id,
+                text=formats.slack_fallback(event),
+                blocks=formats.slack_blocks(event),
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            # Rate limits and Slack's own trouble pass; anything else will not (no user,
+            # a revoked token, a missing scope).
+            retry = error in {"ratelimited", "internal_error", "fatal_error", "service_unavailable"}
+            if error == "users_not_found":
+                error = f"no Slack user has the e-mail address {person.email}"
+            raise DeliveryError(f"Slack: {error}", permanent=not retry) from exc
+        except OSError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+
 CHANNELS: dict[str, ChannelImpl] = {
     Channel.INBOX: InboxChannel(),
     Channel.EMAIL: EmailChannel(),
     Channel.WEBHOOK: WebhookChannel(),
+    Channel.SLACK: SlackChannel(),
 }

@@ -32,6 +32,7 @@ from headway.notify.models import (
     Notification,
     PersonalWebhook,
     Preference,
+    SlackApp,
     TeamWebhook,
 )
 from headway.notify.recipients import OrgIndex
@@ -178,11 +179,14 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
         org.load_roles(persons)
     kinds = {event.kind for event in events}
     prefs = {
-        (person_id, kind): (email, webhook)
-        for person_id, kind, email, webhook in Preference.objects.filter(
+        (person_id, kind): (email, webhook, slack)
+        for person_id, kind, email, webhook, slack in Preference.objects.filter(
             person_id__in=persons, kind__in=kinds
-        ).values_list("person_id", "kind", "email", "webhook")
+        ).values_list("person_id", "kind", "email", "webhook", "slack")
     }
+    # Slack direct messages only once an admin has set up the Slack app (docs/slack.md);
+    # asked (one query) only when someone would get one.
+    slack_app: bool | None = None
     personal_hooks = set(
         PersonalWebhook.objects.filter(person_id__in=persons)
         .exclude(url="")
@@ -208,9 +212,11 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
             ):
                 continue
             address = f"person:{person_id}"
-            want_email, want_webhook = prefs.get(
-                (person_id, event.kind), (info.email, info.webhook)
+            want_email, want_webhook, want_slack = prefs.get(
+                (person_id, event.kind), (info.email, info.webhook, None)
             )
+            if want_slack is None:
+                want_slack = info.slack
             if info.inbox and Channel.INBOX in allowed:
                 notes.append(Notification(person_id=person_id, event=event, created_at=now))
                 deliveries.append(
@@ -232,6 +238,13 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
                 deliveries.append(
                     _pending(event, Channel.WEBHOOK, address, now, person_id=person_id)
                 )
+            if want_slack and Channel.SLACK in allowed:
+                if slack_app is None:
+                    slack_app = SlackApp.objects.exclude(bot_token="").exists()
+                if slack_app:
+                    deliveries.append(
+                        _pending(event, Channel.SLACK, address, now, person_id=person_id)
+                    )
         if info.team and Channel.WEBHOOK in allowed:
             teams = draft.webhook_teams
             if event.private:

@@ -31,6 +31,16 @@ class Channel(models.TextChoices):
     INBOX = "inbox", "In-app inbox"
     EMAIL = "email", "E-mail"
     WEBHOOK = "webhook", "Webhook"
+    #: A direct message from the Slack app's bot (docs/slack.md), when the app is set up.
+    SLACK = "slack", "Slack direct message"
+
+
+class WebhookFormat(models.TextChoices):
+    """What a webhook's receiver reads (notify/formats.py builds each)."""
+
+    GENERIC = "generic", "Generic JSON (Slack and Teams fields, plus the event)"
+    SLACK = "slack", "Slack (Block Kit)"
+    TEAMS = "teams", "Microsoft Teams Workflows (Adaptive Card 1.5)"
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ class KindInfo:
     team: bool
     #: Whether it lands in the inbox (always, except the digest, which is an e-mail).
     inbox: bool = True
+    #: Whether it goes to a person as a Slack direct message by default (the Slack app).
+    slack: bool = False
 
 
 KINDS: dict[str, KindInfo] = {
@@ -85,6 +97,7 @@ KINDS: dict[str, KindInfo] = {
         email=True,
         webhook=False,
         team=False,
+        slack=True,
     ),
     EventKind.KPI_REVIEW_OVERDUE: KindInfo(
         "A KPI you own has had no measurement for 1.5 review periods (stale).",

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from headway.notify.kinds import Channel, EventKind
+from headway.notify.kinds import Channel, EventKind, WebhookFormat
 
 
 class Event(models.Model):
@@ -89,6 +89,12 @@ class TeamWebhook(models.Model):
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="webhooks")
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
+    format = models.CharField(
+        max_length=10,
+        choices=WebhookFormat,
+        default=WebhookFormat.GENERIC,
+        help_text="What the receiver reads: generic JSON, Slack Block Kit or a Teams card.",
+    )
     kinds = models.JSONField(
         default=list, blank=True, help_text="Event kinds to post; empty means every team kind."
     )
@@ -119,6 +125,8 @@ class PersonalWebhook(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_webhook"
     )
     url = models.URLField(max_length=500, blank=True)
+    #: Guessed from the URL when the person saves it (notify.formats.guess_format).
+    format = models.CharField(max_length=10, choices=WebhookFormat, default=WebhookFormat.GENERIC)
 
     def __str__(self) -> str:
         return f"{self.person}: {self.url or 'no URL'}"
@@ -133,6 +141,8 @@ class Preference(models.Model):
     kind = models.CharField(max_length=32, choices=EventKind)
     email = models.BooleanField()
     webhook = models.BooleanField()
+    #: A Slack direct message from the app; None: the kind's default (KindInfo.slack).
+    slack = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = (
@@ -232,3 +242,33 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person}: {self.event}"
+
+
+class SlackApp(models.Model):
+    """The Slack app installed to one workspace: its bot token and signing secret.
+
+    Both are secrets, stored encrypted with headway.secrets (as data-source connections
+    are); one row at most (`SlackApp.current()`), set by an organisation admin.
+    """
+
+    bot_token = models.TextField(blank=True, help_text="Encrypted xoxb- bot token.")
+    signing_secret = models.TextField(blank=True, help_text="Encrypted signing secret.")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return "Slack app" if self.configured else "Slack app (not configured)"
+
+    @classmethod
+    def current(cls) -> SlackApp | None:
+        return cls.objects.order_by("id").first()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.bot_token and self.signing_secret)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from headway.notify import views
+from headway.notify import slack_views, views
 
 app_name = "notify"
 
@@ -18,5 +18,9 @@ urlpatterns = [
         name="team_webhook_delete",
     ),
     path("admin-tools/deliveries", views.deliveries, name="deliveries"),
+    path("admin-tools/slack", slack_views.slack_app, name="slack_app"),
+    path("slack/commands", slack_views.commands, name="slack_commands"),
+    path("slack/interactions", slack_views.interactions, name="slack_interactions"),
+    path("slack/sparkline.png", slack_views.sparkline, name="slack_sparkline"),
     path("admin-tools/deliveries/retry", views.deliveries_retry, name="deliveries_retry"),
 ]

@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from headway.notify.delivery import max_attempts, retry_now
+from headway.notify.formats import guess_format
 from headway.notify.forms import PreferencesForm, TeamWebhookForm
 from headway.notify.kinds import KINDS, label
 from headway.notify.models import (
@@ -25,6 +26,7 @@ from headway.notify.models import (
     Notification,
     PersonalWebhook,
     Preference,
+    SlackApp,
     TeamWebhook,
 )
 from headway.teams.access import Access
@@ -119,39 +121,45 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     """Which channels each kind of event uses for the signed-in person."""
     me = _person(request)
     saved = {
-        kind: (email, webhook)
-        for kind, email, webhook in Preference.objects.filter(person=me).values_list(
-            "kind", "email", "webhook"
+        kind: (email, webhook, slack)
+        for kind, email, webhook, slack in Preference.objects.filter(person=me).values_list(
+            "kind", "email", "webhook", "slack"
         )
     }
+    # The Slack column appears once an admin has set up the Slack app (docs/slack.md).
+    slack_app = SlackApp.objects.exclude(bot_token="").exists()
     hook = PersonalWebhook.objects.filter(person=me).first()
     initial: dict[str, object] = {"webhook_url": hook.url if hook else ""}
     for kind, info in KINDS.items():
-        email, webhook = saved.get(kind, (info.email, info.webhook))
+        email, webhook, slack = saved.get(kind, (info.email, info.webhook, None))
         initial[f"email_{kind}"] = email
         initial[f"webhook_{kind}"] = webhook
-    form = PreferencesForm(request.POST or None, initial=initial)
+        initial[f"slack_{kind}"] = info.slack if slack is None else slack
+    form = PreferencesForm(request.POST or None, initial=initial, slack=slack_app)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         with transaction.atomic():
             for kind in KINDS:
-                Preference.objects.update_or_create(
-                    person=me,
-                    kind=kind,
-                    defaults={
-                        "email": bool(data.get(f"email_{kind}")),
-                        "webhook": bool(data.get(f"webhook_{kind}")),
-                    },
-                )
+                defaults: dict[str, object] = {
+                    "email": bool(data.get(f"email_{kind}")),
+                    "webhook": bool(data.get(f"webhook_{kind}")),
+                }
+                if f"slack_{kind}" in form.fields:
+                    defaults["slack"] = bool(data.get(f"slack_{kind}"))
+                Preference.objects.update_or_create(person=me, kind=kind, defaults=defaults)
             PersonalWebhook.objects.update_or_create(
-                person=me, defaults={"url": data.get("webhook_url") or ""}
+                person=me,
+                defaults={
+                    "url": data.get("webhook_url") or "",
+                    "format": guess_format(data.get("webhook_url") or ""),
+                },
             )
         messages.success(request, "Notification settings saved.")
         return redirect("notify:settings")
     return render(
         request,
         "notify/settings.html",
-        {"form": form, "rows": form.rows(), "email": me.email},
+        {"form": form, "rows": form.rows(), "email": me.email, "slack": slack_app},
     )
 
 
