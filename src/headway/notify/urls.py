@@ -19,4 +19,6 @@ urlpatterns = [
     ),
     path("admin-tools/deliveries", views.deliveries, name="deliveries"),
     path("admin-tools/deliveries/retry", views.deliveries_retry, name="deliveries_retry"),
+    path("admin-tools/outbox", views.outbox, name="outbox"),
+    path("admin-tools/invitations", views.invitations, name="invitations"),
 ]

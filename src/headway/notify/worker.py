@@ -88,6 +88,7 @@ class NotifyWorker:
                 if any(counts.values()):
                     logger.info("Periodic jobs recorded %s", counts)
             self.fetch_sources()
+            self.send_outbox()
             stats = drain(worker_id=options.worker_id, batch=options.batch, lease=options.lease)
             self.totals.add(stats)
             if stats.claimed:
@@ -98,6 +99,20 @@ class NotifyWorker:
                 return
             close_old_connections()
             self._stop.wait(options.interval)
+
+    def send_outbox(self) -> None:
+        """Invitations and password resets queued in the outbox (headway.notify.outbox)."""
+        if self.stopping:
+            return
+        from headway.notify.outbox import send_due
+
+        try:
+            stats = send_due(worker_id=self.options.worker_id, stopping=lambda: self.stopping)
+        except Exception:
+            logger.exception("Outbox: the send pass failed; retrying next pass")
+            return
+        if any(stats.as_dict().values()):
+            logger.info("Outbox: %s", stats.as_dict())
 
     def fetch_sources(self) -> None:
         """Data sources (issue 15): fetch the due ones; claims are atomic, like deliveries."""

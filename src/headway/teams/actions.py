@@ -113,10 +113,13 @@ def invite_person(
     password: str | None = None,
     is_active: bool = True,
     memberships: Iterable[tuple[Team, str]] = (),
+    send_invitation: bool = True,
 ) -> Person:
     """Add a person who signs in with `email`, on the given (team, role) pairs.
 
-    Without a password they cannot sign in until they set one (the web shows a link for it).
+    Without a password they cannot sign in until they set one: they are sent an invitation
+    e-mail with a link for it (queued in the outbox with this transaction; the worker sends it),
+    unless `send_invitation` is off (SCIM: the identity provider signs them in).
     """
     _require_admin(by, "people")
     address = email.strip().lower()
@@ -139,7 +142,25 @@ def invite_person(
     person.full_clean()
     person.save()
     _replace_memberships(person, entries)
+    if not password and send_invitation and person.is_active:
+        from headway.notify.outbox import queue_invitation
+
+        queue_invitation(person, by=by)
     return person
+
+
+@transaction.atomic
+def resend_invitation(*, by: Person, person: Person) -> None:
+    """Send `person` a new invitation e-mail (a fresh link) unless they already signed up."""
+    from headway.notify.outbox import invitation_states, queue_invitation
+
+    _require_admin(by, "people")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if invitation_states([person])[person.pk].state == "accepted":
+        raise ValidationError(f"{person.email} has set a password already: nothing to resend.")
+    if not person.is_active:
+        raise ValidationError(f"{person.email} is deactivated: reactivate them first.")
+    queue_invitation(person, by=by)
 
 
 @transaction.atomic
