@@ -159,8 +159,8 @@ def terminate_others(spare: int, seconds: float = 0.5, limit: float = 30) -> int
 def test_eight_clients_checking_in_on_one_objective_never_get_a_5xx() -> None:
     objective, krs, tokens = build()
     answers: list[tuple[int, Any]] = []
-    until = time.monotonic() + 20
-    in_threads(CLIENTS, lambda i: check_in_loop(objective, krs[i], tokens[i], until, answers))
+    done = for_seconds(20)
+    in_threads(CLIENTS, lambda i: check_in_loop(objective, krs[i], tokens[i], done, answers))
     codes = Counter(code for code, _ in answers)
     print(f"check-ins in 20 s by {CLIENTS} clients: {dict(codes)}")
     assert not [code for code in codes if code >= 500], codes
