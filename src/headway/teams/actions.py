@@ -176,8 +176,17 @@ def update_person(
     _require_admin(by, "people")
     person = Person.objects.select_for_update().get(pk=person.pk)
     if name is not None:
+        if not name.strip() and person.name:
+            raise ValidationError({"name": "A person's name cannot be emptied."})
         person.name = name.strip()
     deactivated = is_active is False and person.is_active
+    if deactivated:
+        if person.pk == by.pk:
+            raise ValidationError("You cannot deactivate yourself.", code="self")
+        refuse_losing_last_admin(person, "deactivating them")
+    if memberships is not None:
+        memberships = list(memberships)
+        _refuse_losing_admin(by, person, [(t.pk, r) for t, r in memberships])
     if is_active is not None:
         person.is_active = is_active
     person.full_clean(exclude=["password"])
@@ -195,6 +204,8 @@ def set_membership(*, by: Person, team: Team, person: Person, role: str) -> Memb
     _require_admin(by, "people and teams")
     if role not in Role.values:
         raise ValidationError({"role": f"No role {role!r} (roles: {', '.join(Role.values)})."})
+    others = Membership.objects.filter(person=person).exclude(team=team)
+    _refuse_losing_admin(by, person, [*others.values_list("team_id", "role"), (team.pk, role)])
     # An admin's hand takes the membership over from the directory (it stays as set).
     membership, _ = Membership.objects.update_or_create(
         team=team, person=person, defaults={"role": role, "origin": MembershipOrigin.MANUAL}
@@ -206,7 +217,25 @@ def set_membership(*, by: Person, team: Team, person: Person, role: str) -> Memb
 def remove_membership(*, by: Person, membership: Membership) -> None:
     """Take a person off a team (their objectives and KPIs there stay theirs)."""
     _require_admin(by, "people and teams")
+    person = membership.person
+    kept = Membership.objects.filter(person=person).exclude(pk=membership.pk)
+    _refuse_losing_admin(by, person, list(kept.values_list("team_id", "role")))
     membership.delete()
+
+
+def _refuse_losing_admin(by: Person, person: Person, roles: list[tuple[int, str]]) -> None:
+    """Refuse memberships (team id, role) that would take `person`'s admin rights away
+    when they are `by` themselves, or the organisation's last admin (nothing changes)."""
+    if person.is_superuser or person.pk not in _admin_ids():
+        return
+    roots = set(Team.objects.filter(parent__isnull=True).values_list("pk", flat=True))
+    if any(team_id in roots and role == Role.ADMIN for team_id, role in roles):
+        return
+    if person.pk == by.pk:
+        raise ValidationError(
+            "You cannot take away your own admin rights: ask another admin.", code="self"
+        )
+    refuse_losing_last_admin(person, "taking their admin role away")
 
 
 # Directory: deactivation and group-mapped memberships ----------------------------------------
