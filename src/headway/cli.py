@@ -294,6 +294,13 @@ def restore_command(
             restore(file, force=force)
     except BackupError as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        # pg_restore runs in one transaction and was stopped: nothing of it was committed.
+        raise fail(
+            "Restore interrupted: pg_restore was stopped, and as it restores in one "
+            "transaction nothing of it was kept.",
+            130,
+        ) from None
     console.print(f"Database restored from {file}.")
 
 
