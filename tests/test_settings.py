@@ -18,7 +18,8 @@ PROBE = (
     "print(json.dumps({'db': db['ENGINE'], 'name': str(db['NAME']),"
     " 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'key': s.SECRET_KEY,"
     " 'mail': s.MAILERS['default'],"
-    " 'secure_cookie': s.SESSION_COOKIE_SECURE}))"
+    " 'secure_cookie': s.SESSION_COOKIE_SECURE, 'site': s.SITE_URL,"
+    " 'notify': [s.HEADWAY_NOTIFY_MAX_ATTEMPTS, s.HEADWAY_NOTIFY_RETRY_SECONDS]}))"
 )
 
 
@@ -121,3 +122,36 @@ def test_the_coach_language_comes_from_headway_language(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert out.returncode != 0
     assert "HEADWAY_LANGUAGE must be a two-letter language code" in out.stderr
+
+
+def test_links_name_the_address_served_unless_site_url_is_set(tmp_path: Path) -> None:
+    served = load_settings(tmp_path, HEADWAY_SERVED_URL="http://ops.example:8765")
+    assert served["site"] == "http://ops.example:8765"
+    # A served address is not a public one: it does not switch HTTPS on by itself.
+    assert served["secure_cookie"] is False
+    given = load_settings(
+        tmp_path, HEADWAY_SERVED_URL="http://127.0.0.1:8765", SITE_URL="https://okr.example/"
+    )
+    assert (given["site"], given["secure_cookie"]) == ("https://okr.example", True)
+    assert load_settings(tmp_path)["site"] == "http://127.0.0.1:8000"
+
+
+def test_file_mail_backend_and_delivery_retries_come_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    s = load_settings(
+        tmp_path,
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        HEADWAY_MAIL_DIR=str(tmp_path / "out"),
+        HEADWAY_NOTIFY_MAX_ATTEMPTS="3",
+        HEADWAY_NOTIFY_RETRY_SECONDS="5",
+    )
+    assert s["mail"] == {
+        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "OPTIONS": {"file_path": str(tmp_path / "out")},
+    }
+    assert s["notify"] == [3, 5.0]
+    default = load_settings(
+        tmp_path, EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend"
+    )
+    assert default["mail"]["OPTIONS"] == {"file_path": str(tmp_path / "mail")}  # type: ignore[index]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,36 @@ def _pg_env(settings: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def _run_tool(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run pg_dump or pg_restore; when Headway is interrupted (Ctrl-C, SIGTERM) the child
+    is stopped first, so no pg_restore goes on writing after `headway restore` ended."""
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+
+    def interrupted(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if main:
+        signal.signal(signal.SIGTERM, interrupted)
+    try:
+        out, err = process.communicate()
+    except BaseException:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -56,7 +88,11 @@ def backup(target: Path) -> None:
         args, env = _pg_env(connection.settings_dict)
         command = [_tool("pg_dump"), *args, "--format=custom", "--no-owner", "--file", str(partial),
                    connection.settings_dict["NAME"]]  # fmt: skip
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        try:
+            result = _run_tool(command, env)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         if result.returncode != 0:
             partial.unlink(missing_ok=True)
             raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
@@ -114,7 +150,7 @@ def restore(source: Path, *, force: bool = False) -> None:
     name = connection.settings_dict["NAME"]
     command = [_tool("pg_restore"), *args, "--clean", "--if-exists", "--no-owner",
                "--single-transaction", "--dbname", name, str(source)]  # fmt: skip
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    result = _run_tool(command, env)
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
     refresh_statistics()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -44,19 +43,30 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Web worker processes (gunicorn).", min=1)] = 2,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the notification worker beside gunicorn (restarted if it dies); "
+            "--no-worker when `headway worker` runs separately.",
+        ),
+    ] = True,
 ) -> None:
-    """Serve the web app and API with gunicorn (static files included)."""
-    setup_django()
-    from django.core.management import call_command
+    """Serve the web app and API with gunicorn (static files included) and the worker.
 
-    call_command("collectstatic", interactive=False, verbosity=0)
+    The worker delivers notifications and runs the periodic jobs; without it nothing is
+    sent. Several servers may share one PostgreSQL database: each notification still goes
+    out once.
+    """
+    setup_django()
+    from headway.serving import collect_static
+    from headway.supervise import serve as supervise
+
+    collect_static()
     console.print(f"Headway is serving on [bold]http://{host}:{port}[/]")
-    args = [
-        sys.executable, "-m", "gunicorn", "headway.wsgi:application",
-        "--bind", f"{host}:{port}", "--workers", str(workers),
-        "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
-    ]  # fmt: skip
-    os.execv(sys.executable, args)
+    if not worker:
+        console.print("No worker: run `headway worker` beside it, or nothing is sent.")
+    raise typer.Exit(supervise(host, port, workers, with_worker=worker))
 
 
 @app.command()
@@ -284,6 +294,13 @@ def restore_command(
             restore(file, force=force)
     except BackupError as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        # pg_restore runs in one transaction and was stopped: nothing of it was committed.
+        raise fail(
+            "Restore interrupted: pg_restore was stopped, and as it restores in one "
+            "transaction nothing of it was kept.",
+            130,
+        ) from None
     console.print(f"Database restored from {file}.")
 
 

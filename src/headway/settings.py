@@ -58,7 +58,12 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Without SITE_URL, links name the address `headway serve` answers on (it sets
+# HEADWAY_SERVED_URL for its processes), so an invitation served on :8765 points at :8765.
+_GIVEN_SITE_URL = os.environ.get("SITE_URL", "")
+SITE_URL = (
+    _GIVEN_SITE_URL or os.environ.get("HEADWAY_SERVED_URL", "") or "http://127.0.0.1:8000"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "headway.teams",
@@ -170,6 +175,8 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "headway.teams.adapters.InviteOnlyAccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
+# Setting a password from an invitation or reset link signs the person in.
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
@@ -236,7 +243,10 @@ STATICFILES_DIRS = [
 # End of front-end libraries from npm.
 
 # Security: the defaults are the strict ones; HEADWAY_HTTPS=0 only for plain-HTTP local use.
-HTTPS = env_bool("HEADWAY_HTTPS", default=not DEBUG and "127.0.0.1" not in SITE_URL)
+HTTPS = env_bool(
+    "HEADWAY_HTTPS",
+    default=not DEBUG and "127.0.0.1" not in (_GIVEN_SITE_URL or "http://127.0.0.1"),
+)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", default=True)
@@ -279,12 +289,19 @@ def _mailers() -> dict[str, Any]:
             "use_ssl": env_bool("EMAIL_USE_SSL"),
             "timeout": int(os.environ.get("EMAIL_TIMEOUT", "30")),
         }
+    elif backend.endswith("filebased.EmailBackend"):
+        # One file per message in this folder (a demo or a test without a mail server).
+        options = {"file_path": os.environ.get("HEADWAY_MAIL_DIR", str(DATA_DIR / "mail"))}
     return {"default": {"BACKEND": backend, "OPTIONS": options}}
 
 
 MAILERS = _mailers()
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Headway <headway@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Deliveries (headway.notify.delivery): attempts before a delivery fails for good, and the
+# first back-off (doubling after each failed attempt, at most 6 h).
+HEADWAY_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("HEADWAY_NOTIFY_MAX_ATTEMPTS", "6"))
+HEADWAY_NOTIFY_RETRY_SECONDS = float(os.environ.get("HEADWAY_NOTIFY_RETRY_SECONDS", "30"))
 
 # Data sources (headway.sources): limits every fetch runs under; see docs/sources.md.
 # The Slack app's Web API (views.open, users.info); tests point it at a local server.

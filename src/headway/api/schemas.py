@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from headway.coach.rules import RULES
 
@@ -25,7 +25,20 @@ def _clean_text(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_clean_text)]
-Number = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS, le=MAX_ABS)]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """JSON's true/false are not numbers (pydantic would read them as 1.0 and 0.0)."""
+    if isinstance(value, bool):
+        raise ValueError("a number is required, not true or false")
+    return value
+
+
+Number = Annotated[
+    float,
+    BeforeValidator(_not_a_boolean),
+    Field(allow_inf_nan=False, ge=-MAX_ABS, le=MAX_ABS),
+]
 KEY_PATTERN = r"^[-a-zA-Z0-9_]+$"
 TeamKey = Annotated[str, Field(min_length=1, max_length=100, pattern=KEY_PATTERN)]
 CycleKey = Annotated[str, Field(min_length=1, max_length=100, pattern=KEY_PATTERN)]

@@ -22,7 +22,7 @@ from headway.okrs import stored
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.access import Access, require
 from headway.teams.models import Person, Team
-from headway.writes import real_changes, refuse_unknown, save_checked
+from headway.writes import real_changes, refuse_unknown, retry_on_conflict, save_checked
 
 # Larger magnitudes are almost surely unit or parsing mistakes, and lose integer precision.
 MAX_ABS_VALUE = 1e15
@@ -116,6 +116,7 @@ def parse_value(raw: Any) -> float:
     return number
 
 
+@retry_on_conflict
 @transaction.atomic
 def ingest_measurements(
     *,
@@ -184,6 +185,10 @@ def ingest_measurements(
     by_kpi: dict[int, list[datetime]] = defaultdict(list)
     for kpi_id, moment in clean:
         by_kpi[kpi_id].append(moment)
+    # Lock the KPIs (in id order: first in the global lock order) before reading what is
+    # stored, so that identical pushes at once run one after the other and the later ones
+    # find the row and answer "unchanged" instead of colliding on the unique (KPI, moment).
+    list(Kpi.objects.select_for_update().filter(pk__in=by_kpi).order_by("pk").values("pk"))
     for kpi_id, moments in by_kpi.items():
         low, high = min(moments), max(moments)
         for m in Measurement.objects.filter(kpi_id=kpi_id, at__gte=low, at__lte=high).only(
@@ -293,6 +298,8 @@ def refresh_kpis(
         .only("id", "kpi_id", "current", "objective_id")
     )
     latest_by_kpi = {kpi.pk: kpi.latest_value for kpi in kpis}
+    # Objectives before their key results (the global lock order, stored.lock_objectives).
+    stored.lock_objectives({kr.objective_id for kr in linked})
     for kr in linked:
         kr.current = latest_by_kpi[kr.kpi_id]  # type: ignore[index]
     KeyResult.objects.bulk_update(linked, ["current"], batch_size=500)

@@ -75,7 +75,10 @@ def csv_rows(
     `kpi` column is optional and every row must be of that KPI. Raises PushFormatError
     when the text cannot be read as such a CSV at all.
     """
-    reader = csv.reader(text)
+    # strict: an unterminated quote is an error, not a field that swallows every later
+    # line (which would silently drop those rows).
+    reader = csv.reader(text, strict=True)
+    start = 1  # the line the record being read began on
     rows: list[MeasurementRow] = []
     problems: list[tuple[int, str]] = []
     try:
@@ -105,7 +108,11 @@ def csv_rows(
             )
         index = {name: columns.index(name) for name in columns}
         width = len(columns)
-        for record in reader:
+        while True:
+            start = reader.line_num + 1
+            record = next(reader, None)
+            if record is None:
+                break
             line = reader.line_num
             if not record or all(not cell.strip() for cell in record):
                 continue
@@ -126,9 +133,12 @@ def csv_rows(
             f"The {what} is not UTF-8 text (after line {reader.line_num})."
         ) from None
     except csv.Error as exc:
+        reason = str(exc)
+        if "unexpected end of data" in reason:
+            reason = "a quote opened on this line is never closed"
         raise PushFormatError(
-            f"The {what} cannot be read at line {reader.line_num + 1}: {exc}.",
-            rows=[(reader.line_num + 1, str(exc))],
+            f"The {what} cannot be read at line {start}: {reason}.",
+            rows=[(start, reason)],
         ) from None
     return rows, problems
 

@@ -162,6 +162,12 @@ class EmailChannel:
             message.send(using=mailer)
         except Exception as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        from headway.notify.outbox import record_sent
+
+        try:
+            record_sent(message, person)
+        except Exception:  # the copy is for reading; the send itself succeeded
+            logging.getLogger("headway.notify").exception("Outbox: copy of a sent e-mail lost")
 
 
 # --------------------------------------------------------------------------- webhook

@@ -272,3 +272,54 @@ class SlackApp(models.Model):
     @property
     def configured(self) -> bool:
         return bool(self.bot_token and self.signing_secret)
+
+
+class MailKind(models.TextChoices):
+    NOTIFICATION = "notification"
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    #: Other mail of the sign-in pages (allauth's notices).
+    ACCOUNT = "account"
+
+
+class OutboxMail(models.Model):
+    """An e-mail as Headway sent it (or will): the outbox admins read without a mail server.
+
+    Invitations and password resets are written here `pending` in the transaction that asks
+    for them, and the worker sends them (so an unreachable SMTP server fails a row, never a
+    page); a notification e-mail is copied here once its delivery has sent it.
+    """
+
+    kind = models.CharField(max_length=20, choices=MailKind)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outbox_mails",
+    )
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    html = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = (
+            models.Index(fields=("status", "next_attempt_at"), name="outbox_due"),
+            models.Index(fields=("person", "kind", "-created_at"), name="outbox_person_kind"),
+        )
+        constraints = (
+            models.CheckConstraint(condition=Q(kind__in=MailKind.values), name="outbox_kind_valid"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"

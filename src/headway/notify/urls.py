@@ -23,4 +23,6 @@ urlpatterns = [
     path("slack/interactions", slack_views.interactions, name="slack_interactions"),
     path("slack/sparkline.png", slack_views.sparkline, name="slack_sparkline"),
     path("admin-tools/deliveries/retry", views.deliveries_retry, name="deliveries_retry"),
+    path("admin-tools/outbox", views.outbox, name="outbox"),
+    path("admin-tools/invitations", views.invitations, name="invitations"),
 ]

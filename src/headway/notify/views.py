@@ -288,3 +288,63 @@ def deliveries_retry(request: HttpRequest) -> HttpResponse:
     count = retry_now(ids)
     messages.success(request, f"{count} deliver{'ies' if count != 1 else 'y'} queued again.")
     return redirect(f"{reverse('notify:deliveries')}?status=failed")
+
+
+@require_GET
+def outbox(request: HttpRequest) -> HttpResponse:
+    """Every e-mail Headway sent or will send, as sent: readable without a mail server.
+
+    Organisation admins only (the mails carry set-password links).
+    """
+    from headway.notify.models import MailKind, OutboxMail
+
+    _require_admin(request)
+    kind = request.GET.get("kind", "")
+    rows = OutboxMail.objects.select_related("person").order_by("-created_at", "-id")
+    if kind in MailKind.values:
+        rows = rows.filter(kind=kind)
+    else:
+        kind = ""
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notify/outbox.html",
+        {
+            "page": page,
+            "kind": kind,
+            "kinds": MailKind.choices,
+            "query": f"kind={kind}&" if kind else "",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def invitations(request: HttpRequest) -> HttpResponse:
+    """People invited by e-mail: whether the invitation was sent, failed or accepted; resend."""
+    from django.core.exceptions import ValidationError
+
+    from headway.notify.models import MailKind
+    from headway.notify.outbox import invitation_states
+    from headway.teams.actions import resend_invitation
+    from headway.teams.models import Person
+
+    _require_admin(request)
+    if request.method == "POST":
+        someone = get_object_or_404(Person, pk=request.POST.get("person", "0") or 0)
+        try:
+            resend_invitation(by=_person(request), person=someone)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"A new invitation to {someone.email} is on its way.")
+        return redirect("notify:invitations")
+    invited = (
+        Person.objects.filter(outbox_mails__kind=MailKind.INVITATION)
+        .annotate(invited_at=Max("outbox_mails__created_at"))
+        .order_by("-invited_at", "-id")
+    )
+    page = Paginator(invited, PAGE_SIZE).get_page(request.GET.get("page"))
+    people = list(page.object_list)
+    states = invitation_states(people)
+    rows = [(someone, states[someone.pk]) for someone in people]
+    return render(request, "notify/invitations.html", {"page": page, "rows": rows, "query": ""})

@@ -7,20 +7,26 @@ with `SELECT … FOR UPDATE SKIP LOCKED`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections
+from django.db import Error as DatabaseError
+from django.db import close_old_connections, connections
 
 from headway.notify.delivery import DEFAULT_BATCH, DEFAULT_LEASE, LIMITS, RunStats, drain
 from headway.notify.periodic import run_periodic
 
 logger = logging.getLogger("headway.notify")
+#: Seconds to wait after a database error before the next pass; doubles to RECONNECT_MAX.
+RECONNECT_WAIT = 0.5
+RECONNECT_MAX = 15.0
 
 
 def new_worker_id() -> str:
@@ -51,6 +57,7 @@ class NotifyWorker:
         self.totals = RunStats()
         self.tasks_run = 0
         self.periodic_runs = 0
+        self.database_errors = 0
 
     def stop(self, *_: object) -> None:
         self._stop.set()
@@ -75,29 +82,96 @@ class NotifyWorker:
 
     def _loop(self) -> None:
         options = self.options
-        last_periodic = float("-inf")
+        self._last_periodic = float("-inf")
         while not self.stopping:
             close_old_connections()
-            self.run_tasks()
-            if options.periodic and (
-                options.once or time.monotonic() - last_periodic >= options.periodic_every
-            ):
-                counts = run_periodic()
-                self.periodic_runs += 1
-                last_periodic = time.monotonic()
-                if any(counts.values()):
-                    logger.info("Periodic jobs recorded %s", counts)
-            self.fetch_sources()
-            stats = drain(worker_id=options.worker_id, batch=options.batch, lease=options.lease)
-            self.totals.add(stats)
-            if stats.claimed:
-                logger.info("Deliveries: %s", stats.as_dict())
+            if self._guarded(self._pass):
+                self._outage = 0
+            elif not options.once:
+                # The database went away (restarted, connection killed): wait, reconnect on
+                # the next pass and carry on; claims and leases make the retry safe.
+                self._outage += 1
+                self._stop.wait(min(RECONNECT_WAIT * 2 ** (self._outage - 1), RECONNECT_MAX))
+                continue
             if options.once:
                 # Clear the delivery tasks the periodic jobs queued (their work is done).
-                self.run_tasks()
+                self._guarded(self.run_tasks)
                 return
             close_old_connections()
             self._stop.wait(options.interval)
+
+    _outage = 0
+    _last_periodic = float("-inf")
+
+    def _guarded(self, step: Callable[[], None]) -> bool:
+        """Run one step; a database error is logged and the connections dropped, not raised."""
+        try:
+            step()
+        except DatabaseError as exc:
+            self.database_errors += 1
+            logger.warning(
+                "Database error in the worker (%s: %s); reconnecting", type(exc).__name__, exc
+            )
+            for connection in connections.all(initialized_only=True):
+                with contextlib.suppress(DatabaseError):
+                    connection.close()
+            return False
+        return True
+
+    def _pass(self) -> None:
+        options = self.options
+        self.reclaim_tasks()
+        self.run_tasks()
+        if options.periodic and (
+            options.once or time.monotonic() - self._last_periodic >= options.periodic_every
+        ):
+            counts = run_periodic()
+            self.periodic_runs += 1
+            self._last_periodic = time.monotonic()
+            if any(counts.values()):
+                logger.info("Periodic jobs recorded %s", counts)
+        self.fetch_sources()
+        self.send_outbox()
+        stats = drain(worker_id=options.worker_id, batch=options.batch, lease=options.lease)
+        self.totals.add(stats)
+        if stats.claimed:
+            logger.info("Deliveries: %s", stats.as_dict())
+
+    def reclaim_tasks(self) -> int:
+        """Make tasks left RUNNING by a dead worker (longer than the lease) ready again.
+
+        Headway's tasks are idempotent (`deliver` drains with atomic claims), so running
+        one again is safe; a task row stuck RUNNING would otherwise never run.
+        """
+        if not self.options.tasks:
+            return 0
+        from datetime import timedelta
+
+        from django.tasks import TaskResultStatus
+        from django.utils import timezone
+        from django_tasks_db.models import DBTaskResult
+
+        stale = timezone.now() - timedelta(seconds=self.options.lease)
+        count = DBTaskResult.objects.filter(
+            status=TaskResultStatus.RUNNING, started_at__lt=stale
+        ).update(status=TaskResultStatus.READY, started_at=None)
+        if count:
+            logger.warning("Reclaimed %s task(s) left running by a stopped worker", count)
+        return count
+
+    def send_outbox(self) -> None:
+        """Invitations and password resets queued in the outbox (headway.notify.outbox)."""
+        if self.stopping:
+            return
+        from headway.notify.outbox import send_due
+
+        try:
+            stats = send_due(worker_id=self.options.worker_id, stopping=lambda: self.stopping)
+        except Exception:
+            logger.exception("Outbox: the send pass failed; retrying next pass")
+            return
+        if any(stats.as_dict().values()):
+            logger.info("Outbox: %s", stats.as_dict())
 
     def fetch_sources(self) -> None:
         """Data sources (issue 15): fetch the due ones; claims are atomic, like deliveries."""

@@ -23,7 +23,7 @@ from headway.okrs import stored
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.access import Access, require
 from headway.teams.models import Person, Team
-from headway.writes import reaches, real_changes, refuse_unknown, save_checked
+from headway.writes import reaches, real_changes, refuse_unknown, retry_on_conflict, save_checked
 
 # A little slack for clocks of machines pushing check-ins.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -64,6 +64,7 @@ def _locked_key_result(key_result: KeyResult) -> KeyResult:
     )
 
 
+@retry_on_conflict
 @transaction.atomic
 def record_checkin(
     *,
@@ -82,6 +83,8 @@ def record_checkin(
     value is computed. The moment may not be in the future; outside the cycle it is kept
     (`okrs.timing`), and at an instant already taken it comes after the check-ins there.
     """
+    # The objectives before the key result: the global lock order (stored.lock_objectives).
+    stored.lock_objectives([key_result.objective_id])
     key_result = _locked_key_result(key_result)
     require(
         Access.for_person(by).can_check_in(key_result),

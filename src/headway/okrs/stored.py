@@ -210,6 +210,20 @@ def _with_ancestors(ids: set[int]) -> set[int]:
     return found
 
 
+def lock_objectives(objective_ids: Iterable[int | None]) -> set[int]:
+    """Lock these objectives and every one above them, in primary-key order; returns them.
+
+    The one global lock order of a write that rescores: KPIs, then objectives (by id,
+    with their ancestors), then key results. Two check-ins on key results of one
+    objective each lock the objective first, so neither can hold a key result the other
+    then needs (the deadlock of issue 13). A no-op on SQLite, which has one writer.
+    """
+    ids = _with_ancestors({pk for pk in objective_ids if pk is not None})
+    if ids:
+        list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+    return ids
+
+
 def _depth(objective: Objective, by_id: dict[int, Objective]) -> int:
     depth, node = 0, objective
     while node.parent_id in by_id and by_id[node.parent_id].cycle_id == node.cycle_id:
@@ -229,7 +243,7 @@ def rescore(objective_ids: Iterable[int | None], *, at: datetime | None = None) 
     """
     at = at or timezone.now()
     changes = ScoreChanges(at=at)
-    ids = _with_ancestors({pk for pk in objective_ids if pk is not None})
+    ids = lock_objectives(objective_ids)
     if not ids:
         return changes
     objectives = list(

@@ -113,10 +113,13 @@ def invite_person(
     password: str | None = None,
     is_active: bool = True,
     memberships: Iterable[tuple[Team, str]] = (),
+    send_invitation: bool = True,
 ) -> Person:
     """Add a person who signs in with `email`, on the given (team, role) pairs.
 
-    Without a password they cannot sign in until they set one (the web shows a link for it).
+    Without a password they cannot sign in until they set one: they are sent an invitation
+    e-mail with a link for it (queued in the outbox with this transaction; the worker sends it),
+    unless `send_invitation` is off (SCIM: the identity provider signs them in).
     """
     _require_admin(by, "people")
     address = email.strip().lower()
@@ -139,7 +142,25 @@ def invite_person(
     person.full_clean()
     person.save()
     _replace_memberships(person, entries)
+    if not password and send_invitation and person.is_active:
+        from headway.notify.outbox import queue_invitation
+
+        queue_invitation(person, by=by)
     return person
+
+
+@transaction.atomic
+def resend_invitation(*, by: Person, person: Person) -> None:
+    """Send `person` a new invitation e-mail (a fresh link) unless they already signed up."""
+    from headway.notify.outbox import invitation_states, queue_invitation
+
+    _require_admin(by, "people")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if invitation_states([person])[person.pk].state == "accepted":
+        raise ValidationError(f"{person.email} has set a password already: nothing to resend.")
+    if not person.is_active:
+        raise ValidationError(f"{person.email} is deactivated: reactivate them first.")
+    queue_invitation(person, by=by)
 
 
 @transaction.atomic
@@ -155,8 +176,17 @@ def update_person(
     _require_admin(by, "people")
     person = Person.objects.select_for_update().get(pk=person.pk)
     if name is not None:
+        if not name.strip() and person.name:
+            raise ValidationError({"name": "A person's name cannot be emptied."})
         person.name = name.strip()
     deactivated = is_active is False and person.is_active
+    if deactivated:
+        if person.pk == by.pk:
+            raise ValidationError("You cannot deactivate yourself.", code="self")
+        refuse_losing_last_admin(person, "deactivating them")
+    if memberships is not None:
+        memberships = list(memberships)
+        _refuse_losing_admin(by, person, [(t.pk, r) for t, r in memberships])
     if is_active is not None:
         person.is_active = is_active
     person.full_clean(exclude=["password"])
@@ -174,6 +204,8 @@ def set_membership(*, by: Person, team: Team, person: Person, role: str) -> Memb
     _require_admin(by, "people and teams")
     if role not in Role.values:
         raise ValidationError({"role": f"No role {role!r} (roles: {', '.join(Role.values)})."})
+    others = Membership.objects.filter(person=person).exclude(team=team)
+    _refuse_losing_admin(by, person, [*others.values_list("team_id", "role"), (team.pk, role)])
     # An admin's hand takes the membership over from the directory (it stays as set).
     membership, _ = Membership.objects.update_or_create(
         team=team, person=person, defaults={"role": role, "origin": MembershipOrigin.MANUAL}
@@ -185,7 +217,25 @@ def set_membership(*, by: Person, team: Team, person: Person, role: str) -> Memb
 def remove_membership(*, by: Person, membership: Membership) -> None:
     """Take a person off a team (their objectives and KPIs there stay theirs)."""
     _require_admin(by, "people and teams")
+    person = membership.person
+    kept = Membership.objects.filter(person=person).exclude(pk=membership.pk)
+    _refuse_losing_admin(by, person, list(kept.values_list("team_id", "role")))
     membership.delete()
+
+
+def _refuse_losing_admin(by: Person, person: Person, roles: list[tuple[int, str]]) -> None:
+    """Refuse memberships (team id, role) that would take `person`'s admin rights away
+    when they are `by` themselves, or the organisation's last admin (nothing changes)."""
+    if person.is_superuser or person.pk not in _admin_ids():
+        return
+    roots = set(Team.objects.filter(parent__isnull=True).values_list("pk", flat=True))
+    if any(team_id in roots and role == Role.ADMIN for team_id, role in roles):
+        return
+    if person.pk == by.pk:
+        raise ValidationError(
+            "You cannot take away your own admin rights: ask another admin.", code="self"
+        )
+    refuse_losing_last_admin(person, "taking their admin role away")
 
 
 # Directory: deactivation and group-mapped memberships ----------------------------------------

@@ -15,6 +15,21 @@ class InviteOnlyAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
 
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Queue the mail in the outbox for the worker instead of sending it in the request.
+
+        A password reset then never waits on the mail server, and one that cannot be
+        reached fails a row in the outbox (retried, shown to admins), never the page.
+        """
+        from headway.notify.models import MailKind
+        from headway.notify.outbox import queue_message
+        from headway.teams.models import Person
+
+        message = self.render_mail(template_prefix, email, context)
+        kind = MailKind.PASSWORD_RESET if "password_reset" in template_prefix else MailKind.ACCOUNT
+        person = Person.objects.filter(email=email.strip().lower()).first()
+        queue_message(kind, message, person)
+
     def login(self, request: HttpRequest, user: Any) -> None:
         """Check the database, not the person as they were when the sign-in began.
 

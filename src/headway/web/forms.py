@@ -597,7 +597,7 @@ class TeamForm(NoColon, forms.ModelForm[Team]):
 
 
 class PersonForm(NoColon, forms.Form):
-    """Invite or create a person; without a password the page shows a link to set one."""
+    """Invite or create a person; without a password they are e-mailed a link to set one."""
 
     name = forms.CharField(max_length=200)
     email = forms.EmailField()
@@ -608,7 +608,7 @@ class PersonForm(NoColon, forms.Form):
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty to get a link the person uses to set their own password.",
+        help_text="Leave empty to send an invitation e-mail with a link to set their own password.",
     )
 
     def clean_role(self) -> str:

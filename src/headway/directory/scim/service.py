@@ -461,7 +461,9 @@ def create_user(by: Person, base: str, body: Any) -> dict[str, Any]:
             raise ScimError(409, f"A user with the e-mail {email} already exists.", "uniqueness")
         person = _apply_to_person(by, person, doc, active)  # a person made by hand: linked
     else:
-        person = actions.invite_person(by=by, email=email, name=derived_name(doc), is_active=active)
+        person = actions.invite_person(
+            by=by, email=email, name=derived_name(doc), is_active=active, send_invitation=False
+        )
     user = DirectoryUser(person=person)
     _write_user(user, doc)
     user.save()

@@ -108,19 +108,27 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             membership = get_object_or_404(
                 Membership, team=team, pk=remove if remove.isdigit() else 0
             )
-            remove_membership(by=person(request), membership=membership)
-            messages.success(request, f"{membership.person} is no longer on {team}.")
+            try:
+                remove_membership(by=person(request), membership=membership)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, f"{membership.person} is no longer on {team}.")
             return redirect("team", key=team.key)
         if form.is_valid():
-            set_membership(
-                by=person(request),
-                team=team,
-                person=form.cleaned_data["person"],
-                role=form.cleaned_data["role"],
-            )
-            messages.success(
-                request, f"{form.cleaned_data['person']} is now {form.cleaned_data['role']}."
-            )
+            try:
+                set_membership(
+                    by=person(request),
+                    team=team,
+                    person=form.cleaned_data["person"],
+                    role=form.cleaned_data["role"],
+                )
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(
+                    request, f"{form.cleaned_data['person']} is now {form.cleaned_data['role']}."
+                )
             return redirect("team", key=team.key)
     members = list(team.memberships.select_related("person").order_by("person__name"))
     cycle = Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
