@@ -10,12 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from headway.kpis.actions import (
     MeasurementRow,
-    gaming_alerts,
     ingest_measurements,
-    key_results_back_to_monitoring,
     promote_kpi,
 )
 from headway.kpis.models import Kpi
+from headway.kpis.queries import gaming_alerts, key_results_back_to_monitoring
 from headway.okrs.models import KeyResult, Objective
 
 NOW = datetime(2027, 3, 15, 12, tzinfo=UTC)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from headway.database import when_unlocked
 from headway.notify import text
 from headway.notify.kinds import Channel, EventKind, label
 from headway.notify.models import Delivery, Event, Notification
@@ -98,8 +99,6 @@ class InboxChannel:
         person_id = delivery.person_id
         if person_id is None:
             raise DeliveryError("An inbox delivery needs a person.", permanent=True)
-        from headway.notify.delivery import when_unlocked
-
         when_unlocked(
             lambda: Notification.objects.bulk_create(
                 [Notification(person_id=person_id, event_id=delivery.event_id)],

@@ -505,7 +505,7 @@ def gaming_drafts(
     key_results: Sequence[KeyResult], *, at: datetime, actor_id: int | None
 ) -> list[Draft]:
     """Possible-gaming events for these key results, once per key result and review period."""
-    from headway.kpis.actions import gaming_alerts
+    from headway.kpis.queries import gaming_alerts
 
     drafts: list[Draft] = []
     alerts = gaming_alerts(key_results, at=at)

@@ -622,3 +622,14 @@ class MembershipForm(NoColon, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         scale_person_field(self, "person")
+
+
+def carry_version(form: forms.BaseForm, version: int) -> None:
+    """Give an edit form the version the person is reading, sent back with the save.
+
+    The action refuses the save when the row has moved on since (optimistic locking, as
+    the API's `If-Match`), so two people editing at once never overwrite each other silently.
+    """
+    form.fields["version"] = forms.IntegerField(
+        required=False, widget=forms.HiddenInput, initial=version
+    )

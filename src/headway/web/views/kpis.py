@@ -20,16 +20,20 @@ from headway.coach.db import findings_for_kpi
 from headway.kpis.actions import (
     IngestError,
     MeasurementRow,
-    achieved_while_healthy,
     create_kpi,
     ingest_measurements,
     promote_kpi,
     update_kpi,
+    why_not_add_kpi,
+    why_not_edit_kpi,
+    why_not_promote,
+    why_not_push,
 )
 from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
+from headway.kpis.queries import achieved_while_healthy
 from headway.okrs.models import CycleState, Objective
 from headway.sources.views import kpi_panel
-from headway.teams.access import Access
+from headway.teams.access import Access, refuse
 from headway.teams.models import Team
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
 from headway.web.common import HEALTH_LABELS, access, add_errors, is_htmx, paginate, person
@@ -206,8 +210,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         initial={"target": kpi.target},
     )
     if action == "measure":
-        if not can_push:
-            raise PermissionDenied("Only the team's members and the owner may push measurements.")
+        refuse(why_not_push(acc, kpi))
         if measure_form.is_valid():
             data = measure_form.cleaned_data
             try:
@@ -230,7 +233,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
                 return redirect("kpi", key=kpi.key)
     elif action == "promote":
         if not targets.any:
-            raise PermissionDenied("Only leads and admins may promote a KPI to a key result.")
+            refuse(why_not_promote(acc, []))
         if promote_form.is_valid():
             data = promote_form.cleaned_data
             try:
@@ -305,8 +308,7 @@ def kpi_create(request: HttpRequest) -> HttpResponse:
     acc = access(request)
     me = person(request)
     teams = [t for t in Team.objects.order_by("name") if acc.can_create_in(t.pk)]
-    if not teams:
-        raise PermissionDenied("Only members of a team may add its KPIs.")
+    refuse(why_not_add_kpi(acc, teams) if teams else why_not_add_kpi(acc, Team.objects.all()))
     initial: dict[str, Any] = {"owner": me.pk, "cadence": "monthly"}
     team = next((t for t in teams if t.key == request.GET.get("team")), None)
     if team is not None or len(teams) == 1:
@@ -337,8 +339,7 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
     kpi = get_object_or_404(Kpi.objects.select_related("team"), key=key)
     acc = access(request)
     me = person(request)
-    if not acc.can_edit_kpi(kpi):
-        raise PermissionDenied("Only leads, admins and the owner may edit this KPI.")
+    refuse(why_not_edit_kpi(acc, kpi))
     teams = [t for t in Team.objects.order_by("name") if acc.can_edit_kpi(Kpi(team_id=t.pk))]
     if kpi.team not in teams:
         teams.append(kpi.team)

@@ -18,8 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_draft, findings_for_objective
 from headway.coach.rules import Finding
-from headway.kpis.actions import gaming_alerts
 from headway.kpis.models import Measurement
+from headway.kpis.queries import gaming_alerts
+from headway.okrs import actions as okr_rights
 from headway.okrs import stored
 from headway.okrs.actions import (
     align_objective,
@@ -33,10 +34,13 @@ from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
+from headway.teams.access import refuse
 from headway.teams.models import Team
+from headway.versions import StaleVersion
 from headway.web import history
 from headway.web.common import access, add_errors, person, require_visible
-from headway.web.forms import RANGE_KINDS, KeyResultForm, ObjectiveForm
+from headway.web.forms import RANGE_KINDS, KeyResultForm, ObjectiveForm, carry_version
+from headway.web.history import show_stale
 from headway.web.views.coach import key_result_draft_findings, objective_draft_findings
 
 NUMERIC = {"increase", "decrease", "above", "below"}
@@ -267,8 +271,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     acc = access(request)
     me = person(request)
     teams = [t for t in Team.objects.order_by("name") if acc.can_create_in(t.pk)]
-    if not teams:
-        raise PermissionDenied("Only members of a team may write its objectives.")
+    refuse(okr_rights.why_not_create_objective(acc, teams or Team.objects.all()))
     initial: dict[str, Any] = {"owner": me.pk}
     team = next((t for t in teams if t.key == request.GET.get("team")), None)
     if team is not None:
@@ -334,8 +337,7 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
     require_visible(request, objective)
     acc = access(request)
     me = person(request)
-    if not acc.can_edit_objective(objective):
-        raise PermissionDenied("Only leads, admins and the owner may edit this objective.")
+    refuse(okr_rights.why_not_edit_objective(acc, objective))
     old_parent = objective.parent_id
     form = ObjectiveForm(
         request.POST or None,
@@ -345,9 +347,8 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
         suggested_parents=_suggested_parents(parents, [objective.team]),
         editing=True,
     )
-    if request.method == "POST" and objective.cycle.is_closed:
-        form.add_error(None, f"{objective.cycle} is closed: its objectives are frozen.")
-    elif request.method == "POST" and form.is_valid():
+    carry_version(form, objective.version)
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         parent = data.get("parent")
         try:
@@ -355,10 +356,13 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
                 update_objective(
                     by=me,
                     objective=objective,
+                    version=data.get("version"),
                     **{name: data[name] for name in OBJECTIVE_FORM_FIELDS if name in data},
                 )
                 if (parent.pk if parent else None) != old_parent:
                     align_objective(objective=objective, parent=parent, by=me)
+        except StaleVersion as exc:
+            show_stale(form, objective, exc, "objective")
         except PermissionDenied as exc:
             form.add_error("parent", str(exc))
         except ValidationError as exc:
@@ -395,8 +399,7 @@ def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
     require_visible(request, objective)
     acc = access(request)
     me = person(request)
-    if not (acc.can_create_in(objective.team_id) or acc.can_edit_objective(objective)):
-        raise PermissionDenied("Only members of the team may add key results.")
+    refuse(okr_rights.why_not_add_key_result(acc, objective))
     form = KeyResultForm(
         request.POST or None, objective=objective, initial={"owner": me.pk, "weight": 1.0}
     )
@@ -448,8 +451,7 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
     require_visible(request, objective)
     acc = access(request)
     me = person(request)
-    if not acc.can_edit_key_result(key_result):
-        raise PermissionDenied("Only leads, admins and the owner may edit this key result.")
+    refuse(okr_rights.why_not_edit_key_result(acc, key_result))
     cycle = objective.cycle
     recalibrating = cycle.state == CycleState.ACTIVE
     original = {"title": key_result.title, "start": key_result.start, "target": key_result.target}
