@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from headway.api.testing import ApiClient, token_for
+from headway.kpis.models import Kpi
 from headway.okrs.models import Objective
 from headway.web.testing import build_okrs, client_for, current_cycle
 
@@ -86,3 +87,36 @@ def test_a_viewer_hears_forbidden_before_any_version_check(data: SimpleNamespace
     assert stale.status_code == 412
     objective.refresh_from_db()
     assert (objective.title, objective.version) == before
+
+
+def test_a_stale_key_result_save_is_refused_and_changes_nothing(data: SimpleNamespace) -> None:
+    kr = data.objective.key_results.order_by("position").first()
+    url = f"/objectives/{data.objective.key}/key-results/{kr.key}/edit/"
+    form = {"title": kr.title, "kind": kr.kind, "owner": kr.owner_id or "", "unit": "pct",
+            "start": kr.start, "target": kr.target, "weight": 2, "due": "", "kpi": ""}  # fmt: skip
+    seen = kr.version
+    assert client_for(data.org.lead).post(url, form | {"version": seen}).status_code == 302
+    refused = client_for(data.org.member).post(url, form | {"version": seen, "weight": 3})
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "changed this key result" in page
+    assert "theirs “2”, yours “3”" in page
+    kr.refresh_from_db()
+    assert (kr.weight, kr.version) == (2, seen + 1)
+
+
+def test_a_stale_kpi_save_is_refused_and_changes_nothing(data: SimpleNamespace) -> None:
+    kpi = Kpi.objects.create(
+        key="on-time", name="On-time rate", team=data.org.depot, owner=data.org.member,
+        target=95, warning=90, critical=85, cadence="weekly",
+    )  # fmt: skip
+    url = f"/kpis/{kpi.key}/edit/"
+    form = {"name": kpi.name, "team": kpi.team_id, "owner": kpi.owner_id, "direction": "up",
+            "target": "95", "warning": "90", "critical": "85", "tier": "key",
+            "cadence": "weekly", "unit": "%", "version": kpi.version}  # fmt: skip
+    assert client_for(data.org.lead).post(url, form | {"unit": "pct"}).status_code == 302
+    refused = client_for(data.org.member).post(url, form | {"target": "97"})
+    assert refused.status_code == 200
+    assert "changed this KPI" in refused.content.decode()
+    kpi.refresh_from_db()
+    assert (kpi.unit, kpi.target, kpi.version) == ("pct", 95, 2)

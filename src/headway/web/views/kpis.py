@@ -35,9 +35,11 @@ from headway.okrs.models import CycleState, Objective
 from headway.sources.views import kpi_panel
 from headway.teams.access import Access, refuse
 from headway.teams.models import Team
+from headway.versions import StaleVersion
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
 from headway.web.common import HEALTH_LABELS, access, add_errors, is_htmx, paginate, person
-from headway.web.forms import KpiForm, MeasurementForm, PromoteForm
+from headway.web.forms import KpiForm, MeasurementForm, PromoteForm, carry_version
+from headway.web.history import show_stale
 from headway.web.views.cycles import team_subtree
 
 ARROWS: dict[tuple[str, str], str] = {
@@ -300,7 +302,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 def _card(form: KpiForm) -> dict[str, Any]:
     """The KPI card as the form has it, for create_kpi and update_kpi."""
-    return {name: form.cleaned_data[name] for name in form.fields}
+    return {name: form.cleaned_data[name] for name in form.fields if name != "version"}
 
 
 @require_http_methods(["GET", "POST"])
@@ -344,9 +346,12 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
     if kpi.team not in teams:
         teams.append(kpi.team)
     form = KpiForm(request.POST or None, instance=kpi, teams=teams)
+    carry_version(form, kpi.version)
     if request.method == "POST" and form.is_valid():
         try:
-            update_kpi(by=me, kpi=kpi, **_card(form))
+            update_kpi(by=me, kpi=kpi, version=form.cleaned_data.get("version"), **_card(form))
+        except StaleVersion as exc:
+            show_stale(form, kpi, exc, "KPI")
         except ValidationError as exc:
             add_errors(form, exc)
         else:

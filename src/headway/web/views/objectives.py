@@ -461,44 +461,42 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
         objective=objective,
         recalibrating=recalibrating,
     )
-    if request.method == "POST" and cycle.is_closed:
-        form.add_error(None, f"{cycle} is closed: its key results are frozen.")
-    elif request.method == "POST" and form.is_valid():
+    carry_version(form, key_result.version)
+    if request.method == "POST" and form.is_valid():
         new = {name: form.cleaned_data.get(name) for name in original}
         moved = {name: value for name, value in new.items() if value != original[name]}
         reason = form.cleaned_data.get("reason") or ""
-        if recalibrating and moved and not reason.strip():
-            form.add_error("reason", "Say why the key result is recalibrated.")
-        else:
-            data = form.cleaned_data
-            fields = {
-                name: data[name]
-                for name in KEY_RESULT_FORM_FIELDS
-                if name in data and name != "key"
-            }
-            if recalibrating:
-                # The yardstick moves through recalibrate_key_result, with the reason.
-                for name in (*original, "kind"):
-                    fields.pop(name, None)
-            try:
-                with transaction.atomic():
-                    update_key_result(
-                        by=me,
-                        key_result=key_result,
-                        counter_kpis=data.get("counter_kpis"),
-                        **fields,
-                    )
-                    if recalibrating and moved:
-                        recalibrate_key_result(key_result=key_result, by=me, reason=reason, **moved)
-            except PermissionDenied as exc:
-                form.add_error("reason" if "reason" in form.fields else None, str(exc))
-            except ValidationError as exc:
-                add_errors(form, exc)
-            else:
-                messages.success(
-                    request, "Key result recalibrated." if moved and recalibrating else "Saved."
+        # The actions validate (a recalibration needs its reason), all or nothing.
+        data = form.cleaned_data
+        fields = {
+            name: data[name] for name in KEY_RESULT_FORM_FIELDS if name in data and name != "key"
+        }
+        if recalibrating:
+            # The yardstick moves through recalibrate_key_result, with the reason.
+            for name in (*original, "kind"):
+                fields.pop(name, None)
+        try:
+            with transaction.atomic():
+                update_key_result(
+                    by=me,
+                    key_result=key_result,
+                    counter_kpis=data.get("counter_kpis"),
+                    version=data.get("version"),
+                    **fields,
                 )
-                return redirect("objective", key=objective.key)
+                if recalibrating and moved:
+                    recalibrate_key_result(key_result=key_result, by=me, reason=reason, **moved)
+        except StaleVersion as exc:
+            show_stale(form, key_result, exc, "key result")
+        except PermissionDenied as exc:
+            form.add_error("reason" if "reason" in form.fields else None, str(exc))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(
+                request, "Key result recalibrated." if moved and recalibrating else "Saved."
+            )
+            return redirect("objective", key=objective.key)
     coach = key_result_draft_findings(
         request.POST
         if request.POST
