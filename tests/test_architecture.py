@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "headway"
 
@@ -150,3 +152,17 @@ def test_views_and_routes_word_no_refusal_of_their_own() -> None:
         if ".web.views" in module or ".api.routes" in module
     }
     assert own == {}
+
+
+@pytest.mark.parametrize(
+    ("rule", "home"),
+    [
+        ("wrong_way_streak >=", "headway.kpis.health"),  # deserves_promotion
+        ("healthy_streak >=", "headway.kpis.health"),  # may_return_to_monitoring
+        ("1.5 * d", "headway.kpis.health"),  # the stale period (STALE_AFTER)
+        ("timedelta(minutes=5)", "headway.moments"),  # the future tolerance
+    ],
+)
+def test_each_kpi_and_cycle_rule_has_one_home(rule: str, home: str) -> None:
+    where = sorted(name for name, path in _modules().items() if rule in path.read_text())
+    assert where == [home]

@@ -352,10 +352,12 @@ def test_critical_kpi_is_suggested_and_promoted(data: SimpleNamespace) -> None:
 
 
 def test_members_cannot_promote(data: SimpleNamespace) -> None:
+    before = list(KeyResult.objects.values_list("pk", "kpi_id", "version").order_by("pk"))
     response = client_for(data.org.member).post(
         f"/kpis/{data.kpis[1].key}/", {"action": "promote", "objective": data.objective.pk}
     )
     assert response.status_code == 403
+    assert list(KeyResult.objects.values_list("pk", "kpi_id", "version").order_by("pk")) == before
 
 
 def test_kpi_edit_refreshes_health(data: SimpleNamespace) -> None:

@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,9 +17,10 @@ from django.utils.dateparse import parse_date, parse_datetime
 from headway.keys import free_key
 from headway.kpis import health as core
 from headway.kpis.models import Kpi, Measurement, MeasurementRevision
-from headway.moments import to_utc
+from headway.kpis.queries import achieved_while_healthy
+from headway.moments import FUTURE_TOLERANCE, to_utc
 from headway.okrs import stored
-from headway.okrs.models import CycleState, KeyResult, KeyResultKind, Objective
+from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Team
 from headway.versions import Seen, check_version
@@ -54,6 +55,13 @@ def why_not_promote(access: Access, team_ids: Iterable[int]) -> str | None:
     if any(access.can_steer(team_id) for team_id in team_ids):
         return None
     return "Only leads and admins of the objective's team may promote a KPI."
+
+
+def why_not_return_to_monitoring(access: Access, key_result: KeyResult) -> str | None:
+    """Handing a KPI back to monitoring steers the objective: its team's leads and admins."""
+    if access.can_steer(key_result.objective.team_id):
+        return None
+    return "Only leads and admins of the objective's team may send a KPI back to monitoring."
 
 
 def why_not_push(access: Access, kpi: Kpi) -> str | None:
@@ -195,7 +203,7 @@ def ingest_measurements(
             errors.append(f"you may not push measurements to {key!r}")
         try:
             moment = parse_moment(row.at)
-            if moment > now + timedelta(minutes=5):
+            if moment > now + FUTURE_TOLERANCE:
                 errors.append(f"{moment.isoformat()} is in the future")
         except ValueError as exc:
             errors.append(f"at: {exc}")
@@ -459,4 +467,51 @@ def promote_kpi(
     key_result.full_clean()
     key_result.save()
     stored.rescore([objective.pk])
+    return key_result
+
+
+@transaction.atomic
+def return_to_monitoring(*, by: Person, key_result: KeyResult, version: Seen = None) -> KeyResult:
+    """Hand a promoted KPI back to monitoring once its key result did its job.
+
+    Allowed when `kpis.health.may_return_to_monitoring` says so (the key result achieved
+    on the KPI's value, the KPI healthy 3 periods running, in the active cycle). The key
+    result keeps its history: its final value becomes a check-in, then the link to the
+    KPI goes, so it no longer moves with the KPI; the KPI stays on the board. Announced as
+    `back_to_monitoring` after commit.
+    """
+    key_result = (
+        KeyResult.objects.select_for_update(of=("self",))
+        .select_related("objective__cycle", "objective__team", "kpi")
+        .get(pk=key_result.pk)
+    )
+    refuse(why_not_return_to_monitoring(Access.for_person(by), key_result))
+    check_version(key_result.version, version)
+    kpi = key_result.kpi
+    if kpi is None:
+        raise ValidationError("This key result is not fed by a KPI.")
+    if not achieved_while_healthy([key_result]):
+        raise ValidationError(
+            f"“{key_result}” cannot go back to monitoring yet: it must be achieved while "
+            f"{kpi} stays healthy {core.MONITORING_STREAK} review periods running."
+        )
+    now = timezone.now()
+    last = key_result.checkins.order_by("-at", "-ordinal").first()
+    CheckIn.objects.create(
+        key_result=key_result,
+        at=now,
+        ordinal=(last.ordinal + 1) if last is not None and last.at == now else 0,
+        value=key_result.current,
+        confidence=last.confidence if last is not None else None,
+        comment=f"Back to monitoring: {kpi} stayed healthy; final value kept from the KPI.",
+        author=by,
+    )
+    key_result.kpi = None
+    key_result.version += 1
+    key_result._change_reason = f"Back to monitoring: KPI {kpi.key}"  # type: ignore[attr-defined]
+    save_checked(key_result, by=by)
+    stored.rescore([key_result.objective_id])
+    from headway.notify import events as notify_events
+
+    notify_events.after_back_to_monitoring(key_result, kpi, by=by)
     return key_result

@@ -27,7 +27,7 @@ def key_results_back_to_monitoring() -> list[KeyResult]:
     candidates = KeyResult.objects.filter(
         objective__cycle__state=CycleState.ACTIVE,
         kpi__health="healthy",
-        kpi__healthy_streak__gte=3,
+        kpi__healthy_streak__gte=core.MONITORING_STREAK,
         current__isnull=False,
     ).select_related("kpi", "objective__cycle")
     return achieved_while_healthy(list(candidates))
@@ -47,8 +47,8 @@ def achieved_while_healthy(
     result = []
     for kr in key_results:
         kpi = kr.kpi
-        if kpi is None or kpi.health != "healthy" or kpi.healthy_streak < 3:
-            continue
+        if kpi is None or not core.may_return_to_monitoring(True, kpi):
+            continue  # cheap before the score: the KPI's side of the rule fails already
         if kr.objective.cycle.state != CycleState.ACTIVE or kr.current is None:
             continue
         if kr.kind not in {"increase", "decrease", "above", "below"} or kr.target is None:
@@ -59,7 +59,7 @@ def achieved_while_healthy(
             key=kr.key, kind=kr.kind, start=kr.start, target=kr.target,
             checkins=(CoreCheckIn(at=now, value=kr.current),),
         )  # fmt: skip
-        if kr_score(core_kr, now) >= 1.0:
+        if core.may_return_to_monitoring(kr_score(core_kr, now) >= 1.0, kpi):
             result.append(kr)
     return result
 

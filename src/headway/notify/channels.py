@@ -40,6 +40,7 @@ THEME: dict[str, str] = {
     EventKind.SOURCE_FAILING: "c62828",
     EventKind.SOURCE_RECOVERED: "2e7d32",
     EventKind.DATA_INCIDENT: "6b2fa3",
+    EventKind.BACK_TO_MONITORING: "2e7d32",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,17 +18,13 @@ from django.utils import timezone
 
 from headway.keys import free_key
 from headway.kpis.models import Kpi
-from headway.moments import to_utc
+from headway.moments import FUTURE_TOLERANCE, to_utc
 from headway.okrs import stored
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Team
 from headway.versions import Seen, check_version
 from headway.writes import reaches, real_changes, refuse_unknown, save_checked
-
-# A little slack for clocks of machines pushing check-ins.
-FUTURE_TOLERANCE = timedelta(minutes=5)
-
 
 # Who may do what, with the reason when not (PRODUCT.md section 6). The actions refuse with
 # these and the pages ask the same functions whether to offer a form or a button, so a

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from headway.kpis.actions import (
     parse_value,
 )
 from headway.kpis.models import Kpi, Measurement
+from headway.moments import FUTURE_TOLERANCE
 from headway.sources import guard, notices
 from headway.sources import schedule as timing
 from headway.sources.kinds import (
@@ -411,7 +412,7 @@ def check_rows(rows: list[MeasurementRow], now: datetime) -> tuple[list[guard.Po
     for row in rows:
         try:
             at = parse_moment(row.at)
-            if at > now + timedelta(minutes=5):
+            if at > now + FUTURE_TOLERANCE:
                 raise ValueError(f"{at.isoformat()} is in the future")
         except ValueError as error:
             problems.append(f"row {row.line}: at: {error}")

@@ -23,21 +23,31 @@ from headway.kpis.actions import (
     create_kpi,
     ingest_measurements,
     promote_kpi,
+    return_to_monitoring,
     update_kpi,
     why_not_add_kpi,
     why_not_edit_kpi,
     why_not_promote,
     why_not_push,
+    why_not_return_to_monitoring,
 )
 from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
 from headway.kpis.queries import achieved_while_healthy
-from headway.okrs.models import CycleState, Objective
+from headway.okrs.models import CycleState, KeyResult, Objective
 from headway.sources.views import kpi_panel
 from headway.teams.access import Access, refuse
 from headway.teams.models import Team
 from headway.versions import StaleVersion
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
-from headway.web.common import HEALTH_LABELS, access, add_errors, is_htmx, paginate, person
+from headway.web.common import (
+    HEALTH_LABELS,
+    access,
+    add_errors,
+    is_htmx,
+    paginate,
+    person,
+    require_visible,
+)
 from headway.web.forms import KpiForm, MeasurementForm, PromoteForm, carry_version
 from headway.web.history import show_stale
 from headway.web.views.cycles import team_subtree
@@ -233,6 +243,27 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
                     request, f"Measurement saved. {kpi.name} is {HEALTH_LABELS[kpi.health]}."
                 )
                 return redirect("kpi", key=kpi.key)
+    elif action == "monitor":
+        key_result = get_object_or_404(
+            KeyResult.objects.select_related("objective__cycle", "objective__team"),
+            pk=_int(request.POST.get("key_result")),
+            kpi=kpi,
+        )
+        require_visible(request, key_result.objective)
+        try:
+            return_to_monitoring(
+                by=me, key_result=key_result, version=_int(request.POST.get("version"))
+            )
+        except StaleVersion:
+            messages.error(request, "Someone changed this key result meanwhile: look again.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                f"{kpi.name} is back to monitoring; “{key_result.title}” keeps its history.",
+            )
+        return redirect("kpi", key=kpi.key)
     elif action == "promote":
         if not targets.any:
             refuse(why_not_promote(acc, []))
@@ -270,6 +301,8 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         if visible(kr.objective)
     ]
     monitoring = [kr for kr in achieved_while_healthy(fed, now=now) if visible(kr.objective)]
+    for kr in monitoring:
+        kr.can_monitor = why_not_return_to_monitoring(acc, kr) is None  # type: ignore[attr-defined]
     deserves = Kpi.objects.deserving_promotion().filter(pk=kpi.pk).exists()
     chart = kpi_chart(kpi, evaluation)
     return render(
@@ -368,3 +401,11 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
             "source_panel": kpi_panel(kpi, acc),
         },
     )
+
+
+def _int(raw: str | None) -> int | None:
+    """A number posted by a hidden field, or None when missing or not a number."""
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
