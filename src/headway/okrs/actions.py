@@ -82,6 +82,24 @@ def why_not_check_in(access: Access, key_result: KeyResult) -> str | None:
     return "Only members of the team and the owner may check in on this key result."
 
 
+def why_computed(key_result: KeyResult) -> str | None:
+    """Why a key result takes no check-ins (its value is computed), or None when it does.
+
+    `record_checkin` refuses with this; the check-in page shows it on the row instead of a form.
+    """
+    if key_result.kpi is not None:
+        return (
+            f"This key result takes its value from the KPI “{key_result.kpi}”: "
+            "push a measurement to the KPI instead of checking in."
+        )
+    if key_result.kind == KeyResultKind.OBJECTIVES:
+        return (
+            "This key result is rolled up from the objectives aligned to it; "
+            "check in on their key results instead."
+        )
+    return None
+
+
 def why_not_check_in_for_team(
     access: Access, team: Team, key_results: Iterable[KeyResult]
 ) -> str | None:
@@ -179,16 +197,9 @@ def record_checkin(
     refuse(why_not_check_in(Access.for_person(by), key_result))
     cycle = key_result.objective.cycle
     cycle.refuse_if_closed()
-    if key_result.kpi is not None:
-        raise ValidationError(
-            f"This key result takes its value from the KPI “{key_result.kpi}”: "
-            "push a measurement to the KPI instead of checking in."
-        )
-    if key_result.kind == KeyResultKind.OBJECTIVES:
-        raise ValidationError(
-            "This key result is rolled up from the objectives aligned to it; "
-            "check in on their key results instead."
-        )
+    computed = why_computed(key_result)
+    if computed is not None:
+        raise ValidationError(computed)
 
     errors: dict[str, str] = {}
     if key_result.kind == KeyResultKind.MILESTONE:

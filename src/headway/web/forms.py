@@ -508,28 +508,19 @@ class CheckInRowForm(NoColon, forms.Form):
     def is_milestone(self) -> bool:
         return "done" in self.fields
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        main = "done" if self.is_milestone else "value"
-        has_value = data.get(main) is not None
-        # Confidence comes pre-filled from the last check-in: only a new one counts.
-        confidence = data.get("confidence")
-        extra = data.get("comment") or (
-            confidence is not None and confidence != self.initial.get("confidence")
-        )
-        if not has_value and extra and main not in self.errors:
-            self.add_error(
-                main,
-                "Say whether it is done to check in."
-                if self.is_milestone
-                else "Enter the current value to check in.",
-            )
-        return data
-
     @property
     def filled(self) -> bool:
+        """Whether the row says anything: then record_checkin judges it (a comment without a
+        value is its error to give, not the form's)."""
+        data = self.cleaned_data
         main = "done" if self.is_milestone else "value"
-        return self.cleaned_data.get(main) is not None
+        # Confidence comes pre-filled from the last check-in: only a new one counts.
+        confidence = data.get("confidence")
+        return bool(
+            data.get(main) is not None
+            or data.get("comment")
+            or (confidence is not None and confidence != self.initial.get("confidence"))
+        )
 
 
 class MeasurementForm(NoColon, forms.Form):

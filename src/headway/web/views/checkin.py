@@ -14,8 +14,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from headway.okrs import timing
-from headway.okrs.actions import record_checkin, why_not_check_in, why_not_check_in_for_team
-from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind
+from headway.okrs.actions import (
+    record_checkin,
+    why_computed,
+    why_not_check_in,
+    why_not_check_in_for_team,
+)
+from headway.okrs.models import CheckIn, CycleState, KeyResult
 from headway.teams.access import refuse
 from headway.teams.models import Team
 from headway.web.common import access, add_errors, person
@@ -61,13 +66,8 @@ def checkin(request: HttpRequest, key: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     rows = []
     for kr in key_results:
-        why = ""
-        if kr.kpi is not None:
-            why = f"Takes its value from the KPI “{kr.kpi.name}”: push a measurement there."
-        elif kr.kind == KeyResultKind.OBJECTIVES:
-            why = "Rolled up from the objectives aligned to this one."
-        else:
-            why = why_not_check_in(acc, kr) or ""
+        # The action's own reasons: computed values first, then rights.
+        why = why_computed(kr) or why_not_check_in(acc, kr) or ""
         form = None
         if not why:
             form = CheckInRowForm(
