@@ -52,7 +52,7 @@ def count_queries(org: Any) -> tuple[int, Any]:
         tree = cycle_tree(org.cycle, at=AT)
         for objective in tree.roots():
             tree.objective_result(objective)
-            for kr in objective.key_results_list:
+            for kr in objective.key_results_list:  # type: ignore[attr-defined]
                 tree.key_result_result(kr)
                 _ = (kr.owner, kr.kpi, kr.objective.team, objective.owner)
     return len(ctx.captured_queries), tree
