@@ -406,13 +406,12 @@ def test_memberships_replaced(okr: Any) -> None:
      ('"2"', False), ("", False)],
 )  # fmt: skip
 def test_if_match_forms(header: str, ok: bool) -> None:
-    from headway.api.errors import PreconditionFailed
-    from headway.api.services import check_version
+    from headway.versions import StaleVersion, check_version
 
     if ok:
         check_version(3, header)
     else:
-        with pytest.raises(PreconditionFailed):
+        with pytest.raises(StaleVersion):
             check_version(3, header)
 
 

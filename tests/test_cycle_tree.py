@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import CheckIn, KeyResult, Objective
+from headway.okrs.stored import cycle_tree
 
 pytestmark = pytest.mark.django_db
 AT = datetime(2027, 2, 15, tzinfo=UTC)
@@ -48,10 +49,10 @@ def build(org: Any, objectives: int, krs_per_objective: int) -> None:
 
 def count_queries(org: Any) -> tuple[int, Any]:
     with CaptureQueriesContext(connection) as ctx:
-        tree = org.cycle.tree(at=AT)
+        tree = cycle_tree(org.cycle, at=AT)
         for objective in tree.roots():
             tree.objective_result(objective)
-            for kr in objective.key_results_list:
+            for kr in objective.key_results_list:  # type: ignore[attr-defined]
                 tree.key_result_result(kr)
                 _ = (kr.owner, kr.kpi, kr.objective.team, objective.owner)
     return len(ctx.captured_queries), tree

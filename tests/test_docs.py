@@ -58,3 +58,30 @@ def test_every_notification_kind_is_documented() -> None:
     text = (ROOT / "docs" / "notifications.md").read_text()
     missing = [kind for kind in EventKind.values if f"| `{kind}` |" not in text]
     assert not missing, f"undocumented notification kinds: {missing}"
+
+
+def test_the_notification_kinds_table_equals_the_code() -> None:
+    """docs/notifications.md's table of events lists exactly the kinds, in the code's order."""
+    from headway.notify.kinds import EventKind
+
+    text = (ROOT / "docs" / "notifications.md").read_text()
+    events = text[text.index("## Events") :]
+    table = events[: events.index("\n\n", events.index("| kind |"))]
+    documented = re.findall(r"^\| `([a-z0-9_]+)` \|", table, flags=re.MULTILINE)
+    assert documented == list(EventKind.values)
+
+
+def test_every_headway_setting_is_declared_in_settings_and_documented() -> None:
+    """Code reads HEADWAY_* only from settings.py, which declares each; the README has each."""
+    source_dir = ROOT / "src" / "headway"
+    settings_text = (source_dir / "settings.py").read_text()
+    declared = set(re.findall(r"^(HEADWAY_[A-Z0-9_]+)\s*=", settings_text, flags=re.MULTILINE))
+    read: set[str] = set()
+    for path in source_dir.rglob("*.py"):
+        text = path.read_text()
+        read |= set(re.findall(r"""getattr\(\s*settings,\s*["'](HEADWAY_[A-Z0-9_]+)["']""", text))
+        read |= set(re.findall(r"\bsettings\.(HEADWAY_[A-Z0-9_]+)", text))
+    assert "HEADWAY_SOURCE_TIMEOUT" in read  # the scan really reads the code
+    assert sorted(read - declared) == []
+    undocumented = sorted(name for name in declared if f"`{name}`" not in README)
+    assert undocumented == []

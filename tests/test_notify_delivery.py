@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from headway.database import when_unlocked
 from headway.notify import delivery as worker_side
 from headway.notify import events
 from headway.notify.channels import CHANNELS, SendContext
@@ -405,7 +406,7 @@ def test_send_started_is_committed_before_the_post_and_cleared_when_it_failed(
     def look() -> None:
         # Another connection (the receiver's thread) sees the marker: it is committed.
         try:
-            row = worker_side.when_unlocked(lambda: Delivery.objects.get(channel="webhook"))
+            row = when_unlocked(lambda: Delivery.objects.get(channel="webhook"))
             seen.append((row.status, row.send_started_at is not None))
         finally:
             connection.close()

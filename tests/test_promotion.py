@@ -10,12 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from headway.kpis.actions import (
     MeasurementRow,
-    gaming_alerts,
     ingest_measurements,
-    key_results_back_to_monitoring,
     promote_kpi,
 )
 from headway.kpis.models import Kpi
+from headway.kpis.queries import gaming_alerts, key_results_back_to_monitoring
 from headway.okrs.models import KeyResult, Objective
 
 NOW = datetime(2027, 3, 15, 12, tzinfo=UTC)
@@ -111,3 +110,58 @@ def test_gaming_alert_when_counter_kpi_worsens(org: Any, objective: Objective) -
     assert gaming_alerts([kr]) == [kr]
     push_weekly(conversion, [9, 9, 9, 9.5, 9.8])
     assert gaming_alerts([kr]) == []
+
+
+def test_back_to_monitoring_keeps_the_key_result_and_announces_it(
+    org: Any, objective: Objective
+) -> None:
+    from headway.kpis.actions import return_to_monitoring
+    from headway.notify.models import Event
+    from headway.okrs.models import CheckIn
+
+    kpi = make_kpi(org, "otd")
+    push_weekly(kpi, [84])
+    kr = promote_kpi(kpi=kpi, objective=objective, by=org.lead)
+    with pytest.raises(ValidationError, match="cannot go back to monitoring yet"):
+        return_to_monitoring(by=org.lead, key_result=kr)
+    push_weekly(kpi, [84, 96, 97, 96])
+    kr.refresh_from_db()
+    before = (kr.kpi_id, kr.version, kr.current)
+    with pytest.raises(PermissionDenied):
+        return_to_monitoring(by=org.member, key_result=kr)
+    kr.refresh_from_db()
+    assert (kr.kpi_id, kr.version, kr.current) == before  # a refusal changes nothing
+    assert not Event.objects.filter(kind="back_to_monitoring").exists()
+
+    done = return_to_monitoring(by=org.lead, key_result=kr, version=kr.version)
+    done.refresh_from_db()
+    assert (done.kpi_id, done.current, done.version) == (None, 96, before[1] + 1)
+    final = CheckIn.objects.get(key_result=done)
+    assert (final.value, final.author) == (96, org.lead)
+    assert Kpi.objects.filter(pk=kpi.pk).exists()  # the KPI stays, monitored
+    [event] = Event.objects.filter(kind="back_to_monitoring")
+    assert (event.key_result_id, event.kpi_id) == (done.pk, kpi.pk)
+    assert key_results_back_to_monitoring() == []
+
+
+def test_back_to_monitoring_is_one_click_on_the_kpi_page(org: Any, objective: Objective) -> None:
+    from headway.web.testing import client_for
+
+    kpi = make_kpi(org, "otd")
+    push_weekly(kpi, [84])
+    kr = promote_kpi(kpi=kpi, objective=objective, by=org.lead)
+    push_weekly(kpi, [84, 96, 97, 96])
+    kr.refresh_from_db()
+    lead = client_for(org.lead)
+    page = lead.get(f"/kpis/{kpi.key}/").content.decode()
+    assert "Back to monitoring</button>" in page
+    assert (
+        "Back to monitoring</button>"
+        not in client_for(org.member).get(f"/kpis/{kpi.key}/").content.decode()
+    )
+    answer = lead.post(
+        f"/kpis/{kpi.key}/", {"action": "monitor", "key_result": kr.pk, "version": kr.version}
+    )
+    assert answer.status_code == 302
+    kr.refresh_from_db()
+    assert kr.kpi_id is None

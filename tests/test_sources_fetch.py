@@ -18,6 +18,7 @@ from headway.sources import actions
 from headway.sources.actions import SourceSpec
 from headway.sources.models import DataIncident, Source, SourceFetch
 from headway.sources.worker import fetch_due
+from headway.versions import StaleVersion
 from tests.source_servers import Route, closed_port, make_sqlite
 
 pytestmark = pytest.mark.django_db
@@ -385,7 +386,7 @@ def test_stale_version_is_refused(org: Any, kpi: Kpi, lite: Any) -> None:
     second = SourceSpec("sql", {"query": "SELECT 2"}, "warehouse")
     actions.set_source(by=org.member, kpi=kpi, spec=second, version=source.version)
     third = SourceSpec("sql", {"query": "SELECT 3"}, "warehouse")
-    with pytest.raises(ValidationError, match="changed this source meanwhile"):
+    with pytest.raises(StaleVersion, match="someone changed it meanwhile"):
         actions.set_source(by=org.lead, kpi=kpi, spec=third, version=source.version)
     assert Source.objects.get().config == {"query": "SELECT 2"}
 

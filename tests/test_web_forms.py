@@ -193,7 +193,7 @@ def checkin_rows(data: SimpleNamespace) -> tuple[KeyResult, KeyResult]:
 def test_checkin_form_lists_rows_and_explains_read_only_ones(data: SimpleNamespace) -> None:
     body = client_for(data.org.member).get("/teams/depot/checkin/").content.decode()
     assert 'name="kr-' in body
-    assert "Takes its value from the KPI" in body  # the KPI-fed key results
+    assert "takes its value from the KPI" in body  # the KPI-fed key results
     assert body.count("<h2>") >= 2  # grouped by objective
 
 
@@ -245,10 +245,12 @@ def test_checkin_errors_are_inline_and_nothing_is_saved(data: SimpleNamespace) -
 
 def test_checkin_comment_without_value_is_an_error(data: SimpleNamespace) -> None:
     grow, _ship = checkin_rows(data)
+    before = CheckIn.objects.count()
     response = client_for(data.org.member).post(
         "/teams/depot/checkin/", {f"kr-{grow.pk}-comment": "No number"}
     )
-    assert "Enter the current value to check in." in response.content.decode()
+    assert "Enter the current value." in response.content.decode()  # record_checkin's words
+    assert CheckIn.objects.count() == before
 
 
 def test_checkin_is_all_or_nothing_when_an_action_refuses(
@@ -352,10 +354,12 @@ def test_critical_kpi_is_suggested_and_promoted(data: SimpleNamespace) -> None:
 
 
 def test_members_cannot_promote(data: SimpleNamespace) -> None:
+    before = list(KeyResult.objects.values_list("pk", "kpi_id", "version").order_by("pk"))
     response = client_for(data.org.member).post(
         f"/kpis/{data.kpis[1].key}/", {"action": "promote", "objective": data.objective.pk}
     )
     assert response.status_code == 403
+    assert list(KeyResult.objects.values_list("pk", "kpi_id", "version").order_by("pk")) == before
 
 
 def test_kpi_edit_refreshes_health(data: SimpleNamespace) -> None:

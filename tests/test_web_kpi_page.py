@@ -13,12 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from headway.kpis.actions import (
-    achieved_while_healthy,
-    key_results_back_to_monitoring,
-    refresh_kpis,
-)
+from headway.kpis.actions import refresh_kpis
 from headway.kpis.models import Kpi, Measurement
+from headway.kpis.queries import achieved_while_healthy, key_results_back_to_monitoring
 from headway.okrs.models import Cycle, KeyResult, Objective
 from headway.web.testing import build_depot, build_okrs, client_for
 from headway.web.views import kpis as kpi_views

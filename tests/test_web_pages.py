@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from headway.kpis.models import Kpi
-from headway.okrs.models import Objective
-from headway.teams.models import Person
+from headway.okrs.models import Cycle, Objective
+from headway.teams.models import Membership, Person, Team
 from headway.web.testing import build_depot, client_for
 
 pytestmark = pytest.mark.django_db
@@ -130,14 +130,27 @@ def test_viewer_may_look_but_not_change(data: SimpleNamespace) -> None:
     "url", ["/people/new/", "/teams/new/", "/cycles/new/", "/cycles/2027-Q1/edit/"]
 )
 def test_admin_pages_are_for_admins_only(data: SimpleNamespace, url: str) -> None:
+    before = _organisation(data)
     assert client_for(data.org.lead).get(url).status_code == 403
     assert client_for(data.org.lead).post(url, {}).status_code == 403
+    assert _organisation(data) == before  # nothing changed
+
+
+def _organisation(data: SimpleNamespace) -> tuple[object, ...]:
+    """What a refused admin page could have written: people, teams, cycles."""
+    return (
+        list(Person.objects.values_list("email", "name", "is_active").order_by("email")),
+        list(Team.objects.values_list("key", "name", "parent_id").order_by("key")),
+        list(Cycle.objects.values_list("key", "name", "start", "end", "state").order_by("key")),
+    )
 
 
 def test_team_membership_changes_are_for_admins_only(data: SimpleNamespace) -> None:
     lead = client_for(data.org.lead)
+    before = sorted(Membership.objects.values_list("person_id", "team_id", "role"))
     response = lead.post("/teams/depot/", {"person": data.org.viewer.pk, "role": "admin"})
     assert response.status_code == 403
+    assert sorted(Membership.objects.values_list("person_id", "team_id", "role")) == before
 
 
 def test_lead_may_not_close_a_cycle(data: SimpleNamespace) -> None:
@@ -145,6 +158,9 @@ def test_lead_may_not_close_a_cycle(data: SimpleNamespace) -> None:
         f"/cycles/{data.org.cycle.key}/review/", {"action": "close"}
     )
     assert response.status_code == 403
+    cycle = Cycle.objects.get(pk=data.org.cycle.pk)
+    assert (cycle.state, cycle.closed_at) == (data.org.cycle.state, None)
+    assert not Objective.objects.filter(cycle=cycle, grade__isnull=False).exists()
 
 
 def test_tree_filters_by_team_and_owner(data: SimpleNamespace) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 # demo_large imports no Django, so database-free commands stay free of it.
 from headway.demo_large import DemoSize
+from headway.terminal import console, err_console, fail, setup_django
 
 app = typer.Typer(
     name="headway",
@@ -19,23 +19,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-console = Console()
-# soft_wrap: error lines stay whole, so they can be grepped and copied.
-err_console = Console(stderr=True, soft_wrap=True)
-
-
-def setup_django() -> None:
-    """Configure Django on first use, so database-free commands never import it."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "headway.settings")
-    import django
-
-    django.setup()
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a clear error on stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
 
 
 @app.command()

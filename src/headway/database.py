@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Field, Model
 
 # Fewer rows than this do not move the planner's view of a table enough to matter.
@@ -52,3 +53,22 @@ def update_by_pk(model: type[Model], rows: Sequence[Model], fields: Sequence[str
         cursor.executemany(
             f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(str(pk.column))} = %s", params
         )
+
+
+LOCKED_RETRIES = 400
+
+
+def when_unlocked[T](operation: Callable[[], T]) -> T:
+    """Run a short database operation, trying again while SQLite says "locked".
+
+    A file database waits for its busy timeout by itself; the shared-cache in-memory
+    database of the test runner answers "table is locked" at once instead.
+    """
+    for attempt in range(LOCKED_RETRIES):
+        try:
+            return operation()
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() or attempt == LOCKED_RETRIES - 1:
+                raise
+            time.sleep(0.005 + 0.01 * (attempt % 5))
+    raise AssertionError("unreachable")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MIN_YEAR, MAX_YEAR = 1900, 2999
+#: How far ahead of the server's clock a check-in or a measurement may be: a little slack
+#: for the clocks of machines that push them. Every way in (forms, API, sources) uses it.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def to_utc(at: datetime) -> datetime:

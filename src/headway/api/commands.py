@@ -29,7 +29,7 @@ def create(
     scope: Annotated[str, typer.Option(help="read (safe methods only) or write.")] = "read",
 ) -> None:
     """Create a token and print its secret: it is shown this once."""
-    from headway.cli import setup_django
+    from headway.terminal import setup_django
 
     setup_django()
     from django.core.exceptions import ValidationError
@@ -56,7 +56,7 @@ def list_tokens(
     email: Annotated[str | None, typer.Option(help="Only this person's tokens.")] = None,
 ) -> None:
     """List tokens (never their secrets)."""
-    from headway.cli import setup_django
+    from headway.terminal import setup_django
 
     setup_django()
     from headway.api.models import ApiToken
@@ -84,7 +84,7 @@ def revoke(
     token_id: Annotated[int, typer.Argument(help="The token's id (see `list`).", min=1, max=2**62)],
 ) -> None:
     """Revoke a token: requests with it are refused from now on."""
-    from headway.cli import setup_django
+    from headway.terminal import setup_django
 
     setup_django()
     from headway.api.models import ApiToken

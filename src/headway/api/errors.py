@@ -21,6 +21,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from headway.kpis.actions import IngestError
+from headway.versions import StaleVersion
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
@@ -209,6 +210,9 @@ def install(api: NinjaAPI) -> None:
             message = "The change conflicts with the current data; reload and try again."
         return error_response(api, request, 409, message)
 
+    def stale(request: HttpRequest, exc: StaleVersion) -> HttpResponse:
+        return error_response(api, request, 412, exc.message)
+
     def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         return error_response(api, request, 413, "The request body is too large.")
 
@@ -221,6 +225,7 @@ def install(api: NinjaAPI) -> None:
         (PermissionDenied, forbidden),
         (DjangoValidationError, invalid),
         (IngestError, ingest_invalid),
+        (StaleVersion, stale),
         (ProtectedError, conflict),
         (RestrictedError, conflict),
         (IntegrityError, conflict),

@@ -1,7 +1,11 @@
-"""Reading for the API: lookups by stable key (404 when absent or hidden) and pagination."""
+"""Reading for the API: lookups by stable key (404 when absent or hidden), references in
+bodies (422 when unknown) and pagination."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 
 from headway.api.errors import NotFound
@@ -79,3 +83,68 @@ def paginate[M: Model](queryset: QuerySet[M], limit: int, offset: int) -> tuple[
     count = queryset.count()
     items = list(queryset[offset : offset + limit]) if offset < count else []
     return count, items
+
+
+# References in request bodies: an unknown key is a field error (422), not a 404. Whether the
+# caller may see or use what is named is the action's question, asked after its rights check.
+
+
+def _no(field: str, message: str) -> ValidationError:
+    return ValidationError({field: message})
+
+
+def team_ref(key: str, field: str = "team") -> Team:
+    found = Team.objects.filter(key=key).first()
+    if found is None:
+        raise _no(field, f"No team {key!r}.")
+    return found
+
+
+def cycle_ref(key: str) -> Cycle:
+    found = Cycle.objects.filter(key=key).first()
+    if found is None:
+        raise _no("cycle", f"No cycle {key!r}.")
+    return found
+
+
+def person_ref(email: str | None, field: str = "owner") -> Person | None:
+    if email is None:
+        return None
+    found = Person.objects.filter(email=email.strip().lower()).first()
+    if found is None:
+        raise _no(field, f"No person with e-mail {email!r}.")
+    return found
+
+
+def kpi_ref(key: str | None, field: str = "kpi") -> Kpi | None:
+    if key is None:
+        return None
+    found = Kpi.objects.filter(key=key).first()
+    if found is None:
+        raise _no(field, f"No KPI {key!r}.")
+    return found
+
+
+def kpi_refs(keys: list[str]) -> list[Kpi]:
+    found = {k.key: k for k in Kpi.objects.filter(key__in=keys)}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise _no("counter_kpis", f"No KPI {', '.join(map(repr, missing))}.")
+    return [found[key] for key in dict.fromkeys(keys)]
+
+
+def objective_ref(key: str, field: str = "parent") -> Objective:
+    """An objective named in a body; the action refuses one the caller may not see."""
+    found = Objective.objects.select_related("cycle").filter(key=key).first()
+    if found is None:
+        raise _no(field, f"No objective {key!r}.")
+    return found
+
+
+def membership_refs(entries: list[Mapping[str, str]]) -> list[tuple[Team, str]]:
+    keys = [entry["team"] for entry in entries]
+    teams = {t.key: t for t in Team.objects.filter(key__in=keys)}
+    unknown = [key for key in dict.fromkeys(keys) if key not in teams]
+    if unknown:
+        raise _no("memberships", f"No team {', '.join(map(repr, unknown))}.")
+    return [(teams[entry["team"]], entry.get("role", "member")) for entry in entries]

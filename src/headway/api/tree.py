@@ -145,7 +145,7 @@ def stored_rows(objectives: QuerySet[Objective], expected: float) -> list[Object
 
 
 def fresh_rows(tree: CycleTree, objectives: list[Objective]) -> list[ObjectiveRow]:
-    """The same records from a tree scored afresh (`Cycle.tree(at=…)`), for `objectives`."""
+    """The same records from a tree scored afresh (`stored.cycle_tree(at=…)`), for `objectives`."""
     return [
         ObjectiveRow(
             id=o.pk,

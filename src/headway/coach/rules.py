@@ -11,9 +11,10 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from headway.coach import language, wording
+from headway.kpis.health import STALE_AFTER
 from headway.okrs import insight, timing
 
 SEVERITIES = ("error", "warning", "info")
@@ -21,9 +22,6 @@ MAX_OBJECTIVES = 5
 MIN_KEY_RESULTS, MAX_KEY_RESULTS = 2, 5
 MAX_KEY_KPIS = 7
 SANDBAGGING_TEAM_AVERAGE = 0.95
-# A KPI's review is overdue past 1.5 review periods, as for its `stale` health.
-REVIEW_PERIOD_DAYS = {"weekly": 7, "monthly": 30, "quarterly": 91}
-REVIEW_GRACE = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,9 +452,10 @@ def _kpi_card_incomplete(org: Organisation) -> Iterator[tuple[str, str]]:
 )
 def _kpi_not_reviewed(org: Organisation) -> Iterator[tuple[str, str]]:
     for kpi in org.kpis:
-        if kpi.cadence not in REVIEW_PERIOD_DAYS or kpi.latest_at is None:
+        if kpi.cadence not in STALE_AFTER or kpi.latest_at is None:
             continue
-        allowed = timedelta(days=REVIEW_GRACE * REVIEW_PERIOD_DAYS[kpi.cadence])
+        # A KPI's review is overdue exactly when its health goes `stale` (kpis.health).
+        allowed = STALE_AFTER[kpi.cadence]
         if org.at - kpi.latest_at > allowed:
             days = (org.at - kpi.latest_at).days
             yield (

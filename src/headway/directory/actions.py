@@ -21,7 +21,7 @@ from headway.directory.models import (
     SignInPolicy,
     SignInProvider,
 )
-from headway.teams.access import Access, require
+from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Role, Team
 
 PROVIDER_FIELDS = (
@@ -43,8 +43,13 @@ PROVIDER_FIELDS = (
 )
 
 
+def why_not_manage_sign_in(access: Access) -> str | None:
+    """Sign-in providers and group mappings: organisation admins only."""
+    return None if access.can_manage() else "Only admins may change how people sign in."
+
+
 def _require_admin(by: Person) -> None:
-    require(Access.for_person(by).can_manage(), "Only admins may change how people sign in.")
+    refuse(why_not_manage_sign_in(Access.for_person(by)))
 
 
 @transaction.atomic

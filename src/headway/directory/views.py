@@ -22,12 +22,12 @@ from headway.directory.models import (
     SignInProvider,
 )
 from headway.directory.scim.tokens import create_scim_token, revoke_scim_token
+from headway.teams.access import refuse
 from headway.web.common import access, add_errors, person
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not access(request).can_manage():
-        raise PermissionDenied("Only admins may change how people sign in.")
+    refuse(actions.why_not_manage_sign_in(access(request)))
 
 
 def provider_addresses(request: HttpRequest, kind: str, key: str) -> dict[str, str]:

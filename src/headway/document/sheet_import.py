@@ -20,6 +20,8 @@ from headway.document import spreadsheet
 from headway.document.importer import ImportResult, Progress, import_document
 from headway.document.load import DocumentError, Problem
 from headway.document.spreadsheet import ColumnMapping, Conversion, Known, Latest, Sheet
+from headway.teams.access import Access, refuse
+from headway.teams.models import Person
 
 __all__ = ["Preview", "convert_sheet", "import_sheet", "known_for", "preview_sheet"]
 
@@ -197,15 +199,26 @@ def preview_sheet(
     return Preview(conversion, result, [])
 
 
+def why_not_import(access: Access) -> str | None:
+    """A spreadsheet writes anywhere in the organisation: admins only (the CLI is the system)."""
+    return None if access.can_manage() else "Only admins may import spreadsheets."
+
+
 def import_sheet(
     sheet: Sheet,
     mapping: ColumnMapping,
     *,
+    by: Person | None = None,
     cycle: str | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import the sheet in one transaction; raises DocumentError (nothing written)."""
+    """Import the sheet in one transaction; raises DocumentError (nothing written).
+
+    `by=None` is the system (the CLI run by an operator); a person must be an admin.
+    """
+    if by is not None:
+        refuse(why_not_import(Access.for_person(by)))
     now = now or timezone.now()
     document = convert_sheet(sheet, mapping, cycle=cycle, now=now).raise_problems()
     return import_document(document, now=now, progress=progress)

@@ -113,7 +113,7 @@ def import_command(
     from the headers: confirm with --yes or set them with --mapping. Any problem: exits 2
     listing every one as FILE:LINE: FIELD: MESSAGE, and writes nothing.
     """
-    from headway.cli import err_console, setup_django
+    from headway.terminal import err_console, setup_django
 
     setup_django()
     from headway.document.importer import import_document, load_for_import
@@ -174,7 +174,6 @@ def _import_sheet(
     sheet_name: str | None,
     kind: SheetKind | None,
 ) -> ImportResult:
-    from headway.cli import err_console
     from headway.document.sheet_import import import_sheet, preview_sheet
     from headway.document.spreadsheet import (
         SheetError,
@@ -182,6 +181,7 @@ def _import_sheet(
         parse_mapping,
         read_sheet,
     )
+    from headway.terminal import err_console
 
     try:
         with err_console.status("Reading the spreadsheet…"):
@@ -255,7 +255,7 @@ def export_command(
 
     Deterministic: the same database gives the same text. Dates in UTC.
     """
-    from headway.cli import err_console, fail, setup_django
+    from headway.terminal import err_console, fail, setup_django
 
     setup_django()
     from headway.document.exporter import ExportError, write_export

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,12 +17,58 @@ from django.utils.dateparse import parse_date, parse_datetime
 from headway.keys import free_key
 from headway.kpis import health as core
 from headway.kpis.models import Kpi, Measurement, MeasurementRevision
-from headway.moments import to_utc
+from headway.kpis.queries import achieved_while_healthy
+from headway.moments import FUTURE_TOLERANCE, to_utc
 from headway.okrs import stored
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind, Objective
-from headway.teams.access import Access, require
+from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Team
+from headway.versions import Seen, check_version
 from headway.writes import real_changes, refuse_unknown, retry_on_conflict, save_checked
+
+# Who may do what to KPIs, with the reason when not (PRODUCT.md section 6): the actions
+# refuse with these, the pages ask them whether to offer a form. None means allowed.
+
+
+def why_not_add_kpi(access: Access, teams: Iterable[Team]) -> str | None:
+    """Members add their team's KPIs; `teams` are the candidates (any one will do)."""
+    teams = list(teams)
+    if any(access.can_create_in(team.pk) for team in teams):
+        return None
+    return f"Only members of {teams[0] if len(teams) == 1 else 'a team'} may add its KPIs."
+
+
+def why_not_edit_kpi(access: Access, kpi: Kpi) -> str | None:
+    if access.can_edit_kpi(kpi):
+        return None
+    return "Only leads of the team and the owner may edit this KPI."
+
+
+def why_not_move_kpi(access: Access, team: Team) -> str | None:
+    if access.at_least(team.pk, "lead"):
+        return None
+    return f"Only leads of {team} may move a KPI there."
+
+
+def why_not_promote(access: Access, team_ids: Iterable[int]) -> str | None:
+    """Leads and admins of the objective's team; `team_ids` are the candidates' teams."""
+    if any(access.can_steer(team_id) for team_id in team_ids):
+        return None
+    return "Only leads and admins of the objective's team may promote a KPI."
+
+
+def why_not_return_to_monitoring(access: Access, key_result: KeyResult) -> str | None:
+    """Handing a KPI back to monitoring steers the objective: its team's leads and admins."""
+    if access.can_steer(key_result.objective.team_id):
+        return None
+    return "Only leads and admins of the objective's team may send a KPI back to monitoring."
+
+
+def why_not_push(access: Access, kpi: Kpi) -> str | None:
+    if access.can_push_measurements(kpi):
+        return None
+    return "Only members of the team and the owner may push measurements of this KPI."
+
 
 # Larger magnitudes are almost surely unit or parsing mistakes, and lose integer precision.
 MAX_ABS_VALUE = 1e15
@@ -158,7 +204,7 @@ def ingest_measurements(
             errors.append(f"you may not push measurements to {key!r}")
         try:
             moment = parse_moment(row.at)
-            if moment > now + timedelta(minutes=5):
+            if moment > now + FUTURE_TOLERANCE:
                 errors.append(f"{moment.isoformat()} is in the future")
         except ValueError as exc:
             errors.append(f"at: {exc}")
@@ -327,9 +373,7 @@ def create_kpi(*, by: Person, team: Team, name: str, key: str = "", **fields: An
     field names.
     """
     refuse_unknown(fields, KPI_FIELDS)
-    require(
-        Access.for_person(by).can_create_in(team.pk), f"Only members of {team} may add its KPIs."
-    )
+    refuse(why_not_add_kpi(Access.for_person(by), [team]))
     name = name.strip()
     kpi = Kpi(team=team, name=name, key=key or free_key(Kpi, name or "kpi"), **fields)
     save_checked(kpi, by=by)
@@ -337,7 +381,7 @@ def create_kpi(*, by: Person, team: Team, name: str, key: str = "", **fields: An
 
 
 @transaction.atomic
-def update_kpi(*, by: Person, kpi: Kpi, **changes: Any) -> Kpi:
+def update_kpi(*, by: Person, kpi: Kpi, version: Seen = None, **changes: Any) -> Kpi:
     """Change a KPI card (leads of the team and its owner); `team` moves it to another team.
 
     A real change bumps the version; giving the values it already has changes nothing. A new
@@ -346,17 +390,15 @@ def update_kpi(*, by: Person, kpi: Kpi, **changes: Any) -> Kpi:
     refuse_unknown(changes, KPI_FIELDS | {"team"})
     kpi = Kpi.objects.select_for_update(of=("self",)).select_related("team").get(pk=kpi.pk)
     access = Access.for_person(by)
-    require(access.can_edit_kpi(kpi), "Only leads of the team and the owner may edit this KPI.")
+    refuse(why_not_edit_kpi(access, kpi))
+    check_version(kpi.version, version)
     if "name" in changes:
         changes["name"] = str(changes["name"]).strip()
     moved = real_changes(kpi, changes)
     if not moved:
         return kpi
     if "team" in moved:
-        require(
-            access.at_least(moved["team"].pk, "lead"),
-            f"Only leads of {moved['team']} may move a KPI there.",
-        )
+        refuse(why_not_move_kpi(access, moved["team"]))
     for name, value in moved.items():
         setattr(kpi, name, value)
     kpi.version += 1
@@ -387,10 +429,11 @@ def promote_kpi(
     """
     kpi = Kpi.objects.select_for_update().get(pk=kpi.pk)
     objective = Objective.objects.select_related("cycle", "team").get(pk=objective.pk)
-    require(
-        Access.for_person(by).can_steer(objective.team_id),
-        "Only leads and admins of the objective's team may promote a KPI.",
-    )
+    access = Access.for_person(by)
+    refuse(why_not_promote(access, [objective.team_id]))
+    if not access.can_see_objective(objective):
+        # A private objective the person may not see is not there for them.
+        raise ValidationError({"objective": f"No objective {objective.key!r}."})
     errors: dict[str, str] = {}
     if objective.cycle.state != CycleState.ACTIVE:
         errors["objective"] = f"“{objective}” is not in the active cycle."
@@ -434,97 +477,48 @@ def promote_kpi(
     return key_result
 
 
-def key_results_back_to_monitoring() -> list[KeyResult]:
-    """KPI-linked key results of active cycles that were achieved while the KPI stayed healthy.
+@transaction.atomic
+def return_to_monitoring(*, by: Person, key_result: KeyResult, version: Seen = None) -> KeyResult:
+    """Hand a promoted KPI back to monitoring once its key result did its job.
 
-    Achieved is the key result's score reaching 1.0 on its current value; healthy means 3
-    review periods running (the KPI's stored streak). One query.
+    Allowed when `kpis.health.may_return_to_monitoring` says so (the key result achieved
+    on the KPI's value, the KPI healthy 3 periods running, in the active cycle). The key
+    result keeps its history: its final value becomes a check-in, then the link to the
+    KPI goes, so it no longer moves with the KPI; the KPI stays on the board. Announced as
+    `back_to_monitoring` after commit.
     """
-    candidates = KeyResult.objects.filter(
-        objective__cycle__state=CycleState.ACTIVE,
-        kpi__health="healthy",
-        kpi__healthy_streak__gte=3,
-        current__isnull=False,
-    ).select_related("kpi", "objective__cycle")
-    return achieved_while_healthy(list(candidates))
-
-
-def achieved_while_healthy(
-    key_results: Sequence[KeyResult], *, now: datetime | None = None
-) -> list[KeyResult]:
-    """Those of `key_results` (with `kpi` and `objective.cycle` loaded) that may go back to
-    monitoring: active cycle, KPI healthy 3 periods running, score 1.0 on the current value.
-    """
-    from headway.okrs.scoring import CheckIn as CoreCheckIn
-    from headway.okrs.scoring import KeyResult as CoreKeyResult
-    from headway.okrs.scoring import kr_score
-
-    now = now or timezone.now()
-    result = []
-    for kr in key_results:
-        kpi = kr.kpi
-        if kpi is None or kpi.health != "healthy" or kpi.healthy_streak < 3:
-            continue
-        if kr.objective.cycle.state != CycleState.ACTIVE or kr.current is None:
-            continue
-        if kr.kind not in {"increase", "decrease", "above", "below"} or kr.target is None:
-            continue
-        if kr.kind in {"increase", "decrease"} and kr.start is None:
-            continue
-        core_kr = CoreKeyResult(
-            key=kr.key, kind=kr.kind, start=kr.start, target=kr.target,
-            checkins=(CoreCheckIn(at=now, value=kr.current),),
-        )  # fmt: skip
-        if kr_score(core_kr, now) >= 1.0:
-            result.append(kr)
-    return result
-
-
-def gaming_alerts(
-    key_results: Sequence[KeyResult], *, at: datetime | None = None
-) -> list[KeyResult]:
-    """Key results that improved over the last 3 periods while a counter-KPI deteriorated.
-
-    Reads the counter-KPIs and all the series involved in three queries.
-    """
-    at = at or timezone.now()
-    guarded = list(key_results)
-    if not guarded:
-        return []
-    pairs = list(
-        KeyResult.counter_kpis.through.objects.filter(
-            keyresult_id__in=[k.pk for k in guarded]
-        ).values_list("keyresult_id", "kpi_id")
+    key_result = (
+        KeyResult.objects.select_for_update(of=("self",))
+        .select_related("objective__cycle", "objective__team", "kpi")
+        .get(pk=key_result.pk)
     )
-    if not pairs:
-        return []
-    counter_ids = {kpi_id for _kr, kpi_id in pairs}
-    kpi_ids = counter_ids | {kr.kpi_id for kr in guarded if kr.kpi_id is not None}
-    kpis = {k.pk: k for k in Kpi.objects.filter(pk__in=kpi_ids)}
-    series: dict[int, list[core.Point]] = defaultdict(list)
-    for kpi_id, when, value in Measurement.objects.filter(
-        kpi_id__in=kpi_ids, at__lte=at, at__gte=at - timedelta(days=400)
-    ).values_list("kpi_id", "at", "value"):
-        series[kpi_id].append(core.Point(at=when, value=value))
-    checkins: dict[int, list[core.Point]] = defaultdict(list)
-    for kr_id, when, checked in CheckIn.objects.filter(
-        key_result_id__in=[k.pk for k in guarded if k.kpi_id is None],
-        value__isnull=False,
-        at__lte=at,
-    ).values_list("key_result_id", "at", "value"):
-        if checked is not None:
-            checkins[kr_id].append(core.Point(at=when, value=checked))
-    counters: dict[int, list[int]] = defaultdict(list)
-    for kr_id, kpi_id in pairs:
-        counters[kr_id].append(kpi_id)
-    alerts = []
-    for kr in guarded:
-        if kr.pk not in counters:
-            continue
-        own = series[kr.kpi_id] if kr.kpi_id is not None else checkins[kr.pk]
-        better = "up" if kr.kind in {"increase", "above"} else "down"
-        cadence = kpis[kr.kpi_id].effective_cadence if kr.kpi_id is not None else "weekly"
-        counter = [(kpis[k].core(), series[k]) for k in counters[kr.pk]]
-        if core.possible_gaming(own, better, counter, at, cadence):
-            alerts.append(kr)
-    return alerts
+    refuse(why_not_return_to_monitoring(Access.for_person(by), key_result))
+    check_version(key_result.version, version)
+    kpi = key_result.kpi
+    if kpi is None:
+        raise ValidationError("This key result is not fed by a KPI.")
+    if not achieved_while_healthy([key_result]):
+        raise ValidationError(
+            f"“{key_result}” cannot go back to monitoring yet: it must be achieved while "
+            f"{kpi} stays healthy {core.MONITORING_STREAK} review periods running."
+        )
+    now = timezone.now()
+    last = key_result.checkins.order_by("-at", "-ordinal").first()
+    CheckIn.objects.create(
+        key_result=key_result,
+        at=now,
+        ordinal=(last.ordinal + 1) if last is not None and last.at == now else 0,
+        value=key_result.current,
+        confidence=last.confidence if last is not None else None,
+        comment=f"Back to monitoring: {kpi} stayed healthy; final value kept from the KPI.",
+        author=by,
+    )
+    key_result.kpi = None
+    key_result.version += 1
+    key_result._change_reason = f"Back to monitoring: KPI {kpi.key}"  # type: ignore[attr-defined]
+    save_checked(key_result, by=by)
+    stored.rescore([key_result.objective_id])
+    from headway.notify import events as notify_events
+
+    notify_events.after_back_to_monitoring(key_result, kpi, by=by)
+    return key_result

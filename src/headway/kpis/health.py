@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, NamedTuple, SupportsFloat
+from typing import Final, NamedTuple, Protocol, SupportsFloat
 
 import numpy as np
 import numpy.typing as npt
@@ -523,24 +523,54 @@ def _healthy_run(ok: _Bools, adjacent: _Bools) -> int:
 # --------------------------------------------------------------------------- suggestions
 
 
-def deserves_promotion(ev: KpiEvaluation) -> bool:
+class PromotionFacts(Protocol):
+    """What the promotion rule reads: an evaluation, or a KPI row's stored copy of one."""
+
+    @property
+    def health(self) -> str: ...
+    @property
+    def trend(self) -> str: ...
+    @property
+    def wrong_way_streak(self) -> int: ...
+
+
+class MonitoringFacts(Protocol):
+    """What the back-to-monitoring rule reads: an evaluation, or a KPI row's stored copy."""
+
+    @property
+    def health(self) -> str: ...
+    @property
+    def healthy_streak(self) -> int: ...
+
+
+#: Review periods running that make a suggestion: deteriorating ones for promotion, healthy
+#: ones for going back to monitoring. The queryset forms (`Kpi.objects.deserving_promotion`,
+#: `kpis.queries.key_results_back_to_monitoring`) use these too.
+PROMOTION_STREAK: Final = 3
+MONITORING_STREAK: Final = 3
+
+
+def deserves_promotion(ev: PromotionFacts) -> bool:
     """Whether to suggest making the KPI a key result: critical, or deteriorating 3 periods.
 
     Deteriorating counts only with `wrong_way_streak >= 3` (a significant test alone is not
     3 periods). A stale or no-data KPI is never promoted: old data should trigger a review,
-    not a new key result.
+    not a new key result. The one home of this rule: the notifier and the pages ask it too.
     """
     if ev.health in ("stale", "no_data"):
         return False
-    return ev.health == "critical" or (ev.trend == "deteriorating" and ev.wrong_way_streak >= 3)
+    return ev.health == "critical" or (
+        ev.trend == "deteriorating" and ev.wrong_way_streak >= PROMOTION_STREAK
+    )
 
 
-def may_return_to_monitoring(kr_achieved: bool, ev: KpiEvaluation) -> bool:
+def may_return_to_monitoring(kr_achieved: bool, ev: MonitoringFacts) -> bool:
     """Whether a promoted KPI may go back to monitoring: key result achieved, 3 healthy periods.
 
-    `healthy_streak` is already 0 for a KPI not healthy now (stale included).
+    `healthy_streak` is already 0 for a KPI not healthy now (stale included). The one home
+    of this rule: `kpis.queries.achieved_while_healthy` asks it for each linked key result.
     """
-    return kr_achieved and ev.health == "healthy" and ev.healthy_streak >= 3
+    return kr_achieved and ev.health == "healthy" and ev.healthy_streak >= MONITORING_STREAK
 
 
 def _value_as_of(points: Sequence[Point], ts: _Floats, limit: float, strict: bool) -> float | None:

@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from headway.kpis.health import PROMOTION_STREAK, KpiEvaluation, Point
 from headway.kpis.health import Kpi as CoreKpi
-from headway.kpis.health import KpiEvaluation, Point
 from headway.kpis.health import evaluate as evaluate_kpi
 from headway.teams.models import KEY_HELP
 
@@ -53,7 +53,8 @@ class KpiQuerySet(models.QuerySet["Kpi"]):
         Skips those already feeding a key result of an active cycle. Reads the state stored
         by the last evaluation (see kpis.actions.refresh_kpis).
         """
-        deteriorating = Q(trend="deteriorating", wrong_way_streak__gte=3) & ~Q(
+        # The queryset form of kpis.health.deserves_promotion (same streak).
+        deteriorating = Q(trend="deteriorating", wrong_way_streak__gte=PROMOTION_STREAK) & ~Q(
             health__in=[Health.STALE, Health.NO_DATA]
         )
         return self.filter(Q(health=Health.CRITICAL) | deteriorating).exclude(

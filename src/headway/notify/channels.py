@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from headway.database import when_unlocked
 from headway.notify import formats, text
 from headway.notify.kinds import Channel, EventKind, WebhookFormat, label
 from headway.notify.models import Delivery, Event, Notification
@@ -40,6 +41,7 @@ THEME: dict[str, str] = {
     EventKind.SOURCE_FAILING: "c62828",
     EventKind.SOURCE_RECOVERED: "2e7d32",
     EventKind.DATA_INCIDENT: "6b2fa3",
+    EventKind.BACK_TO_MONITORING: "2e7d32",
 }
 
 
@@ -99,8 +101,6 @@ class InboxChannel:
         person_id = delivery.person_id
         if person_id is None:
             raise DeliveryError("An inbox delivery needs a person.", permanent=True)
-        from headway.notify.delivery import when_unlocked
-
         when_unlocked(
             lambda: Notification.objects.bulk_create(
                 [Notification(person_id=person_id, event_id=delivery.event_id)],

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
 
         Run one or more next to the web processes; they share the work safely.
         """
-        from headway.cli import console, setup_django
+        from headway.terminal import console, setup_django
 
         setup_django()
         from headway.notify.worker import NotifyWorker, WorkerOptions

@@ -37,10 +37,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from headway.database import when_unlocked
 from headway.notify.channels import CHANNELS, DeliveryError, SendContext
 from headway.notify.models import Delivery, DeliveryStatus
 
@@ -63,25 +64,6 @@ class Limits:
 
 LIMITS = Limits()
 MAX_BACKOFF = timedelta(hours=6)
-
-
-LOCKED_RETRIES = 400
-
-
-def when_unlocked[T](operation: Callable[[], T]) -> T:
-    """Run a short database operation, trying again while SQLite says "locked".
-
-    A file database waits for its busy timeout by itself; the shared-cache in-memory
-    database of the test runner answers "table is locked" at once instead.
-    """
-    for attempt in range(LOCKED_RETRIES):
-        try:
-            return operation()
-        except OperationalError as exc:
-            if "locked" not in str(exc).lower() or attempt == LOCKED_RETRIES - 1:
-                raise
-            time.sleep(0.005 + 0.01 * (attempt % 5))
-    raise AssertionError("unreachable")
 
 
 def max_attempts() -> int:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from headway.kpis.health import deserves_promotion
 from headway.notify import text
 from headway.notify.kinds import KINDS, Channel, EventKind
 from headway.notify.models import (
@@ -518,7 +519,7 @@ def gaming_drafts(
     key_results: Sequence[KeyResult], *, at: datetime, actor_id: int | None
 ) -> list[Draft]:
     """Possible-gaming events for these key results, once per key result and review period."""
-    from headway.kpis.actions import gaming_alerts
+    from headway.kpis.queries import gaming_alerts
 
     drafts: list[Draft] = []
     alerts = gaming_alerts(key_results, at=at)
@@ -593,12 +594,8 @@ class KpiState:
 
     @property
     def deserves_promotion(self) -> bool:
-        """kpis.health.deserves_promotion on the stored state."""
-        if self.health in ("stale", "no_data"):
-            return False
-        return self.health == "critical" or (
-            self.trend == "deteriorating" and self.wrong_way_streak >= 3
-        )
+        """kpis.health.deserves_promotion (its one home) on the stored state."""
+        return deserves_promotion(self)
 
 
 def kpi_state(kpi: Kpi) -> KpiState:
@@ -729,6 +726,40 @@ def _kpi_promotion(kpi: Kpi, at: datetime) -> Draft:
     )
 
 
+def back_to_monitoring_draft(key_result: KeyResult, kpi: Kpi, *, by: Person) -> Draft:
+    """A key result handed its KPI back to monitoring (kpis.actions.return_to_monitoring)."""
+    objective = key_result.objective
+    return Draft(
+        kind=EventKind.BACK_TO_MONITORING,
+        key=f"{EventKind.BACK_TO_MONITORING}:{key_result.pk}:{kpi.pk}",
+        title=f"{kpi.name} is back to monitoring",
+        summary=(
+            f"“{key_result.title}” reached its target while {kpi.name} stayed healthy "
+            f"{kpi.healthy_streak} periods running: {by} handed the KPI back to monitoring. "
+            "The key result keeps its history and final value."
+        ),
+        facts=[
+            ("Key result", key_result.title),
+            ("Objective", objective.title),
+            *_kpi_facts(kpi),
+        ],
+        numbers={**_kpi_numbers(kpi), "healthy_streak": kpi.healthy_streak},
+        occurred_at=timezone.now(),
+        link=text.link("kpi", kpi.key),
+        team_id=objective.team_id,
+        cycle_id=objective.cycle_id,
+        objective_id=objective.pk,
+        key_result_id=key_result.pk,
+        kpi_id=kpi.pk,
+        private=objective.visibility == "private",
+        objective_owner_id=objective.owner_id,
+        actor_id=by.pk,
+        people=[kpi.owner_id, *_kr_people(key_result)],
+        lead_teams=[objective.team_id, kpi.team_id],
+        webhook_teams=[objective.team_id],
+    )
+
+
 # --------------------------------------------------------------------------- hooks
 
 
@@ -769,6 +800,12 @@ def after_measurements(*, kpi_ids: Iterable[int], by: Person | None, at: datetim
         )
         if guarded:
             record(gaming_drafts(guarded, at=at, actor_id=actor_id))
+
+
+def after_back_to_monitoring(key_result: KeyResult, kpi: Kpi, *, by: Person) -> None:
+    """Announce that a key result handed its KPI back to monitoring."""
+    with guard("after_back_to_monitoring"):
+        record([back_to_monitoring_draft(key_result, kpi, by=by)])
 
 
 def after_kpi_refresh(old_states: dict[int, KpiState], kpis: Sequence[Kpi], at: datetime) -> None:

@@ -25,6 +25,7 @@ class EventKind(models.TextChoices):
     SOURCE_FAILING = "source_failing", "Data source failing"
     SOURCE_RECOVERED = "source_recovered", "Data source recovered"
     DATA_INCIDENT = "data_incident", "Data incident"
+    BACK_TO_MONITORING = "back_to_monitoring", "Key result back to monitoring"
 
 
 class Channel(models.TextChoices):
@@ -126,6 +127,13 @@ KINDS: dict[str, KindInfo] = {
     ),
     EventKind.SOURCE_RECOVERED: KindInfo(
         "A KPI's failing data source fetched again.", email=False, webhook=False, team=False
+    ),
+    EventKind.BACK_TO_MONITORING: KindInfo(
+        "A KPI-fed key result was achieved while its KPI stayed healthy: the KPI is back to "
+        "being monitored, the key result keeps its history.",
+        email=False,
+        webhook=True,
+        team=True,
     ),
     EventKind.DATA_INCIDENT: KindInfo(
         "A fetch looked like a pipeline problem (rows missing, a gap, a jump) and was held.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,15 +18,126 @@ from django.utils import timezone
 
 from headway.keys import free_key
 from headway.kpis.models import Kpi
-from headway.moments import to_utc
+from headway.moments import FUTURE_TOLERANCE, to_utc
 from headway.okrs import stored
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
-from headway.teams.access import Access, require
+from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Team
+from headway.versions import Seen, check_version
 from headway.writes import reaches, real_changes, refuse_unknown, retry_on_conflict, save_checked
 
-# A little slack for clocks of machines pushing check-ins.
-FUTURE_TOLERANCE = timedelta(minutes=5)
+# Who may do what, with the reason when not (PRODUCT.md section 6). The actions refuse with
+# these and the pages ask the same functions whether to offer a form or a button, so a
+# rule and its wording live here only. None means allowed.
+
+
+def why_not_create_objective(access: Access, teams: Iterable[Team]) -> str | None:
+    """Members write their team's objectives; `teams` are the candidates (any one will do)."""
+    teams = list(teams)
+    if any(access.can_create_in(team.pk) for team in teams):
+        return None
+    return f"Only members of {teams[0] if len(teams) == 1 else 'a team'} may create its objectives."
+
+
+def why_not_align(access: Access, team_id: int) -> str | None:
+    if access.can_steer(team_id):
+        return None
+    return "Only leads and admins of the team may align an objective."
+
+
+def why_not_edit_objective(access: Access, objective: Objective) -> str | None:
+    """Text, owner, type, visibility and reflection: leads of the team and the owner."""
+    if access.can_edit_objective(objective):
+        return None
+    return "Only leads of the team and the owner may edit this objective."
+
+
+def why_not_delete_objective(access: Access, objective: Objective) -> str | None:
+    if access.can_edit_objective(objective):
+        return None
+    return "Only leads of the team and the owner may delete this objective."
+
+
+def why_not_add_key_result(access: Access, objective: Objective) -> str | None:
+    if access.can_create_in(objective.team_id) or access.can_edit_objective(objective):
+        return None
+    return "Only members of the team and the objective's owner may add key results."
+
+
+def why_not_edit_key_result(access: Access, key_result: KeyResult) -> str | None:
+    if access.can_edit_key_result(key_result):
+        return None
+    return "Only leads of the team and the owners may edit this key result."
+
+
+def why_not_delete_key_result(access: Access, key_result: KeyResult) -> str | None:
+    if access.can_edit_objective(key_result.objective):
+        return None
+    return "Only leads of the team and the objective's owner may delete its key results."
+
+
+def why_not_check_in(access: Access, key_result: KeyResult) -> str | None:
+    if access.can_check_in(key_result):
+        return None
+    return "Only members of the team and the owner may check in on this key result."
+
+
+def why_computed(key_result: KeyResult) -> str | None:
+    """Why a key result takes no check-ins (its value is computed), or None when it does.
+
+    `record_checkin` refuses with this; the check-in page shows it on the row instead of a form.
+    """
+    if key_result.kpi is not None:
+        return (
+            f"This key result takes its value from the KPI “{key_result.kpi}”: "
+            "push a measurement to the KPI instead of checking in."
+        )
+    if key_result.kind == KeyResultKind.OBJECTIVES:
+        return (
+            "This key result is rolled up from the objectives aligned to it; "
+            "check in on their key results instead."
+        )
+    return None
+
+
+def why_not_check_in_for_team(
+    access: Access, team: Team, key_results: Iterable[KeyResult]
+) -> str | None:
+    """The team's check-in page: its members, and whoever may check in on one of them."""
+    if access.at_least(team.pk, "member") or any(access.can_check_in(k) for k in key_results):
+        return None
+    return "Only members of the team and key-result owners may check in."
+
+
+def why_not_recalibrate(access: Access, key_result: KeyResult) -> str | None:
+    if access.can_steer(key_result.objective.team_id):
+        return None
+    return "Only leads and admins of the team may recalibrate a key result."
+
+
+def why_not_manage_cycles(access: Access) -> str | None:
+    return None if access.can_manage() else "Only admins may manage cycles."
+
+
+def why_not_close(access: Access) -> str | None:
+    return None if access.can_manage() else "Only admins may close a cycle."
+
+
+def why_not_reopen(access: Access) -> str | None:
+    return None if access.can_manage() else "Only admins may reopen a cycle."
+
+
+def why_not_write_reflections(access: Access, objectives: Iterable[Objective]) -> str | None:
+    """The cycle review's reflections: whoever may edit one of `objectives`."""
+    if any(access.can_edit_objective(objective) for objective in objectives):
+        return None
+    return "You may not write any reflection in this cycle."
+
+
+def why_not_carry_over(access: Access, objective: Objective) -> str | None:
+    if access.can_create_in(objective.team_id):
+        return None
+    return "Only members of the team may carry its objectives over."
 
 
 def _finite(value: object, field: str) -> float:
@@ -86,22 +197,12 @@ def record_checkin(
     # The objectives before the key result: the global lock order (stored.lock_objectives).
     stored.lock_objectives([key_result.objective_id])
     key_result = _locked_key_result(key_result)
-    require(
-        Access.for_person(by).can_check_in(key_result),
-        "Only members of the team and the owner may check in on this key result.",
-    )
+    refuse(why_not_check_in(Access.for_person(by), key_result))
     cycle = key_result.objective.cycle
     cycle.refuse_if_closed()
-    if key_result.kpi is not None:
-        raise ValidationError(
-            f"This key result takes its value from the KPI “{key_result.kpi}”: "
-            "push a measurement to the KPI instead of checking in."
-        )
-    if key_result.kind == KeyResultKind.OBJECTIVES:
-        raise ValidationError(
-            "This key result is rolled up from the objectives aligned to it; "
-            "check in on their key results instead."
-        )
+    computed = why_computed(key_result)
+    if computed is not None:
+        raise ValidationError(computed)
 
     errors: dict[str, str] = {}
     if key_result.kind == KeyResultKind.MILESTONE:
@@ -168,6 +269,7 @@ def recalibrate_key_result(
     title: str | None = None,
     start: float | None = None,
     target: float | None = None,
+    version: Seen = None,
 ) -> KeyResult:
     """Change a key result's title, start or target mid-cycle, keeping who, when and why.
 
@@ -179,10 +281,8 @@ def recalibrate_key_result(
         .select_related("objective__cycle", "objective__team")
         .get(pk=key_result.pk)
     )
-    require(
-        Access.for_person(by).can_steer(key_result.objective.team_id),
-        "Only leads and admins of the team may recalibrate a key result.",
-    )
+    refuse(why_not_recalibrate(Access.for_person(by), key_result))
+    check_version(key_result.version, version)
     key_result.objective.cycle.refuse_if_closed()
     errors: dict[str, str] = {}
     if not reason or not reason.strip():
@@ -237,7 +337,11 @@ def _check_alignment(objective: Objective, parent: Objective) -> None:
         )
 
 
-ALIGN_REFUSED = "Only leads and admins of the team may align an objective."
+def _refuse_hidden_parent(parent: Objective, access: Access, field: str = "parent") -> None:
+    """A private objective the person may not see is not there for them (as in a lookup)."""
+    if not access.can_see_objective(parent):
+        raise ValidationError({field: f"No objective {parent.key!r}."})
+
 
 # What create_objective and update_objective accept besides the cycle, team and parent.
 OBJECTIVE_FIELDS = frozenset(
@@ -257,17 +361,17 @@ def create_objective(
     """
     refuse_unknown(fields, OBJECTIVE_FIELDS)
     access = Access.for_person(by)
-    require(access.can_create_in(team.pk), f"Only members of {team} may create its objectives.")
+    refuse(why_not_create_objective(access, [team]))
     if parent is not None:
-        require(
-            access.can_steer(team.pk), "Only leads and admins of the team may align an objective."
-        )
+        refuse(why_not_align(access, team.pk))
     cycle.refuse_if_closed()
     title = str(fields.pop("title", "")).strip()
     key = fields.pop("key", "") or free_key(Objective, title or "objective")
     objective = Objective(cycle=cycle, team=team, title=title, key=key, **fields)
     if parent is not None:
-        _check_alignment(objective, Objective.objects.select_related("cycle").get(pk=parent.pk))
+        parent = Objective.objects.select_related("cycle").get(pk=parent.pk)
+        _refuse_hidden_parent(parent, access)
+        _check_alignment(objective, parent)
     objective.parent = parent
     save_checked(objective, by=by)
     # A parent gains a roll-up child.
@@ -276,7 +380,9 @@ def create_objective(
 
 
 @transaction.atomic
-def update_objective(*, by: Person, objective: Objective, **changes: Any) -> Objective:
+def update_objective(
+    *, by: Person, objective: Objective, version: Seen = None, **changes: Any
+) -> Objective:
     """Change an objective's text, owner, type, visibility or coach settings (leads, owner).
 
     A real change bumps the version; giving the values it already has changes nothing.
@@ -288,10 +394,8 @@ def update_objective(*, by: Person, objective: Objective, **changes: Any) -> Obj
         .select_related("cycle", "team")
         .get(pk=objective.pk)
     )
-    require(
-        Access.for_person(by).can_edit_objective(objective),
-        "Only leads of the team and the owner may edit this objective.",
-    )
+    refuse(why_not_edit_objective(Access.for_person(by), objective))
+    check_version(objective.version, version)
     objective.cycle.refuse_if_closed()
     if "title" in changes:
         changes["title"] = str(changes["title"]).strip()
@@ -306,17 +410,15 @@ def update_objective(*, by: Person, objective: Objective, **changes: Any) -> Obj
 
 
 @transaction.atomic
-def delete_objective(*, by: Person, objective: Objective) -> None:
+def delete_objective(*, by: Person, objective: Objective, version: Seen = None) -> None:
     """Delete an objective and its key results (leads, owner); its children stay, unaligned."""
     objective = (
         Objective.objects.select_for_update(of=("self",))
         .select_related("cycle")
         .get(pk=objective.pk)
     )
-    require(
-        Access.for_person(by).can_edit_objective(objective),
-        "Only leads of the team and the owner may delete this objective.",
-    )
+    refuse(why_not_delete_objective(Access.for_person(by), objective))
+    check_version(objective.version, version)
     objective.cycle.refuse_if_closed()
     objective._history_user = by  # type: ignore[attr-defined]
     parent_id = objective.parent_id
@@ -357,11 +459,10 @@ def create_key_result(
     """
     refuse_unknown(fields, KEY_RESULT_FIELDS)
     access = Access.for_person(by)
-    require(
-        access.can_create_in(objective.team_id) or access.can_edit_objective(objective),
-        "Only members of the team and the objective's owner may add key results.",
-    )
+    refuse(why_not_add_key_result(access, objective))
     objective.cycle.refuse_if_closed()
+    if fields.get("key") and objective.key_results.filter(key=fields["key"]).exists():
+        raise ValidationError({"key": f"“{objective}” already has a key result {fields['key']!r}."})
     kpi = fields.pop("kpi", None)
     if fields.get("position") is None:
         fields["position"] = objective.key_results.count()
@@ -382,6 +483,7 @@ def update_key_result(
     by: Person,
     key_result: KeyResult,
     counter_kpis: Iterable[Kpi] | None = None,
+    version: Seen = None,
     **changes: Any,
 ) -> KeyResult:
     """Change a key result (leads, the objective's and its own owner).
@@ -391,10 +493,8 @@ def update_key_result(
     """
     refuse_unknown(changes, KEY_RESULT_FIELDS - {"key"})
     key_result = _locked_key_result(key_result)
-    require(
-        Access.for_person(by).can_edit_key_result(key_result),
-        "Only leads of the team and the owners may edit this key result.",
-    )
+    refuse(why_not_edit_key_result(Access.for_person(by), key_result))
+    check_version(key_result.version, version)
     cycle = key_result.objective.cycle
     cycle.refuse_if_closed()
     if "title" in changes:
@@ -426,14 +526,12 @@ def update_key_result(
 
 
 @transaction.atomic
-def delete_key_result(*, by: Person, key_result: KeyResult) -> None:
+def delete_key_result(*, by: Person, key_result: KeyResult, version: Seen = None) -> None:
     """Delete a key result with its check-ins (leads, the objective's owner)."""
     key_result = _locked_key_result(key_result)
     objective = key_result.objective
-    require(
-        Access.for_person(by).can_edit_objective(objective),
-        "Only leads of the team and the objective's owner may delete its key results.",
-    )
+    refuse(why_not_delete_key_result(Access.for_person(by), key_result))
+    check_version(key_result.version, version)
     objective.cycle.refuse_if_closed()
     key_result._history_user = by  # type: ignore[attr-defined]
     key_result.delete()
@@ -441,12 +539,17 @@ def delete_key_result(*, by: Person, key_result: KeyResult) -> None:
 
 
 @transaction.atomic
-def align_objective(*, objective: Objective, parent: Objective | None, by: Person) -> Objective:
+def align_objective(
+    *, objective: Objective, parent: Objective | None, by: Person, version: Seen = None
+) -> Objective:
     """Re-parent an objective, refusing loops and parents in a cycle that does not span it."""
     objective = Objective.objects.select_for_update().select_related("cycle").get(pk=objective.pk)
-    require(Access.for_person(by).can_steer(objective.team_id), ALIGN_REFUSED)
+    access = Access.for_person(by)
+    refuse(why_not_align(access, objective.team_id))
+    check_version(objective.version, version)
     if parent is not None:
         parent = Objective.objects.select_related("cycle").get(pk=parent.pk)
+        _refuse_hidden_parent(parent, access)
         _check_alignment(objective, parent)
     previous_parent = objective.parent_id
     objective.parent = parent
@@ -481,7 +584,7 @@ def create_cycle(
     state: str = CycleState.PLANNING,
 ) -> Cycle:
     """Add a cycle (admins only), planning or active."""
-    require(Access.for_person(by).can_manage(), "Only admins may manage cycles.")
+    refuse(why_not_manage_cycles(Access.for_person(by)))
     cycle = Cycle(key=key, name=name.strip(), start=start, end=end, state=state)
     _check_state(cycle)
     save_checked(cycle, by=by)
@@ -496,7 +599,7 @@ def update_cycle(*, by: Person, cycle: Cycle, **changes: Any) -> Cycle:
     rescores the cycle, since pace, forecasts and KPI-fed key results follow its window.
     """
     refuse_unknown(changes, CYCLE_FIELDS)
-    require(Access.for_person(by).can_manage(), "Only admins may manage cycles.")
+    refuse(why_not_manage_cycles(Access.for_person(by)))
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if "name" in changes:
         changes["name"] = str(changes["name"]).strip()
@@ -532,11 +635,11 @@ def close_cycle(
     named at once. A closed cycle cannot be closed again.
     """
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
-    require(Access.for_person(by).can_manage(), "Only admins may close a cycle.")
+    refuse(why_not_close(Access.for_person(by)))
     if cycle.is_closed:
         raise ValidationError(f"The cycle {cycle} is already closed.")
     at = at or timezone.now()
-    tree = cycle.tree(at=at)
+    tree = stored.cycle_tree(cycle, at=at)
     reflections = {key: text.strip() for key, text in (reflections or {}).items()}
     unknown = sorted(set(reflections) - {o.key for o in tree.objectives})
     if unknown:
@@ -574,10 +677,42 @@ def close_cycle(
 
 
 @transaction.atomic
+def write_reflections(*, by: Person, cycle: Cycle, reflections: Mapping[str, str]) -> int:
+    """Save the review's reflections (objective key → text); returns how many changed.
+
+    Each objective named must be one the person may edit (leads, its owner); naming none
+    is refused when the person may edit no objective of the cycle at all.
+    """
+    access = Access.for_person(by)
+    objectives = {
+        o.key: o
+        for o in Objective.objects.select_for_update(of=("self",)).filter(
+            cycle=cycle, key__in=list(reflections)
+        )
+    }
+    if not reflections:
+        refuse(why_not_write_reflections(access, Objective.objects.filter(cycle=cycle)))
+    for key in reflections:
+        if key not in objectives:
+            raise ValidationError(f"No objective {key!r} in {cycle}.")
+        refuse(why_not_edit_objective(access, objectives[key]))
+    cycle.refuse_if_closed()
+    changed = 0
+    for key, text in reflections.items():
+        objective = objectives[key]
+        if objective.reflection != text.strip():
+            objective.reflection = text.strip()
+            objective._history_user = by  # type: ignore[attr-defined]
+            objective.save(update_fields=["reflection", "updated_at"])
+            changed += 1
+    return changed
+
+
+@transaction.atomic
 def reopen_cycle(*, cycle: Cycle, by: Person) -> Cycle:
     """Reopen a closed cycle (admins only); grades stay until the next close replaces them."""
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
-    require(Access.for_person(by).can_manage(), "Only admins may reopen a cycle.")
+    refuse(why_not_reopen(Access.for_person(by)))
     if not cycle.is_closed:
         raise ValidationError(f"The cycle {cycle} is not closed.")
     cycle.state = CycleState.ACTIVE
@@ -604,10 +739,7 @@ def copy_objective_to_cycle(
     keeps its parent only when that parent's cycle spans the new cycle.
     """
     objective = Objective.objects.select_related("cycle", "parent__cycle").get(pk=objective.pk)
-    require(
-        Access.for_person(by).can_create_in(objective.team_id),
-        "Only members of the team may carry its objectives over.",
-    )
+    refuse(why_not_carry_over(Access.for_person(by), objective))
     cycle.refuse_if_closed()
     if cycle.pk == objective.cycle_id:
         raise ValidationError({"cycle": "Pick another cycle than the objective's own."})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,10 +13,6 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from simple_history.models import HistoricalRecords
 
 from headway.teams.models import KEY_HELP
-
-if TYPE_CHECKING:
-    from headway.okrs.tree import CycleTree
-
 
 # Fields derived from check-ins and measurements, rewritten by okrs/stored.py.
 STORED_OBJECTIVE_FIELDS = ("score", "forecast", "has_data")
@@ -83,19 +78,6 @@ class Cycle(models.Model):
     def contains(self, other: Cycle) -> bool:
         """Whether this cycle spans `other` (so an objective of `other` may align into it)."""
         return self.start <= other.start and other.end <= self.end
-
-    def tree(self, at: datetime | None = None) -> CycleTree:
-        """Every objective of the cycle with its scores: stored ones (2 queries) by default.
-
-        Given `at`, scores are computed from the history as it stood then (4 queries).
-        """
-        if at is None:
-            from headway.okrs.stored import stored_tree
-
-            return stored_tree(self)
-        from headway.okrs.tree import load_cycle_tree
-
-        return load_cycle_tree(self, at=at)
 
 
 class ObjectiveType(models.TextChoices):

@@ -329,3 +329,13 @@ def store_tree(tree: CycleTree) -> int:
 def rescore_all() -> int:
     """Recompute the stored scores of every cycle; returns how many rows changed."""
     return sum(rescore_cycle(cycle) for cycle in Cycle.objects.order_by("start", "key"))
+
+
+def cycle_tree(cycle: Cycle, at: datetime | None = None) -> CycleTree:
+    """Every objective of the cycle with its scores: stored ones (2 queries) by default.
+
+    Given `at`, scores are computed from the history as it stood then (4 queries).
+    """
+    if at is None:
+        return stored_tree(cycle)
+    return load_cycle_tree(cycle, at=at)

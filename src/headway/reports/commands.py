@@ -68,14 +68,14 @@ FormatOption = Annotated[
 
 
 def _setup() -> None:
-    from headway.cli import setup_django
+    from headway.terminal import setup_django
 
     setup_django()
 
 
 def _cycle(key: str | None) -> Cycle:
-    from headway.cli import fail
     from headway.okrs.models import Cycle, CycleState
+    from headway.terminal import fail
 
     if key is not None:
         cycle = Cycle.objects.filter(key=key).first()
@@ -93,8 +93,8 @@ def _cycle(key: str | None) -> Cycle:
 
 
 def _team(key: str | None) -> Team | None:
-    from headway.cli import fail
     from headway.teams.models import Team
+    from headway.terminal import fail
 
     if key is None:
         return None
@@ -105,10 +105,10 @@ def _team(key: str | None) -> Team | None:
 
 
 def _access(email: str | None) -> Access:
-    from headway.cli import fail
     from headway.reports.tables import everyone
     from headway.teams.access import Access
     from headway.teams.models import Person
+    from headway.terminal import fail
 
     if email is None:
         return everyone()
@@ -119,7 +119,7 @@ def _access(email: str | None) -> Access:
 
 
 def _format(chosen: Format | None, output: Path | None, allowed: tuple[Format, ...]) -> Format:
-    from headway.cli import fail
+    from headway.terminal import fail
 
     found = chosen
     if found is None and output is not None:
@@ -134,9 +134,9 @@ def _format(chosen: Format | None, output: Path | None, allowed: tuple[Format, .
 
 
 def _write(tables: list[Table], fmt: Format, output: Path | None) -> None:
-    from headway.cli import err_console
     from headway.document.transfer_commands import _Bar
     from headway.reports.writers import write_csv, write_xlsx
+    from headway.terminal import err_console
 
     if output is None:
         write_csv(tables[0], sys.stdout)
@@ -156,8 +156,8 @@ def _write(tables: list[Table], fmt: Format, output: Path | None) -> None:
 
 
 def _pack(cycle: Cycle, access: Access, team: Team | None, output: Path | None) -> None:
-    from headway.cli import err_console
     from headway.reports.pack import render_pack_pdf
+    from headway.terminal import err_console
 
     assert output is not None
     with err_console.status("Laying out the review pack…"):
@@ -254,9 +254,9 @@ def kpi(
 ) -> None:
     """A KPI's series: every measurement (reads back with `headway import`)."""
     _setup()
-    from headway.cli import fail
     from headway.kpis.models import Kpi
     from headway.reports.tables import kpi_series_table
+    from headway.terminal import fail
 
     chosen = _format(fmt, output, (Format.csv, Format.xlsx))
     found = Kpi.objects.filter(key=key).first()

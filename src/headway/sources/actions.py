@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from headway.kpis.actions import (
     parse_value,
 )
 from headway.kpis.models import Kpi, Measurement
+from headway.moments import FUTURE_TOLERANCE
 from headway.sources import guard, notices
 from headway.sources import schedule as timing
 from headway.sources.kinds import (
@@ -55,8 +56,31 @@ from headway.sources.models import (
     SourceFetch,
     SourceState,
 )
-from headway.teams.access import Access, require
+from headway.teams.access import Access, refuse
 from headway.teams.models import Person
+from headway.versions import Seen, check_version
+
+# Who may do what to data sources, with the reason when not: the actions refuse with these,
+# the pages and the API ask them first. None means allowed.
+
+
+def why_not_manage_connections(access: Access) -> str | None:
+    """Connections hold secrets: organisation admins only."""
+    return None if access.can_manage_connections() else "Only admins may manage connections."
+
+
+def why_not_set_source(access: Access, kpi: Kpi, verb: str = "set") -> str | None:
+    """Set, run or try a KPI's source: as for editing the KPI (its owner, the team's leads)."""
+    if access.can_set_source(kpi):
+        return None
+    return f"Only the KPI's owner and the leads of its team may {verb} its source."
+
+
+def why_not_decide_incident(access: Access, kpi: Kpi) -> str | None:
+    if access.can_set_source(kpi):
+        return None
+    return "Only the KPI's owner and the leads of its team may decide on its data incidents."
+
 
 logger = logging.getLogger("headway.sources")
 
@@ -157,7 +181,7 @@ def create_connection(
     **values: Any,
 ) -> Connection:
     """Define a connection (admins). The secret is encrypted and never shown again."""
-    require(Access.for_person(by).can_manage_connections(), "Only admins may manage connections.")
+    refuse(why_not_manage_connections(Access.for_person(by)))
     unknown = set(values) - CONNECTION_FIELDS
     if unknown:
         raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -186,7 +210,7 @@ def update_connection(
 
     The engine cannot change while sources use the connection (their queries would break).
     """
-    require(Access.for_person(by).can_manage_connections(), "Only admins may manage connections.")
+    refuse(why_not_manage_connections(Access.for_person(by)))
     unknown = set(changes) - CONNECTION_FIELDS
     if unknown:
         raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -209,7 +233,7 @@ def update_connection(
 
 @transaction.atomic
 def delete_connection(*, by: Person, connection: Connection) -> None:
-    require(Access.for_person(by).can_manage_connections(), "Only admins may manage connections.")
+    refuse(why_not_manage_connections(Access.for_person(by)))
     used = list(connection.sources.values_list("kpi__key", flat=True)[:5])
     if used:
         raise ValidationError(
@@ -273,9 +297,7 @@ def check_spec(spec: SourceSpec) -> tuple[dict[str, Any], Connection | None]:
 
 
 @transaction.atomic
-def set_source(
-    *, by: Person | None, kpi: Kpi, spec: SourceSpec, version: int | None = None
-) -> Source:
+def set_source(*, by: Person | None, kpi: Kpi, spec: SourceSpec, version: Seen = None) -> Source:
     """Give a KPI a source or change it (its owner and the leads of its team).
 
     A new or changed source is due at once, so the owner sees the first values soon; a
@@ -283,17 +305,12 @@ def set_source(
     `version` is the source version the person saw: a newer one refuses the change.
     """
     if by is not None:
-        require(
-            Access.for_person(by).can_set_source(kpi),
-            "Only the KPI's owner and the leads of its team may set its source.",
-        )
+        refuse(why_not_set_source(Access.for_person(by), kpi, "set"))
+    source = Source.objects.select_for_update().filter(kpi=kpi).first()
+    if source is not None:
+        check_version(source.version, version)
     config, connection = check_spec(spec)
     now = timezone.now()
-    source = Source.objects.select_for_update().filter(kpi=kpi).first()
-    if source is not None and version is not None and source.version != version:
-        raise ValidationError(
-            {"version": "Someone changed this source meanwhile: reload and try again."}
-        )
     if source is None:
         source = Source(kpi=kpi)
     changed = (
@@ -321,10 +338,7 @@ def set_source(
 def remove_source(*, by: Person | None, kpi: Kpi) -> bool:
     """Take a KPI's source away (its measurements stay)."""
     if by is not None:
-        require(
-            Access.for_person(by).can_set_source(kpi),
-            "Only the KPI's owner and the leads of its team may set its source.",
-        )
+        refuse(why_not_set_source(Access.for_person(by), kpi, "set"))
     deleted, _ = Source.objects.filter(kpi=kpi).delete()
     return bool(deleted)
 
@@ -398,7 +412,7 @@ def check_rows(rows: list[MeasurementRow], now: datetime) -> tuple[list[guard.Po
     for row in rows:
         try:
             at = parse_moment(row.at)
-            if at > now + timedelta(minutes=5):
+            if at > now + FUTURE_TOLERANCE:
                 raise ValueError(f"{at.isoformat()} is in the future")
         except ValueError as error:
             problems.append(f"row {row.line}: at: {error}")
@@ -741,10 +755,7 @@ def fetch_now(source: Source, *, worker: str = "", manual: bool = True) -> Fetch
 def run_source(*, by: Person | None, kpi: Kpi) -> FetchResult:
     """The "Run now" action: the KPI's owner, the leads of its team (or the system)."""
     if by is not None:
-        require(
-            Access.for_person(by).can_set_source(kpi),
-            "Only the KPI's owner and the leads of its team may run its source.",
-        )
+        refuse(why_not_set_source(Access.for_person(by), kpi, "run"))
     source = Source.objects.filter(kpi=kpi).first()
     if source is None:
         raise ValidationError({"source": f"{kpi.name} has no data source."})
@@ -792,10 +803,7 @@ def preview_source(*, by: Person | None, kpi: Kpi, spec: SourceSpec) -> Preview:
     setting the source. Configuration errors raise ValidationError like `set_source`.
     """
     if by is not None:
-        require(
-            Access.for_person(by).can_set_source(kpi),
-            "Only the KPI's owner and the leads of its team may try its source.",
-        )
+        refuse(why_not_set_source(Access.for_person(by), kpi, "try"))
     config, connection = check_spec(spec)
     now = timezone.now()
     slot = now.replace(microsecond=0)
@@ -841,10 +849,7 @@ def accept_incident(*, by: Person, incident: DataIncident) -> IngestResult:
     incident = (
         DataIncident.objects.select_for_update().select_related("kpi", "source").get(pk=incident.pk)
     )
-    require(
-        Access.for_person(by).can_set_source(incident.kpi),
-        "Only the KPI's owner and the leads of its team may decide on its data incidents.",
-    )
+    refuse(why_not_decide_incident(Access.for_person(by), incident.kpi))
     if incident.status != IncidentStatus.OPEN:
         raise ValidationError({"incident": f"This data incident is {incident.status} already."})
     rows = [
@@ -862,10 +867,7 @@ def dismiss_incident(*, by: Person, incident: DataIncident) -> None:
     incident = (
         DataIncident.objects.select_for_update().select_related("kpi", "source").get(pk=incident.pk)
     )
-    require(
-        Access.for_person(by).can_set_source(incident.kpi),
-        "Only the KPI's owner and the leads of its team may decide on its data incidents.",
-    )
+    refuse(why_not_decide_incident(Access.for_person(by), incident.kpi))
     if incident.status != IncidentStatus.OPEN:
         raise ValidationError({"incident": f"This data incident is {incident.status} already."})
     _close(incident, IncidentStatus.DISMISSED, by)

@@ -18,12 +18,11 @@ from pydantic import ConfigDict
 from headway.api import lookups
 from headway.api.auth import access_of, caller
 from headway.api.routes.common import IF_MATCH_HELP, READ, VERSIONED, WRITE, responses, with_etag
-from headway.api.services import check_version
 from headway.sources import actions
 from headway.sources import schedule as timing
 from headway.sources.actions import SourceSpec
 from headway.sources.models import Connection, DataIncident, Engine, Source
-from headway.teams.access import require
+from headway.teams.access import refuse
 
 router = Router()
 TAGS = ["data sources"]
@@ -185,7 +184,7 @@ def _connection_body(c: Connection) -> dict[str, Any]:
 
 
 def _admin(request: HttpRequest) -> None:
-    require(access_of(request).can_manage_connections(), "Only admins may manage connections.")
+    refuse(actions.why_not_manage_connections(access_of(request)))
 
 
 @router.get("/connections", response=responses({200: list[ConnectionOut]}, 401, 403), tags=TAGS,
@@ -332,15 +331,7 @@ def set_source(
 ) -> dict[str, Any]:
     """The KPI's owner and the leads of its team. A new or changed source is due at once."""
     kpi = lookups.kpi(key)
-    current = Source.objects.filter(kpi=kpi).first()
-    if current is not None:
-        check_version(current.version, if_match)
-    source = actions.set_source(
-        by=caller(request),
-        kpi=kpi,
-        spec=_spec(payload),
-        version=current.version if current is not None and if_match is not None else None,
-    )
+    source = actions.set_source(by=caller(request), kpi=kpi, spec=_spec(payload), version=if_match)
     source = _source(key)
     with_etag(response, source.version)
     return source_body(source)

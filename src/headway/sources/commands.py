@@ -36,7 +36,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _setup() -> None:
-    from headway.cli import setup_django
+    from headway.terminal import setup_django
 
     setup_django()
 

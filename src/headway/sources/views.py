@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,7 +19,8 @@ from headway.sources.actions import Preview
 from headway.sources.forms import ConnectionForm, SourceForm
 from headway.sources.kinds import KINDS
 from headway.sources.models import Connection, DataIncident, IncidentStatus, Source, SourceFetch
-from headway.teams.access import Access
+from headway.teams.access import Access, refuse
+from headway.versions import StaleVersion
 from headway.web.common import access, add_errors, person
 
 RECENT = 5
@@ -69,8 +70,7 @@ def source_edit(request: HttpRequest, key: str) -> HttpResponse:
     """Set a KPI's source; "Try it" shows the rows it would store and writes nothing."""
     kpi = get_object_or_404(Kpi.objects.select_related("team", "owner"), key=key)
     acc = access(request)
-    if not acc.can_set_source(kpi):
-        raise PermissionDenied("Only the KPI's owner and the leads of its team may set its source.")
+    refuse(actions.why_not_set_source(acc, kpi))
     source = Source.objects.select_related("connection").filter(kpi=kpi).first()
     action = request.POST.get("action", "save") if request.method == "POST" else None
     if action == "remove":
@@ -102,6 +102,8 @@ def source_edit(request: HttpRequest, key: str) -> HttpResponse:
                 return redirect(reverse("kpi", args=[kpi.key]) + "#source")
         except ValidationError as exc:
             form.add_action_errors(exc)
+        except StaleVersion:
+            form.add_error(None, "Someone changed this source meanwhile: reload and try again.")
     return render(
         request,
         "sources/source_form.html",
@@ -150,8 +152,7 @@ def incident_decide(request: HttpRequest, key: str, pk: int) -> HttpResponse:
 
 
 def _admin(request: HttpRequest) -> None:
-    if not access(request).can_manage_connections():
-        raise PermissionDenied("Only admins may manage connections.")
+    refuse(actions.why_not_manage_connections(access(request)))
 
 
 @require_http_methods(["GET", "POST"])

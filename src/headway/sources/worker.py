@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from headway.notify.delivery import when_unlocked
+from headway.database import when_unlocked
 from headway.sources import schedule as timing
 from headway.sources.actions import Collected, FetchResult, collect, store_batch
 from headway.sources.models import Source, SourceFetch

@@ -161,3 +161,9 @@ def require(allowed: bool, message: str) -> None:
     """Raise PermissionDenied with `message` unless `allowed`."""
     if not allowed:
         raise PermissionDenied(message)
+
+
+def refuse(reason: str | None) -> None:
+    """Raise PermissionDenied with `reason` unless it is None (a `why_not_…` said yes)."""
+    if reason is not None:
+        raise PermissionDenied(reason)

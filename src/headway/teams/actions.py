@@ -16,15 +16,20 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from headway.teams.access import Access, require
+from headway.teams.access import Access, refuse
 from headway.teams.models import Membership, MembershipOrigin, Person, Role, Team, TeamKind
 from headway.writes import real_changes, refuse_unknown, save_checked
 
 TEAM_FIELDS = frozenset({"name", "kind", "parent", "checkin_cadence_days"})
 
 
+def why_not_manage(access: Access, what: str) -> str | None:
+    """People, teams and memberships are the organisation admins' (PRODUCT.md section 6)."""
+    return None if access.can_manage() else f"Only admins may manage {what}."
+
+
 def _require_admin(by: Person, what: str) -> None:
-    require(Access.for_person(by).can_manage(), f"Only admins may manage {what}.")
+    refuse(why_not_manage(Access.for_person(by), what))
 
 
 @transaction.atomic

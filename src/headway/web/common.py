@@ -110,7 +110,8 @@ def add_errors(
 
 def form_changes(form: BaseForm) -> dict[str, Any]:
     """The fields the user changed, with their cleaned values (for an update action)."""
-    return {name: form.cleaned_data[name] for name in form.changed_data}
+    # The version read is what the action compares, never a change of its own.
+    return {name: form.cleaned_data[name] for name in form.changed_data if name != "version"}
 
 
 @dataclass(frozen=True)

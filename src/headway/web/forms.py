@@ -508,28 +508,19 @@ class CheckInRowForm(NoColon, forms.Form):
     def is_milestone(self) -> bool:
         return "done" in self.fields
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        main = "done" if self.is_milestone else "value"
-        has_value = data.get(main) is not None
-        # Confidence comes pre-filled from the last check-in: only a new one counts.
-        confidence = data.get("confidence")
-        extra = data.get("comment") or (
-            confidence is not None and confidence != self.initial.get("confidence")
-        )
-        if not has_value and extra and main not in self.errors:
-            self.add_error(
-                main,
-                "Say whether it is done to check in."
-                if self.is_milestone
-                else "Enter the current value to check in.",
-            )
-        return data
-
     @property
     def filled(self) -> bool:
+        """Whether the row says anything: then record_checkin judges it (a comment without a
+        value is its error to give, not the form's)."""
+        data = self.cleaned_data
         main = "done" if self.is_milestone else "value"
-        return self.cleaned_data.get(main) is not None
+        # Confidence comes pre-filled from the last check-in: only a new one counts.
+        confidence = data.get("confidence")
+        return bool(
+            data.get(main) is not None
+            or data.get("comment")
+            or (confidence is not None and confidence != self.initial.get("confidence"))
+        )
 
 
 class MeasurementForm(NoColon, forms.Form):
@@ -622,3 +613,14 @@ class MembershipForm(NoColon, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         scale_person_field(self, "person")
+
+
+def carry_version(form: forms.BaseForm, version: int) -> None:
+    """Give an edit form the version the person is reading, sent back with the save.
+
+    The action refuses the save when the row has moved on since (optimistic locking, as
+    the API's `If-Match`), so two people editing at once never overwrite each other silently.
+    """
+    form.fields["version"] = forms.IntegerField(
+        required=False, widget=forms.HiddenInput, initial=version
+    )

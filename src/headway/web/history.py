@@ -9,10 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Model
+from django.forms import BaseForm
+from django.http import QueryDict
 
 from headway.kpis.models import Kpi
 from headway.okrs.models import Objective
 from headway.teams.models import Person, Team
+from headway.versions import StaleVersion
 from headway.web.common import DASH, fmt_number
 
 # Bookkeeping columns that change with every save and say nothing to a reader.
@@ -120,3 +123,54 @@ def entries(groups: Iterable[tuple[str, Iterable[Any]]], limit: int = 100) -> li
         result.append(entry)
     result.sort(key=lambda e: e.when, reverse=True)
     return result[:limit]
+
+
+def show_stale(form: BaseForm, instance: Any, stale: StaleVersion, what: str) -> None:
+    """Refuse a stale save on the form: the other person's change shown, the input kept.
+
+    The form stays bound to what the person typed; each field where the saved value (the
+    other person's) differs from the input is named with both. Its hidden version becomes
+    the current one, so saving again is a deliberate choice to replace the other change.
+    """
+    instance.refresh_from_db()
+    latest = instance.history.select_related("history_user").first()
+    who = str(latest.history_user) if latest is not None and latest.history_user else "someone"
+    when = f" at {latest.history_date:%Y-%m-%d %H:%M} UTC" if latest is not None else ""
+    form.add_error(
+        None,
+        f"Not saved: {who} changed this {what}{when} while you were editing it. Their "
+        "change is kept; your input is still in the form. Save again to replace their "
+        "change with yours.",
+    )
+    cleaned = getattr(form, "cleaned_data", {})
+    for name, form_field in form.fields.items():
+        if name == "version" or name not in cleaned or not hasattr(instance, name):
+            continue
+        theirs, yours = getattr(instance, name), cleaned[name]
+        if _comparable(theirs) != _comparable(yours):
+            label = form_field.label or name.replace("_", " ").capitalize()
+            form.add_error(None, f"{label}: theirs “{_said(theirs)}”, yours “{_said(yours)}”.")
+    data = QueryDict(mutable=True)
+    data.update(form.data)
+    data["version"] = str(stale.current)
+    form.data = data
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.pk
+    if value in (None, ""):
+        return None
+    if isinstance(value, list | tuple):
+        return sorted(value)
+    return value
+
+
+def _said(value: Any) -> str:
+    if value in (None, "") or value == []:
+        return DASH
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    if isinstance(value, float):
+        return fmt_number(value)
+    return str(value)

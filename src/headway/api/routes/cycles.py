@@ -8,7 +8,7 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from headway.api import lookups, services
+from headway.api import lookups
 from headway.api import serialize as ser
 from headway.api.auth import access_of, caller
 from headway.api.errors import BadRequest
@@ -33,6 +33,7 @@ from headway.api.tree import (
     stored_rows,
     tree_body,
 )
+from headway.okrs import actions, stored
 from headway.okrs.models import Cycle, Objective
 from headway.okrs.scoring import expected_progress
 from headway.okrs.stored import display_moment
@@ -58,7 +59,14 @@ def get_cycle(request: HttpRequest, key: str) -> dict[str, object]:
 @router.post("/cycles", response=responses({201: CycleOut}, *WRITE), summary="Create a cycle")
 def create_cycle(request: HttpRequest, payload: CycleIn) -> Status[dict[str, object]]:
     """Admins only."""
-    cycle = services.create_cycle(by=caller(request), data=payload.model_dump())
+    cycle = actions.create_cycle(
+        by=caller(request),
+        key=payload.key,
+        name=payload.name,
+        start=payload.start,
+        end=payload.end,
+        state=payload.state,
+    )
     return Status(201, ser.cycle(lookups.cycle(cycle.key)))
 
 
@@ -68,9 +76,11 @@ def create_cycle(request: HttpRequest, payload: CycleIn) -> Status[dict[str, obj
 def update_cycle(request: HttpRequest, key: str, payload: CyclePatch) -> dict[str, object]:
     """Admins only: name, dates, and planning → active. Close and reopen have their own
     operations; a closed cycle keeps its dates until reopened."""
-    cycle = services.update_cycle(
-        by=caller(request), cycle=lookups.cycle(key), data=payload.model_dump(exclude_unset=True)
-    )
+    data = payload.model_dump(exclude_unset=True)
+    changes = {field: data[field] for field in ("start", "end", "state") if data.get(field)}
+    if data.get("name") is not None:
+        changes["name"] = data["name"]
+    cycle = actions.update_cycle(by=caller(request), cycle=lookups.cycle(key), **changes)
     return ser.cycle(lookups.cycle(cycle.key))
 
 
@@ -80,7 +90,7 @@ def update_cycle(request: HttpRequest, key: str, payload: CyclePatch) -> dict[st
 def close_cycle(request: HttpRequest, key: str, payload: CloseIn) -> dict[str, object]:
     """Admins only. Freezes every score as a grade; committed objectives below 1.0 need a
     reflection (given here by objective key, or written before)."""
-    cycle = services.close(
+    cycle = actions.close_cycle(
         by=caller(request), cycle=lookups.cycle(key), reflections=payload.reflections
     )
     return ser.cycle(lookups.cycle(cycle.key))
@@ -91,7 +101,7 @@ def close_cycle(request: HttpRequest, key: str, payload: CloseIn) -> dict[str, o
 )
 def reopen_cycle(request: HttpRequest, key: str) -> dict[str, object]:
     """Admins only. Grades stay until the next close replaces them."""
-    cycle = services.reopen(by=caller(request), cycle=lookups.cycle(key))
+    cycle = actions.reopen_cycle(by=caller(request), cycle=lookups.cycle(key))
     return ser.cycle(lookups.cycle(cycle.key))
 
 
@@ -136,7 +146,7 @@ def _rows(
             query = query.filter(team_id__in=team_ids)
         expected = expected_progress(core_cycle(cycle), at)
         return cycle, stored_rows(query, expected), at, _stored_team_scores(cycle, team_ids)
-    tree = cycle.tree(at=at)
+    tree = stored.cycle_tree(cycle, at=at)
     visible = [
         o
         for o in tree.objectives

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.params.functions import Header as HeaderParam
 
-from headway.api import ingest, lookups, services
+from headway.api import ingest, lookups
 from headway.api import serialize as ser
 from headway.api.auth import access_of, caller
 from headway.api.errors import BadRequest
@@ -38,12 +38,20 @@ from headway.api.schemas import (
     PageParams,
     PromoteIn,
 )
+from headway.kpis import actions
 from headway.kpis.models import Kpi, Measurement
-from headway.teams.access import require
+from headway.teams.access import refuse
 from headway.teams.models import Team
 
 router = Router()
 TAGS = ["KPIs"]
+
+KPI_FIELDS = (
+    "name", "unit", "definition", "why", "how", "direction", "target", "warning",
+    "critical", "benchmark", "cadence", "tier",
+)  # fmt: skip
+# A PATCH clears these with an explicit null; the other fields ignore one.
+CLEARABLE = frozenset({"target", "warning", "critical", "benchmark", "owner"})
 MEASURE = ["measurements"]
 
 
@@ -87,7 +95,15 @@ def create_kpi(
     request: HttpRequest, payload: KpiIn, response: HttpResponse
 ) -> Status[dict[str, Any]]:
     """Members of the team (and leads, admins)."""
-    kpi = services.create_kpi(by=caller(request), data=payload.model_dump())
+    data = payload.model_dump()
+    fields = {field: data[field] for field in KPI_FIELDS if data.get(field) is not None}
+    kpi = actions.create_kpi(
+        by=caller(request),
+        team=lookups.team_ref(payload.team),
+        key=payload.key,
+        owner=lookups.person_ref(payload.owner),
+        **fields,
+    )
     kpi = lookups.kpi(kpi.key)
     with_etag(response, kpi.version)
     return Status(201, ser.kpi(kpi))
@@ -106,12 +122,15 @@ def update_kpi(
 ) -> dict[str, Any]:
     """Leads of the team and the owner. Changing direction, thresholds or cadence
     re-evaluates health at once; the version goes up."""
-    services.update_kpi(
-        by=caller(request),
-        kpi=lookups.kpi(key),
-        data=payload.model_dump(exclude_unset=True),
-        if_match=if_match,
-    )
+    data = payload.model_dump(exclude_unset=True)
+    changes = {
+        field: data[field]
+        for field in KPI_FIELDS
+        if field in data and (data[field] is not None or field in CLEARABLE)
+    }
+    if "owner" in data:
+        changes["owner"] = lookups.person_ref(data["owner"])
+    actions.update_kpi(by=caller(request), kpi=lookups.kpi(key), version=if_match, **changes)
     kpi = lookups.kpi(key)
     with_etag(response, kpi.version)
     return ser.kpi(kpi)
@@ -126,7 +145,13 @@ def promote_kpi(
 ) -> Status[dict[str, Any]]:
     """Leads and admins of the objective's team: make the KPI a linked key result of an
     objective of the active cycle, from its latest value to its target (or `target`)."""
-    kr = services.promote(by=caller(request), kpi=lookups.kpi(key), data=payload.model_dump())
+    kr = actions.promote_kpi(
+        by=caller(request),
+        kpi=lookups.kpi(key),
+        objective=lookups.objective_ref(payload.objective, "objective"),
+        target=payload.target,
+        title=payload.title,
+    )
     body, version = key_result_body(request, payload.objective, kr.key)
     with_etag(response, version)
     return Status(201, body)
@@ -206,10 +231,7 @@ def _source(request: HttpRequest) -> str:
 )  # fmt: skip
 def push_kpi_measurements(request: HttpRequest, key: str) -> dict[str, Any]:
     kpi = lookups.kpi(key)
-    require(
-        access_of(request).can_push_measurements(kpi),
-        "Only members of the team and the owner may push measurements of this KPI.",
-    )
+    refuse(actions.why_not_push(access_of(request), kpi))
     result = ingest.push(request, by=caller(request), only=kpi.key, source=_source(request))
     return result.as_dict()
 

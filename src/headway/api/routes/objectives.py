@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 from ninja.params.functions import Header as HeaderParam
 
-from headway.api import lookups, services
+from headway.api import lookups
 from headway.api import serialize as ser
 from headway.api.auth import access_of, caller
 from headway.api.errors import BadRequest
@@ -39,6 +39,7 @@ from headway.api.schemas import (
     PageParams,
     RecalibrateIn,
 )
+from headway.okrs import actions
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.okrs.scoring import expected_progress, status_for
 from headway.okrs.stored import display_moment, stored_tree
@@ -181,7 +182,18 @@ def create_objective(
 ) -> Status[dict[str, Any]]:
     """Members of the team (and leads, admins). `parent` must be in the same cycle or a
     spanning one."""
-    objective = services.create_objective(by=caller(request), data=payload.model_dump())
+    objective = actions.create_objective(
+        by=caller(request),
+        cycle=lookups.cycle_ref(payload.cycle),
+        team=lookups.team_ref(payload.team),
+        parent=lookups.objective_ref(payload.parent) if payload.parent else None,
+        key=payload.key,
+        title=payload.title,
+        owner=lookups.person_ref(payload.owner),
+        description=payload.description,
+        type=payload.type,
+        visibility=payload.visibility,
+    )
     body, version = _detail(request, objective.key)
     with_etag(response, version)
     return Status(201, body)
@@ -200,11 +212,19 @@ def update_objective(
 ) -> dict[str, Any]:
     """Leads of the team and the owner. Only the fields sent change; the version goes up.
     Re-align with the align operation."""
-    services.update_objective(
+    data = payload.model_dump(exclude_unset=True)
+    changes = {
+        field: data[field]
+        for field in ("title", "description", "type", "visibility", "reflection")
+        if data.get(field) is not None
+    }
+    if "owner" in data:
+        changes["owner"] = lookups.person_ref(data["owner"])
+    actions.update_objective(
         by=caller(request),
         objective=lookups.objective(key, access_of(request)),
-        data=payload.model_dump(exclude_unset=True),
-        if_match=if_match,
+        version=if_match,
+        **changes,
     )
     body, version = _detail(request, key)
     with_etag(response, version)
@@ -222,8 +242,8 @@ def delete_objective(
 ) -> Status[None]:
     """Leads of the team and the owner; its key results go with it, objectives aligned to
     it become unaligned."""
-    services.delete_objective(
-        by=caller(request), objective=lookups.objective(key, access_of(request)), if_match=if_match
+    actions.delete_objective(
+        by=caller(request), objective=lookups.objective(key, access_of(request)), version=if_match
     )
     return Status(204, None)
 
@@ -241,11 +261,11 @@ def align_objective(
 ) -> dict[str, Any]:
     """Leads and admins of the team: set (or clear, with null) the objective it aligns to.
     Loops and parents in a cycle that does not span this one are refused."""
-    services.align(
+    actions.align_objective(
         by=caller(request),
         objective=lookups.objective(key, access_of(request)),
-        parent_key=payload.parent,
-        if_match=if_match,
+        parent=lookups.objective_ref(payload.parent) if payload.parent else None,
+        version=if_match,
     )
     body, version = _detail(request, key)
     with_etag(response, version)
@@ -265,8 +285,21 @@ def create_key_result(
     """Members of the team and the objective's owner. A `kpi` link feeds the value from
     the KPI's measurements."""
     objective = lookups.objective(key, access_of(request))
-    kr = services.create_key_result(
-        by=caller(request), objective=objective, data=payload.model_dump()
+    kr = actions.create_key_result(
+        by=caller(request),
+        objective=objective,
+        counter_kpis=lookups.kpi_refs(list(payload.counter_kpis or [])),
+        key=payload.key,
+        title=payload.title,
+        kind=payload.kind,
+        owner=lookups.person_ref(payload.owner),
+        unit=payload.unit,
+        start=payload.start,
+        target=payload.target,
+        weight=payload.weight,
+        due=payload.due,
+        position=payload.position,
+        kpi=lookups.kpi_ref(payload.kpi),
     )
     body, version = key_result_body(request, key, kr.key)
     with_etag(response, version)
@@ -301,11 +334,24 @@ def update_key_result(
 ) -> dict[str, Any]:
     """Leads, the objective's and the key result's owners. Title, kind, start and target
     change freely only while the cycle is in planning; afterwards use recalibrate."""
-    services.update_key_result(
+    data = payload.model_dump(exclude_unset=True)
+    # start and target may be cleared with null; the other fields ignore a null.
+    changes: dict[str, Any] = {
+        f: data[f]
+        for f in ("title", "kind", "start", "target", "unit", "weight", "position", "due")
+        if f in data and (data[f] is not None or f in {"start", "target", "due"})
+    }
+    if "owner" in data:
+        changes["owner"] = lookups.person_ref(data["owner"])
+    if "kpi" in data:
+        changes["kpi"] = lookups.kpi_ref(data["kpi"])
+    counters = data.get("counter_kpis")
+    actions.update_key_result(
         by=caller(request),
         key_result=lookups.key_result(key, kr_key, access_of(request)),
-        data=payload.model_dump(exclude_unset=True),
-        if_match=if_match,
+        counter_kpis=None if counters is None else lookups.kpi_refs(list(counters)),
+        version=if_match,
+        **changes,
     )
     body, version = key_result_body(request, key, kr_key)
     with_etag(response, version)
@@ -323,10 +369,10 @@ def delete_key_result(
     if_match: str | None = HeaderParam(None, alias="If-Match", description=IF_MATCH_HELP),
 ) -> Status[None]:
     """Leads of the team and the objective's owner."""
-    services.delete_key_result(
+    actions.delete_key_result(
         by=caller(request),
         key_result=lookups.key_result(key, kr_key, access_of(request)),
-        if_match=if_match,
+        version=if_match,
     )
     return Status(204, None)
 
@@ -346,11 +392,14 @@ def recalibrate_key_result(
 ) -> dict[str, Any]:
     """Leads and admins of the team: change title, start or target mid-cycle, with a
     reason kept in the history."""
-    services.recalibrate(
+    actions.recalibrate_key_result(
         by=caller(request),
         key_result=lookups.key_result(key, kr_key, access_of(request)),
-        data=payload.model_dump(exclude_unset=True),
-        if_match=if_match,
+        reason=payload.reason,
+        title=payload.title,
+        start=payload.start,
+        target=payload.target,
+        version=if_match,
     )
     body, version = key_result_body(request, key, kr_key)
     with_etag(response, version)
@@ -382,9 +431,13 @@ def create_checkin(
 ) -> Status[dict[str, Any]]:
     """Members of the team and the owners: a value (or `done` for a milestone), a
     confidence 0-10 (default: the previous one) and a comment. Check-ins are never edited."""
-    checkin = services.check_in(
+    checkin = actions.record_checkin(
         by=caller(request),
         key_result=lookups.key_result(key, kr_key, access_of(request)),
-        data=payload.model_dump(),
+        value=payload.value,
+        done=payload.done,
+        confidence=payload.confidence,
+        comment=payload.comment or "",
+        at=payload.at,
     )
     return Status(201, ser.checkin(checkin))

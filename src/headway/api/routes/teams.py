@@ -6,7 +6,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from headway.api import lookups, services
+from headway.api import lookups
 from headway.api import serialize as ser
 from headway.api.auth import caller
 from headway.api.routes.common import LIST, READ, WRITE, page, responses
@@ -20,6 +20,7 @@ from headway.api.schemas import (
     TeamOut,
     TeamPatch,
 )
+from headway.teams import actions
 from headway.teams.models import Membership, Person, Team
 
 router = Router()
@@ -47,7 +48,14 @@ def get_team(request: HttpRequest, key: str) -> dict[str, object]:
 )
 def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, object]]:
     """Admins only."""
-    team = services.create_team(by=caller(request), data=payload.model_dump())
+    team = actions.create_team(
+        by=caller(request),
+        key=payload.key,
+        name=payload.name,
+        kind=payload.kind,
+        parent=lookups.team_ref(payload.parent, "parent") if payload.parent else None,
+        checkin_cadence_days=payload.checkin_cadence_days,
+    )
     return Status(201, ser.team(lookups.team(team.key)))
 
 
@@ -57,9 +65,15 @@ def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, objec
 )  # fmt: skip
 def update_team(request: HttpRequest, key: str, payload: TeamPatch) -> dict[str, object]:
     """Admins only. Only the fields sent change; `parent: null` makes it a root."""
-    team = services.update_team(
-        by=caller(request), team=lookups.team(key), data=payload.model_dump(exclude_unset=True)
-    )
+    data = payload.model_dump(exclude_unset=True)
+    changes = {
+        field: data[field]
+        for field in ("name", "kind", "checkin_cadence_days")
+        if data.get(field) is not None
+    }
+    if "parent" in data:
+        changes["parent"] = lookups.team_ref(data["parent"], "parent") if data["parent"] else None
+    team = actions.update_team(by=caller(request), team=lookups.team(key), **changes)
     return ser.team(lookups.team(team.key))
 
 
@@ -69,7 +83,7 @@ def update_team(request: HttpRequest, key: str, payload: TeamPatch) -> dict[str,
 )  # fmt: skip
 def delete_team(request: HttpRequest, key: str) -> Status[None]:
     """Admins only; a team with sub-teams, objectives or KPIs cannot go (409)."""
-    services.delete_team(by=caller(request), team=lookups.team(key))
+    actions.delete_team(by=caller(request), team=lookups.team(key))
     return Status(204, None)
 
 
@@ -111,7 +125,13 @@ def get_person(request: HttpRequest, email: str) -> dict[str, object]:
 )  # fmt: skip
 def create_person(request: HttpRequest, payload: PersonIn) -> Status[dict[str, object]]:
     """Admins only. The person gets no password: they set one with the sign-in page's reset."""
-    person = services.create_person(by=caller(request), data=payload.model_dump())
+    person = actions.invite_person(
+        by=caller(request),
+        email=payload.email,
+        name=payload.name,
+        is_active=payload.is_active,
+        memberships=lookups.membership_refs([m.model_dump() for m in payload.memberships or []]),
+    )
     return Status(201, _person_out(person.email))
 
 
@@ -121,9 +141,13 @@ def create_person(request: HttpRequest, payload: PersonIn) -> Status[dict[str, o
 )  # fmt: skip
 def update_person(request: HttpRequest, email: str, payload: PersonPatch) -> dict[str, object]:
     """Admins only. `memberships`, when sent, replaces all of the person's memberships."""
-    person = services.update_person(
+    data = payload.model_dump(exclude_unset=True)
+    memberships = data.get("memberships")
+    person = actions.update_person(
         by=caller(request),
         person=lookups.person(email),
-        data=payload.model_dump(exclude_unset=True),
+        name=data.get("name"),
+        is_active=data.get("is_active"),
+        memberships=None if memberships is None else lookups.membership_refs(list(memberships)),
     )
     return _person_out(person.email)

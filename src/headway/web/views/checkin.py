@@ -14,8 +14,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from headway.okrs import insight_db, timing
-from headway.okrs.actions import record_checkin
+from headway.okrs.actions import (
+    record_checkin,
+    why_computed,
+    why_not_check_in,
+    why_not_check_in_for_team,
+)
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind
+from headway.teams.access import refuse
 from headway.teams.models import Team
 from headway.web.common import access, add_errors, person
 from headway.web.forms import CheckInRowForm
@@ -58,21 +64,14 @@ def checkin(request: HttpRequest, key: str) -> HttpResponse:
     acc = access(request)
     me = person(request)
     key_results = [kr for kr in _key_results(team) if acc.can_see_objective(kr.objective)]
-    allowed = [kr for kr in key_results if acc.can_check_in(kr)]
-    if not allowed and not acc.at_least(team.pk, "member"):
-        raise PermissionDenied("Only members of the team and key-result owners may check in.")
+    refuse(why_not_check_in_for_team(acc, team, key_results))
     data = request.POST if request.method == "POST" else None
     # One query: the person's confidences of closed cycles against what landed.
     calibrated = insight_db.calibration(person=me)
     rows = []
     for kr in key_results:
-        why = ""
-        if kr.kpi is not None:
-            why = f"Takes its value from the KPI “{kr.kpi.name}”: push a measurement there."
-        elif kr.kind == KeyResultKind.OBJECTIVES:
-            why = "Rolled up from the objectives aligned to this one."
-        elif kr not in allowed:
-            why = "Only the team's members and the owner check in on this key result."
+        # The action's own reasons: computed values first, then rights.
+        why = why_computed(kr) or why_not_check_in(acc, kr) or ""
         form = None
         if not why:
             form = CheckInRowForm(

@@ -8,14 +8,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
 from headway.coach.db import findings_for_draft
 from headway.coach.rules import RULES, Finding
+from headway.okrs import actions as okr_rights
 from headway.okrs.models import Cycle, KeyResult, KeyResultKind, Objective, ObjectiveType
+from headway.teams.access import refuse
 from headway.teams.models import Team
 from headway.web.common import access, require_visible
 from headway.web.forms import NUMERIC_KINDS, RANGE_KINDS
@@ -114,10 +115,9 @@ def objective_draft(request: HttpRequest, key: str | None = None) -> HttpRespons
     if key is not None:
         objective = get_object_or_404(Objective.objects.select_related("cycle", "team"), key=key)
         require_visible(request, objective)
-        if not acc.can_edit_objective(objective):
-            raise PermissionDenied("Only leads, admins and the owner may edit this objective.")
-    elif not any(acc.can_create_in(team) for team in Team.objects.values_list("pk", flat=True)):
-        raise PermissionDenied("Only members of a team may write its objectives.")
+        refuse(okr_rights.why_not_edit_objective(acc, objective))
+    else:
+        refuse(okr_rights.why_not_create_objective(acc, Team.objects.all()))
     found = objective_draft_findings(request, request.POST, objective)
     return _live(request, found, request.POST.get("title", ""))
 
@@ -132,9 +132,8 @@ def key_result_draft(request: HttpRequest, key: str, kr: str | None = None) -> H
     if kr is not None:
         key_result = get_object_or_404(KeyResult, objective=objective, key=kr)
         key_result.objective = objective
-        if not acc.can_edit_key_result(key_result):
-            raise PermissionDenied("Only leads, admins and the owner may edit this key result.")
-    elif not (acc.can_create_in(objective.team_id) or acc.can_edit_objective(objective)):
-        raise PermissionDenied("Only members of the team may add key results.")
+        refuse(okr_rights.why_not_edit_key_result(acc, key_result))
+    else:
+        refuse(okr_rights.why_not_add_key_result(acc, objective))
     found = key_result_draft_findings(request.POST, objective, key_result)
     return _live(request, found, request.POST.get("title", ""))

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,12 +19,20 @@ from django.views.decorators.http import require_GET, require_http_methods
 from headway.coach.db import REVIEW_RULES, findings_for_objectives
 from headway.coach.rules import Finding
 from headway.okrs import insight_db
-from headway.okrs.actions import close_cycle, create_cycle, reopen_cycle, update_cycle
+from headway.okrs.actions import (
+    close_cycle,
+    create_cycle,
+    reopen_cycle,
+    update_cycle,
+    why_not_manage_cycles,
+    write_reflections,
+)
 from headway.okrs.insight_db import KpiMoveRow
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_progress, grade_band
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
+from headway.teams.access import refuse
 from headway.teams.models import Person, Team, TeamKind
 from headway.teams.models import team_subtree as team_subtree  # web.views.kpis imports it from here
 from headway.web.common import access, add_errors, form_changes, is_htmx, person
@@ -436,7 +443,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
     ]
     errors: list[str] = []
     if request.method == "POST":
-        response = _review_post(request, cycle, rows, can_manage, errors)
+        response = _review_post(request, cycle, rows, errors)
         if response is not None:
             return response
 
@@ -493,7 +500,6 @@ def _review_post(
     request: HttpRequest,
     cycle: Cycle,
     rows: list[ReviewRow],
-    can_manage: bool,
     errors: list[str],
 ) -> HttpResponse | None:
     """Save reflections, close or reopen; None re-renders the page with `errors` and typed text."""
@@ -503,16 +509,12 @@ def _review_post(
     for row in rows:
         name = f"reflection-{row.objective.key}"
         if name in request.POST:
-            if not row.editable:
-                raise PermissionDenied("You may not write the reflection of this objective.")
             row.reflection = request.POST[name].strip()
             typed[row.objective.key] = row.reflection
     review_url = reverse("cycle_review", kwargs={"key": cycle.key})
     if request.GET:
         review_url += f"?{request.GET.urlencode()}"
     if action == "reopen":
-        if not can_manage:
-            raise PermissionDenied("Only admins may reopen a cycle.")
         try:
             reopen_cycle(cycle=cycle, by=me)
         except ValidationError as exc:
@@ -520,12 +522,7 @@ def _review_post(
             return None
         messages.success(request, f"{cycle} is open again.")
         return HttpResponseRedirect(review_url)
-    if cycle.is_closed:
-        errors.append(f"{cycle} is closed: its grades and reflections are frozen.")
-        return None
     if action == "close":
-        if not can_manage:
-            raise PermissionDenied("Only admins may close a cycle.")
         try:
             close_cycle(cycle=cycle, by=me, reflections=typed)
         except ValidationError as exc:
@@ -533,23 +530,17 @@ def _review_post(
             return None
         messages.success(request, f"{cycle} is closed; its scores are now grades.")
         return HttpResponseRedirect(review_url)
-    if not any(row.editable for row in rows):
-        raise PermissionDenied("You may not write any reflection in this cycle.")
-    changed = 0
-    with transaction.atomic():
-        for row in rows:
-            if row.objective.key in typed and row.objective.reflection != row.reflection:
-                row.objective.reflection = row.reflection
-                row.objective._history_user = me  # type: ignore[attr-defined]
-                row.objective.save(update_fields=["reflection", "updated_at"])
-                changed += 1
+    try:
+        changed = write_reflections(by=me, cycle=cycle, reflections=typed)
+    except ValidationError as exc:
+        errors.extend(exc.messages)
+        return None
     messages.success(request, f"Saved {changed} reflection{'s' if changed != 1 else ''}.")
     return HttpResponseRedirect(review_url)
 
 
 def _require_manager(request: HttpRequest) -> None:
-    if not access(request).can_manage():
-        raise PermissionDenied("Only admins may manage cycles.")
+    refuse(why_not_manage_cycles(access(request)))
 
 
 @require_http_methods(["GET", "POST"])

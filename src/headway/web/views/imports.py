@@ -17,14 +17,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from headway.document.load import DocumentError
-from headway.document.sheet_import import import_sheet, preview_sheet
+from headway.document.sheet_import import import_sheet, preview_sheet, why_not_import
 from headway.document.spreadsheet import (
     FIELDS,
     SPREADSHEET_SUFFIXES,
@@ -35,7 +34,8 @@ from headway.document.spreadsheet import (
     read_sheet_bytes,
 )
 from headway.okrs.models import Cycle
-from headway.web.common import access
+from headway.teams.access import refuse
+from headway.web.common import access, person
 
 #: Largest upload taken (a sheet is read into memory to be checked).
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -51,8 +51,7 @@ def _folder() -> Path:
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not access(request).can_manage():
-        raise PermissionDenied("Only admins may import spreadsheets.")
+    refuse(why_not_import(access(request)))
 
 
 def _forget_old() -> None:
@@ -141,7 +140,7 @@ def import_sheet_view(request: HttpRequest, token: str) -> HttpResponse:
         preview = preview_sheet(sheet, mapping, cycle=cycle)
         if action == "import" and preview.ok:
             try:
-                result = import_sheet(sheet, mapping, cycle=cycle)
+                result = import_sheet(sheet, mapping, by=person(request), cycle=cycle)
             except DocumentError as exc:  # the database moved since the preview
                 preview.problems = exc.errors
             else:

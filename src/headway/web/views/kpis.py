@@ -20,20 +20,36 @@ from headway.coach.db import findings_for_kpi
 from headway.kpis.actions import (
     IngestError,
     MeasurementRow,
-    achieved_while_healthy,
     create_kpi,
     ingest_measurements,
     promote_kpi,
+    return_to_monitoring,
     update_kpi,
+    why_not_add_kpi,
+    why_not_edit_kpi,
+    why_not_promote,
+    why_not_push,
+    why_not_return_to_monitoring,
 )
 from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
-from headway.okrs.models import CycleState, Objective
+from headway.kpis.queries import achieved_while_healthy
+from headway.okrs.models import CycleState, KeyResult, Objective
 from headway.sources.views import kpi_panel
-from headway.teams.access import Access
+from headway.teams.access import Access, refuse
 from headway.teams.models import Team
+from headway.versions import StaleVersion
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
-from headway.web.common import HEALTH_LABELS, access, add_errors, is_htmx, paginate, person
-from headway.web.forms import KpiForm, MeasurementForm, PromoteForm
+from headway.web.common import (
+    HEALTH_LABELS,
+    access,
+    add_errors,
+    is_htmx,
+    paginate,
+    person,
+    require_visible,
+)
+from headway.web.forms import KpiForm, MeasurementForm, PromoteForm, carry_version
+from headway.web.history import show_stale
 from headway.web.views.cycles import team_subtree
 
 ARROWS: dict[tuple[str, str], str] = {
@@ -206,8 +222,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         initial={"target": kpi.target},
     )
     if action == "measure":
-        if not can_push:
-            raise PermissionDenied("Only the team's members and the owner may push measurements.")
+        refuse(why_not_push(acc, kpi))
         if measure_form.is_valid():
             data = measure_form.cleaned_data
             try:
@@ -228,9 +243,30 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
                     request, f"Measurement saved. {kpi.name} is {HEALTH_LABELS[kpi.health]}."
                 )
                 return redirect("kpi", key=kpi.key)
+    elif action == "monitor":
+        key_result = get_object_or_404(
+            KeyResult.objects.select_related("objective__cycle", "objective__team"),
+            pk=_int(request.POST.get("key_result")),
+            kpi=kpi,
+        )
+        require_visible(request, key_result.objective)
+        try:
+            return_to_monitoring(
+                by=me, key_result=key_result, version=_int(request.POST.get("version"))
+            )
+        except StaleVersion:
+            messages.error(request, "Someone changed this key result meanwhile: look again.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                f"{kpi.name} is back to monitoring; “{key_result.title}” keeps its history.",
+            )
+        return redirect("kpi", key=kpi.key)
     elif action == "promote":
         if not targets.any:
-            raise PermissionDenied("Only leads and admins may promote a KPI to a key result.")
+            refuse(why_not_promote(acc, []))
         if promote_form.is_valid():
             data = promote_form.cleaned_data
             try:
@@ -265,6 +301,8 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         if visible(kr.objective)
     ]
     monitoring = [kr for kr in achieved_while_healthy(fed, now=now) if visible(kr.objective)]
+    for kr in monitoring:
+        kr.can_monitor = why_not_return_to_monitoring(acc, kr) is None  # type: ignore[attr-defined]
     deserves = Kpi.objects.deserving_promotion().filter(pk=kpi.pk).exists()
     chart = kpi_chart(kpi, evaluation)
     return render(
@@ -297,7 +335,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 def _card(form: KpiForm) -> dict[str, Any]:
     """The KPI card as the form has it, for create_kpi and update_kpi."""
-    return {name: form.cleaned_data[name] for name in form.fields}
+    return {name: form.cleaned_data[name] for name in form.fields if name != "version"}
 
 
 @require_http_methods(["GET", "POST"])
@@ -305,8 +343,7 @@ def kpi_create(request: HttpRequest) -> HttpResponse:
     acc = access(request)
     me = person(request)
     teams = [t for t in Team.objects.order_by("name") if acc.can_create_in(t.pk)]
-    if not teams:
-        raise PermissionDenied("Only members of a team may add its KPIs.")
+    refuse(why_not_add_kpi(acc, teams) if teams else why_not_add_kpi(acc, Team.objects.all()))
     initial: dict[str, Any] = {"owner": me.pk, "cadence": "monthly"}
     team = next((t for t in teams if t.key == request.GET.get("team")), None)
     if team is not None or len(teams) == 1:
@@ -337,15 +374,17 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
     kpi = get_object_or_404(Kpi.objects.select_related("team"), key=key)
     acc = access(request)
     me = person(request)
-    if not acc.can_edit_kpi(kpi):
-        raise PermissionDenied("Only leads, admins and the owner may edit this KPI.")
+    refuse(why_not_edit_kpi(acc, kpi))
     teams = [t for t in Team.objects.order_by("name") if acc.can_edit_kpi(Kpi(team_id=t.pk))]
     if kpi.team not in teams:
         teams.append(kpi.team)
     form = KpiForm(request.POST or None, instance=kpi, teams=teams)
+    carry_version(form, kpi.version)
     if request.method == "POST" and form.is_valid():
         try:
-            update_kpi(by=me, kpi=kpi, **_card(form))
+            update_kpi(by=me, kpi=kpi, version=form.cleaned_data.get("version"), **_card(form))
+        except StaleVersion as exc:
+            show_stale(form, kpi, exc, "KPI")
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -362,3 +401,11 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
             "source_panel": kpi_panel(kpi, acc),
         },
     )
+
+
+def _int(raw: str | None) -> int | None:
+    """A number posted by a hidden field, or None when missing or not a number."""
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None

@@ -18,8 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_draft, findings_for_objective
 from headway.coach.rules import Finding
-from headway.kpis.actions import gaming_alerts
 from headway.kpis.models import Measurement
+from headway.kpis.queries import gaming_alerts
+from headway.okrs import actions as okr_rights
 from headway.okrs import insight_db, stored
 from headway.okrs.actions import (
     align_objective,
@@ -34,10 +35,13 @@ from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
+from headway.teams.access import refuse
 from headway.teams.models import Team
+from headway.versions import StaleVersion
 from headway.web import history
 from headway.web.common import access, add_errors, person, require_visible
-from headway.web.forms import RANGE_KINDS, KeyResultForm, ObjectiveForm
+from headway.web.forms import RANGE_KINDS, KeyResultForm, ObjectiveForm, carry_version
+from headway.web.history import show_stale
 from headway.web.views.coach import key_result_draft_findings, objective_draft_findings
 
 NUMERIC = {"increase", "decrease", "above", "below"}
@@ -274,8 +278,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     acc = access(request)
     me = person(request)
     teams = [t for t in Team.objects.order_by("name") if acc.can_create_in(t.pk)]
-    if not teams:
-        raise PermissionDenied("Only members of a team may write its objectives.")
+    refuse(okr_rights.why_not_create_objective(acc, teams or Team.objects.all()))
     initial: dict[str, Any] = {"owner": me.pk}
     team = next((t for t in teams if t.key == request.GET.get("team")), None)
     if team is not None:
@@ -341,8 +344,7 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
     require_visible(request, objective)
     acc = access(request)
     me = person(request)
-    if not acc.can_edit_objective(objective):
-        raise PermissionDenied("Only leads, admins and the owner may edit this objective.")
+    refuse(okr_rights.why_not_edit_objective(acc, objective))
     old_parent = objective.parent_id
     form = ObjectiveForm(
         request.POST or None,
@@ -352,9 +354,8 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
         suggested_parents=_suggested_parents(parents, [objective.team]),
         editing=True,
     )
-    if request.method == "POST" and objective.cycle.is_closed:
-        form.add_error(None, f"{objective.cycle} is closed: its objectives are frozen.")
-    elif request.method == "POST" and form.is_valid():
+    carry_version(form, objective.version)
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         parent = data.get("parent")
         try:
@@ -362,10 +363,13 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
                 update_objective(
                     by=me,
                     objective=objective,
+                    version=data.get("version"),
                     **{name: data[name] for name in OBJECTIVE_FORM_FIELDS if name in data},
                 )
                 if (parent.pk if parent else None) != old_parent:
                     align_objective(objective=objective, parent=parent, by=me)
+        except StaleVersion as exc:
+            show_stale(form, objective, exc, "objective")
         except PermissionDenied as exc:
             form.add_error("parent", str(exc))
         except ValidationError as exc:
@@ -402,8 +406,7 @@ def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
     require_visible(request, objective)
     acc = access(request)
     me = person(request)
-    if not (acc.can_create_in(objective.team_id) or acc.can_edit_objective(objective)):
-        raise PermissionDenied("Only members of the team may add key results.")
+    refuse(okr_rights.why_not_add_key_result(acc, objective))
     form = KeyResultForm(
         request.POST or None, objective=objective, initial={"owner": me.pk, "weight": 1.0}
     )
@@ -455,8 +458,7 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
     require_visible(request, objective)
     acc = access(request)
     me = person(request)
-    if not acc.can_edit_key_result(key_result):
-        raise PermissionDenied("Only leads, admins and the owner may edit this key result.")
+    refuse(okr_rights.why_not_edit_key_result(acc, key_result))
     cycle = objective.cycle
     recalibrating = cycle.state == CycleState.ACTIVE
     original = {"title": key_result.title, "start": key_result.start, "target": key_result.target}
@@ -466,44 +468,42 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
         objective=objective,
         recalibrating=recalibrating,
     )
-    if request.method == "POST" and cycle.is_closed:
-        form.add_error(None, f"{cycle} is closed: its key results are frozen.")
-    elif request.method == "POST" and form.is_valid():
+    carry_version(form, key_result.version)
+    if request.method == "POST" and form.is_valid():
         new = {name: form.cleaned_data.get(name) for name in original}
         moved = {name: value for name, value in new.items() if value != original[name]}
         reason = form.cleaned_data.get("reason") or ""
-        if recalibrating and moved and not reason.strip():
-            form.add_error("reason", "Say why the key result is recalibrated.")
-        else:
-            data = form.cleaned_data
-            fields = {
-                name: data[name]
-                for name in KEY_RESULT_FORM_FIELDS
-                if name in data and name != "key"
-            }
-            if recalibrating:
-                # The yardstick moves through recalibrate_key_result, with the reason.
-                for name in (*original, "kind"):
-                    fields.pop(name, None)
-            try:
-                with transaction.atomic():
-                    update_key_result(
-                        by=me,
-                        key_result=key_result,
-                        counter_kpis=data.get("counter_kpis"),
-                        **fields,
-                    )
-                    if recalibrating and moved:
-                        recalibrate_key_result(key_result=key_result, by=me, reason=reason, **moved)
-            except PermissionDenied as exc:
-                form.add_error("reason" if "reason" in form.fields else None, str(exc))
-            except ValidationError as exc:
-                add_errors(form, exc)
-            else:
-                messages.success(
-                    request, "Key result recalibrated." if moved and recalibrating else "Saved."
+        # The actions validate (a recalibration needs its reason), all or nothing.
+        data = form.cleaned_data
+        fields = {
+            name: data[name] for name in KEY_RESULT_FORM_FIELDS if name in data and name != "key"
+        }
+        if recalibrating:
+            # The yardstick moves through recalibrate_key_result, with the reason.
+            for name in (*original, "kind"):
+                fields.pop(name, None)
+        try:
+            with transaction.atomic():
+                update_key_result(
+                    by=me,
+                    key_result=key_result,
+                    counter_kpis=data.get("counter_kpis"),
+                    version=data.get("version"),
+                    **fields,
                 )
-                return redirect("objective", key=objective.key)
+                if recalibrating and moved:
+                    recalibrate_key_result(key_result=key_result, by=me, reason=reason, **moved)
+        except StaleVersion as exc:
+            show_stale(form, key_result, exc, "key result")
+        except PermissionDenied as exc:
+            form.add_error("reason" if "reason" in form.fields else None, str(exc))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(
+                request, "Key result recalibrated." if moved and recalibrating else "Saved."
+            )
+            return redirect("objective", key=objective.key)
     coach = key_result_draft_findings(
         request.POST
         if request.POST

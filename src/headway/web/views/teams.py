@@ -8,7 +8,7 @@ from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,12 +18,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from headway.coach.db import findings_for_team
 from headway.okrs import insight_db
 from headway.okrs.models import Cycle, CycleState
+from headway.teams.access import refuse
 from headway.teams.actions import (
     create_team,
     invite_person,
     remove_membership,
     set_membership,
     update_team,
+    why_not_manage,
 )
 from headway.teams.models import Membership, Person, Team
 from headway.web.common import access, add_errors, form_changes, person
@@ -101,8 +103,7 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
     can_manage = acc.can_manage()
     form = MembershipForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if not can_manage:
-            raise PermissionDenied("Only admins may manage people and teams.")
+        refuse(why_not_manage(acc, "people and teams"))
         remove = request.POST.get("remove")
         if remove:
             membership = get_object_or_404(
@@ -153,8 +154,7 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _require_manager(request: HttpRequest) -> None:
-    if not access(request).can_manage():
-        raise PermissionDenied("Only admins may manage people and teams.")
+    refuse(why_not_manage(access(request), "people and teams"))
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,0 +1,114 @@
+"""Read-only questions about KPIs and the key results they feed, asked by several apps.
+
+The KPI page, the objective page and the notifier all ask them; they live beside the data
+they read (not in `kpis.actions`, which announces through the notifier, nor in
+`notify`), so no two apps have to import each other for them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from headway.kpis import health as core
+from headway.kpis.models import Kpi, Measurement
+from headway.okrs.models import CheckIn, CycleState, KeyResult
+
+
+def key_results_back_to_monitoring() -> list[KeyResult]:
+    """KPI-linked key results of active cycles that were achieved while the KPI stayed healthy.
+
+    Achieved is the key result's score reaching 1.0 on its current value; healthy means 3
+    review periods running (the KPI's stored streak). One query.
+    """
+    candidates = KeyResult.objects.filter(
+        objective__cycle__state=CycleState.ACTIVE,
+        kpi__health="healthy",
+        kpi__healthy_streak__gte=core.MONITORING_STREAK,
+        current__isnull=False,
+    ).select_related("kpi", "objective__cycle")
+    return achieved_while_healthy(list(candidates))
+
+
+def achieved_while_healthy(
+    key_results: Sequence[KeyResult], *, now: datetime | None = None
+) -> list[KeyResult]:
+    """Those of `key_results` (with `kpi` and `objective.cycle` loaded) that may go back to
+    monitoring: active cycle, KPI healthy 3 periods running, score 1.0 on the current value.
+    """
+    from headway.okrs.scoring import CheckIn as CoreCheckIn
+    from headway.okrs.scoring import KeyResult as CoreKeyResult
+    from headway.okrs.scoring import kr_score
+
+    now = now or timezone.now()
+    result = []
+    for kr in key_results:
+        kpi = kr.kpi
+        if kpi is None or not core.may_return_to_monitoring(True, kpi):
+            continue  # cheap before the score: the KPI's side of the rule fails already
+        if kr.objective.cycle.state != CycleState.ACTIVE or kr.current is None:
+            continue
+        if kr.kind not in {"increase", "decrease", "above", "below"} or kr.target is None:
+            continue
+        if kr.kind in {"increase", "decrease"} and kr.start is None:
+            continue
+        core_kr = CoreKeyResult(
+            key=kr.key, kind=kr.kind, start=kr.start, target=kr.target,
+            checkins=(CoreCheckIn(at=now, value=kr.current),),
+        )  # fmt: skip
+        if core.may_return_to_monitoring(kr_score(core_kr, now) >= 1.0, kpi):
+            result.append(kr)
+    return result
+
+
+def gaming_alerts(
+    key_results: Sequence[KeyResult], *, at: datetime | None = None
+) -> list[KeyResult]:
+    """Key results that improved over the last 3 periods while a counter-KPI deteriorated.
+
+    Reads the counter-KPIs and all the series involved in three queries.
+    """
+    at = at or timezone.now()
+    guarded = list(key_results)
+    if not guarded:
+        return []
+    pairs = list(
+        KeyResult.counter_kpis.through.objects.filter(
+            keyresult_id__in=[k.pk for k in guarded]
+        ).values_list("keyresult_id", "kpi_id")
+    )
+    if not pairs:
+        return []
+    counter_ids = {kpi_id for _kr, kpi_id in pairs}
+    kpi_ids = counter_ids | {kr.kpi_id for kr in guarded if kr.kpi_id is not None}
+    kpis = {k.pk: k for k in Kpi.objects.filter(pk__in=kpi_ids)}
+    series: dict[int, list[core.Point]] = defaultdict(list)
+    for kpi_id, when, value in Measurement.objects.filter(
+        kpi_id__in=kpi_ids, at__lte=at, at__gte=at - timedelta(days=400)
+    ).values_list("kpi_id", "at", "value"):
+        series[kpi_id].append(core.Point(at=when, value=value))
+    checkins: dict[int, list[core.Point]] = defaultdict(list)
+    for kr_id, when, checked in CheckIn.objects.filter(
+        key_result_id__in=[k.pk for k in guarded if k.kpi_id is None],
+        value__isnull=False,
+        at__lte=at,
+    ).values_list("key_result_id", "at", "value"):
+        if checked is not None:
+            checkins[kr_id].append(core.Point(at=when, value=checked))
+    counters: dict[int, list[int]] = defaultdict(list)
+    for kr_id, kpi_id in pairs:
+        counters[kr_id].append(kpi_id)
+    alerts = []
+    for kr in guarded:
+        if kr.pk not in counters:
+            continue
+        own = series[kr.kpi_id] if kr.kpi_id is not None else checkins[kr.pk]
+        better = "up" if kr.kind in {"increase", "above"} else "down"
+        cadence = kpis[kr.kpi_id].effective_cadence if kr.kpi_id is not None else "weekly"
+        counter = [(kpis[k].core(), series[k]) for k in counters[kr.pk]]
+        if core.possible_gaming(own, better, counter, at, cadence):
+            alerts.append(kr)
+    return alerts
