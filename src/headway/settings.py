@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "headway.web",
     "headway.api",
     "headway.directory",
+    "headway.search",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

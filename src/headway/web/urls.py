@@ -11,11 +11,13 @@ from headway.web.views import (
     imports,
     kpis,
     objectives,
+    search,
     teams,
 )
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("search/", search.search_page, name="search"),
     path("cycles/", cycles.cycles_index, name="cycles"),
     path("cycles/new/", cycles.cycle_create, name="cycle_create"),
     path("cycles/<slug:key>/", cycles.cycle_tree, name="cycle"),
