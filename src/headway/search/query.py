@@ -88,6 +88,10 @@ class _Source:
     # The alias of the objective row whose visibility decides (None: everyone signed in).
     objective: str | None = None
     where: str = ""
+    # Take the newest matches rather than the most relevant: a common word is in tens of
+    # thousands of check-in comments, and ranking them all would cost most of a page's
+    # time, while the newest are also the ones worth reading. Their ranks still merge.
+    newest_first: bool = False
 
 
 SOURCES: dict[str, _Source] = {
@@ -97,6 +101,7 @@ SOURCES: dict[str, _Source] = {
         joins="JOIN okrs_keyresult k ON k.id = t.key_result_id "
         "JOIN okrs_objective o ON o.id = k.objective_id",
         objective="o",
+        newest_first=True,
     ),
     "kpi": _Source(),
     "team": _Source(),
@@ -144,7 +149,9 @@ def _sqlite_rows(access: Access, kind: str, terms: list[str], limit: int) -> lis
     sql = (
         f"SELECT t.id, -bm25({spec.fts}, {weights}) AS r, {title}, {body} "
         f"FROM {spec.fts} JOIN {spec.table} t ON t.id = {spec.fts}.rowid {source.joins} "
-        f"WHERE {spec.fts} MATCH %s{where} ORDER BY r DESC, t.id LIMIT %s"
+        f"WHERE {spec.fts} MATCH %s{where} "
+        + (f"ORDER BY {spec.fts}.rowid DESC" if source.newest_first else "ORDER BY r DESC, t.id")
+        + " LIMIT %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [fts5_query(terms), *params, limit])
@@ -180,8 +187,10 @@ def _postgresql_rows(
         f"SELECT h.id, h.r, {title}, {body} FROM ("
         f"SELECT t.id, ts_rank(t.search_vector, q) AS r, {', '.join(columns)} "
         f"FROM {spec.table} t {source.joins}, to_tsquery('simple', %s) q "
-        f"WHERE t.search_vector @@ q{where} ORDER BY r DESC, t.id LIMIT %s"
-        f") h, to_tsquery('simple', %s) q ORDER BY h.r DESC, h.id"
+        f"WHERE t.search_vector @@ q{where} "
+        + ("ORDER BY t.id DESC" if source.newest_first else "ORDER BY r DESC, t.id")
+        + " LIMIT %s"
+        ") h, to_tsquery('simple', %s) q ORDER BY h.r DESC, h.id"
     )
     query = tsquery(terms)
     with connection.cursor() as cursor:
