@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "headway.api",
     "headway.directory",
     "headway.search",
+    "headway.discussion",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -25,6 +25,7 @@ class EventKind(models.TextChoices):
     SOURCE_FAILING = "source_failing", "Data source failing"
     SOURCE_RECOVERED = "source_recovered", "Data source recovered"
     DATA_INCIDENT = "data_incident", "Data incident"
+    MENTIONED = "mentioned", "Mentioned in a comment"
 
 
 class Channel(models.TextChoices):
@@ -118,6 +119,12 @@ KINDS: dict[str, KindInfo] = {
         "A fetch looked like a pipeline problem (rows missing, a gap, a jump) and was held.",
         email=True,
         webhook=False,
+        team=False,
+    ),
+    EventKind.MENTIONED: KindInfo(
+        "Someone mentioned you (@you) in a comment on something you may see.",
+        email=True,
+        webhook=True,
         team=False,
     ),
 }

@@ -6,6 +6,7 @@ from headway.web.views import (
     checkin,
     coach,
     cycles,
+    discussion,
     exports,
     home,
     imports,
@@ -18,6 +19,12 @@ from headway.web.views import (
 urlpatterns = [
     path("", home.home, name="home"),
     path("search/", search.search_page, name="search"),
+    # Threads, addressed by what they discuss: objectives/<key>[/key_results/<kr>],
+    # kpis/<key>, checkins/<id> (discussion/targets.py).
+    path("discussion/<path:target>/", discussion.discussion, name="discussion"),
+    path("comments/<int:pk>/", discussion.comment_link, name="comment"),
+    path("comments/<int:pk>/edit/", discussion.comment_edit, name="comment_edit"),
+    path("comments/<int:pk>/delete/", discussion.comment_delete, name="comment_delete"),
     path("cycles/", cycles.cycles_index, name="cycles"),
     path("cycles/new/", cycles.cycle_create, name="cycle_create"),
     path("cycles/<slug:key>/", cycles.cycle_tree, name="cycle"),

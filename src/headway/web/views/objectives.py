@@ -18,6 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_draft, findings_for_objective
 from headway.coach.rules import Finding
+from headway.discussion.reading import counts as comment_counts
+from headway.discussion.reading import summary as discussion_summary
+from headway.discussion.targets import Target
 from headway.kpis.actions import gaming_alerts
 from headway.kpis.models import Measurement
 from headway.okrs import stored
@@ -50,6 +53,8 @@ class Point:
     confidence: int | None = None
     comment: str = ""
     author: str = ""
+    # A check-in's id (its discussion); None for a KPI's measurement.
+    checkin_id: int | None = None
 
 
 @dataclass
@@ -138,6 +143,7 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
                 confidence=checkin.confidence,
                 comment=checkin.comment,
                 author=str(checkin.author) if checkin.author else "",
+                checkin_id=checkin.pk,
             )
         )
     kpi_ids = {kr.kpi_id for kr in key_results if kr.kpi_id is not None}
@@ -219,6 +225,11 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
             and any(kr.takes_checkins and acc.can_check_in(kr) for kr in key_results),
             "charts": any(row.chart for row in rows),
             "findings": [f for f in coach if f.path == own],
+            "discussion": discussion_summary(Target("objective", objective=objective)),
+            "kr_comments": comment_counts("key_result", [kr.pk for kr in key_results]),
+            "checkin_comments": comment_counts(
+                "checkin", [p.checkin_id for ps in points.values() for p in ps if p.checkin_id]
+            ),
         },
     )
 
