@@ -198,12 +198,18 @@ def test_the_api_lists_writes_edits_and_deletes_comments(world: Any) -> None:
     assert stale.status_code == 412
     patched = api.patch(url, {"body": "Asked"}, content_type="application/json")
     assert patched.json()["earlier"][0]["body"] == "Ask @lead@acme.test"
-    assert api.post(
-        "/api/v1/comments", {"on": "kpis/nope", "body": "x"}, content_type="application/json"
-    ).status_code == 404
-    assert api.post(
-        "/api/v1/comments", {"on": "kpis/slips", "body": "  "}, content_type="application/json"
-    ).status_code == 422
+    assert (
+        api.post(
+            "/api/v1/comments", {"on": "kpis/nope", "body": "x"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
+    assert (
+        api.post(
+            "/api/v1/comments", {"on": "kpis/slips", "body": "  "}, content_type="application/json"
+        ).status_code
+        == 422
+    )
     assert api.delete(url).status_code == 204
     assert not Comment.objects.exists()
 
