@@ -54,3 +54,57 @@ def test_search_a_kpi_comment_mentioning_a_colleague_who_finds_it_in_the_inbox(
     )
     assert page.locator(f"#comment-{comment.pk}").is_visible()
     assert page.locator("h1").inner_text().startswith("Discussion of the KPI")
+
+
+def test_close_a_cycle_and_carry_two_objectives_choosing_their_key_results(
+    page: Any, live_server: Any, console: list[str], shoot: Any, org: Any
+) -> None:
+    from datetime import date
+
+    from headway.okrs.actions import record_checkin
+    from headway.okrs.models import Cycle, KeyResult, Objective
+
+    q1 = org.cycle
+    q2 = Cycle.objects.create(key="2027-Q2", name="2027 Q2", start=date(2027, 4, 1),
+                              end=date(2027, 6, 30))  # fmt: skip
+    made = {}
+    for key, title in (("floors", "Safe depot floors"), ("docks", "Quick dock turnarounds"),
+                       ("vans", "Cleaner vans")):  # fmt: skip
+        o = Objective.objects.create(key=key, cycle=q1, team=org.depot, owner=org.member,
+                                     title=title)  # fmt: skip
+        a = KeyResult.objects.create(objective=o, key="a", title=f"{title}: first", start=0,
+                                     target=100, kind="increase", position=0)  # fmt: skip
+        KeyResult.objects.create(objective=o, key="b", title=f"{title}: second", start=0,
+                                 target=10, kind="increase", position=1)  # fmt: skip
+        record_checkin(key_result=a, by=org.member, value=40)
+        made[key] = o
+    sign_in(page, live_server, console, org.admin)
+    page.goto(f"{live_server.url}/cycles/{q1.key}/review/")
+    page.get_by_role("button", name="Close cycle").click()
+    assert page.get_by_text("is closed; its scores are now grades").is_visible()
+
+    page.get_by_role("link", name="Carry over unfinished objectives").click()
+    page.wait_for_url(f"{live_server.url}/cycles/{q1.key}/carry/")
+    assert page.locator("#id_cycle").input_value() == "2027-Q2"  # the next cycle
+    page.locator("#carry-floors").get_by_label("Safe depot floors", exact=True).check()
+    page.locator("#carry-docks").get_by_label("Quick dock turnarounds", exact=True).check()
+    # Floors takes only its first key result; docks both.
+    page.locator("#carry-floors").get_by_label("Safe depot floors: second").uncheck()
+    shoot("carry-over-picking")
+    page.get_by_role("button", name="Carry the ticked objectives").click()
+    page.wait_for_url(f"{live_server.url}/cycles/{q1.key}/review/")
+    assert page.get_by_text("Carried 2 objectives into 2027 Q2.").is_visible()
+    assert page.locator("#review-floors .carried").get_by_role("link", name="2027 Q2").is_visible()
+    assert page.locator("#review-vans .carried").count() == 0
+    shoot("carry-over-review")
+
+    floors = Objective.objects.get(copied_from=made["floors"])
+    docks = Objective.objects.get(copied_from=made["docks"])
+    assert (floors.cycle, docks.cycle) == (q2, q2)
+    assert [(k.key, k.start) for k in floors.key_results.order_by("position")] == [("a", 40)]
+    assert [(k.key, k.start) for k in docks.key_results.order_by("position")] == [
+        ("a", 40), ("b", 0)
+    ]  # fmt: skip
+    page.locator("#review-floors .carried").get_by_role("link", name="2027 Q2").click()
+    page.wait_for_url(f"{live_server.url}/objectives/{floors.key}/")
+    assert page.locator(".lineage").get_by_role("link", name="Safe depot floors").is_visible()

@@ -22,6 +22,7 @@ from ninja.openapi.docs import DocsBase
 from headway.api import errors
 from headway.api.auth import DEFAULT_AUTH, session_auth
 from headway.api.routes import (
+    carry,
     coach,
     cycles,
     discussion,
@@ -111,6 +112,7 @@ api.add_router("/v1", kpis.router)
 api.add_router("/v1", coach.router)
 api.add_router("/v1", search.router)
 api.add_router("/v1", discussion.router)
+api.add_router("/v1", carry.router)
 api.add_router("/v1", tokens.router, auth=[session_auth])
 api.add_router("/v1", sources_api.router)
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from headway.coach.db import REVIEW_RULES, findings_for_objectives
 from headway.coach.rules import Finding
 from headway.okrs.actions import close_cycle, create_cycle, reopen_cycle, update_cycle
-from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
+from headway.okrs.models import CopyKind, Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_progress, grade_band
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
@@ -281,6 +281,8 @@ class ReviewRow:
     reflection: str
     key_results: list[tuple[KeyResult, KeyResultResult]]
     findings: list[Finding] = field(default_factory=list)
+    # Objectives it was carried into (issue 18), with their cycles.
+    carried_into: list[Objective] = field(default_factory=list)
 
     @property
     def band(self) -> str:
@@ -428,6 +430,11 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
         )
         for objective in tree.objectives
     ]
+    carried = Objective.objects.filter(copied_from__cycle=cycle, copy_kind=CopyKind.CARRIED)
+    for copy in carried.filter(copied_from_id__in=window).select_related("cycle"):
+        for row in rows:
+            if row.objective.pk == copy.copied_from_id:
+                row.carried_into.append(copy)
     errors: list[str] = []
     if request.method == "POST":
         response = _review_post(request, cycle, rows, can_manage, errors)
@@ -477,6 +484,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             "next_query": scope.query(page=page + 1) if page < pages else None,
             "missing_query": ReviewScope(team=scope.team, missing=True).query(),
             "all_query": ReviewScope(team=scope.team).query(),
+            "carried": carried.count(),
         },
     )
 

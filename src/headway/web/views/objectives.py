@@ -119,7 +119,8 @@ def kr_chart(
 def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
     """Key results with score, status, pace and forecast; check-in charts; history; children."""
     objective = get_object_or_404(
-        Objective.objects.select_related("cycle", "team", "owner", "parent"), key=key
+        Objective.objects.select_related("cycle", "team", "owner", "parent", "copied_from__cycle"),
+        key=key,
     )
     require_visible(request, objective)
     acc = access(request)
@@ -226,6 +227,16 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
             "charts": any(row.chart for row in rows),
             "findings": [f for f in coach if f.path == own],
             "discussion": discussion_summary(Target("objective", objective=objective)),
+            # Carry-over (issue 18): where it came from, where it was carried.
+            "can_carry": acc.can_create_in(objective.team_id),
+            "copied_from": objective.copied_from
+            if objective.copied_from and acc.can_see_objective(objective.copied_from)
+            else None,
+            "copies": list(
+                Objective.objects.filter(acc.objective_condition(), copied_from=objective)
+                .select_related("cycle")
+                .order_by("cycle__start", "key")
+            ),
             "kr_comments": comment_counts("key_result", [kr.pk for kr in key_results]),
             "checkin_comments": comment_counts(
                 "checkin", [p.checkin_id for ps in points.values() for p in ps if p.checkin_id]
