@@ -196,3 +196,38 @@ def test_carry_pages_run_a_constant_number_of_queries(world: Any, url: str) -> N
     small = count_queries(client, url)
     grow(2, 10)
     assert count_queries(client, url) == small
+
+
+def test_copies_round_trip_through_the_yaml_format(org: Any) -> None:
+    from django.db import transaction
+
+    from headway.document.exporter import export_text
+    from headway.document.importer import import_document, load_texts_for_import
+
+    def build() -> Objective:
+        q2 = Cycle.objects.create(key="2027-Q2", start=date(2027, 4, 1), end=date(2027, 6, 30))
+        o = Objective.objects.create(key="o", cycle=org.cycle, team=org.depot, title="Carry me")
+        a = KeyResult.objects.create(objective=o, key="a", title="A up", start=1, target=9)
+        record_checkin(key_result=a, by=org.member, value=4, at=datetime(2027, 3, 1, tzinfo=UTC))
+        a.refresh_from_db()
+        copy_objective_to_cycle(objective=o, cycle=q2, key_results=[a], by=org.member)
+        return copy_objective_to_cycle(
+            objective=o, cycle=org.cycle, key_results=[a], by=org.member, as_template=True
+        )
+
+    with transaction.atomic():
+        build()
+        first = export_text()
+        of_q2 = export_text(cycle="2027-Q2")
+        transaction.set_rollback(True)
+    assert "copied_from: o" in first
+    assert "copy_kind: carried" in first
+    assert "copy_kind: template" in first
+    assert "key: o\n" in of_q2  # the file stands alone: what it was carried from is in it
+    assert not Objective.objects.exists()
+    import_document(load_texts_for_import([("okrs.yaml", first)]))
+    assert export_text() == first
+    carried = Objective.objects.get(copy_kind="carried")
+    assert (carried.copied_from.key if carried.copied_from else None, carried.cycle.key) == (
+        "o", "2027-Q2"
+    )  # fmt: skip
