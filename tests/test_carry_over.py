@@ -87,7 +87,7 @@ def test_bulk_carry_is_all_or_nothing(world: Any) -> None:
         objective=second, cycle=world.q2, key_results=list(second.key_results.all()),
         by=world.member,
     )  # fmt: skip
-    with pytest.raises(ValidationError, match="Objective 1: .*already carried"):
+    with pytest.raises(ValidationError, match=r"Objective 1: .*already carried"):
         carry_objectives(
             cycle=world.q2,
             picks=[(first, list(first.key_results.all())), (second, [])],

@@ -386,15 +386,15 @@ def write_export(
 
         # Objectives of other cycles they align to or were carried from, up the chain:
         # the file stands alone.
-        def sources(rows: list[dict[str, Any]]) -> set[int]:
+        def referenced(rows: list[dict[str, Any]]) -> set[int]:
             return {o["parent_id"] for o in rows} | {o["copied_from_id"] for o in rows}
 
-        parents = sources(objectives) - {o["id"] for o in objectives} - {None}
+        parents = referenced(objectives) - {o["id"] for o in objectives} - {None}
         extra: dict[int, dict[str, Any]] = {}
         while parents:
             found = list(Objective.objects.filter(pk__in=parents).values(*objective_fields))
             extra.update({o["id"]: o for o in found})
-            parents = sources(found) - set(extra) - {None}
+            parents = referenced(found) - set(extra) - {None}
             parents -= {o["id"] for o in objectives}
         objectives = sorted([*objectives, *extra.values()], key=lambda o: o["id"])
     else:
