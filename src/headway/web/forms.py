@@ -185,7 +185,7 @@ def scale_objective_field(form: forms.BaseForm, name: str, choices: Any, suggest
     field = form.fields[name]
     if choices.count() <= LISTED_CHOICES:
         field.queryset = choices  # type: ignore[attr-defined]
-        field.widget.choices = grouped_objectives(choices)  # type: ignore[attr-defined]
+        field.widget.choices = grouped_objectives(choices)
         return
     hints = [
         (o.key, f"{o.title} ({o.team.name}, {o.cycle.key})")

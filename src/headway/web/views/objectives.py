@@ -292,7 +292,8 @@ def _align_url(acc: Any, objective: Objective) -> str | None:
         if not acc.can_steer(team_id):
             continue
         fallback = fallback or team_id
-        node, depth, seen = team_id, 0, set()
+        node: int | None = team_id
+        depth, seen = 0, set()
         while node is not None and node not in seen:
             if node == objective.team_id:
                 if best is None or (depth, team_id) < best:
@@ -303,6 +304,7 @@ def _align_url(acc: Any, objective: Objective) -> str | None:
     if best is None and fallback is None:
         return None
     chosen = best[1] if best is not None else fallback
+    assert chosen is not None
     team_key = Team.objects.filter(pk=chosen).values_list("key", flat=True).first()
     query = urlencode({"cycle": objective.cycle.key, "parent": objective.key, "team": team_key})
     return f"{reverse('objective_create')}?{query}"
