@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "headway.web",
     "headway.api",
     "headway.directory",
+    "headway.search",
+    "headway.discussion",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

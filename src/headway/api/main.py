@@ -21,7 +21,19 @@ from ninja.openapi.docs import DocsBase
 
 from headway.api import errors
 from headway.api.auth import DEFAULT_AUTH, session_auth
-from headway.api.routes import coach, cycles, exports, insight, kpis, objectives, teams, tokens
+from headway.api.routes import (
+    carry,
+    coach,
+    cycles,
+    discussion,
+    exports,
+    insight,
+    kpis,
+    objectives,
+    search,
+    teams,
+    tokens,
+)
 from headway.api.tokens import find_token
 from headway.sources import api as sources_api
 
@@ -100,6 +112,9 @@ api.add_router("/v1", objectives.router)
 api.add_router("/v1", kpis.router)
 api.add_router("/v1", coach.router)
 api.add_router("/v1", insight.router)
+api.add_router("/v1", search.router)
+api.add_router("/v1", discussion.router)
+api.add_router("/v1", carry.router)
 api.add_router("/v1", tokens.router, auth=[session_auth])
 api.add_router("/v1", sources_api.router)
 

@@ -377,18 +377,24 @@ def write_export(
     # ---- objectives and key results
     objective_fields = (
         "id", "key", "cycle_id", "team_id", "owner_id", "type", "visibility", "parent_id",
-        "title", "description", "grade", "reflection", "coach_ignore", "coach_ignore_why",
+        "copied_from_id", "copy_kind", "title", "description", "grade", "reflection",
+        "coach_ignore", "coach_ignore_why",
     )  # fmt: skip
     query = Objective.objects.order_by("id")
     if cycle is not None:
         objectives = list(query.filter(cycle__key=cycle).values(*objective_fields))
-        parents = {o["parent_id"] for o in objectives} - {o["id"] for o in objectives} - {None}
-        # Objectives of other cycles they align to, up the chain: the file stands alone.
+
+        # Objectives of other cycles they align to or were carried from, up the chain:
+        # the file stands alone.
+        def referenced(rows: list[dict[str, Any]]) -> set[int]:
+            return {o["parent_id"] for o in rows} | {o["copied_from_id"] for o in rows}
+
+        parents = referenced(objectives) - {o["id"] for o in objectives} - {None}
         extra: dict[int, dict[str, Any]] = {}
         while parents:
             found = list(Objective.objects.filter(pk__in=parents).values(*objective_fields))
             extra.update({o["id"]: o for o in found})
-            parents = {o["parent_id"] for o in found} - set(extra) - {None}
+            parents = referenced(found) - set(extra) - {None}
             parents -= {o["id"] for o in objectives}
         objectives = sorted([*objectives, *extra.values()], key=lambda o: o["id"])
     else:
@@ -442,6 +448,12 @@ def write_export(
             ("type", o["type"], True),
             ("visibility", o["visibility"], o["visibility"] != "public"),
             ("parent", objective_key.get(o["parent_id"]), o["parent_id"] is not None),
+            (
+                "copied_from",
+                objective_key.get(o["copied_from_id"]),
+                o["copied_from_id"] is not None,
+            ),
+            ("copy_kind", o["copy_kind"], bool(o["copy_kind"])),
             ("title", o["title"], True),
             ("description", o["description"], bool(o["description"])),
             ("grade", o["grade"], o["grade"] is not None),

@@ -274,6 +274,7 @@ class _Importer:
         rows = Objective.objects.values_list("id", "key", "parent__key", "cycle_id")
         self.objective_rows = {key: (pk, parent, cycle) for pk, key, parent, cycle in rows}
         wanted = set(doc.objectives_by_key) | {o.parent for o in doc.objectives if o.parent}
+        wanted |= {o.copied_from for o in doc.objectives if o.copied_from}
         self.objectives = {
             o.key: o for o in _in(Objective.objects.all(), "key", wanted & set(self.objective_rows))
         }
@@ -648,7 +649,7 @@ class _Importer:
         counts = self.result.counts["objectives"]
         names = [
             "cycle_id", "team_id", "owner_id", "title", "description", "type", "visibility",
-            "grade", "reflection", "coach_ignore", "coach_ignore_why", "language",
+            "grade", "reflection", "coach_ignore", "coach_ignore_why", "language", "copy_kind",
         ]  # fmt: skip
         new: list[Objective] = []
         changed: list[Objective] = []
@@ -667,6 +668,7 @@ class _Importer:
                 "coach_ignore": list(coach.ignore) if coach else [],
                 "coach_ignore_why": coach.why if coach else "",
                 "language": self.doc.language or "",
+                "copy_kind": objective.copy_kind or "",
             }
             row = self.objectives.get(objective.key)
             if row is None:
@@ -681,8 +683,12 @@ class _Importer:
         for row in new:
             parent = self.doc.objectives_by_key[row.key].parent
             row.parent_id = self.objectives[parent].pk if parent else None
+            source = self.doc.objectives_by_key[row.key].copied_from
+            row.copied_from_id = self.objectives[source].pk if source else None
         Objective.objects.bulk_update(
-            [r for r in new if r.parent_id is not None], ["parent"], batch_size=BATCH
+            [r for r in new if r.parent_id is not None or r.copied_from_id is not None],
+            ["parent", "copied_from"],
+            batch_size=BATCH,
         )
         Objective.history.bulk_history_create(
             new, batch_size=BATCH, default_change_reason=CHANGE_REASON
@@ -693,8 +699,11 @@ class _Importer:
             if row.pk in new_ids:
                 continue
             parent_id = self.objectives[objective.parent].pk if objective.parent else None
-            if row.parent_id != parent_id:
+            source = objective.copied_from
+            copied_from_id = self.objectives[source].pk if source else None
+            if row.parent_id != parent_id or row.copied_from_id != copied_from_id:
                 row.parent_id = parent_id
+                row.copied_from_id = copied_from_id
                 if row not in changed:
                     changed.append(row)
         for row in changed:
@@ -703,7 +712,7 @@ class _Importer:
         bulk_update_with_history(
             changed,
             Objective,
-            [*_field_names(names), "parent", "version", "updated_at"],
+            [*_field_names(names), "parent", "copied_from", "version", "updated_at"],
             batch_size=BATCH,
             default_change_reason=CHANGE_REASON,
         )

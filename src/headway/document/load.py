@@ -1148,6 +1148,7 @@ class _Checker:
             self.ref(item, ("cycle",), "cycles", cycle)
             self.ref(item, ("team",), "teams", _str(item.raw, "team"))
             self.ref(item, ("owner",), "people", _str(item.raw, "owner"))
+            self.ref(item, ("copied_from",), "objectives", _str(item.raw, "copied_from"))
             parent = _str(item.raw, "parent")
             if self.ref(item, ("parent",), "objectives", parent) and parent and key:
                 where.setdefault(key, item)

@@ -357,6 +357,14 @@ class Objective(_Model):
         "public", description="public (whole organisation) or private (the team only)."
     )
     parent: ObjectiveKey | None = Field(None, description="Objective this one aligns to.")
+    copied_from: ObjectiveKey | None = Field(
+        None, description="Objective this one was carried over or duplicated from."
+    )
+    copy_kind: Literal["carried", "template"] | None = Field(
+        None,
+        description="How it came from `copied_from`: carried over unfinished (numeric key "
+        "results starting from the last value) or duplicated as a template.",
+    )
     title: str = Field(
         strict=True, min_length=1, max_length=300, description="The change worth making."
     )

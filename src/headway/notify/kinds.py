@@ -26,6 +26,7 @@ class EventKind(models.TextChoices):
     SOURCE_RECOVERED = "source_recovered", "Data source recovered"
     DATA_INCIDENT = "data_incident", "Data incident"
     BACK_TO_MONITORING = "back_to_monitoring", "Key result back to monitoring"
+    MENTIONED = "mentioned", "Mentioned in a comment"
 
 
 class Channel(models.TextChoices):
@@ -139,6 +140,12 @@ KINDS: dict[str, KindInfo] = {
         "A fetch looked like a pipeline problem (rows missing, a gap, a jump) and was held.",
         email=True,
         webhook=False,
+        team=False,
+    ),
+    EventKind.MENTIONED: KindInfo(
+        "Someone mentioned you (@you) in a comment on something you may see.",
+        email=True,
+        webhook=True,
         team=False,
     ),
 }

@@ -20,8 +20,16 @@ from headway.keys import free_key
 from headway.kpis.models import Kpi
 from headway.moments import FUTURE_TOLERANCE, to_utc
 from headway.okrs import stored
-from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultKind, Objective
-from headway.teams.access import Access, refuse
+from headway.okrs.models import (
+    CheckIn,
+    CopyKind,
+    Cycle,
+    CycleState,
+    KeyResult,
+    KeyResultKind,
+    Objective,
+)
+from headway.teams.access import Access, refuse, require
 from headway.teams.models import Person, Team
 from headway.versions import Seen, check_version
 from headway.writes import reaches, real_changes, refuse_unknown, retry_on_conflict, save_checked
@@ -732,18 +740,36 @@ def copy_objective_to_cycle(
     key_results: Iterable[KeyResult],
     by: Person,
     key: str | None = None,
+    as_template: bool = False,
 ) -> Objective:
-    """Carry an unfinished objective into another cycle with the key results picked.
+    """Carry an unfinished objective into another cycle with the key results picked, or
+    duplicate it as a template (into any open cycle, its own included).
 
-    Numeric key results start from their last value; milestones start not done. The copy
-    keeps its parent only when that parent's cycle spans the new cycle.
+    Carried, increase/decrease key results start from their last value; as a template they
+    keep the original start. Milestones start not done. The copy links back to the original
+    (`copied_from`, `copy_kind`) and keeps its parent only when that parent's cycle spans
+    the new cycle. An objective is carried into a cycle once.
     """
     objective = Objective.objects.select_related("cycle", "parent__cycle").get(pk=objective.pk)
     refuse(why_not_carry_over(Access.for_person(by), objective))
     cycle.refuse_if_closed()
-    if cycle.pk == objective.cycle_id:
+    if cycle.pk == objective.cycle_id and not as_template:
         raise ValidationError({"cycle": "Pick another cycle than the objective's own."})
+    if not as_template:
+        graded = objective.grade if objective.grade is not None else objective.score
+        if graded >= 1.0:
+            raise ValidationError(
+                {"objective": f"“{objective.title}” is achieved: duplicate it as a template."}
+            )
+        if Objective.objects.filter(
+            copied_from=objective, cycle=cycle, copy_kind=CopyKind.CARRIED
+        ).exists():
+            raise ValidationError(
+                {"objective": f"“{objective.title}” is already carried into {cycle}."}
+            )
     picked = list(key_results)
+    if not picked:
+        raise ValidationError({"key_results": "Pick at least one key result to take along."})
     foreign = [kr for kr in picked if kr.objective_id != objective.pk]
     if foreign:
         raise ValidationError({"key_results": "Pick key results of this objective only."})
@@ -752,8 +778,9 @@ def copy_objective_to_cycle(
     parent = objective.parent
     if parent is not None and not (parent.cycle_id == cycle.pk or parent.cycle.contains(cycle)):
         parent = None
+    suffix = "copy" if cycle.pk == objective.cycle_id else cycle.key
     copy = Objective(
-        key=key or free_key(Objective, f"{objective.key}-{cycle.key}"),
+        key=key or free_key(Objective, f"{objective.key}-{suffix}"),
         cycle=cycle,
         team=objective.team,
         owner=objective.owner,
@@ -762,10 +789,14 @@ def copy_objective_to_cycle(
         type=objective.type,
         visibility=objective.visibility,
         parent=parent,
+        language=objective.language,
+        copied_from=objective,
+        copy_kind=CopyKind.TEMPLATE if as_template else CopyKind.CARRIED,
     )
     save_checked(copy, by=by)
     for position, kr in enumerate(sorted(picked, key=lambda k: (k.position, k.pk))):
         numeric = kr.kind in {KeyResultKind.INCREASE, KeyResultKind.DECREASE}
+        carry_value = numeric and not as_template and kr.current is not None
         new = KeyResult(
             objective=copy,
             key=kr.key,
@@ -773,7 +804,7 @@ def copy_objective_to_cycle(
             kind=kr.kind,
             owner=kr.owner,
             unit=kr.unit,
-            start=kr.current if numeric and kr.current is not None else kr.start,
+            start=kr.current if carry_value else kr.start,
             target=kr.target,
             weight=kr.weight,
             position=position,
@@ -785,3 +816,28 @@ def copy_objective_to_cycle(
         new.counter_kpis.set(kr.counter_kpis.all())
     stored.rescore([copy.pk])
     return copy
+
+
+@transaction.atomic
+def carry_objectives(
+    *, cycle: Cycle, picks: Iterable[tuple[Objective, Iterable[KeyResult]]], by: Person
+) -> list[Objective]:
+    """Carry several unfinished objectives into `cycle` at once (the cycle review's bulk
+    carry-over): all or nothing; every refusal is named, by objective."""
+    copies: list[Objective] = []
+    problems: list[str] = []
+    for objective, key_results in picks:
+        try:
+            with transaction.atomic():
+                copies.append(
+                    copy_objective_to_cycle(
+                        objective=objective, cycle=cycle, key_results=key_results, by=by
+                    )
+                )
+        except ValidationError as exc:
+            problems.extend(f"{objective.title}: {m}" for m in exc.messages)
+    if not copies and not problems:
+        raise ValidationError("Pick the objectives to carry over.")
+    if problems:
+        raise ValidationError(problems)
+    return copies

@@ -90,6 +90,13 @@ class Visibility(models.TextChoices):
     PRIVATE = "private"
 
 
+class CopyKind(models.TextChoices):
+    """How an objective came from another: carried over unfinished, or duplicated as a template."""
+
+    CARRIED = "carried"
+    TEMPLATE = "template"
+
+
 class Objective(models.Model):
     """A qualitative statement of a change worth making, in one cycle, owned by a team."""
 
@@ -122,6 +129,17 @@ class Objective(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)]
     )
     reflection = models.TextField(blank=True, help_text="What worked, what did not, carry over?")
+    # Where it came from (okrs.actions.copy_objective_to_cycle): the objective it carries
+    # over or was duplicated from; the review of that cycle shows what was carried.
+    copied_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        # The copy stands on its own once the original is gone.
+        on_delete=models.SET_NULL,
+        related_name="copies",
+    )
+    copy_kind = models.CharField(max_length=20, choices=CopyKind, blank=True, default="")
     coach_ignore = models.JSONField(
         default=list, blank=True, help_text="Coach rule ids to silence."
     )
@@ -156,6 +174,12 @@ class Objective(models.Model):
                 name="objective_grade_range",
             ),
             models.CheckConstraint(condition=~Q(parent=F("id")), name="objective_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(copy_kind__in=[*CopyKind.values, ""]), name="objective_copy_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(copied_from=F("id")), name="objective_not_own_copy"
+            ),
             models.CheckConstraint(condition=~Q(title=""), name="objective_title_not_blank"),
         )
 

@@ -169,12 +169,23 @@ def scale_person_field(form: forms.BaseForm, name: str) -> None:
         form.initial[name] = chosen.email
 
 
+def grouped_objectives(choices: Any) -> list[tuple[Any, Any]]:
+    """Objectives as options grouped by cycle (longest first within a start) and team."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for o in choices.select_related("team", "cycle").order_by(
+        "cycle__start", "-cycle__end", "cycle__key", "team__name", "title"
+    ):
+        groups.setdefault(f"{o.cycle} · {o.team.name}", []).append((o.pk, o.title))
+    return [("", "---------"), *groups.items()]
+
+
 def scale_objective_field(form: forms.BaseForm, name: str, choices: Any, suggested: Any) -> None:
     """Offer `choices` (a queryset) as a list, or, above LISTED_CHOICES, a key input that
     suggests the objectives of `suggested` (at most LISTED_CHOICES)."""
     field = form.fields[name]
     if choices.count() <= LISTED_CHOICES:
         field.queryset = choices  # type: ignore[attr-defined]
+        field.widget.choices = grouped_objectives(choices)
         return
     hints = [
         (o.key, f"{o.title} ({o.team.name}, {o.cycle.key})")

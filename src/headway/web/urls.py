@@ -3,24 +3,35 @@
 from django.urls import path
 
 from headway.web.views import (
+    carry,
     checkin,
     coach,
     cycles,
+    discussion,
     exports,
     home,
     imports,
     kpis,
     objectives,
+    search,
     teams,
 )
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("search/", search.search_page, name="search"),
+    # Threads, addressed by what they discuss: objectives/<key>[/key_results/<kr>],
+    # kpis/<key>, checkins/<id> (discussion/targets.py).
+    path("discussion/<path:target>/", discussion.discussion, name="discussion"),
+    path("comments/<int:pk>/", discussion.comment_link, name="comment"),
+    path("comments/<int:pk>/edit/", discussion.comment_edit, name="comment_edit"),
+    path("comments/<int:pk>/delete/", discussion.comment_delete, name="comment_delete"),
     path("cycles/", cycles.cycles_index, name="cycles"),
     path("cycles/new/", cycles.cycle_create, name="cycle_create"),
     path("cycles/<slug:key>/", cycles.cycle_tree, name="cycle"),
     path("cycles/<slug:key>/edit/", cycles.cycle_edit, name="cycle_edit"),
     path("cycles/<slug:key>/review/", cycles.cycle_review, name="cycle_review"),
+    path("cycles/<slug:key>/carry/", carry.cycle_carry, name="cycle_carry"),
     # Downloads (reports.responses): the tree, the review (and its PDF pack), a team, KPIs.
     path("cycles/<slug:key>/export.<slug:fmt>", exports.cycle_export, name="cycle_export"),
     path(
@@ -34,6 +45,7 @@ urlpatterns = [
     path("objectives/new/coach/", coach.objective_draft, name="objective_coach"),
     path("objectives/<slug:key>/", objectives.objective_detail, name="objective"),
     path("objectives/<slug:key>/edit/", objectives.objective_edit, name="objective_edit"),
+    path("objectives/<slug:key>/carry/", carry.objective_carry, name="objective_carry"),
     path("objectives/<slug:key>/edit/coach/", coach.objective_draft, name="objective_edit_coach"),
     path(
         "objectives/<slug:key>/key-results/new/",

@@ -28,7 +28,7 @@ from headway.okrs.actions import (
     write_reflections,
 )
 from headway.okrs.insight_db import KpiMoveRow
-from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
+from headway.okrs.models import CopyKind, Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_progress, grade_band
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
@@ -292,6 +292,8 @@ class ReviewRow:
     findings: list[Finding] = field(default_factory=list)
     # "Did it move the KPI?" for its achieved, KPI-linked key results (okrs.insight_db).
     moves: list[KpiMoveRow] = field(default_factory=list)
+    # Objectives it was carried into (issue 18), with their cycles.
+    carried_into: list[Objective] = field(default_factory=list)
 
     @property
     def band(self) -> str:
@@ -441,6 +443,11 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
         )
         for objective in tree.objectives
     ]
+    carried = Objective.objects.filter(copied_from__cycle=cycle, copy_kind=CopyKind.CARRIED)
+    for copy in carried.filter(copied_from_id__in=window).select_related("cycle"):
+        for row in rows:
+            if row.objective.pk == copy.copied_from_id:
+                row.carried_into.append(copy)
     errors: list[str] = []
     if request.method == "POST":
         response = _review_post(request, cycle, rows, errors)
@@ -492,6 +499,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             "next_query": scope.query(page=page + 1) if page < pages else None,
             "missing_query": ReviewScope(team=scope.team, missing=True).query(),
             "all_query": ReviewScope(team=scope.team).query(),
+            "carried": carried.count(),
         },
     )
 

@@ -17,6 +17,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_kpi
+from headway.discussion.reading import summary as discussion_summary
+from headway.discussion.targets import Target
 from headway.kpis.actions import (
     IngestError,
     MeasurementRow,
@@ -329,6 +331,8 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             "findings": findings_for_kpi(kpi, now),
             # Data sources (issue 15): where the values come from, its state and incidents.
             "source_panel": kpi_panel(kpi, acc),
+            # Discussion (issue 18): the latest comments and the form.
+            "discussion": discussion_summary(Target("kpi", kpi=kpi)),
         },
     )
 

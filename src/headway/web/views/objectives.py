@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_draft, findings_for_objective
 from headway.coach.rules import Finding
+from headway.discussion.reading import counts as comment_counts
+from headway.discussion.reading import summary as discussion_summary
+from headway.discussion.targets import Target
 from headway.kpis.models import Measurement
 from headway.kpis.queries import gaming_alerts
 from headway.okrs import actions as okr_rights
@@ -55,6 +59,8 @@ class Point:
     confidence: int | None = None
     comment: str = ""
     author: str = ""
+    # A check-in's id (its discussion); None for a KPI's measurement.
+    checkin_id: int | None = None
 
 
 @dataclass
@@ -121,7 +127,8 @@ def kr_chart(
 def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
     """Key results with score, status, pace and forecast; check-in charts; history; children."""
     objective = get_object_or_404(
-        Objective.objects.select_related("cycle", "team", "owner", "parent"), key=key
+        Objective.objects.select_related("cycle", "team", "owner", "parent", "copied_from__cycle"),
+        key=key,
     )
     require_visible(request, objective)
     acc = access(request)
@@ -145,6 +152,7 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
                 confidence=checkin.confidence,
                 comment=checkin.comment,
                 author=str(checkin.author) if checkin.author else "",
+                checkin_id=checkin.pk,
             )
         )
     kpi_ids = {kr.kpi_id for kr in key_results if kr.kpi_id is not None}
@@ -230,6 +238,23 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
             and any(kr.takes_checkins and acc.can_check_in(kr) for kr in key_results),
             "charts": any(row.chart for row in rows),
             "findings": [f for f in coach if f.path == own],
+            "discussion": discussion_summary(Target("objective", objective=objective)),
+            # Cascade (issue 18): write an aligned objective, prefilled, if one may.
+            "align_url": None if cycle.is_closed else _align_url(acc, objective),
+            # Carry-over (issue 18): where it came from, where it was carried.
+            "can_carry": acc.can_create_in(objective.team_id),
+            "copied_from": objective.copied_from
+            if objective.copied_from and acc.can_see_objective(objective.copied_from)
+            else None,
+            "copies": list(
+                Objective.objects.filter(acc.objective_condition(), copied_from=objective)
+                .select_related("cycle")
+                .order_by("cycle__start", "key")
+            ),
+            "kr_comments": comment_counts("key_result", [kr.pk for kr in key_results]),
+            "checkin_comments": comment_counts(
+                "checkin", [p.checkin_id for ps in points.values() for p in ps if p.checkin_id]
+            ),
         },
     )
 
@@ -253,12 +278,47 @@ def _coach(findings: list[Finding], title: str) -> dict[str, Any]:
     return {"coach_findings": findings, "coach_checked": bool(title.strip())}
 
 
-def _parents(request: HttpRequest, exclude: Objective | None = None) -> QuerySet[Objective]:
-    """Objectives one may align to: visible ones of cycles not closed."""
+def _parents(
+    request: HttpRequest, exclude: Objective | None = None, cycle: Cycle | None = None
+) -> QuerySet[Objective]:
+    """Objectives one may align to: visible ones of cycles not closed that span `cycle`
+    (the child's: a quarter aligns to its own quarter or to the year, never to another)."""
     found = Objective.objects.filter(access(request).objective_condition()).exclude(
         cycle__state=CycleState.CLOSED
     )
+    if cycle is not None:
+        found = found.filter(cycle__start__lte=cycle.start, cycle__end__gte=cycle.end)
     return found.exclude(pk=exclude.pk) if exclude is not None else found
+
+
+def _align_url(acc: Any, objective: Objective) -> str | None:
+    """The new-objective form prefilled to align to `objective`: its cycle, it as parent,
+    and the nearest team below its team (or the team itself) one leads; None when one
+    leads no team."""
+    above = dict(Team.objects.values_list("pk", "parent_id"))
+    best: tuple[int, int] | None = None  # (distance below the objective's team, team id)
+    fallback: int | None = None
+    for team_id in above:
+        # Creating an objective aligned at once is for leads (as align_objective is).
+        if not acc.can_steer(team_id):
+            continue
+        fallback = fallback or team_id
+        node: int | None = team_id
+        depth, seen = 0, set()
+        while node is not None and node not in seen:
+            if node == objective.team_id:
+                if best is None or (depth, team_id) < best:
+                    best = (depth, team_id)
+                break
+            seen.add(node)
+            node, depth = above.get(node), depth + 1
+    if best is None and fallback is None:
+        return None
+    chosen = best[1] if best is not None else fallback
+    assert chosen is not None
+    team_key = Team.objects.filter(pk=chosen).values_list("key", flat=True).first()
+    query = urlencode({"cycle": objective.cycle.key, "parent": objective.key, "team": team_key})
+    return f"{reverse('objective_create')}?{query}"
 
 
 def _suggested_parents(parents: QuerySet[Objective], teams: list[Team]) -> QuerySet[Objective]:
@@ -293,7 +353,12 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     )
     if cycle is not None:
         initial["cycle"] = cycle.pk
-    parents = _parents(request)
+    # The parents offered span the child's cycle: the one posted, else the one preselected.
+    posted = request.POST.get("cycle", "") if request.method == "POST" else ""
+    child_cycle = (
+        Cycle.objects.filter(pk=int(posted)).first() if posted.isdigit() else None
+    ) or cycle
+    parents = _parents(request, cycle=child_cycle)
     parent_key = request.GET.get("parent", "")
     initial["parent"] = parents.filter(key=parent_key).values_list("pk", flat=True).first()
     form = ObjectiveForm(
@@ -350,7 +415,7 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
         request.POST or None,
         instance=objective,
         teams=[objective.team],
-        parents=(parents := _parents(request, exclude=objective)),
+        parents=(parents := _parents(request, exclude=objective, cycle=objective.cycle)),
         suggested_parents=_suggested_parents(parents, [objective.team]),
         editing=True,
     )

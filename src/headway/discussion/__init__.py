@@ -1,0 +1,1 @@
+"""Discussion: comments on objectives, key results, KPIs and check-ins, with @mentions."""
