@@ -29,7 +29,7 @@ from headway.okrs.models import (
     KeyResultKind,
     Objective,
 )
-from headway.teams.access import Access, refuse, require
+from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Team
 from headway.versions import Seen, check_version
 from headway.writes import reaches, real_changes, refuse_unknown, retry_on_conflict, save_checked

@@ -14,11 +14,11 @@ from headway.api.auth import access_of, caller
 from headway.api.errors import NotFound
 from headway.api.routes.common import IF_MATCH_HELP, LIST, READ, WRITE, page, responses, with_etag
 from headway.api.schemas import Page, PageParams
-from headway.api.services import check_version
 from headway.discussion import actions
 from headway.discussion.models import Comment
 from headway.discussion.reading import thread, with_history
 from headway.discussion.targets import Target, of_comment, resolve
+from headway.versions import check_version
 
 router = Router()
 

@@ -20,7 +20,7 @@ from headway.okrs.actions import (
     why_not_check_in,
     why_not_check_in_for_team,
 )
-from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind
+from headway.okrs.models import CheckIn, CycleState, KeyResult
 from headway.teams.access import refuse
 from headway.teams.models import Team
 from headway.web.common import access, add_errors, person
