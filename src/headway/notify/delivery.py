@@ -36,13 +36,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from headway.database import when_unlocked
 from headway.notify.channels import CHANNELS, DeliveryError, SendContext
+from headway.notify.retries import backoff, max_attempts
 from headway.notify.models import Delivery, DeliveryStatus
 
 logger = logging.getLogger("headway.notify")
@@ -63,17 +63,6 @@ class Limits:
 
 
 LIMITS = Limits()
-MAX_BACKOFF = timedelta(hours=6)
-
-
-def max_attempts() -> int:
-    return int(getattr(settings, "HEADWAY_NOTIFY_MAX_ATTEMPTS", 6))
-
-
-def backoff(attempts: int) -> timedelta:
-    """Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, 4 min, … (at most 6 h)."""
-    base = float(getattr(settings, "HEADWAY_NOTIFY_RETRY_SECONDS", 30))
-    return min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
 def due(now: datetime) -> Q:

@@ -29,8 +29,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from headway.notify.delivery import backoff, max_attempts
 from headway.notify.models import DeliveryStatus, MailKind, OutboxMail
+from headway.notify.retries import backoff, max_attempts
 from headway.teams.models import Person
 
 logger = logging.getLogger("headway.notify")

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from headway.notify import actions, kpi_answer, slack
+from headway.notify import actions, kpi_answer, slack, slack_checkins
 from headway.notify.formats import CHECKIN_ACTION
 from headway.notify.models import SlackApp
 from headway.teams.access import Access
@@ -131,7 +131,7 @@ def interactions(request: HttpRequest) -> HttpResponse:
         except slack.Unknown as exc:
             first = next(iter(slack.input_blocks(view)), "")
             return JsonResponse({"response_action": "errors", "errors": {first: str(exc)}})
-        errors = slack.submit_checkins(person, view)
+        errors = slack_checkins.submit_checkins(person, view)
         if errors:
             return JsonResponse({"response_action": "errors", "errors": errors})
         return JsonResponse({"response_action": "clear"})

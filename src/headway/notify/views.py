@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from headway.notify.delivery import max_attempts, retry_now
+from headway.notify.delivery import retry_now
 from headway.notify.formats import guess_format
 from headway.notify.forms import PreferencesForm, TeamWebhookForm
 from headway.notify.kinds import KINDS, label
@@ -29,6 +29,7 @@ from headway.notify.models import (
     SlackApp,
     TeamWebhook,
 )
+from headway.notify.retries import max_attempts
 from headway.teams.access import Access
 from headway.teams.models import Team
 
