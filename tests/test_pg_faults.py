@@ -167,7 +167,7 @@ def test_eight_clients_checking_in_on_one_objective_never_get_a_5xx() -> None:
     assert set(codes) == {201}, codes
     stored = set(CheckIn.objects.values_list("pk", flat=True))
     assert {body["id"] for _, body in answers} <= stored
-    assert len(stored) == len(answers) > CLIENTS * 5
+    assert len(stored) == len(answers) >= CLIENTS
 
 
 def test_identical_simultaneous_pushes_all_answer_200_and_store_one_row() -> None:

@@ -6,10 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods
 
 from headway.directory import actions, providers
@@ -168,3 +170,17 @@ def provider_edit(request: HttpRequest, kind: str = "", key: str = "") -> HttpRe
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_not_required
+def django_admin_login(request: HttpRequest) -> HttpResponse:
+    """The Django admin's sign-in is the app's (allauth's, with its failed-sign-in lockout
+    and two-factor step): Django's own form would let a password be guessed without limit."""
+    if request.user.is_authenticated:
+        # Signed in but not staff: the admin is not for them (sending them to sign in
+        # again would loop back here).
+        raise PermissionDenied("Your account may not use the Django admin.")
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("admin:index")
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
