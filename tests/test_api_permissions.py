@@ -83,7 +83,8 @@ READS = [
     "/connections", "/connections/lite", "/kpis/otd-rate/source",
     "/cycles/2027-Q1/export", "/cycles/2027-Q1/review/export", "/teams/depot/export",
     "/kpis/export", "/kpis/otd-rate/measurements/export", "/search", "/comments",
-    "/comments/1",
+    "/comments/1", "/calibration", "/cycles/2027-Q1/kpi-moves", "/objectives/reliable/forecast",
+    "/teams/depot/history",
 ]  # fmt: skip
 PRIVATE: list[tuple[str, str, Any]] = [
     ("GET", "/objectives/depot-secret", None),

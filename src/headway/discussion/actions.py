@@ -20,7 +20,7 @@ from django.utils import timezone
 from headway.discussion.mentions import handles, resolve
 from headway.discussion.models import Comment
 from headway.discussion.targets import Target, of_comment
-from headway.teams.access import Access, require
+from headway.teams.access import Access, refuse, require
 from headway.writes import save_checked
 
 if TYPE_CHECKING:
@@ -69,6 +69,12 @@ def add_comment(*, by: Person, target: Target, body: str) -> Comment:
     return comment
 
 
+def why_not_edit_comment(by: Person, comment: Comment) -> str | None:
+    if by.pk is not None and comment.author_id == by.pk:
+        return None
+    return "Only its author may edit a comment."
+
+
 @transaction.atomic
 def edit_comment(*, by: Person, comment: Comment, body: str, seen_version: int | None) -> Comment:
     """Change a comment's text (its author only), from the version they saw.
@@ -76,7 +82,7 @@ def edit_comment(*, by: Person, comment: Comment, body: str, seen_version: int |
     The earlier text stays in the history; people newly mentioned are told.
     """
     comment = Comment.objects.select_for_update(of=("self",)).get(pk=comment.pk)
-    require(by.pk is not None and comment.author_id == by.pk, "Only its author may edit a comment.")
+    refuse(why_not_edit_comment(by, comment))
     if seen_version is not None and seen_version != comment.version:
         raise ValidationError(
             "Someone changed this comment since you opened it; reload to see the new text."

@@ -7,14 +7,20 @@ from django.utils import timezone
 
 from headway import secrets
 from headway.notify.models import SlackApp
-from headway.teams.access import Access, require
+from headway.teams.access import Access, refuse
 from headway.teams.models import Person
+
+
+def why_not_configure_slack(access: Access) -> str | None:
+    if access.can_manage():
+        return None
+    return "Only organisation admins set up the Slack app."
 
 
 @transaction.atomic
 def configure_slack(*, by: Person, bot_token: str, signing_secret: str) -> SlackApp:
     """Store the Slack app's bot token and signing secret, encrypted (organisation admins)."""
-    require(Access.for_person(by).can_manage(), "Only organisation admins set up the Slack app.")
+    refuse(why_not_configure_slack(Access.for_person(by)))
     app = SlackApp.objects.select_for_update().order_by("id").first() or SlackApp()
     app.bot_token = secrets.encrypt(bot_token.strip())
     app.signing_secret = secrets.encrypt(signing_secret.strip())

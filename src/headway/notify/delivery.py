@@ -42,8 +42,8 @@ from django.utils import timezone
 
 from headway.database import when_unlocked
 from headway.notify.channels import CHANNELS, DeliveryError, SendContext
-from headway.notify.retries import backoff, max_attempts
 from headway.notify.models import Delivery, DeliveryStatus
+from headway.notify.retries import backoff, max_attempts
 
 logger = logging.getLogger("headway.notify")
 

@@ -13,7 +13,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from headway.notify import actions, kpi_answer, slack, slack_checkins
 from headway.notify.formats import CHECKIN_ACTION
 from headway.notify.models import SlackApp
-from headway.teams.access import Access
+from headway.teams.access import Access, refuse
 
 USAGE = "Try `/headway checkin` or `/headway kpi NAME`."
 
@@ -167,8 +166,7 @@ class SlackAppForm(forms.Form):
 def slack_app(request: HttpRequest) -> HttpResponse:
     """Organisation admins set the Slack app's bot token and signing secret."""
     me = request.user
-    if not Access.for_person(me).can_manage():  # type: ignore[arg-type]
-        raise PermissionDenied("Only organisation admins set up the Slack app.")
+    refuse(actions.why_not_configure_slack(Access.for_person(me)))  # type: ignore[arg-type]
     form = SlackAppForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         actions.configure_slack(

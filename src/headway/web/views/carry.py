@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from headway.okrs.actions import carry_objectives, copy_objective_to_cycle
+from headway.okrs.actions import carry_objectives, copy_objective_to_cycle, why_not_carry_over
 from headway.okrs.models import CopyKind, Cycle, CycleState, KeyResult, Objective
+from headway.teams.access import refuse
 from headway.teams.models import Team
 from headway.web.common import access, person, require_visible
 
@@ -49,8 +50,7 @@ def objective_carry(request: HttpRequest, key: str) -> HttpResponse:
         key=key,
     )
     require_visible(request, objective)
-    if not access(request).can_create_in(objective.team_id):
-        raise PermissionDenied("Only members of the team may carry its objectives over.")
+    refuse(why_not_carry_over(access(request), objective))
     key_results = list(objective.key_results.all())
     cycles = _open_cycles()
     mode = request.POST.get("mode", request.GET.get("mode", "carry"))

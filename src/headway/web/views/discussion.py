@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from headway.discussion import actions
 from headway.discussion.actions import add_comment, delete_comment, edit_comment
 from headway.discussion.models import Comment
 from headway.discussion.reading import thread, with_history
 from headway.discussion.targets import Target, of_comment, resolve
+from headway.teams.access import refuse
 from headway.web.common import access, person
 
 PAGE = 50
@@ -92,8 +94,7 @@ def comment_link(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     comment, target = _comment(request, pk)
-    if comment.author_id != person(request).pk:
-        raise PermissionDenied("Only its author may edit a comment.")
+    refuse(actions.why_not_edit_comment(person(request), comment))
     body, error = comment.body, ""
     if request.method == "POST":
         body = request.POST.get("body", "")
