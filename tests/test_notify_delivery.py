@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -25,6 +26,7 @@ from headway.notify.delivery import claim, deliver_due, drain, mark_interrupted
 from headway.notify.events import Draft, record
 from headway.notify.models import (
     Delivery,
+    DeliveryStatus,
     Event,
     Notification,
     PersonalWebhook,
@@ -525,3 +527,75 @@ def test_inbox_delivery_is_written_again_after_a_lost_claim_without_a_marker(org
     row.refresh_from_db()
     assert (row.status, row.send_started_at) == ("sent", None)
     assert Notification.objects.filter(person=org.lead, event=event).count() == 1
+
+
+@pytest.mark.django_db
+def test_adding_a_team_webhook_is_refused_for_members_and_bad_urls_and_writes_nothing(
+    org: Any,
+) -> None:
+    member = signed_in(org.member)
+    refused = member.post(
+        "/teams/depot/webhooks", {"name": "Mine", "url": "https://hooks.slack.test/x"}
+    )
+    assert refused.status_code == 403
+    assert "Only leads and admins of the team manage its webhooks." in refused.content.decode()
+    lead = signed_in(org.lead)
+    bad = lead.post(
+        "/teams/depot/webhooks",
+        {"name": " ", "url": "ftp://files.example/x", "kinds": ["no_such_kind"]},
+    )
+    page = bad.content.decode()
+    assert bad.status_code == 200
+    assert "Give the webhook a name" in page
+    assert "starts with https://" in page
+    assert "Not an event a team webhook posts: no_such_kind." in page
+    assert not TeamWebhook.objects.exists()
+
+
+@pytest.mark.django_db
+def test_removing_a_team_webhook_is_refused_for_members_and_keeps_it(org: Any) -> None:
+    from headway.notify.actions import add_team_webhook
+
+    hook = add_team_webhook(
+        by=org.lead, team=org.depot, name="Depot", url="https://hooks.slack.com/services/A/B/c"
+    )
+    assert hook.format == "slack"  # guessed from the host when none is chosen
+    refused = signed_in(org.member).post(f"/teams/depot/webhooks/{hook.pk}/delete")
+    assert refused.status_code == 403
+    assert TeamWebhook.objects.filter(pk=hook.pk).exists()
+    # Another team's lead cannot reach it through their own team either.
+    elsewhere = signed_in(org.lead).post(f"/teams/sales/webhooks/{hook.pk}/delete")
+    assert elsewhere.status_code == 403
+    assert TeamWebhook.objects.filter(pk=hook.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_bad_personal_webhook_url_is_refused_and_no_setting_is_saved(org: Any) -> None:
+    client = signed_in(org.member)
+    answer = client.post(
+        "/settings/notifications",
+        {"email_kr_achieved": "on", "webhook_url": "javascript:alert(1)"},
+    )
+    assert answer.status_code == 200
+    assert "starts with https://" in answer.content.decode()
+    assert not Preference.objects.filter(person=org.member).exists()
+    assert not PersonalWebhook.objects.filter(person=org.member).exists()
+
+
+@pytest.mark.django_db
+def test_retrying_deliveries_is_refused_for_non_admins_and_changes_nothing(org: Any) -> None:
+    from headway.notify.actions import retry_deliveries
+
+    TeamWebhook.objects.create(team=org.depot, name="Depot", url="https://hooks.example/x")
+    make_events(org, 1)
+    Delivery.objects.exclude(channel="inbox").update(status=DeliveryStatus.FAILED, attempts=5)
+    before = list(Delivery.objects.values_list("pk", "status", "attempts").order_by("pk"))
+    assert any(status == "failed" for _, status, _ in before)
+    with pytest.raises(PermissionDenied, match="Only organisation admins see deliveries"):
+        retry_deliveries(by=org.lead, every_failed=True)
+    refused = signed_in(org.lead).post("/admin-tools/deliveries/retry", {"all": "1"})
+    assert refused.status_code == 403
+    assert list(Delivery.objects.values_list("pk", "status", "attempts").order_by("pk")) == before
+    assert retry_deliveries(by=org.admin, every_failed=True).queued == sum(
+        status == "failed" for _, status, _ in before
+    )

@@ -20,7 +20,7 @@ from django.utils import timezone
 from headway.discussion.mentions import handles, resolve
 from headway.discussion.models import Comment
 from headway.discussion.targets import Target, of_comment
-from headway.teams.access import Access, refuse, require
+from headway.teams.access import Access, refuse
 from headway.writes import save_checked
 
 if TYPE_CHECKING:
@@ -55,10 +55,17 @@ def mentioned_people(body: str) -> list[int]:
     return list(dict.fromkeys(matched[h] for h in wanted if h in matched))
 
 
+def why_not_discuss(access: Access, target: Target) -> str | None:
+    """Everyone who may see a thing may discuss it (PRODUCT.md: permissions as for seeing)."""
+    if target.visible_to(access):
+        return None
+    return "You cannot see this, so not discuss it."
+
+
 @transaction.atomic
 def add_comment(*, by: Person, target: Target, body: str) -> Comment:
     """Write a comment on `target` (anyone who may see it); announces its mentions."""
-    require(target.visible_to(Access.for_person(by)), "You cannot see this, so not discuss it.")
+    refuse(why_not_discuss(Access.for_person(by), target))
     comment = Comment(
         author=by, body=_clean_body(body), created_at=timezone.now(), **target.filter()
     )
@@ -102,14 +109,21 @@ def edit_comment(*, by: Person, comment: Comment, body: str, seen_version: int |
     return comment
 
 
+def why_not_delete_comment(
+    by: Person, comment: Comment, access: Access | None = None
+) -> str | None:
+    """Its author, or an admin moderating; `access` saves a lookup when a page asks per row."""
+    if by.pk is not None and comment.author_id == by.pk:
+        return None
+    if (access if access is not None else Access.for_person(by)).is_admin:
+        return None
+    return "Only its author or an admin may delete a comment."
+
+
 @transaction.atomic
 def delete_comment(*, by: Person, comment: Comment) -> None:
     """Delete a comment (its author, or an admin); the history keeps what it said."""
-    acc = Access.for_person(by)
-    require(
-        (by.pk is not None and comment.author_id == by.pk) or acc.is_admin,
-        "Only its author or an admin may delete a comment.",
-    )
+    refuse(why_not_delete_comment(by, comment))
     comment._history_user = by  # type: ignore[attr-defined]
     comment.delete()
 

@@ -5,23 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import URLValidator
 
-from headway.notify.formats import guess_format
 from headway.notify.kinds import KINDS, TEAM_KINDS, WebhookFormat, label
-from headway.notify.models import TeamWebhook
 
-WEB_SCHEMES = URLValidator(schemes=["http", "https"])
+# The forms only parse: what a valid webhook URL, name or kind is lives in notify/actions.py.
 
 
 class PreferencesForm(forms.Form):
     """Per kind of event: e-mail and webhook on or off; plus the person's webhook URL."""
 
-    webhook_url = forms.URLField(
+    webhook_url = forms.CharField(
         required=False,
-        max_length=500,
-        assume_scheme="https",
-        validators=[WEB_SCHEMES],
         label="Your webhook URL",
         help_text="An incoming-webhook URL (Slack, Microsoft Teams, Mattermost, …) that "
         "posts to you; leave empty for none.",
@@ -58,41 +52,40 @@ class PreferencesForm(forms.Form):
         ]
 
 
-class TeamWebhookForm(forms.ModelForm[TeamWebhook]):
-    url = forms.URLField(
-        max_length=500,
-        assume_scheme="https",
-        validators=[WEB_SCHEMES],
+class _OneOf(forms.ChoiceField):
+    """Lists the choices but leaves refusing an unknown one to the action (one message)."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
+class _AnyOf(forms.MultipleChoiceField):
+    """Lists the choices but leaves refusing an unknown one to the action (one message)."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
+class TeamWebhookForm(forms.Form):
+    name = forms.CharField(required=False, label="Name")
+    url = forms.CharField(
+        required=False,
         label="Incoming-webhook URL",
         help_text="From Slack (Incoming Webhooks), Microsoft Teams (a Workflows webhook: "
         "“Post to a channel when a webhook request is received”) or any service that "
         "accepts a JSON POST.",
     )
-    format = forms.ChoiceField(
+    format = _OneOf(
         choices=[("", "Guess from the URL"), *WebhookFormat.choices],
         required=False,
         label="Message format",
         help_text="Slack URLs get Block Kit, Teams Workflows URLs an Adaptive Card, "
         "others the generic JSON.",
     )
-    kinds = forms.MultipleChoiceField(
+    kinds = _AnyOf(
         choices=[(kind, label(kind)) for kind in TEAM_KINDS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Events to post",
         help_text="None ticked means all of them.",
     )
-
-    class Meta:
-        model = TeamWebhook
-        fields = ("name", "url", "format", "kinds")
-
-    def clean_format(self) -> str:
-        return str(self.cleaned_data.get("format") or "")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("format") and data.get("url"):
-            data["format"] = guess_format(str(data["url"]))
-            self.instance.format = data["format"]
-        return data

@@ -5,19 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from headway.notify.delivery import retry_now
-from headway.notify.formats import guess_format
+from headway.notify import actions
 from headway.notify.forms import PreferencesForm, TeamWebhookForm
 from headway.notify.kinds import KINDS, label
 from headway.notify.models import (
@@ -30,8 +28,9 @@ from headway.notify.models import (
     TeamWebhook,
 )
 from headway.notify.retries import max_attempts
-from headway.teams.access import Access
+from headway.teams.access import Access, refuse
 from headway.teams.models import Team
+from headway.web.common import add_errors
 
 if TYPE_CHECKING:
     from headway.teams.models import Person
@@ -139,24 +138,23 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, initial=initial, slack=slack_app)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with transaction.atomic():
-            for kind in KINDS:
-                defaults: dict[str, object] = {
-                    "email": bool(data.get(f"email_{kind}")),
-                    "webhook": bool(data.get(f"webhook_{kind}")),
-                }
-                if f"slack_{kind}" in form.fields:
-                    defaults["slack"] = bool(data.get(f"slack_{kind}"))
-                Preference.objects.update_or_create(person=me, kind=kind, defaults=defaults)
-            PersonalWebhook.objects.update_or_create(
-                person=me,
-                defaults={
-                    "url": data.get("webhook_url") or "",
-                    "format": guess_format(data.get("webhook_url") or ""),
-                },
+        choices = {
+            kind: actions.ChannelChoice(
+                email=bool(data.get(f"email_{kind}")),
+                webhook=bool(data.get(f"webhook_{kind}")),
+                slack=bool(data.get(f"slack_{kind}")) if f"slack_{kind}" in form.fields else None,
             )
-        messages.success(request, "Notification settings saved.")
-        return redirect("notify:settings")
+            for kind in KINDS
+        }
+        try:
+            actions.save_preferences(
+                by=me, choices=choices, webhook_url=data.get("webhook_url") or ""
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Notification settings saved.")
+            return redirect("notify:settings")
     return render(
         request,
         "notify/settings.html",
@@ -166,8 +164,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 
 def _steerable_team(request: HttpRequest, key: str) -> Team:
     team = get_object_or_404(Team, key=key)
-    if not Access.for_person(_person(request)).can_steer(team.pk):
-        raise PermissionDenied("Only leads and admins of the team manage its webhooks.")
+    refuse(actions.why_not_manage_team_webhooks(Access.for_person(_person(request)), team))
     return team
 
 
@@ -184,12 +181,21 @@ def team_webhooks(request: HttpRequest, key: str) -> HttpResponse:
     team = _steerable_team(request, key)
     form = TeamWebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        hook = form.save(commit=False)
-        hook.team = team
-        hook.created_by = _person(request)
-        hook.save()
-        messages.success(request, f"Webhook “{hook.name}” added.")
-        return redirect("notify:team_webhooks", key=team.key)
+        data = form.cleaned_data
+        try:
+            hook = actions.add_team_webhook(
+                by=_person(request),
+                team=team,
+                name=data["name"],
+                url=data["url"],
+                format=data["format"],
+                kinds=data["kinds"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Webhook “{hook.name}” added.")
+            return redirect("notify:team_webhooks", key=team.key)
     hooks = list(
         TeamWebhook.objects.filter(team=team).annotate(
             sent=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)),
@@ -211,9 +217,10 @@ def team_webhooks(request: HttpRequest, key: str) -> HttpResponse:
 
 @require_POST
 def team_webhook_delete(request: HttpRequest, key: str, pk: int) -> HttpResponse:
-    team = _steerable_team(request, key)
-    hook = get_object_or_404(TeamWebhook, pk=pk, team=team)
-    hook.delete()
+    team = get_object_or_404(Team, key=key)
+    hook = actions.remove_team_webhook(by=_person(request), team=team, webhook_id=pk)
+    if hook is None:
+        raise Http404("No such webhook on this team.")
     messages.success(request, f"Webhook “{hook.name}” removed.")
     return redirect("notify:team_webhooks", key=team.key)
 
@@ -230,8 +237,7 @@ STATUS_FILTERS = {
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not Access.for_person(_person(request)).can_manage():
-        raise PermissionDenied("Only organisation admins see deliveries.")
+    refuse(actions.why_not_see_deliveries(Access.for_person(_person(request))))
 
 
 @require_GET
@@ -279,14 +285,12 @@ def deliveries_retry(request: HttpRequest) -> HttpResponse:
     "Every failed" leaves the uncertain ones alone: each may have reached its receiver,
     so an admin retries it by selecting it after checking.
     """
-    _require_admin(request)
-    if request.POST.get("all") == "1":
-        ids = list(
-            Delivery.objects.filter(status=DeliveryStatus.FAILED).values_list("pk", flat=True)
-        )
-    else:
-        ids = [int(v) for v in request.POST.getlist("delivery") if v.isdigit()]
-    count = retry_now(ids)
+    retried = actions.retry_deliveries(
+        by=_person(request),
+        delivery_ids=[int(v) for v in request.POST.getlist("delivery") if v.isdigit()],
+        every_failed=request.POST.get("all") == "1",
+    )
+    count = retried.queued
     messages.success(request, f"{count} deliver{'ies' if count != 1 else 'y'} queued again.")
     return redirect(f"{reverse('notify:deliveries')}?status=failed")
 
@@ -322,7 +326,6 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invitations(request: HttpRequest) -> HttpResponse:
     """People invited by e-mail: whether the invitation was sent, failed or accepted; resend."""
-    from django.core.exceptions import ValidationError
 
     from headway.notify.models import MailKind
     from headway.notify.outbox import invitation_states

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
@@ -75,9 +76,12 @@ class Access:
         current = self.role(team_id)
         return current is not None and RANK[current] >= RANK[role]
 
-    @property
+    @cached_property
     def is_admin(self) -> bool:
-        """An organisation admin: a superuser, or an admin of a root team."""
+        """An organisation admin: a superuser, or an admin of a root team.
+
+        Kept for the access's life (one request): pages ask it once per row.
+        """
         if self.is_superuser:
             return True
         from headway.teams.models import Team
@@ -155,12 +159,6 @@ class Access:
     def can_manage(self) -> bool:
         """Close or reopen cycles; manage people, teams and cycles."""
         return self.is_admin
-
-
-def require(allowed: bool, message: str) -> None:
-    """Raise PermissionDenied with `message` unless `allowed`."""
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 def refuse(reason: str | None) -> None:

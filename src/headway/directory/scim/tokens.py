@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from headway.directory.models import ScimToken
-from headway.teams.access import Access, require
+from headway.teams.access import Access, refuse
 from headway.teams.models import Person
 
 TOKEN_PREFIX = "hwscim_"
@@ -32,9 +32,14 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def why_not_manage_scim_tokens(access: Access) -> str | None:
+    """A SCIM token writes people and teams: as powerful as an admin, so admins' only."""
+    return None if access.can_manage() else "Only admins may create or revoke SCIM tokens."
+
+
 @transaction.atomic
 def create_scim_token(*, by: Person, name: str) -> NewScimToken:
-    require(Access.for_person(by).can_manage(), "Only admins may create SCIM tokens.")
+    refuse(why_not_manage_scim_tokens(Access.for_person(by)))
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Name the token after the identity provider that uses it."})
@@ -66,7 +71,7 @@ def find_scim_token(secret: str) -> ScimToken | None:
 
 @transaction.atomic
 def revoke_scim_token(*, by: Person, token_id: int) -> ScimToken:
-    require(Access.for_person(by).can_manage(), "Only admins may revoke SCIM tokens.")
+    refuse(why_not_manage_scim_tokens(Access.for_person(by)))
     token = ScimToken.objects.select_for_update().get(pk=token_id)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()

@@ -24,7 +24,11 @@ from headway.okrs.actions import (
     create_cycle,
     reopen_cycle,
     update_cycle,
+    why_not_close,
+    why_not_create_objective,
+    why_not_edit_objective,
     why_not_manage_cycles,
+    why_not_reopen,
     write_reflections,
 )
 from headway.okrs.insight_db import KpiMoveRow
@@ -169,7 +173,11 @@ def cycles_index(request: HttpRequest) -> HttpResponse:
     if cycle is None:
         if wanted:
             raise Http404("No such cycle.")
-        return render(request, "web/no_cycle.html", {"can_manage": access(request).can_manage()})
+        return render(
+            request,
+            "web/no_cycle.html",
+            {"can_manage": why_not_manage_cycles(access(request)) is None},
+        )
     return redirect("cycle", key=cycle.key)
 
 
@@ -249,7 +257,7 @@ def _tree_context(
         "shown": len(scores),
         "mean": sum(scores) / len(scores) if scores else None,
         "expected": expected_progress(core_cycle(cycle), display_moment(cycle)),
-        "can_create": any(acc.can_create_in(t.pk) for t in teams),
+        "can_create": bool(teams) and why_not_create_objective(acc, teams) is None,
     }
 
 
@@ -400,7 +408,8 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
     """
     cycle = get_object_or_404(Cycle, key=key)
     acc = access(request)
-    can_manage = acc.can_manage()
+    # The close box shows when the action would let this person close (or reopen) it.
+    can_manage = (why_not_reopen(acc) if cycle.is_closed else why_not_close(acc)) is None
     scope = ReviewScope.from_request(request)
     teams_by_id = {t.pk: t for t in Team.objects.all()}
     visible = Objective.objects.filter(acc.objective_condition(), cycle=cycle)
@@ -435,7 +444,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             objective=objective,
             result=tree.objective_result(objective),
             grade=_graded(cycle, objective.score, objective.grade),
-            editable=not cycle.is_closed and acc.can_edit_objective(objective),
+            editable=not cycle.is_closed and why_not_edit_objective(acc, objective) is None,
             reflection=objective.reflection,
             key_results=[(kr, tree.key_result_result(kr)) for kr in tree.key_results_of(objective)],
             findings=coach.get(objective.key, []),

@@ -66,17 +66,24 @@ def discussion(request: HttpRequest, target: str) -> HttpResponse:
     paginator = Paginator(comments, PAGE)
     number = request.GET.get("page")
     page = paginator.get_page(number if number else paginator.num_pages)
+    shown = with_history(list(page.object_list))
+    me, acc = person(request), access(request)
+    # The page asks the actions' own predicates which buttons each comment gets.
+    editable = {s.comment.pk for s in shown if actions.why_not_edit_comment(me, s.comment) is None}
+    deletable = {
+        s.comment.pk for s in shown if actions.why_not_delete_comment(me, s.comment, acc) is None
+    }
     return render(
         request,
         "web/discussion.html",
         {
             "target": found,
             "page": page,
-            "shown": with_history(list(page.object_list)),
+            "shown": shown,
             "body": body,
             "error": error,
-            "me": person(request).pk,
-            "is_admin": access(request).is_admin,
+            "editable": editable,
+            "deletable": deletable,
         },
         status=422 if error else 200,
     )

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from headway.kpis.actions import why_not_promote
 from headway.kpis.models import Health, Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult
@@ -105,7 +106,7 @@ def home(request: HttpRequest) -> HttpResponse:
     promotions = [
         kpi
         for kpi in Kpi.objects.deserving_promotion().select_related("team").order_by("name")
-        if acc.can_steer(kpi.team_id)
+        if why_not_promote(acc, [kpi.team_id]) is None
     ]
     my_teams = list(Team.objects.filter(pk__in=acc.member_of).order_by("name"))
     needs_me = bool(overdue or alarming or promotions)

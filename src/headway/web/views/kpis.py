@@ -29,6 +29,7 @@ from headway.kpis.actions import (
     update_kpi,
     why_not_add_kpi,
     why_not_edit_kpi,
+    why_not_move_kpi,
     why_not_promote,
     why_not_push,
     why_not_return_to_monitoring,
@@ -118,7 +119,7 @@ def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
         "total": sum(counts.values()),
         "base_url": base_url,
         "query": f"{query}&" if query else "",
-        "can_create": any(access(request).can_create_in(t.pk) for t in teams),
+        "can_create": bool(teams) and why_not_add_kpi(access(request), teams) is None,
     }
     template = "web/kpi_board.html#board" if is_htmx(request) else "web/kpi_board.html"
     response = render(request, template, context)
@@ -158,7 +159,9 @@ def _promotion_targets(acc: Access, kpi: Kpi, find: str, chosen: str | None) -> 
         acc.objective_condition()
     )
     if not acc.is_superuser:
-        objectives = objectives.filter(team_id__in=[t for t in acc.roles if acc.can_steer(t)])
+        objectives = objectives.filter(
+            team_id__in=[t for t in acc.roles if why_not_promote(acc, [t]) is None]
+        )
     matches = (
         Q(title__icontains=find) | Q(team__name__icontains=find) if find else Q(pk__isnull=False)
     )
@@ -179,7 +182,7 @@ def _promotion_targets(acc: Access, kpi: Kpi, find: str, chosen: str | None) -> 
         for o in ranked.select_related("team", "cycle").order_by(
             "rank", "cycle__start", "team__name", "title"
         )[: PROMOTE_CHOICES + 1]
-        if acc.can_steer(o.team_id) and acc.can_see_objective(o)
+        if why_not_promote(acc, [o.team_id]) is None and acc.can_see_objective(o)
     ]
     wanted: list[Objective] = [o for o in fetched if o.rank < 4]
     return Targets(
@@ -209,7 +212,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     kpi = get_object_or_404(Kpi.objects.select_related("team", "owner"), key=key)
     acc = access(request)
     me = person(request)
-    can_push = acc.can_push_measurements(kpi)
+    can_push = why_not_push(acc, kpi) is None
     action = request.POST.get("action") if request.method == "POST" else None
     targets = _promotion_targets(
         acc,
@@ -323,7 +326,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             "monitoring": monitoring,
             "deserves": deserves,
             "can_push": can_push,
-            "can_edit": acc.can_edit_kpi(kpi),
+            "can_edit": why_not_edit_kpi(acc, kpi) is None,
             "can_promote": targets.any,
             "targets": targets,
             "measure_form": measure_form,
@@ -346,7 +349,7 @@ def _card(form: KpiForm) -> dict[str, Any]:
 def kpi_create(request: HttpRequest) -> HttpResponse:
     acc = access(request)
     me = person(request)
-    teams = [t for t in Team.objects.order_by("name") if acc.can_create_in(t.pk)]
+    teams = [t for t in Team.objects.order_by("name") if why_not_add_kpi(acc, [t]) is None]
     refuse(why_not_add_kpi(acc, teams) if teams else why_not_add_kpi(acc, Team.objects.all()))
     initial: dict[str, Any] = {"owner": me.pk, "cadence": "monthly"}
     team = next((t for t in teams if t.key == request.GET.get("team")), None)
@@ -379,7 +382,7 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
     acc = access(request)
     me = person(request)
     refuse(why_not_edit_kpi(acc, kpi))
-    teams = [t for t in Team.objects.order_by("name") if acc.can_edit_kpi(Kpi(team_id=t.pk))]
+    teams = [t for t in Team.objects.order_by("name") if why_not_move_kpi(acc, t) is None]
     if kpi.team not in teams:
         teams.append(kpi.team)
     form = KpiForm(request.POST or None, instance=kpi, teams=teams)

@@ -190,7 +190,8 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
                 result=result,
                 points=points[kr.pk],
                 chart=chart,
-                can_edit=not cycle.is_closed and acc.can_edit_key_result(kr),
+                can_edit=not cycle.is_closed
+                and okr_rights.why_not_edit_key_result(acc, kr) is None,
                 gaming=kr.pk in alerts,
                 forecast_value=forecast_value,
                 expected_value=expected_value,
@@ -231,18 +232,23 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
             "children": children,
             "parent": parent,
             "history": changes,
-            "can_edit": not cycle.is_closed and acc.can_edit_objective(objective),
+            # What the page offers comes from the actions' own predicates.
+            "can_edit": not cycle.is_closed
+            and okr_rights.why_not_edit_objective(acc, objective) is None,
             "can_add": not cycle.is_closed
-            and (acc.can_create_in(objective.team_id) or acc.can_edit_objective(objective)),
+            and okr_rights.why_not_add_key_result(acc, objective) is None,
             "can_check_in": open_cycle
-            and any(kr.takes_checkins and acc.can_check_in(kr) for kr in key_results),
+            and any(
+                kr.takes_checkins and okr_rights.why_not_check_in(acc, kr) is None
+                for kr in key_results
+            ),
             "charts": any(row.chart for row in rows),
             "findings": [f for f in coach if f.path == own],
             "discussion": discussion_summary(Target("objective", objective=objective)),
             # Cascade (issue 18): write an aligned objective, prefilled, if one may.
             "align_url": None if cycle.is_closed else _align_url(acc, objective),
             # Carry-over (issue 18): where it came from, where it was carried.
-            "can_carry": acc.can_create_in(objective.team_id),
+            "can_carry": okr_rights.why_not_carry_over(acc, objective) is None,
             "copied_from": objective.copied_from
             if objective.copied_from and acc.can_see_objective(objective.copied_from)
             else None,
@@ -300,7 +306,7 @@ def _align_url(acc: Any, objective: Objective) -> str | None:
     fallback: int | None = None
     for team_id in above:
         # Creating an objective aligned at once is for leads (as align_objective is).
-        if not acc.can_steer(team_id):
+        if okr_rights.why_not_align(acc, team_id) is not None:
             continue
         fallback = fallback or team_id
         node: int | None = team_id

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_team
+from headway.notify.actions import why_not_manage_team_webhooks
 from headway.okrs import insight_db
 from headway.okrs.models import Cycle, CycleState
 from headway.teams.access import refuse
@@ -88,7 +89,7 @@ def teams(request: HttpRequest) -> HttpResponse:
         "web/teams.html",
         {
             "roots": roots,
-            "can_manage": access(request).can_manage(),
+            "can_manage": why_not_manage(access(request), "people and teams") is None,
             "people": people_count,
             "everyone": everyone,
         },
@@ -100,7 +101,7 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
     """A team: members and roles (admins change them), sub-teams, links to its OKRs and KPIs."""
     team = get_object_or_404(Team.objects.select_related("parent"), key=key)
     acc = access(request)
-    can_manage = acc.can_manage()
+    can_manage = why_not_manage(acc, "people and teams") is None
     form = MembershipForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         refuse(why_not_manage(acc, "people and teams"))
@@ -143,7 +144,7 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             "cycle": cycle,
             "form": form,
             "can_manage": can_manage,
-            "can_steer": acc.can_steer(team.pk),
+            "can_manage_webhooks": why_not_manage_team_webhooks(acc, team) is None,
             "can_check_in": acc.at_least(team.pk, "member"),
             "findings": findings_for_team(team),
             # Across closed cycles (okrs.insight_db): 2 queries and 1 for the calibration.
