@@ -771,7 +771,131 @@ def after_checkin(
     with guard("after_checkin"):
         drafts = transitions(changes, trigger_at=checkin.at, actor_id=actor_id)
         drafts += gaming_drafts([key_result], at=max(changes.at, checkin.at), actor_id=actor_id)
+        drafts.append(checkin_draft(checkin, key_result, actor_id=actor_id))
         record(drafts)
+
+
+def checkin_draft(checkin: CheckIn, key_result: KeyResult, *, actor_id: int | None) -> Draft:
+    """A check-in, told to the objective's owner and the team's leads (not its author)."""
+    objective = key_result.objective
+    link, private = _objective_facts(objective)
+    value = (
+        ("Done" if checkin.done else "Not done")
+        if key_result.kind == "milestone"
+        else text.number(checkin.value, key_result.unit)
+    )
+    facts = [("Value", value)]
+    if checkin.confidence is not None:
+        facts.append(("Confidence", f"{checkin.confidence}/10"))
+    if checkin.comment:
+        facts.append(("Comment", checkin.comment[:300]))
+    author = str(checkin.author) if checkin.author_id else "A data source"
+    return Draft(
+        kind=EventKind.CHECKIN_ON_OBJECTIVE,
+        key=f"{EventKind.CHECKIN_ON_OBJECTIVE}:{checkin.pk}",
+        title=f"Check-in on “{key_result.title}”",
+        summary=f"{author} checked in on “{key_result.title}” of “{objective.title}”.",
+        facts=[*facts, ("Objective", objective.title), ("Team", objective.team.name)],
+        numbers={"value": checkin.value, "confidence": checkin.confidence},
+        occurred_at=checkin.at,
+        link=link,
+        team_id=objective.team_id,
+        cycle_id=objective.cycle_id,
+        objective_id=objective.pk,
+        key_result_id=key_result.pk,
+        private=private,
+        objective_owner_id=objective.owner_id,
+        actor_id=actor_id,
+        people=[objective.owner_id],
+        lead_teams=[objective.team_id],
+    )
+
+
+def aligned_draft(child: Objective, parent: Objective, *, actor_id: int | None) -> Draft:
+    """A new objective rolls up into `parent`: its owner and team's leads hear of it.
+
+    Private children are told only to those who may see them (the fan-out's visibility
+    check runs on the child's team, which is the event's team).
+    """
+    link, private = _objective_facts(child)
+    return Draft(
+        kind=EventKind.OBJECTIVE_ALIGNED,
+        key=f"{EventKind.OBJECTIVE_ALIGNED}:{child.pk}:{parent.pk}",
+        title=f"“{child.title}” is aligned to “{parent.title}”",
+        summary=(
+            f"{child.team.name}'s objective “{child.title}” now rolls up into "
+            f"“{parent.title}” ({child.cycle})."
+        ),
+        facts=[
+            ("Objective", child.title),
+            ("Team", child.team.name),
+            ("Aligned to", parent.title),
+            ("Cycle", str(child.cycle)),
+        ],
+        occurred_at=timezone.now(),
+        link=link,
+        team_id=child.team_id,
+        cycle_id=child.cycle_id,
+        objective_id=child.pk,
+        private=private,
+        objective_owner_id=child.owner_id,
+        actor_id=actor_id,
+        people=[parent.owner_id],
+        lead_teams=[parent.team_id],
+    )
+
+
+def cycle_state_draft(cycle: Cycle, *, closed: bool, actor_id: int | None) -> Draft:
+    """A cycle closed or reopened: owners in it, their teams' leads and webhooks."""
+    from headway.okrs.models import KeyResult, Objective
+
+    objectives = list(
+        Objective.objects.filter(cycle=cycle).values_list("team_id", "owner_id", "grade")
+    )
+    owners = list(
+        KeyResult.objects.filter(objective__cycle=cycle).values_list("owner_id", flat=True)
+    )
+    teams = sorted({team_id for team_id, _, _ in objectives})
+    people: list[int | None] = [owner for _, owner, _ in objectives] + owners
+    grades = [g for _, _, g in objectives if g is not None]
+    kind = EventKind.CYCLE_CLOSED if closed else EventKind.CYCLE_REOPENED
+    now = timezone.now()
+    moment = cycle.closed_at if closed and cycle.closed_at else now
+    mean = sum(grades) / len(grades) if grades else None
+    facts = [("Objectives", str(len(objectives)))]
+    if closed:
+        facts.append(("Mean grade", text.score(mean)))
+    return Draft(
+        kind=kind,
+        key=f"{kind}:{cycle.pk}:{moment.isoformat()}",
+        title=f"{cycle} was {'closed' if closed else 'reopened'}",
+        summary=(
+            f"{cycle} is closed: every score is frozen as its grade. Read the review."
+            if closed
+            else f"{cycle} is open again: check-ins and edits are possible until it closes."
+        ),
+        facts=facts,
+        numbers={"objectives": len(objectives), "mean_grade": mean if closed else None},
+        occurred_at=moment,
+        link=text.link("cycle", cycle.key),
+        cycle_id=cycle.pk,
+        actor_id=actor_id,
+        people=people,
+        lead_teams=teams,
+        webhook_teams=teams,
+    )
+
+
+def after_aligned(child: Objective, parent: Objective, *, by: Person | None) -> None:
+    """Announce a new roll-up child (create_objective with a parent, align_objective)."""
+    with guard("after_aligned"):
+        record([aligned_draft(child, parent, actor_id=by.pk if by else None)])
+
+
+def after_cycle_state(cycle: Cycle, *, closed: bool, by: Person | None) -> None:
+    """Announce a cycle closed or reopened (close_cycle, reopen_cycle)."""
+    with guard("after_cycle_state"):
+        record([cycle_state_draft(cycle, closed=closed, actor_id=by.pk if by else None)])
 
 
 def after_rescore(changes: ScoreChanges, *, by: Person | None) -> None:

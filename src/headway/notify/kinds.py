@@ -27,6 +27,10 @@ class EventKind(models.TextChoices):
     DATA_INCIDENT = "data_incident", "Data incident"
     BACK_TO_MONITORING = "back_to_monitoring", "Key result back to monitoring"
     MENTIONED = "mentioned", "Mentioned in a comment"
+    CHECKIN_ON_OBJECTIVE = "checkin_on_objective", "Check-in on your objective"
+    OBJECTIVE_ALIGNED = "objective_aligned", "Objective aligned to yours"
+    CYCLE_CLOSED = "cycle_closed", "Cycle closed"
+    CYCLE_REOPENED = "cycle_reopened", "Cycle reopened"
 
 
 class Channel(models.TextChoices):
@@ -147,6 +151,31 @@ KINDS: dict[str, KindInfo] = {
         email=True,
         webhook=True,
         team=False,
+    ),
+    # Frequent, so the inbox only by default: a lead hears of every check-in on the team's.
+    EventKind.CHECKIN_ON_OBJECTIVE: KindInfo(
+        "Someone checked in on a key result of an objective you own or lead.",
+        email=False,
+        webhook=False,
+        team=False,
+    ),
+    EventKind.OBJECTIVE_ALIGNED: KindInfo(
+        "A new objective was aligned to one you own or lead (it rolls up into it).",
+        email=True,
+        webhook=False,
+        team=False,
+    ),
+    EventKind.CYCLE_CLOSED: KindInfo(
+        "A cycle was closed: its scores are frozen as grades; read the review.",
+        email=True,
+        webhook=True,
+        team=True,
+    ),
+    EventKind.CYCLE_REOPENED: KindInfo(
+        "A closed cycle was reopened: check-ins and edits are possible again.",
+        email=True,
+        webhook=True,
+        team=True,
     ),
 }
 

@@ -384,7 +384,16 @@ def create_objective(
     save_checked(objective, by=by)
     # A parent gains a roll-up child.
     stored.rescore([objective.pk])
+    if parent is not None:
+        _announce_aligned(objective, parent, by)
     return objective
+
+
+def _announce_aligned(objective: Objective, parent: Objective, by: Person) -> None:
+    # Notifications (issue 19): the parent's owner and leads hear of a new roll-up child.
+    from headway.notify import events as notify_events
+
+    notify_events.after_aligned(objective, parent, by=by)
 
 
 @transaction.atomic
@@ -566,6 +575,8 @@ def align_objective(
     objective.save()
     # The old parent loses a roll-up child; the new one (an ancestor now) gains one.
     stored.rescore([objective.pk, previous_parent] if previous_parent else [objective.pk])
+    if parent is not None and parent.pk != previous_parent:
+        _announce_aligned(objective, parent, by)
     return objective
 
 
@@ -681,7 +692,15 @@ def close_cycle(
     cycle.save()
     # The stored scores freeze with the grades: those of the moment of closing.
     stored.store_tree(tree)
+    _announce_cycle_state(cycle, closed=True, by=by)
     return cycle
+
+
+def _announce_cycle_state(cycle: Cycle, *, closed: bool, by: Person) -> None:
+    # Notifications (issue 19): owners in the cycle, their leads and team webhooks.
+    from headway.notify import events as notify_events
+
+    notify_events.after_cycle_state(cycle, closed=closed, by=by)
 
 
 @transaction.atomic
@@ -729,6 +748,7 @@ def reopen_cycle(*, cycle: Cycle, by: Person) -> Cycle:
     cycle._history_user = by  # type: ignore[attr-defined]
     cycle.save()
     stored.rescore_cycle(cycle)
+    _announce_cycle_state(cycle, closed=False, by=by)
     return cycle
 
 
