@@ -856,7 +856,8 @@ def cycle_state_draft(cycle: Cycle, *, closed: bool, actor_id: int | None) -> Dr
         KeyResult.objects.filter(objective__cycle=cycle).values_list("owner_id", flat=True)
     )
     teams = sorted({team_id for team_id, _, _ in objectives})
-    people: list[int | None] = [owner for _, owner, _ in objectives] + owners
+    people: list[int | None] = [owner for _, owner, _ in objectives]
+    people += owners
     grades = [g for _, _, g in objectives if g is not None]
     kind = EventKind.CYCLE_CLOSED if closed else EventKind.CYCLE_REOPENED
     now = timezone.now()
