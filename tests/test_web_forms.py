@@ -401,7 +401,11 @@ def test_close_cycle_lists_missing_reflections_and_keeps_typed_text(data: Simple
     assert "Kept this text" in body
     assert not Cycle.objects.get(pk=data.org.cycle.pk).is_closed
     form = {"action": "close", **{f"reflection-{o.key}": f"Notes on {o.key}" for o in committed}}
-    done = admin.post(url, form)
+    asked = admin.post(url, form).content.decode()
+    assert "Yes, close" in asked  # first the confirmation, naming what closing freezes
+    assert "Notes on" in asked  # the typed reflections wait in their boxes
+    assert not Cycle.objects.get(pk=data.org.cycle.pk).is_closed
+    done = admin.post(url, {**form, "action": "close-confirmed"})
     assert done.status_code == 302
     cycle = Cycle.objects.get(pk=data.org.cycle.pk)
     assert cycle.is_closed

@@ -185,6 +185,10 @@ def test_close_the_cycle(
     for objective in Objective.objects.filter(cycle=world.org.cycle):
         page.fill(f"#reflection-{objective.key}", f"What we learnt on {objective.key}")
     page.get_by_role("button", name="Close cycle").click()
+    # The confirmation names what closing freezes before anything is frozen.
+    assert page.locator("#close-confirm").get_by_text("as their grades").is_visible()
+    assert not Cycle.objects.get(pk=world.org.cycle.pk).is_closed
+    page.get_by_role("button", name="Yes, close").click()
     assert page.get_by_text("is closed; its scores are now grades").is_visible()
     assert page.get_by_role("button", name="Reopen cycle").is_visible()
     assert Cycle.objects.get(pk=world.org.cycle.pk).is_closed

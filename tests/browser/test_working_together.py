@@ -81,6 +81,7 @@ def test_close_a_cycle_and_carry_two_objectives_choosing_their_key_results(
     sign_in(page, live_server, console, org.admin)
     page.goto(f"{live_server.url}/cycles/{q1.key}/review/")
     page.get_by_role("button", name="Close cycle").click()
+    page.get_by_role("button", name="Yes, close").click()
     assert page.get_by_text("is closed; its scores are now grades").is_visible()
 
     page.get_by_role("link", name="Carry over unfinished objectives").click()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -592,6 +593,88 @@ def _check_state(cycle: Cycle) -> None:
         )
 
 
+def _check_active_spans(cycle: Cycle) -> None:
+    """Active cycles nest or stay apart (docs/okrs.md, "Cycles").
+
+    A year and its quarters may be active together (one contains the other); two active
+    cycles over the same span, or overlapping in part (Q1 and a 1 Feb to 30 Apr cycle),
+    would split the organisation's check-ins between two clocks, so that is refused.
+    """
+    if cycle.state != CycleState.ACTIVE:
+        return
+    others = Cycle.objects.filter(
+        state=CycleState.ACTIVE, start__lte=cycle.end, end__gte=cycle.start
+    ).exclude(pk=cycle.pk)
+    for other in others.order_by("start", "key"):
+        same = other.start == cycle.start and other.end == cycle.end
+        nested = (other.start <= cycle.start and cycle.end <= other.end) or (
+            cycle.start <= other.start and other.end <= cycle.end
+        )
+        if same or not nested:
+            raise ValidationError(
+                {
+                    "state": f"{other} ({other.start:%d %b %Y} to {other.end:%d %b %Y}) is active "
+                    f"and {'covers the same days' if same else 'overlaps these dates in part'}: "
+                    "active cycles nest (a year and its quarters) or stay apart. Close it, "
+                    "or keep this one planning until it ends."
+                }
+            )
+
+
+@dataclass(frozen=True)
+class ClosePreview:
+    """What closing a cycle freezes, for the confirmation that names it."""
+
+    objectives: int
+    key_results: int
+    #: Days until the cycle's end (inclusive) when closing early; 0 on or after its end.
+    days_left: int
+
+
+def preview_close(
+    *, cycle: Cycle, by: Person, reflections: Mapping[str, str] | None = None, today: date
+) -> ClosePreview:
+    """What closing would freeze, refused exactly as `close_cycle` would refuse it.
+
+    The review asks this before it closes: the confirmation names the counts, and a
+    positive `days_left` warns that the cycle has not ended yet. Changes nothing.
+    """
+    refuse(why_not_close(Access.for_person(by)))
+    if cycle.is_closed:
+        raise ValidationError(f"The cycle {cycle} is already closed.")
+    tree = stored.cycle_tree(cycle, at=timezone.now())
+    _check_reflections(cycle, tree, _stripped(reflections))
+    return ClosePreview(
+        objectives=len(tree.objectives),
+        key_results=len(list(tree.key_results())),
+        days_left=(cycle.end - today).days + 1 if today <= cycle.end else 0,
+    )
+
+
+def _stripped(reflections: Mapping[str, str] | None) -> dict[str, str]:
+    return {key: text.strip() for key, text in (reflections or {}).items()}
+
+
+def _check_reflections(cycle: Cycle, tree: Any, reflections: Mapping[str, str]) -> None:
+    """Every committed objective graded below 1.0 needs a reflection: all missing named."""
+    unknown = sorted(set(reflections) - {o.key for o in tree.objectives})
+    if unknown:
+        raise ValidationError({"reflections": f"Not objectives of {cycle}: {', '.join(unknown)}."})
+    missing = []
+    for objective in tree.objectives:
+        score = tree.objective_result(objective).score
+        written = reflections.get(objective.key) or objective.reflection.strip()
+        if objective.type == "committed" and score < 1.0 and not written:
+            missing.append(f"“{objective}” ({score:.1f})")
+    if missing:
+        raise ValidationError(
+            {
+                "reflections": "Committed objectives graded below 1.0 need a reflection "
+                "(what worked, what did not, carry over or drop): " + "; ".join(missing)
+            }
+        )
+
+
 @transaction.atomic
 def create_cycle(
     *,
@@ -606,6 +689,8 @@ def create_cycle(
     refuse(why_not_manage_cycles(Access.for_person(by)))
     cycle = Cycle(key=key, name=name.strip(), start=start, end=end, state=state)
     _check_state(cycle)
+    if start and end and start <= end:
+        _check_active_spans(cycle)
     save_checked(cycle, by=by)
     return cycle
 
@@ -633,6 +718,8 @@ def update_cycle(*, by: Person, cycle: Cycle, **changes: Any) -> Cycle:
         setattr(cycle, name, value)
     if not cycle.is_closed:
         _check_state(cycle)
+        if cycle.start <= cycle.end:
+            _check_active_spans(cycle)
     save_checked(cycle, by=by)
     if {"start", "end"} & set(moved):
         stored.rescore_cycle(cycle)
@@ -659,25 +746,12 @@ def close_cycle(
         raise ValidationError(f"The cycle {cycle} is already closed.")
     at = at or timezone.now()
     tree = stored.cycle_tree(cycle, at=at)
-    reflections = {key: text.strip() for key, text in (reflections or {}).items()}
-    unknown = sorted(set(reflections) - {o.key for o in tree.objectives})
-    if unknown:
-        raise ValidationError({"reflections": f"Not objectives of {cycle}: {', '.join(unknown)}."})
-    missing = []
+    typed = _stripped(reflections)
+    _check_reflections(cycle, tree, typed)
     for objective in tree.objectives:
-        if reflections.get(objective.key):
-            objective.reflection = reflections[objective.key]
-        score = tree.objective_result(objective).score
-        if objective.type == "committed" and score < 1.0 and not objective.reflection.strip():
-            missing.append(f"“{objective}” ({score:.1f})")
-        objective.grade = score
-    if missing:
-        raise ValidationError(
-            {
-                "reflections": "Committed objectives graded below 1.0 need a reflection "
-                "(what worked, what did not, carry over or drop): " + "; ".join(missing)
-            }
-        )
+        if typed.get(objective.key):
+            objective.reflection = typed[objective.key]
+        objective.grade = tree.objective_result(objective).score
     key_results = []
     for objective in tree.objectives:
         for kr in tree.key_results_of(objective):
@@ -743,6 +817,7 @@ def reopen_cycle(*, cycle: Cycle, by: Person) -> Cycle:
     if not cycle.is_closed:
         raise ValidationError(f"The cycle {cycle} is not closed.")
     cycle.state = CycleState.ACTIVE
+    _check_active_spans(cycle)
     cycle.closed_at = None
     cycle.closed_by = None
     cycle._history_user = by  # type: ignore[attr-defined]

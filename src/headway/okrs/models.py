@@ -32,6 +32,28 @@ class CycleState(models.TextChoices):
     CLOSED = "closed"
 
 
+class CycleQuerySet(models.QuerySet["Cycle"]):
+    def current(self, today: date | None = None) -> Cycle | None:
+        """The cycle the pages open by default: the one home of "the current cycle".
+
+        Among active cycles: the one running today, the shortest first (the quarter
+        before its year); else the one that started most recently; else the next to
+        start. A future cycle made active early never hides the running one. None when
+        no cycle is active.
+        """
+        from django.utils import timezone
+
+        today = today or timezone.localdate()
+        active = list(self.filter(state=CycleState.ACTIVE))
+        running = [c for c in active if c.start <= today <= c.end]
+        if running:
+            return min(running, key=lambda c: (c.end - c.start, -c.start.toordinal(), c.key))
+        started = [c for c in active if c.start <= today]
+        if started:
+            return max(started, key=lambda c: (c.start, c.key))
+        return min(active, key=lambda c: (c.start, c.key)) if active else None
+
+
 class Cycle(models.Model):
     """A named time box (a quarter, a year, any span) that objectives belong to."""
 
@@ -46,6 +68,7 @@ class Cycle(models.Model):
     )
 
     history = HistoricalRecords()
+    objects = CycleQuerySet.as_manager()
 
     class Meta:
         ordering = ("-start", "key")

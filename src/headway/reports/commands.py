@@ -74,7 +74,7 @@ def _setup() -> None:
 
 
 def _cycle(key: str | None) -> Cycle:
-    from headway.okrs.models import Cycle, CycleState
+    from headway.okrs.models import Cycle
     from headway.terminal import fail
 
     if key is not None:
@@ -83,10 +83,7 @@ def _cycle(key: str | None) -> Cycle:
             known = ", ".join(Cycle.objects.order_by("-start").values_list("key", flat=True))
             raise fail(f"no cycle {key!r} (cycles: {known or 'none'})")
         return cycle
-    cycle = (
-        Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
-        or Cycle.objects.order_by("-start").first()
-    )
+    cycle = Cycle.objects.current() or Cycle.objects.order_by("-start").first()
     if cycle is None:
         raise fail("there is no cycle yet")
     return cycle

@@ -17,7 +17,7 @@ from headway.api import lookups
 from headway.api.auth import access_of
 from headway.api.routes.common import READ, responses
 from headway.kpis.models import Health, Tier
-from headway.okrs.models import Cycle, CycleState
+from headway.okrs.models import Cycle
 from headway.reports import tables
 from headway.reports.responses import pack_response, table_response
 from headway.reports.writers import CONTENT_TYPES
@@ -146,10 +146,7 @@ def export_team(request: HttpRequest, key: str, params: Query[TeamExportParams])
 def _active_cycle() -> Cycle:
     from headway.api.errors import NotFound
 
-    cycle = (
-        Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
-        or Cycle.objects.order_by("-start").first()
-    )
+    cycle = Cycle.objects.current() or Cycle.objects.order_by("-start").first()
     if cycle is None:
         raise NotFound("There is no cycle yet.")
     return cycle

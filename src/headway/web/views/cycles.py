@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,8 +21,10 @@ from headway.coach.db import REVIEW_RULES, findings_for_objectives
 from headway.coach.rules import Finding
 from headway.okrs import insight_db
 from headway.okrs.actions import (
+    ClosePreview,
     close_cycle,
     create_cycle,
+    preview_close,
     reopen_cycle,
     update_cycle,
     why_not_close,
@@ -32,7 +35,7 @@ from headway.okrs.actions import (
     write_reflections,
 )
 from headway.okrs.insight_db import KpiMoveRow
-from headway.okrs.models import CopyKind, Cycle, CycleState, KeyResult, Objective
+from headway.okrs.models import CopyKind, Cycle, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_progress, grade_band
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
@@ -166,10 +169,7 @@ def cycles_index(request: HttpRequest) -> HttpResponse:
     if wanted:
         cycle = Cycle.objects.filter(key=wanted).first()
     else:
-        cycle = (
-            Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
-            or Cycle.objects.order_by("-start").first()
-        )
+        cycle = Cycle.objects.current() or Cycle.objects.order_by("-start").first()
     if cycle is None:
         if wanted:
             raise Http404("No such cycle.")
@@ -258,6 +258,8 @@ def _tree_context(
         "mean": sum(scores) / len(scores) if scores else None,
         "expected": expected_progress(core_cycle(cycle), display_moment(cycle)),
         "can_create": bool(teams) and why_not_create_objective(acc, teams) is None,
+        # "New cycle" sits where the cycles are listed, for those who may make one.
+        "can_manage_cycles": why_not_manage_cycles(acc) is None,
     }
 
 
@@ -458,8 +460,9 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             if row.objective.pk == copy.copied_from_id:
                 row.carried_into.append(copy)
     errors: list[str] = []
+    closing: list[ClosePreview] = []
     if request.method == "POST":
-        response = _review_post(request, cycle, rows, errors)
+        response = _review_post(request, cycle, rows, errors, closing)
         if response is not None:
             return response
 
@@ -497,6 +500,8 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             "calibration": insight_db.calibration(cycle=cycle if cycle.is_closed else None),
             "graded": len(summary),
             "errors": errors,
+            # "Close cycle" first asks: what closing freezes, and how early it is.
+            "closing": closing[0] if closing else None,
             "can_manage": can_manage,
             "any_editable": any(r.editable for r in rows),
             "missing": len(missing_ids),
@@ -518,8 +523,12 @@ def _review_post(
     cycle: Cycle,
     rows: list[ReviewRow],
     errors: list[str],
+    closing: list[ClosePreview],
 ) -> HttpResponse | None:
-    """Save reflections, close or reopen; None re-renders the page with `errors` and typed text."""
+    """Save reflections, close or reopen; None re-renders the page with `errors` and typed text.
+
+    "Close" asks first (`closing` gets what it would freeze); "close-confirmed" closes.
+    """
     me = person(request)
     action = request.POST.get("action", "save")
     typed: dict[str, str] = {}
@@ -540,6 +549,14 @@ def _review_post(
         messages.success(request, f"{cycle} is open again.")
         return HttpResponseRedirect(review_url)
     if action == "close":
+        try:
+            closing.append(
+                preview_close(cycle=cycle, by=me, reflections=typed, today=timezone.localdate())
+            )
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+        return None
+    if action in {"close", "close-confirmed"}:
         try:
             close_cycle(cycle=cycle, by=me, reflections=typed)
         except ValidationError as exc:

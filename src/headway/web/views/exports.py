@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from headway.kpis.models import Health, Kpi, Tier
-from headway.okrs.models import Cycle, CycleState
+from headway.okrs.models import Cycle
 from headway.reports import tables
 from headway.reports.responses import ExportFormat, pack_response, table_response
 from headway.teams.models import Team
@@ -59,10 +59,7 @@ def _cycle_param(request: HttpRequest) -> Cycle:
     key = request.GET.get("cycle", "").strip()
     if key:
         return get_object_or_404(Cycle, key=key)
-    cycle = (
-        Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
-        or Cycle.objects.order_by("-start").first()
-    )
+    cycle = Cycle.objects.current() or Cycle.objects.order_by("-start").first()
     if cycle is None:
         raise Http404("There is no cycle yet.")
     return cycle

@@ -355,7 +355,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
         Cycle.objects.filter(key=request.GET.get("cycle", ""))
         .exclude(state=CycleState.CLOSED)
         .first()
-        or Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
+        or Cycle.objects.current()
     )
     if cycle is not None:
         initial["cycle"] = cycle.pk

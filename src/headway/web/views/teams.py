@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from headway.coach.db import findings_for_team
 from headway.notify.actions import why_not_manage_team_webhooks
 from headway.okrs import insight_db
-from headway.okrs.models import Cycle, CycleState
+from headway.okrs.models import Cycle
 from headway.teams.access import refuse
 from headway.teams.actions import (
     create_team,
@@ -133,7 +133,7 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
                 )
             return redirect("team", key=team.key)
     members = list(team.memberships.select_related("person").order_by("person__name"))
-    cycle = Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start").first()
+    cycle = Cycle.objects.current()
     return render(
         request,
         "web/team.html",
