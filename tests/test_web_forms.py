@@ -342,8 +342,19 @@ def test_critical_kpi_is_suggested_and_promoted(data: SimpleNamespace) -> None:
     page = lead.get(f"/kpis/{kpi.key}/").content.decode()
     assert "Suggested key result." in page
     assert 'id="promote"' in page
-    response = lead.post(
+    before = list(KeyResult.objects.values_list("pk", "version").order_by("pk"))
+    asked = lead.post(
         f"/kpis/{kpi.key}/", {"action": "promote", "objective": data.objective.pk, "target": ""}
+    )
+    # First the objective's score before and after; nothing is promoted yet.
+    preview = asked.context["promotion"]
+    assert preview.key_result_score == 0.0
+    assert preview.score_after <= preview.score_before
+    assert "Yes, promote" in asked.content.decode()
+    assert list(KeyResult.objects.values_list("pk", "version").order_by("pk")) == before
+    response = lead.post(
+        f"/kpis/{kpi.key}/",
+        {"action": "promote-confirmed", "objective": data.objective.pk, "target": ""},
     )
     assert response["Location"] == f"/objectives/{data.objective.key}/"
     kr = KeyResult.objects.get(objective=data.objective, kpi=kpi)

@@ -124,7 +124,7 @@ def test_promote_accepts_an_objective_the_list_left_out(
         options(client_for(data.org.admin).get(f"/kpis/{kpi.key}/").content.decode())
     )
     response = client_for(data.org.admin).post(
-        f"/kpis/{kpi.key}/", {"action": "promote", "objective": root.pk}
+        f"/kpis/{kpi.key}/", {"action": "promote-confirmed", "objective": root.pk}
     )
     assert response.status_code == 302
     assert response["Location"] == f"/objectives/{root.key}/"

@@ -168,6 +168,9 @@ def test_critical_measurement_turns_the_tile_red_and_gets_promoted(
     suggestion.get_by_role("link", name=kpi.name).click()
     page.select_option("#id_objective", str(world.objective.pk))
     page.get_by_role("button", name="Promote").click()
+    # The preview names the objective's score before and after before anything changes.
+    assert page.locator("#promotion-preview").get_by_text("scores").is_visible()
+    page.get_by_role("button", name="Yes, promote").click()
     page.wait_for_url(re.compile(rf"/objectives/{world.objective.key}/(#.*)?$"))
     assert page.get_by_text("is now a key result").is_visible()
     assert KeyResult.objects.filter(objective=world.objective, kpi=kpi).exists()

@@ -414,6 +414,57 @@ def _number(value: float) -> str:
 
 
 @transaction.atomic
+@dataclass(frozen=True)
+class PromotionPreview:
+    """What promoting would do to the objective's score (the new key result starts at 0)."""
+
+    objective: Objective
+    score_before: float
+    score_after: float
+    key_result_score: float
+    title: str
+
+
+class _DryRun(Exception):
+    def __init__(self, preview: PromotionPreview) -> None:
+        self.preview = preview
+
+
+def preview_promotion(
+    *,
+    kpi: Kpi,
+    objective: Objective,
+    by: Person,
+    target: float | None = None,
+    title: str | None = None,
+) -> PromotionPreview:
+    """Promote in a savepoint, read the scores, roll back: the preview is the real thing.
+
+    Refuses exactly as `promote_kpi` would (rights, cycle, start, target, duplicates) and
+    changes nothing, not even a notification.
+    """
+    before = Objective.objects.values_list("score", flat=True).get(pk=objective.pk)
+    try:
+        with transaction.atomic():
+            key_result = promote_kpi(
+                kpi=kpi, objective=objective, by=by, target=target, title=title
+            )
+            after = Objective.objects.values_list("score", flat=True).get(pk=objective.pk)
+            raise _DryRun(
+                PromotionPreview(
+                    objective=key_result.objective,
+                    score_before=before,
+                    score_after=after,
+                    key_result_score=KeyResult.objects.values_list("score", flat=True).get(
+                        pk=key_result.pk
+                    ),
+                    title=key_result.title,
+                )
+            )
+    except _DryRun as dry:
+        return dry.preview
+
+
 def promote_kpi(
     *,
     kpi: Kpi,

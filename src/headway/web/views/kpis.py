@@ -22,8 +22,10 @@ from headway.discussion.targets import Target
 from headway.kpis.actions import (
     IngestError,
     MeasurementRow,
+    PromotionPreview,
     create_kpi,
     ingest_measurements,
+    preview_promotion,
     promote_kpi,
     return_to_monitoring,
     update_kpi,
@@ -74,6 +76,10 @@ class Tile:
     @property
     def arrow(self) -> str:
         return ARROWS.get((self.kpi.trend, self.kpi.direction), "→")
+
+
+#: "Promote…" previews the score change; "Yes, promote" promotes (issue 19).
+PROMOTE_ACTIONS = frozenset({"promote", "promote-confirmed"})
 
 
 @require_GET
@@ -218,11 +224,12 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         acc,
         kpi,
         request.GET.get("find", ""),
-        request.POST.get("objective") if action == "promote" else None,
+        request.POST.get("objective") if action in PROMOTE_ACTIONS else None,
     )
     measure_form = MeasurementForm(request.POST if action == "measure" else None)
+    promotion: PromotionPreview | None = None
     promote_form = PromoteForm(
-        request.POST if action == "promote" else None,
+        request.POST if action in PROMOTE_ACTIONS else None,
         objectives=targets.shown,
         initial={"target": kpi.target},
     )
@@ -269,26 +276,32 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
                 f"{kpi.name} is back to monitoring; “{key_result.title}” keeps its history.",
             )
         return redirect("kpi", key=kpi.key)
-    elif action == "promote":
+    elif action in PROMOTE_ACTIONS:
         if not targets.any:
             refuse(why_not_promote(acc, []))
         if promote_form.is_valid():
             data = promote_form.cleaned_data
+            chosen = {
+                "kpi": kpi,
+                "objective": data["objective"],
+                "by": me,
+                "target": data.get("target"),
+                "title": data.get("title") or None,
+            }
             try:
-                key_result = promote_kpi(
-                    kpi=kpi,
-                    objective=data["objective"],
-                    by=me,
-                    target=data.get("target"),
-                    title=data.get("title") or None,
-                )
+                # "Promote…" shows the objective's score before and after; "Yes" promotes.
+                if action == "promote":
+                    promotion = preview_promotion(**chosen)
+                else:
+                    key_result = promote_kpi(**chosen)
             except PermissionDenied as exc:
                 promote_form.add_error("objective", str(exc))
             except ValidationError as exc:
                 add_errors(promote_form, exc)
             else:
-                messages.success(request, f"“{key_result.title}” is now a key result.")
-                return redirect("objective", key=data["objective"].key)
+                if action == "promote-confirmed":
+                    messages.success(request, f"“{key_result.title}” is now a key result.")
+                    return redirect("objective", key=data["objective"].key)
 
     now = timezone.now()
     evaluation = kpi.evaluate(now)
@@ -331,6 +344,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             "targets": targets,
             "measure_form": measure_form,
             "promote_form": promote_form,
+            "promotion": promotion,
             "findings": findings_for_kpi(kpi, now),
             # Data sources (issue 15): where the values come from, its state and incidents.
             "source_panel": kpi_panel(kpi, acc),
