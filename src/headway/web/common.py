@@ -116,14 +116,19 @@ def form_changes(form: BaseForm) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Bar:
-    """What a progress bar shows: the score, its band, and the expected pace (marker)."""
+    """What a progress bar shows: the score, its colour, and the expected pace (marker).
+
+    `tone` is the colour when a signal chose it (the status during a cycle, "none" while
+    planning); without one the bar is drawn in the grade band of its score.
+    """
 
     score: float
     expected: float | None = None
+    tone: str | None = None
 
     @property
     def band(self) -> str:
-        return scoring.grade_band(self.score)
+        return self.tone if self.tone is not None else scoring.grade_band(self.score)
 
     @property
     def width(self) -> str:
@@ -141,3 +146,72 @@ class Bar:
         if self.expected is not None:
             text += f"; expected by now {self.expected:.1f}"
         return text
+
+
+#: The one vocabulary of signals (issue 19): a status's colour is the colour of its word.
+STATUS_TONES = {
+    "achieved": "green",
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "red",
+    "no_data": "none",
+}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """How a score is shown in its cycle's phase: the chip's word and class, the number, the bar.
+
+    - planning: a neutral "Planning" chip, no score (a red 0.0 would say "failing" before
+      anything started), an empty neutral bar;
+    - active: the status word, with the score and the bar in that status's colour, so an
+      "On track" chip never sits on an amber bar;
+    - closed: "Graded", with the grade and the bar in the grade band of the unrounded
+      grade; no status or forecast (the cycle is over).
+    """
+
+    word: str
+    chip: str
+    tone: str
+    score_text: str
+    bar: Bar
+    phase: str
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether pace, forecast and likelihood mean anything (an active cycle)."""
+        return self.phase == "active"
+
+
+def signal(result: Any, phase: str) -> Signal:
+    """The signal of an objective's or key result's result in a cycle of `phase`."""
+    score_value = float(result.score)
+    if phase == "planning":
+        return Signal(
+            word="Planning",
+            chip="state-planning",
+            tone="none",
+            score_text=DASH,
+            bar=Bar(score=0.0, tone="none"),
+            phase=phase,
+        )
+    if phase == "closed":
+        tone = scoring.grade_band(score_value)
+        return Signal(
+            word="Graded",
+            chip=f"grade-{tone}",
+            tone=tone,
+            score_text=f"{score_value:.1f}",
+            bar=Bar(score=score_value, tone=tone),
+            phase=phase,
+        )
+    status = str(result.status)
+    tone = STATUS_TONES.get(status, "none")
+    return Signal(
+        word=STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
+        chip=f"status-{status}",
+        tone=tone,
+        score_text=DASH if status == "no_data" else f"{score_value:.1f}",
+        bar=Bar(score=score_value, expected=result.expected, tone=tone),
+        phase=phase,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.utils.timesince import timesince
@@ -54,6 +55,12 @@ def ago(value: datetime | None) -> str:
 def bar(value: float | None, expected: float | None = None) -> common.Bar:
     """A progress bar for `{% include "web/ui.html#bar" with bar=score|bar:expected %}`."""
     return common.Bar(score=value or 0.0, expected=expected)
+
+
+@register.filter
+def signal(result: Any, cycle: Any) -> common.Signal:
+    """`{% with s=result|signal:cycle %}`: chip, number and bar for the cycle's phase."""
+    return common.signal(result, str(getattr(cycle, "state", cycle)))
 
 
 @register.filter
