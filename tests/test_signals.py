@@ -103,3 +103,40 @@ def test_a_planning_cycles_objectives_show_targets_not_red_zeros(org: Any) -> No
     tree = page(org.member, f"/cycles/{planning.key}/?open=all")
     assert "band-text-red" not in tree
     assert "No data" not in tree
+
+
+@given(
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.floats(-1e6, 1e6, allow_nan=False).filter(lambda t: abs(t) > 1e-6),
+    st.sampled_from(["up", "down"]),
+)
+def test_target_gap_is_zero_at_or_beyond_the_target_and_grows_with_the_shortfall(
+    value: float, target: float, direction: str
+) -> None:
+    from headway.kpis.health import target_gap
+
+    gap = target_gap(value, target, direction)
+    assert gap is not None
+    assert gap >= 0
+    beyond = value >= target if direction == "up" else value <= target
+    assert (gap == 0) == beyond or abs(value - target) < 1e-9
+    worse = value - 1 if direction == "up" else value + 1
+    worse_gap = target_gap(worse, target, direction)
+    assert worse_gap is not None
+    assert worse_gap >= gap
+
+
+def test_a_kpi_card_says_its_health_and_how_far_off_target_it_is() -> None:
+    from types import SimpleNamespace
+
+    from headway.web.templatetags.headway_web import off_target
+
+    def card(value: float | None, target: float | None, direction: str = "up") -> str:
+        return off_target(SimpleNamespace(latest_value=value, target=target, direction=direction))
+
+    assert card(88, 100) == "12% off target"
+    assert card(101, 100) == "on target"
+    assert card(3.2, 3.0, "down") == "7% off target"
+    assert card(99.9, 100) == "<1% off target"
+    assert card(None, 100) == ""
+    assert card(5, None) == ""

@@ -630,3 +630,19 @@ def possible_gaming(
         if moved[1] < moved[0] if kpi.direction == "up" else moved[1] > moved[0]:
             return True
     return False
+
+
+def target_gap(value: float | None, target: float | None, direction: str) -> float | None:
+    """How far a value falls short of the target, as a fraction of the target (0.12 = 12%).
+
+    0.0 when it is at or beyond the target in the KPI's direction; None when there is no
+    value or target, or the target is 0 (a share of nothing means nothing). Health follows
+    the thresholds (warning, critical); this says how far from the *target* it is, so a
+    card can read "Healthy · 12% off target".
+    """
+    if value is None or target is None or target == 0:
+        return None
+    if not (math.isfinite(value) and math.isfinite(target)):
+        return None
+    short = target - value if direction == "up" else value - target
+    return max(0.0, short / abs(target))

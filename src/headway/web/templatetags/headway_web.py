@@ -64,6 +64,21 @@ def signal(result: Any, cycle: Any) -> common.Signal:
 
 
 @register.filter
+def off_target(kpi: Any) -> str:
+    """ "on target" / "12% off target" for a KPI card, beside its health; "" without a target."""
+    from headway.kpis.health import target_gap
+
+    gap = target_gap(kpi.latest_value, kpi.target, kpi.direction)
+    if gap is None:
+        return ""
+    if gap == 0:
+        return "on target"
+    # Whole percent, but never round a real shortfall to "0% off target".
+    shown = f"{gap:.0%}" if gap >= 0.005 else "<1%"
+    return f"{shown} off target"
+
+
+@register.filter
 def percent(value: float | None) -> str:
     """A probability or rate as a whole percentage (62%); a dash when there is none."""
     if value is None:
