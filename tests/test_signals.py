@@ -140,3 +140,29 @@ def test_a_kpi_card_says_its_health_and_how_far_off_target_it_is() -> None:
     assert card(99.9, 100) == "<1% off target"
     assert card(None, 100) == ""
     assert card(5, None) == ""
+
+
+def test_derived_values_take_the_precision_of_the_numbers_people_wrote() -> None:
+    from headway.web.common import decimals_of, fmt_to
+
+    assert decimals_of([0, 100]) == 0
+    assert fmt_to(50.45, decimals_of([0, 100])) == "50"
+    assert fmt_to(5.625, decimals_of([2.5, 10])) == "5.6"
+    assert fmt_to(1234.5, decimals_of([0.25, 5000])) == "1,234.50"
+    assert decimals_of([None, float("nan")]) is None
+    assert fmt_to(5.625, None) == "5.625"  # nothing to go by: the general rule
+
+
+@pytest.mark.django_db
+@pytest.mark.frozen(NOW)
+def test_the_objective_page_rounds_expected_values_to_the_key_results_own_decimals(
+    org: Any,
+) -> None:
+    objective = Objective.objects.create(
+        key="calm", cycle=org.cycle, team=org.depot, owner=org.member, title="Calm depot"
+    )
+    KeyResult.objects.create(objective=objective, key="a", title="A", start=0, target=100)
+    shown = page(org.member, f"/objectives/{objective.key}/")
+    dd = shown[shown.index("<dt>Expected by now</dt>") :][:60]
+    # 15 Feb of a 1 Jan to 31 Mar cycle: 50.6% of the way, shown as a whole number.
+    assert "<dd>51</dd>" in dd, dd

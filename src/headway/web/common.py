@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,29 @@ def fmt_number(value: float | None) -> str:
     if "e" in text:
         return f"{value:.2e}"
     return text
+
+
+def decimals_of(values: Iterable[float | None], cap: int = 3) -> int | None:
+    """The decimals people wrote a thing's numbers with (start 0, target 5.5 → 1); None if none.
+
+    Derived values (expected by now, forecasts, ranges) are shown at that precision, so a
+    0 → 100 key result says "expected by now 50", not "50.45".
+    """
+    found: int | None = None
+    for value in values:
+        if value is None or not math.isfinite(value):
+            continue
+        text = repr(float(value))
+        places = 0 if "e" in text else len(text.split(".")[1].rstrip("0"))
+        found = max(found or 0, min(places, cap))
+    return found
+
+
+def fmt_to(value: float | None, decimals: int | None) -> str:
+    """`value` at `decimals` places, thousands separated; fmt_number's rule without any."""
+    if decimals is None or value is None or not math.isfinite(value):
+        return fmt_number(value)
+    return f"{value:,.{decimals}f}"
 
 
 def paginate(request: HttpRequest, items: Any, per_page: int = PAGE_SIZE) -> Page[Any]:

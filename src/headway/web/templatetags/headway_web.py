@@ -44,6 +44,13 @@ def num(value: float | None) -> str:
 
 
 @register.filter
+def num_like(value: float | None, thing: Any) -> str:
+    """A derived value at the precision of `thing`'s own numbers (its start, target, thresholds)."""
+    numbers = [getattr(thing, name, None) for name in ("start", "target", "warning", "critical")]
+    return common.fmt_to(value, common.decimals_of(numbers))
+
+
+@register.filter
 def ago(value: datetime | None) -> str:
     """How long ago, in its largest unit only ("3 days ago")."""
     if value is None:
