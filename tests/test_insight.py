@@ -224,15 +224,10 @@ def _bau_rates(process: str, rng: np.random.Generator, n: int = 300) -> tuple[fl
 def test_business_as_usual_finds_easy_targets_and_spares_hard_ones() -> None:
     rng = np.random.default_rng(9)
     rates = {process: _bau_rates(process, rng) for process in PROCESSES}
-    for process in ("trend", "random_walk"):
+    for process in PROCESSES:
         found, false = rates[process]
         assert found >= 0.90, (process, found)
         assert false <= 0.10, (process, false)
-    # A step inside the history widens the interval (the model reads it as wandering): the
-    # rule stays silent rather than wrong there; docs/scoring.md gives the figure.
-    found, false = rates["step"]
-    assert found >= 0.5, found
-    assert false <= 0.10, false
 
 
 # --------------------------------------------------------------------------- moved the KPI

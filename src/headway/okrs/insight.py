@@ -189,9 +189,52 @@ def _fit(x: _Floats, y: _Floats) -> _Fit:
     )
 
 
+#: Shifted-trend models (``_breaks``): fewest points in the series, and before / after the
+#: shift (a short history cannot tell a shift from noise; see docs/scoring.md).
+MIN_BREAK_POINTS: Final = 12
+BREAK_BEFORE: Final = 3
+BREAK_AFTER: Final = 2
+
+
+def _breaks(x: _Floats, y: _Floats, at: float) -> tuple[_Floats, _Floats, _Floats, float]:
+    """Trend-plus-one-level-shift models, one per break, predicting the value at ``at``.
+
+    y = a + b x + c [x >= x_tau] + iid noise, fitted by least squares for every break with
+    BREAK_BEFORE points before it and BREAK_AFTER from it on, in a series of at least
+    MIN_BREAK_POINTS. Returns the predictive means, variances, log evidence relative to
+    the straight trend (concentrated likelihood ratio; ``predict`` spreads the shift's
+    prior over its positions), and the df.
+    """
+    n = x.size
+    if n < MIN_BREAK_POINTS:
+        empty = np.zeros(0)
+        return empty, empty, empty, 1.0
+    taus = np.arange(BREAK_BEFORE, n - BREAK_AFTER + 1)
+    base = np.column_stack([np.ones(n), x])
+    _, rss0, *_ = np.linalg.lstsq(base, y, rcond=None)
+    rss_trend = float(rss0[0]) if rss0.size else 0.0
+    means = np.empty(taus.size)
+    variances = np.empty(taus.size)
+    evidence = np.empty(taus.size)
+    point = np.array([1.0, at, 1.0])
+    for i, tau in enumerate(taus):
+        design = np.column_stack([base, (np.arange(n) >= tau).astype(np.float64)])
+        gram_inv = np.linalg.inv(design.T @ design)
+        beta = gram_inv @ design.T @ y
+        rss = float(np.sum((y - design @ beta) ** 2))
+        s2 = rss / (n - 3)
+        means[i] = float(point @ beta)
+        variances[i] = s2 * (1.0 + float(point @ gram_inv @ point))
+        evidence[i] = 0.5 * n * math.log(max(rss_trend, 1e-300) / max(rss, 1e-300))
+    return means, variances, evidence, float(n - 3)
+
+
 def predict(points: Iterable[tuple[float, float]], x: float) -> Prediction | None:
     """Predictive distribution of the series' value at ``x`` (after its last point).
 
+    A likelihood-weighted mixture of the local-level fits (``_fit``) and, from
+    MIN_BREAK_POINTS points on, of a trend with one level shift at each possible break
+    (``_breaks``), whose weight is the straight trend's times their evidence against it.
     None with fewer than MIN_FORECAST_POINTS distinct x values.
     """
     xs, ys = _points(points)
@@ -202,8 +245,18 @@ def predict(points: Iterable[tuple[float, float]], x: float) -> Prediction | Non
     means = fit.level + fit.slope * x
     lever = x - fit.anchor
     variances = fit.level_var + fit.wander_var * h + fit.noise_var + fit.slope_var * lever**2
-    mean = float(np.sum(fit.weight * means))
-    var = float(np.sum(fit.weight * (variances + (means - mean) ** 2)))
+    weight = fit.weight
+    b_means, b_vars, b_evidence, _ = _breaks(xs, ys, x)
+    if b_means.size:
+        # fit.weight[0] is the straight trend (ratio 0): the break models are weighed
+        # against it, one shift as likely a priori as none, spread evenly over positions.
+        b_weight = fit.weight[0] * np.exp(np.minimum(b_evidence, 700.0)) / b_means.size
+        means = np.concatenate([means, b_means])
+        variances = np.concatenate([variances, b_vars])
+        weight = np.concatenate([weight, b_weight])
+        weight = weight / weight.sum()
+    mean = float(np.sum(weight * means))
+    var = float(np.sum(weight * (variances + (means - mean) ** 2)))
     return Prediction(x=x, mean=mean, sd=math.sqrt(max(var, 0.0)), df=max(fit.increments - 1, 1))
 
 
