@@ -68,7 +68,8 @@ def test_forecast_interval_covers_the_realised_end_value_about_80_percent() -> N
     per_process = {p: _coverage(p, N // 3 + (p == "trend"), rng) for p in PROCESSES}
     overall = sum(per_process.values()) / len(per_process)
     assert 0.75 <= overall <= 0.85, per_process
-    # Each process on its own stays within reach of the nominal level (docs give figures).
+    # Not met per process (docs/scoring.md): 6-11 points cannot tell a trend from a random
+    # walk; the walks are under-covered (62%), the trends over-covered (86%).
     assert all(0.6 <= c <= 0.95 for c in per_process.values()), per_process
 
 
