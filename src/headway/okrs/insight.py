@@ -55,13 +55,13 @@ BAU_PROBABILITY: Final = 0.80
 MIN_CALIBRATION_FORECASTS: Final = 20
 OVERCONFIDENCE_Z: Final = 1.645
 #: "Did it move the KPI?": periods needed before and after the cycle's start, the level of
-#: the test, its bootstrap size, and the autocorrelation from which a KPI counts as
-#: wandering (a random walk cannot tell an effect from its own drift).
+#: the test, its bootstrap size, and the (bias-corrected) autocorrelation of the detrended
+#: history from which a KPI counts as wandering and is tested on its changes.
 MIN_PERIODS_BEFORE: Final = 8
 MIN_PERIODS_AFTER: Final = 3
 MOVED_ALPHA: Final = 0.05
-BOOTSTRAP_SAMPLES: Final = 399
-WANDERING_RHO: Final = 0.9
+BOOTSTRAP_SAMPLES: Final = 199
+WANDERING_RHO: Final = 0.65
 #: KPI-link decay: the last this-many paired period changes, Spearman, one-sided level.
 CO_MOVEMENT_WINDOW: Final = 8
 MIN_CO_MOVEMENT: Final = 6
@@ -189,9 +189,52 @@ def _fit(x: _Floats, y: _Floats) -> _Fit:
     )
 
 
+#: Shifted-trend models (``_breaks``): fewest points in the series, and before / after the
+#: shift (a short history cannot tell a shift from noise; see docs/scoring.md).
+MIN_BREAK_POINTS: Final = 12
+BREAK_BEFORE: Final = 3
+BREAK_AFTER: Final = 2
+
+
+def _breaks(x: _Floats, y: _Floats, at: float) -> tuple[_Floats, _Floats, _Floats, float]:
+    """Trend-plus-one-level-shift models, one per break, predicting the value at ``at``.
+
+    y = a + b x + c [x >= x_tau] + iid noise, fitted by least squares for every break with
+    BREAK_BEFORE points before it and BREAK_AFTER from it on, in a series of at least
+    MIN_BREAK_POINTS. Returns the predictive means, variances, log evidence relative to
+    the straight trend (concentrated likelihood ratio; ``predict`` spreads the shift's
+    prior over its positions), and the df.
+    """
+    n = x.size
+    if n < MIN_BREAK_POINTS:
+        empty = np.zeros(0)
+        return empty, empty, empty, 1.0
+    taus = np.arange(BREAK_BEFORE, n - BREAK_AFTER + 1)
+    base = np.column_stack([np.ones(n), x])
+    _, rss0, *_ = np.linalg.lstsq(base, y, rcond=None)
+    rss_trend = float(rss0[0]) if rss0.size else 0.0
+    means = np.empty(taus.size)
+    variances = np.empty(taus.size)
+    evidence = np.empty(taus.size)
+    point = np.array([1.0, at, 1.0])
+    for i, tau in enumerate(taus):
+        design = np.column_stack([base, (np.arange(n) >= tau).astype(np.float64)])
+        gram_inv = np.linalg.inv(design.T @ design)
+        beta = gram_inv @ design.T @ y
+        rss = float(np.sum((y - design @ beta) ** 2))
+        s2 = rss / (n - 3)
+        means[i] = float(point @ beta)
+        variances[i] = s2 * (1.0 + float(point @ gram_inv @ point))
+        evidence[i] = 0.5 * n * math.log(max(rss_trend, 1e-300) / max(rss, 1e-300))
+    return means, variances, evidence, float(n - 3)
+
+
 def predict(points: Iterable[tuple[float, float]], x: float) -> Prediction | None:
     """Predictive distribution of the series' value at ``x`` (after its last point).
 
+    A likelihood-weighted mixture of the local-level fits (``_fit``) and, from
+    MIN_BREAK_POINTS points on, of a trend with one level shift at each possible break
+    (``_breaks``), whose weight is the straight trend's times their evidence against it.
     None with fewer than MIN_FORECAST_POINTS distinct x values.
     """
     xs, ys = _points(points)
@@ -202,8 +245,18 @@ def predict(points: Iterable[tuple[float, float]], x: float) -> Prediction | Non
     means = fit.level + fit.slope * x
     lever = x - fit.anchor
     variances = fit.level_var + fit.wander_var * h + fit.noise_var + fit.slope_var * lever**2
-    mean = float(np.sum(fit.weight * means))
-    var = float(np.sum(fit.weight * (variances + (means - mean) ** 2)))
+    weight = fit.weight
+    b_means, b_vars, b_evidence, _ = _breaks(xs, ys, x)
+    if b_means.size:
+        # fit.weight[0] is the straight trend (ratio 0): the break models are weighed
+        # against it, one shift as likely a priori as none, spread evenly over positions.
+        b_weight = fit.weight[0] * np.exp(np.minimum(b_evidence, 700.0)) / b_means.size
+        means = np.concatenate([means, b_means])
+        variances = np.concatenate([variances, b_vars])
+        weight = np.concatenate([weight, b_weight])
+        weight = weight / weight.sum()
+    mean = float(np.sum(weight * means))
+    var = float(np.sum(weight * (variances + (means - mean) ** 2)))
     return Prediction(x=x, mean=mean, sd=math.sqrt(max(var, 0.0)), df=max(fit.increments - 1, 1))
 
 
@@ -455,22 +508,86 @@ class KpiMove:
     level_change: float | None = None
     slope_change: float | None = None
     reason: str = ""
+    #: What the test was run on: "levels" (the values) or "changes" (a wandering KPI).
+    tested: str = ""
 
 
 VERDICTS: Final = ("moved", "already_heading", "not_enough_data")
 
 
-def _f_statistics(ys: _Floats, design: _Floats) -> _Floats:
-    """OLS F statistics of the last two columns of ``design`` for each row of ``ys``."""
-    inverse = np.linalg.inv(design.T @ design)
-    beta = ys @ design @ inverse
-    resid = ys - beta @ design.T
+def _whiten(z: _Floats, rho: _Floats) -> _Floats:
+    """Prais-Winsten transform along the last axis (``rho`` broadcast against the rest):
+    AR(1) errors become independent."""
+    out = np.empty_like(z)
+    out[..., 0] = z[..., 0] * np.sqrt(1.0 - rho * rho)
+    out[..., 1:] = z[..., 1:] - rho[..., None] * z[..., :-1]
+    return out
+
+
+def _gls_f(ys: _Floats, design: _Floats, first_after: int) -> _Floats:
+    """F statistics of the last two columns of ``design`` for each row of ``ys`` (GLS).
+
+    Each row gets its own AR(1) coefficient, estimated from the residuals of the
+    no-change columns fitted before ``first_after`` (bias-corrected, at most
+    WANDERING_RHO), and is fitted after the Prais-Winsten transform with it.
+    """
+    null = design[:first_after, :-2]
+    projection = null @ np.linalg.pinv(null)
+    e = ys[:, :first_after] - ys[:, :first_after] @ projection.T
+    num = np.sum(e[:, 1:] * e[:, :-1], axis=1)
+    den = np.maximum(np.sum(e[:, :-1] ** 2, axis=1), 1e-300)
+    rho = num / den
+    rho = np.clip(rho + (2.0 + 4.0 * rho) / first_after, -0.9, WANDERING_RHO)
+    yw = _whiten(ys, rho)  # (b, n)
+    xw = np.swapaxes(
+        _whiten(np.broadcast_to(design.T, (ys.shape[0], *design.T.shape)), rho[:, None]), 1, 2
+    )  # (b, n, k)
+    xtx_inv = np.linalg.inv(np.swapaxes(xw, 1, 2) @ xw)
+    beta = (xtx_inv @ (np.swapaxes(xw, 1, 2) @ yw[:, :, None]))[:, :, 0]
+    resid = yw - (xw @ beta[:, :, None])[:, :, 0]
     n, k = design.shape
-    s2 = np.sum(resid * resid, axis=1) / (n - k)
+    s2 = np.maximum(np.sum(resid * resid, axis=1) / (n - k), 1e-300)
     b = beta[:, -2:]
-    c_inv = np.linalg.inv(inverse[-2:, -2:])
-    f: _Floats = np.einsum("bi,ij,bj->b", b, c_inv, b) / 2.0 / s2
+    c_inv = np.linalg.inv(xtx_inv[:, -2:, -2:])
+    f: _Floats = np.einsum("bi,bij,bj->b", b, c_inv, b) / 2.0 / s2
     return f
+
+
+def _ar1(e: _Floats) -> float:
+    """Lag-1 autocorrelation of residuals ``e``, bias-corrected ((2 + 4 rho) / n)."""
+    denom = float(np.sum(e[:-1] ** 2))
+    if denom == 0.0:
+        return 0.0
+    rho = float(np.sum(e[1:] * e[:-1])) / denom
+    return min(max(rho + (2.0 + 4.0 * rho) / e.size, -0.9), 1.0)
+
+
+def _change_test(y: _Floats, design: _Floats, first_after: int, rng: np.random.Generator) -> float:
+    """Bootstrap p-value of the last two columns of ``design`` (the change) being zero.
+
+    The no-change model (the other columns) with AR(1) errors is fitted to the periods
+    before the change only, so an effect inflates neither the noise nor its
+    autocorrelation. The statistic is the GLS F statistic (``_gls_f``), judged against a
+    sieve bootstrap of the no-change model: innovations resampled from the fitted ones,
+    the autocorrelation re-estimated in every bootstrap series as in the data.
+    """
+    n = y.size
+    null = design[:, :-2]
+    beta0, *_ = np.linalg.lstsq(null[:first_after], y[:first_after], rcond=None)
+    e = y[:first_after] - null[:first_after] @ beta0
+    rho = min(_ar1(e), WANDERING_RHO)
+    innovations = e[1:] - rho * e[:-1]
+    innovations = innovations - innovations.mean()
+    if not np.any(innovations):
+        return 1.0
+    f_obs = float(_gls_f(y[None, :], design, first_after)[0])
+    draws = rng.choice(innovations, size=(BOOTSTRAP_SAMPLES, n))
+    errors = np.empty_like(draws)
+    errors[:, 0] = draws[:, 0] / math.sqrt(1.0 - rho * rho)
+    for k in range(1, n):
+        errors[:, k] = rho * errors[:, k - 1] + draws[:, k]
+    f_boot = _gls_f(errors + (null @ beta0)[None, :], design, first_after)
+    return float((1 + np.sum(f_boot >= f_obs)) / (BOOTSTRAP_SAMPLES + 1))
 
 
 def moved_the_kpi(values: Sequence[float], first_after: int, seed: int = 0) -> KpiMove:
@@ -478,10 +595,12 @@ def moved_the_kpi(values: Sequence[float], first_after: int, seed: int = 0) -> K
 
     ``values`` are one value per review period, oldest first, with the cycle starting at
     index ``first_after``. Segmented regression y = a + b t + c [t >= t0] + d (t - t0)
-    [t >= t0]; the F statistic of (c, d) is judged against a sieve bootstrap of the no-change
-    model (trend plus AR(1) errors fitted to the series), so autocorrelated KPIs do not
-    produce false alarms. p < 0.05 -> moved, else already_heading. Deterministic for a
-    given ``seed``.
+    [t >= t0], tested on (c, d) by ``_change_test`` (GLS F statistic, sieve bootstrap of
+    the no-change model fitted before t0). A KPI whose history wanders like a random walk
+    (corrected autocorrelation of its detrended history >= WANDERING_RHO) is tested on its
+    period-over-period changes instead, where a level change is one jump at t0 and a slope
+    change a shift of the mean change. p < 0.05 -> moved, else already_heading.
+    Deterministic for a given ``seed``.
     """
     y = np.asarray(values, dtype=np.float64)
     n = y.size
@@ -495,39 +614,25 @@ def moved_the_kpi(values: Sequence[float], first_after: int, seed: int = 0) -> K
     t = np.arange(n, dtype=np.float64)
     post = (t >= first_after).astype(np.float64)
     design = np.column_stack([np.ones(n), t, post, (t - first_after) * post])
-    null = design[:, :2]
-    beta0, *_ = np.linalg.lstsq(null, y, rcond=None)
-    e = y - null @ beta0
-    denom = float(np.sum(e[:-1] ** 2))
-    if denom == 0.0:
-        return KpiMove("already_heading", p_value=1.0, level_change=0.0, slope_change=0.0)
-    rho = float(np.sum(e[1:] * e[:-1])) / denom
-    # Least squares underestimates AR(1) autocorrelation of detrended series by about
-    # (2 + 4 rho) / n; adding it back keeps the bootstrap's null honest.
-    rho = min(max(rho + (2.0 + 4.0 * rho) / n, -0.9), 1.0)
     beta_full, *_ = np.linalg.lstsq(design, y, rcond=None)
     level, slope = float(beta_full[2]), float(beta_full[3])
-    if rho >= WANDERING_RHO:
-        return KpiMove(
-            "not_enough_data",
-            level_change=level,
-            slope_change=slope,
-            reason="The KPI wanders like a random walk; its history cannot tell an effect "
-            "from its own drift.",
-        )
-    f_obs = float(_f_statistics(y[None, :], design)[0])
-    innovations = e[1:] - rho * e[:-1]
-    innovations = innovations - innovations.mean()
+    trend, *_ = np.linalg.lstsq(design[:first_after, :2], y[:first_after], rcond=None)
+    history = y[:first_after] - design[:first_after, :2] @ trend
     rng = np.random.default_rng(seed)
-    draws = rng.choice(innovations, size=(BOOTSTRAP_SAMPLES, n))
-    errors = np.empty_like(draws)
-    errors[:, 0] = draws[:, 0] / math.sqrt(max(1.0 - rho * rho, 1.0 / n))
-    for k in range(1, n):
-        errors[:, k] = rho * errors[:, k - 1] + draws[:, k]
-    f_boot = _f_statistics(errors + (null @ beta0)[None, :], design)
-    p_value = float((1 + np.sum(f_boot >= f_obs)) / (BOOTSTRAP_SAMPLES + 1))
+    if _ar1(history) >= WANDERING_RHO:
+        # Changes d_t = y_t - y_(t-1), t >= 1: d = b + c [t = t0] + d [t > t0] + noise.
+        d = np.diff(y)
+        td = t[1:]
+        changes = np.column_stack(
+            [np.ones(n - 1), (td == first_after).astype(np.float64), (td > first_after) * 1.0]
+        )
+        p_value = _change_test(d, changes, first_after - 1, rng)
+        tested = "changes"
+    else:
+        p_value = _change_test(y, design, first_after, rng)
+        tested = "levels"
     verdict = "moved" if p_value < MOVED_ALPHA else "already_heading"
-    return KpiMove(verdict, p_value=p_value, level_change=level, slope_change=slope)
+    return KpiMove(verdict, p_value=p_value, level_change=level, slope_change=slope, tested=tested)
 
 
 @dataclass(frozen=True, slots=True)

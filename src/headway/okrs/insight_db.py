@@ -308,7 +308,8 @@ def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMo
 def _cached_move(values: list[float], first_after: int) -> insight.KpiMove:
     """`moved_the_kpi`, cached under a digest of its inputs (any new value is a new key)."""
     digest = hashlib.sha256(repr((first_after, values)).encode()).hexdigest()[:32]
-    key = f"headway:kpi-move:{digest}"
+    # The method's version is in the key: a changed test never serves an old verdict.
+    key = f"headway:kpi-move:v2:{digest}"
     found = cache.get(key)
     if isinstance(found, insight.KpiMove):
         return found
