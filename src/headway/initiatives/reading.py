@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from headway.initiatives.models import Initiative, InitiativeStatus
 from headway.initiatives.progress import WorkProgress, progress
@@ -57,7 +57,7 @@ def open_for(person: Person, access: Access) -> QuerySet[Initiative]:
     )
 
 
-def _visible_objectives(access: Access) -> QuerySet[object]:
+def _visible_objectives(access: Access) -> QuerySet[Any]:
     from headway.okrs.models import Objective
 
-    return Objective.objects.filter(access.objective_condition()).values("pk")  # type: ignore[return-value]
+    return Objective.objects.filter(access.objective_condition()).values("pk")

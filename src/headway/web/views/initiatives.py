@@ -23,7 +23,7 @@ from headway.web.history import show_stale
 
 
 class InitiativeForm(NoColon, forms.ModelForm[Initiative]):
-    owner = PersonChoiceField(queryset=None, required=False)  # type: ignore[arg-type]
+    owner = PersonChoiceField(queryset=None, required=False)
 
     class Meta:
         model = Initiative
