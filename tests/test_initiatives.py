@@ -54,7 +54,9 @@ def world(org: Any) -> Any:
 
 
 def test_members_plan_work_others_may_not(world: Any) -> None:
-    i = create_initiative(by=world.member, key_result=world.kr, title="New routes", due="2027-03-01")
+    i = create_initiative(
+        by=world.member, key_result=world.kr, title="New routes", due="2027-03-01"
+    )
     assert (i.status, i.position, i.due, i.version) == ("planned", 0, date(2027, 3, 1), 1)
     second = create_initiative(by=world.member, key_result=world.kr, title="Train drivers")
     assert second.position == 1
@@ -104,7 +106,10 @@ def test_a_closed_cycle_freezes_its_initiatives(world: Any) -> None:
 
 def test_work_never_moves_the_score(world: Any) -> None:
     record_checkin(key_result=world.kr, by=world.member, value=85, at=NOW)
-    before = KeyResult.objects.get(pk=world.kr.pk).score, Objective.objects.get(key="reliable").score
+    before = (
+        KeyResult.objects.get(pk=world.kr.pk).score,
+        Objective.objects.get(key="reliable").score,
+    )
     i = create_initiative(by=world.member, key_result=world.kr, title="New routes")
     update_initiative(by=world.member, initiative=i, status="done")
     after = KeyResult.objects.get(pk=world.kr.pk).score, Objective.objects.get(key="reliable").score
@@ -145,7 +150,9 @@ def test_the_objective_page_shows_work_beside_the_score_and_takes_forms(world: A
     assert (second.title, second.version) == ("Train all drivers", 3)
     outsider = client_for(world.outsider)
     assert outsider.get(url).status_code == 403
-    assert outsider.post(f"/initiatives/{second.pk}/status/", {"status": "planned"}).status_code == 403
+    assert (
+        outsider.post(f"/initiatives/{second.pk}/status/", {"status": "planned"}).status_code == 403
+    )
     assert "Add an initiative" not in outsider.get("/objectives/reliable/").content.decode()
     member.post(f"/initiatives/{second.pk}/delete/")
     assert not Initiative.objects.filter(pk=second.pk).exists()
@@ -229,7 +236,9 @@ def test_yaml_round_trip_keeps_initiatives(world: Any) -> None:
         import_document(load_texts_for_import([("export.yaml", first)]))
         assert export_text() == first
         assert list(
-            Initiative.objects.filter(key_result=world.kr).values_list("title", "status", "position")
+            Initiative.objects.filter(key_result=world.kr).values_list(
+                "title", "status", "position"
+            )
         ) == [("New routes: phase 1", "in_progress", 0), ("Dropped idea", "dropped", 1)]
         # Importing the same file again changes nothing, not even a version.
         import_document(load_texts_for_import([("export.yaml", first)]))
@@ -239,3 +248,25 @@ def test_yaml_round_trip_keeps_initiatives(world: Any) -> None:
         assert shorter != first
         import_document(load_texts_for_import([("export.yaml", shorter)]))
         assert export_text() == shorter
+
+
+def test_all_work_done_is_announced_once(world: Any) -> None:
+    from headway.notify.models import Event, Notification
+
+    world.kr.owner = world.lead
+    world.kr.save()
+    a = create_initiative(by=world.member, key_result=world.kr, title="A")
+    b = create_initiative(by=world.member, key_result=world.kr, title="B")
+    create_initiative(by=world.member, key_result=world.kr, title="C", status="dropped")
+    update_initiative(by=world.member, initiative=a, status="done")
+    assert not Event.objects.filter(kind="work_done").exists()
+    update_initiative(by=world.member, initiative=b, status="done")
+    event = Event.objects.get(kind="work_done")
+    assert event.dedupe_key == f"work_done:{world.kr.pk}:2"
+    assert "2 of 2 initiatives done" in event.summary
+    told = set(Notification.objects.filter(event=event).values_list("person__email", flat=True))
+    assert "lead@acme.test" in told and "member@acme.test" not in told  # the actor is not told
+    # Reopening and finishing the same work again is not news twice.
+    update_initiative(by=world.member, initiative=b, status="in_progress")
+    update_initiative(by=world.member, initiative=b, status="done")
+    assert Event.objects.filter(kind="work_done").count() == 1

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from headway.initiatives.models import Initiative
+from headway.initiatives.progress import WorkProgress, progress
 from headway.teams.access import Access, refuse
 from headway.versions import Seen, check_version
 from headway.writes import real_changes, refuse_unknown, save_checked
@@ -67,8 +69,10 @@ def create_initiative(*, by: Person, key_result: KeyResult, **fields: Any) -> In
     fields = _clean(fields)
     if fields.get("position") is None:
         fields["position"] = key_result.initiatives.count()
+    before = _work(key_result.pk)
     initiative = Initiative(key_result=key_result, **fields)
     save_checked(initiative, by=by)
+    _announce_if_done(key_result, before, by=by)
     return initiative
 
 
@@ -93,10 +97,12 @@ def update_initiative(
     moved = real_changes(initiative, _clean(changes))
     if not moved:
         return initiative
+    before = _work(initiative.key_result_id)
     for name, value in moved.items():
         setattr(initiative, name, value)
     initiative.version += 1
     save_checked(initiative, by=by)
+    _announce_if_done(initiative.key_result, before, by=by)
     return initiative
 
 
@@ -107,5 +113,49 @@ def delete_initiative(*, by: Person, initiative: Initiative, version: Seen = Non
     refuse(why_not_edit_initiative(Access.for_person(by), initiative))
     check_version(initiative.version, version)
     initiative.key_result.objective.cycle.refuse_if_closed()
+    before = _work(initiative.key_result_id)
     initiative._history_user = by  # type: ignore[attr-defined]
     initiative.delete()
+    _announce_if_done(initiative.key_result, before, by=by)
+
+
+def _work(key_result_id: int) -> WorkProgress:
+    statuses = Initiative.objects.filter(key_result_id=key_result_id).values_list("status")
+    return progress(status for (status,) in statuses)
+
+
+def _announce_if_done(key_result: KeyResult, before: WorkProgress, *, by: Person) -> None:
+    """`work_done` when this change made every initiative of the key result done."""
+    after = _work(key_result.pk)
+    if before.all_done or not after.all_done:
+        return
+    from headway.notify.events import Draft, guard, record
+    from headway.notify.kinds import EventKind
+    from headway.notify.text import link
+
+    objective = key_result.objective
+    draft = Draft(
+        kind=EventKind.WORK_DONE,
+        key=f"{EventKind.WORK_DONE}:{key_result.pk}:{after.done}",
+        title=f"All work done for “{key_result.title}”",
+        summary=(
+            f"{after}: the work planned for “{key_result.title}” is finished. "
+            "Check in to show whether the outcome moved."
+        ),
+        facts=[("Work", str(after)), ("Objective", objective.title), ("Team", objective.team.name)],
+        numbers={"done": after.done, "total": after.total},
+        occurred_at=timezone.now(),
+        link=link("objective", objective.key),
+        team_id=objective.team_id,
+        cycle_id=objective.cycle_id,
+        objective_id=objective.pk,
+        key_result_id=key_result.pk,
+        private=objective.visibility == "private",
+        objective_owner_id=objective.owner_id,
+        actor_id=by.pk,
+        people=[key_result.owner_id, objective.owner_id],
+        lead_teams=[objective.team_id],
+        webhook_teams=[objective.team_id],
+    )
+    with guard("work done"):
+        record([draft])

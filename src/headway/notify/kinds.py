@@ -27,6 +27,7 @@ class EventKind(models.TextChoices):
     DATA_INCIDENT = "data_incident", "Data incident"
     BACK_TO_MONITORING = "back_to_monitoring", "Key result back to monitoring"
     MENTIONED = "mentioned", "Mentioned in a comment"
+    WORK_DONE = "work_done", "Key result's initiatives all done"
 
 
 class Channel(models.TextChoices):
@@ -147,6 +148,12 @@ KINDS: dict[str, KindInfo] = {
         email=True,
         webhook=True,
         team=False,
+    ),
+    EventKind.WORK_DONE: KindInfo(
+        "Every initiative of a key result is done: has the outcome moved?",
+        email=False,
+        webhook=True,
+        team=True,
     ),
 }
 
