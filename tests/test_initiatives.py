@@ -270,3 +270,55 @@ def test_all_work_done_is_announced_once(world: Any) -> None:
     update_initiative(by=world.member, initiative=b, status="in_progress")
     update_initiative(by=world.member, initiative=b, status="done")
     assert Event.objects.filter(kind="work_done").count() == 1
+
+
+def test_work_without_outcome_is_a_pure_rule() -> None:
+    from headway.coach.rules import (
+        CycleFacts,
+        KeyResultFacts,
+        ObjectiveFacts,
+        Organisation,
+        run,
+    )
+
+    def org(*krs: KeyResultFacts, closed: bool = False) -> Organisation:
+        objective = ObjectiveFacts(key="o", title="O", team="t", cycle="q", key_results=krs)
+        cycle = CycleFacts(key="q", start=date(2027, 1, 1), end=date(2027, 3, 31), closed=closed)
+        return Organisation(at=NOW, cycles=(cycle,), objectives=(objective,))
+
+    recent = datetime(2027, 2, 10, tzinfo=UTC)
+    done_flat = KeyResultFacts("a", "A", "increase", 1, 2, work_total=2, work_done=2,
+                               last_checkin_at=recent)  # fmt: skip
+    done_moved = KeyResultFacts("b", "B", "increase", 1, 2, work_total=2, work_done=2,
+                                outcome_moved=True, last_checkin_at=recent)  # fmt: skip
+    silent = KeyResultFacts("c", "C", "increase", 1, 2, work_total=3, work_done=1,
+                            last_checkin_at=datetime(2027, 1, 20, tzinfo=UTC))  # fmt: skip
+    no_work = KeyResultFacts("d", "D", "increase", 1, 2)
+    found = run(org(done_flat, done_moved, silent, no_work), ["work-without-outcome"])
+    assert [(f.path, f.message.split(" Key results are")[0]) for f in found] == [
+        ("objectives/o/key_results/a", "All 2 initiatives are done but the outcome has not moved "
+         "from its start."),
+        ("objectives/o/key_results/c", "3 initiatives planned, but no check-in for 26 days (two "
+         "cadences are 14 days)."),
+    ]  # fmt: skip
+    assert not run(org(done_flat, silent, closed=True), ["work-without-outcome"])
+
+
+def test_work_without_outcome_from_the_database_and_the_yaml(world: Any) -> None:
+    from headway.coach.db import findings_for_objective
+    from headway.coach.files import organisation_from_document
+    from headway.coach.rules import run
+    from headway.document.load import load_texts
+
+    a = create_initiative(by=world.member, key_result=world.kr, title="A")
+    update_initiative(by=world.member, initiative=a, status="done")
+    record_checkin(key_result=world.kr, by=world.member, value=80, at=NOW)
+    found = [f for f in findings_for_objective(world.objective) if f.rule == "work-without-outcome"]
+    assert [f.path for f in found] == ["objectives/reliable/key_results/otd"]
+    doc = load_texts([("export.yaml", export_text())])
+    yaml_found = run(organisation_from_document(doc, NOW), ["work-without-outcome"])
+    assert [f.path for f in yaml_found] == ["objectives/reliable/key_results/otd"]
+    record_checkin(key_result=world.kr, by=world.member, value=84, at=NOW)
+    assert not [
+        f for f in findings_for_objective(world.objective) if f.rule == "work-without-outcome"
+    ]
