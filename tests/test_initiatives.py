@@ -165,8 +165,10 @@ def test_the_owners_home_lists_their_open_work_and_never_a_hidden_objective(worl
     create_initiative(by=world.member, key_result=world.secret_kr, title="Hidden work",
                       owner=world.outsider)  # fmt: skip
     home = client_for(world.outsider).get("/").content.decode()
-    assert "Your initiatives" in home and "Open work" in home
-    assert "Done work" not in home and "Hidden work" not in home
+    assert "Your initiatives" in home
+    assert "Open work" in home
+    assert "Done work" not in home
+    assert "Hidden work" not in home
     assert client_for(world.outsider).get("/objectives/secret/").status_code == 404
 
 
@@ -202,8 +204,9 @@ def test_pages_with_initiatives_run_a_constant_number_of_queries(world: Any) -> 
 def test_api_plans_lists_changes_and_deletes(world: Any) -> None:
     api = ApiClient(token_for(world.member, "write"))
     base = "/objectives/reliable/key-results/otd/initiatives"
+    link = "https://github.test/a/b/issues/1"
     made = api.send("POST", base, {"title": "New routes", "owner": "out@acme.test",
-                                   "due": "2027-03-01", "link": "https://github.test/a/b/issues/1"})  # fmt: skip
+                                   "due": "2027-03-01", "link": link})  # fmt: skip
     assert made.status_code == 201, made.content
     body = made.json()
     assert (body["status"], body["owner"], body["version"]) == ("planned", "out@acme.test", 1)
@@ -265,7 +268,8 @@ def test_all_work_done_is_announced_once(world: Any) -> None:
     assert event.dedupe_key == f"work_done:{world.kr.pk}:2"
     assert "2 of 2 initiatives done" in event.summary
     told = set(Notification.objects.filter(event=event).values_list("person__email", flat=True))
-    assert "lead@acme.test" in told and "member@acme.test" not in told  # the actor is not told
+    assert "lead@acme.test" in told
+    assert "member@acme.test" not in told  # the actor is not told
     # Reopening and finishing the same work again is not news twice.
     update_initiative(by=world.member, initiative=b, status="in_progress")
     update_initiative(by=world.member, initiative=b, status="done")
