@@ -83,7 +83,7 @@ def test_its_owner_moves_its_status_with_a_version_check_and_history(world: Any)
     assert (i.status, i.version) == ("in_progress", 2)
     with pytest.raises(StaleVersion):
         update_initiative(by=world.member, initiative=i, status="done", version=1)
-    with pytest.raises(PermissionDenied, match="may change this initiative"):
+    with pytest.raises(PermissionDenied, match="owner may change it"):
         update_initiative(by=world.viewer, initiative=i, status="done")
     same = update_initiative(by=world.member, initiative=i, status="in_progress", version=2)
     assert same.version == 2  # no real change, no new version

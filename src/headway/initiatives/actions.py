@@ -40,10 +40,7 @@ def why_not_edit_initiative(access: Access, initiative: Initiative) -> str | Non
         return None
     if access.person_id is not None and initiative.owner_id == access.person_id:
         return None
-    return (
-        "Only members of the team, the key result's owners and the initiative's owner "
-        "may change this initiative."
-    )
+    return "Only the team, the key result's owners and the initiative's owner may change it."
 
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
