@@ -11,6 +11,7 @@ import pytest
 from headway.api.main import api as ninja_api
 from headway.api.models import ApiToken
 from headway.api.testing import ApiClient, token_for
+from headway.initiatives.models import Initiative
 from headway.kpis.models import Kpi, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.sources.models import Connection, DataIncident, Source, SourceFetch
@@ -63,6 +64,9 @@ WRITES: list[tuple[str, str, Any]] = [
     ("POST", "/kpis/otd-rate/incidents/1/dismiss", None),
     ("POST", "/objectives/reliable/carry", {"cycle": "2027-H2", "key_results": ["otd"]}),
     ("POST", "/cycles/2027-Q1/carry", {"cycle": "2027-H2", "objectives": {"reliable": ["otd"]}}),
+    ("POST", "/objectives/reliable/key-results/otd/initiatives", {"title": "New routes"}),
+    ("PATCH", "/initiatives/1", {"status": "done"}),
+    ("DELETE", "/initiatives/1", None),
 ]
 # Discussing needs only seeing (docs/discussion.md): viewers may, read tokens may not.
 SEEING_WRITES: list[tuple[str, str, Any]] = [
@@ -84,7 +88,8 @@ READS = [
     "/cycles/2027-Q1/export", "/cycles/2027-Q1/review/export", "/teams/depot/export",
     "/kpis/export", "/kpis/otd-rate/measurements/export", "/search", "/comments",
     "/comments/1", "/calibration", "/cycles/2027-Q1/kpi-moves", "/objectives/reliable/forecast",
-    "/teams/depot/history",
+    "/teams/depot/history", "/objectives/reliable/key-results/otd/initiatives", "/initiatives",
+    "/initiatives/1",
 ]  # fmt: skip
 PRIVATE: list[tuple[str, str, Any]] = [
     ("GET", "/objectives/depot-secret", None),
@@ -102,6 +107,8 @@ PRIVATE: list[tuple[str, str, Any]] = [
     ),
     ("GET", "/objectives/depot-secret/key-results/award/checkins", None),
     ("POST", "/objectives/depot-secret/key-results/award/checkins", {"done": True}),
+    ("GET", "/objectives/depot-secret/key-results/award/initiatives", None),
+    ("POST", "/objectives/depot-secret/key-results/award/initiatives", {"title": "Quiet"}),
 ]
 
 
@@ -148,9 +155,10 @@ def world(org: Any, tmp_path: Any) -> Any:
     objective = Objective.objects.create(
         key="reliable", cycle=org.cycle, team=org.ops, owner=org.lead, title="Reliable"
     )
-    KeyResult.objects.create(
+    otd = KeyResult.objects.create(
         objective=objective, key="otd", title="On time", start=88, target=96, owner=org.lead
     )
+    Initiative.objects.create(pk=1, key_result=otd, title="New routes")
     secret = Objective.objects.create(
         key="depot-secret", cycle=org.cycle, team=org.depot, visibility="private", title="Award"
     )
@@ -175,7 +183,7 @@ def world(org: Any, tmp_path: Any) -> Any:
 def snapshot() -> list[Any]:
     """Everything a write could change (tokens aside, whose last use is recorded)."""
     models = (Team, Person, Membership, Cycle, Objective, KeyResult, CheckIn, Kpi, Measurement,
-              Connection, Source, SourceFetch, DataIncident)  # fmt: skip
+              Connection, Source, SourceFetch, DataIncident, Initiative)  # fmt: skip
     return [list(m.objects.order_by("pk").values()) for m in models]
 
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "headway.directory",
     "headway.search",
     "headway.discussion",
+    "headway.initiatives",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

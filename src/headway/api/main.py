@@ -27,6 +27,7 @@ from headway.api.routes import (
     cycles,
     discussion,
     exports,
+    initiatives,
     insight,
     kpis,
     objectives,
@@ -115,6 +116,7 @@ api.add_router("/v1", insight.router)
 api.add_router("/v1", search.router)
 api.add_router("/v1", discussion.router)
 api.add_router("/v1", carry.router)
+api.add_router("/v1", initiatives.router)
 api.add_router("/v1", tokens.router, auth=[session_auth])
 api.add_router("/v1", sources_api.router)
 

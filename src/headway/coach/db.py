@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from headway.coach.rules import (
@@ -27,6 +28,7 @@ from headway.coach.rules import (
     TeamFacts,
     run,
 )
+from headway.initiatives.models import Initiative
 from headway.kpis.models import Kpi, Measurement
 from headway.okrs import insight
 from headway.okrs.models import CheckIn, CheckInQuerySet, Cycle, CycleState, KeyResult, Objective
@@ -58,7 +60,29 @@ DRAFT_KEY = "draft"
 KEY_RESULT_COLUMNS = (
     "id", "objective_id", "key", "title", "kind", "start", "target", "due", "kpi__key", "grade",
     "kpi_id", "kpi__cadence", "objective__cycle__start", "objective__cycle__state",
+    "score", "last_checkin_at", "objective__team__checkin_cadence_days", "work_total",
+    "work_done",
 )  # fmt: skip
+
+
+def _with_work(key_results: QuerySet[KeyResult]) -> QuerySet[KeyResult]:
+    """Annotate the initiatives not dropped and those done (`work-without-outcome`), in the
+    same query."""
+
+    def counted(**condition: Any) -> Any:
+        rows = (
+            Initiative.objects.filter(key_result=OuterRef("pk"), **condition)
+            .exclude(status="dropped")
+            .order_by()
+            .values("key_result")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+    return key_results.annotate(work_total=counted(), work_done=counted(status="done"))
+
+
 # The longest trend window (three years of quarters) bounds the history that is read.
 HISTORY_DAYS = 3 * 366
 
@@ -117,9 +141,12 @@ def _key_result_facts(
 ) -> KeyResultFacts:
     pk, _objective_id, key, title, kind, start, target, due, kpi, grade = row[:10]
     first, count = early.get(pk, (None, 0))
+    score, last_checkin_at, cadence, work_total, work_done = row[14:19]
     return KeyResultFacts(
         key, title, kind, start, target, due, kpi, grade,
         first_early_checkin=first, early_checkins=count, kpi_history=histories.get(pk, ()),
+        work_total=work_total, work_done=work_done, outcome_moved=bool(score and score > 0),
+        last_checkin_at=last_checkin_at, cadence_days=cadence,
     )  # fmt: skip
 
 
@@ -137,7 +164,7 @@ def organisation_facts(at: datetime | None = None) -> Organisation:
     early = _early_checkins(CheckIn.objects.all())
     key_results: dict[int, list[KeyResultFacts]] = defaultdict(list)
     rows = list(
-        KeyResult.objects.order_by("objective_id", "position", "id")
+        _with_work(KeyResult.objects.order_by("objective_id", "position", "id"))
         .values_list(*KEY_RESULT_COLUMNS)
         .iterator(chunk_size=5000)
     )
@@ -233,7 +260,7 @@ def _objectives(
     )
     key_results: dict[int, list[KeyResultFacts]] = defaultdict(list)
     rows = list(
-        KeyResult.objects.filter(objective__in=objectives.values("pk"))
+        _with_work(KeyResult.objects.filter(objective__in=objectives.values("pk")))
         .order_by("objective_id", "position", "id")
         .values_list(*KEY_RESULT_COLUMNS)
     )

@@ -39,7 +39,24 @@ def _kpi_history(
     return insight.kpi_history(measurement_points(kpi.measurements), kpi.cadence, before)
 
 
-def _key_result_facts(kr: KeyResult, cycle: Cycle | None, doc: Document) -> KeyResultFacts:
+def _cadence(doc: Document, team: str) -> int:
+    found = doc.teams_by_key.get(team)
+    return found.checkin_cadence_days if found is not None else 7
+
+
+def _moved(kr: KeyResult) -> bool:
+    """Whether the latest check-in shows the outcome off its start (done, or another value)."""
+    if not kr.checkins:
+        return bool(kr.done)
+    latest = max(kr.checkins, key=lambda c: c.at)
+    if latest.done:
+        return True
+    return latest.value is not None and kr.start is not None and latest.value != kr.start
+
+
+def _key_result_facts(
+    kr: KeyResult, cycle: Cycle | None, doc: Document, cadence: int = 7
+) -> KeyResultFacts:
     early = (
         []
         if cycle is None
@@ -59,6 +76,11 @@ def _key_result_facts(kr: KeyResult, cycle: Cycle | None, doc: Document) -> KeyR
         first_early_checkin=early[0] if early else None,
         early_checkins=len(early),
         kpi_history=_kpi_history(kr, cycle, doc),
+        work_total=sum(1 for i in kr.initiatives or () if i.status != "dropped"),
+        work_done=sum(1 for i in kr.initiatives or () if i.status == "done"),
+        outcome_moved=_moved(kr),
+        last_checkin_at=max((c.at for c in kr.checkins), default=None),
+        cadence_days=cadence,
     )
 
 
@@ -83,7 +105,8 @@ def organisation_from_document(doc: Document, at: datetime) -> Organisation:
                 type=o.type,
                 parent=o.parent,
                 key_results=tuple(
-                    _key_result_facts(kr, cycles.get(o.cycle), doc) for kr in o.key_results
+                    _key_result_facts(kr, cycles.get(o.cycle), doc, _cadence(doc, o.team))
+                    for kr in o.key_results
                 ),
                 grade=o.grade,
                 reflection=o.reflection,

@@ -11,7 +11,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from headway.coach import language, wording
 from headway.kpis.health import STALE_AFTER
@@ -40,6 +40,14 @@ class KeyResultFacts:
     # The linked KPI's review periods before the cycle starts, oldest first, as
     # (moment, value): the evidence of `target-business-as-usual` (okrs.insight).
     kpi_history: tuple[tuple[datetime, float], ...] = ()
+    # Initiatives (the work planned to move it): not dropped, and of those done.
+    work_total: int = 0
+    work_done: int = 0
+    # Whether the outcome moved off its start (a score above 0), the latest check-in, and
+    # the team's check-in cadence: the evidence of `work-without-outcome`.
+    outcome_moved: bool = False
+    last_checkin_at: datetime | None = None
+    cadence_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,6 +562,44 @@ def _kpi_as_kr_everywhere(org: Organisation) -> Iterator[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- running
+
+
+@rule(
+    "work-without-outcome",
+    "warning",
+    "Key results are outcomes, not work: finished initiatives prove effort, and only a "
+    "check-in shows whether the outcome moved.",
+    "Check in on the key result: if the work is done and the number did not move, say so "
+    "and plan different work; if it moved, record the value.",
+)
+def _work_without_outcome(org: Organisation) -> Iterator[tuple[str, str]]:
+    cycles = {c.key: c for c in org.cycles}
+    today = org.at.date()
+    for objective in org.objectives:
+        cycle = cycles.get(objective.cycle)
+        if cycle is None or cycle.closed or cycle.start > today:
+            continue
+        for kr in objective.key_results:
+            if kr.work_total == 0:
+                continue
+            if kr.work_done == kr.work_total and not kr.outcome_moved:
+                yield (
+                    _kr_path(objective, kr),
+                    f"All {kr.work_total} initiative{'s' if kr.work_total != 1 else ''} "
+                    "are done but the outcome has not moved from its start.",
+                )
+                continue
+            if kr.kpi is not None or kr.kind == "objectives":
+                continue  # its value is computed: nobody checks in on it
+            since = kr.last_checkin_at or datetime.combine(cycle.start, time(), tzinfo=UTC)
+            if org.at - since > timedelta(days=2 * kr.cadence_days):
+                days = (org.at - since).days
+                yield (
+                    _kr_path(objective, kr),
+                    f"{kr.work_total} initiative{'s' if kr.work_total != 1 else ''} planned, "
+                    f"but no check-in for {days} days (two cadences are "
+                    f"{2 * kr.cadence_days} days).",
+                )
 
 
 def _moment(at: datetime) -> str:

@@ -42,6 +42,7 @@ __all__ = [
 
 Progress = Callable[[str, int, int], None]
 
+INITIATIVE_FIELDS = ("key_result_id", "title", "owner_id", "status", "due", "link")
 CHECKIN_FIELDS = ("key_result_id", "at", "value", "done", "confidence", "comment", "author_id")
 #: Rows read per query when streaming check-ins and measurements.
 CHUNK = 20_000
@@ -292,6 +293,7 @@ def write_export(
     cycles they align to (so the file stands alone); teams, people, cycles and KPIs with
     all their measurements are always written whole. Raises ExportError for an unknown cycle.
     """
+    from headway.initiatives.models import Initiative
     from headway.kpis.models import Kpi, Measurement
     from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
     from headway.teams.models import Membership, Person, Team
@@ -417,6 +419,7 @@ def write_export(
     kpi_key = dict(Kpi.objects.values_list("id", "key"))
     counters: dict[int, list[str]] = defaultdict(list)
     checkins: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    initiatives: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     through = KeyResult.counter_kpis.through
     for chunk in _chunks(kr_ids):
         for kr_id, kpi_id in (
@@ -431,6 +434,12 @@ def write_export(
             .values_list(*CHECKIN_FIELDS)
         ):
             checkins[row[0]].append(row[1:])
+        for row in (
+            Initiative.objects.filter(key_result_id__in=chunk)
+            .order_by("key_result_id", "position", "id")
+            .values_list(*INITIATIVE_FIELDS)
+        ):
+            initiatives[row[0]].append(row[1:])
     starts = {c["id"]: datetime.combine(c["start"], time(), tzinfo=UTC) for c in cycles}
 
     w.section("objectives", len(objectives))
@@ -499,6 +508,18 @@ def write_export(
                     ("confidence", confidence, confidence is not None),
                     ("note", comment, bool(comment)),
                     ("author", email_of.get(author_id), author_id is not None),
+                )
+                out.write(f"          - {_flow(pairs)}\n")
+            work = initiatives.get(kr["id"], [])
+            if work:
+                out.write("        initiatives:\n")
+            for title, owner_id, status, due, link in work:
+                pairs = _pairs(
+                    ("title", title, True),
+                    ("owner", email_of.get(owner_id), owner_id is not None),
+                    ("status", status, True),
+                    ("due", due, due is not None),
+                    ("link", link, bool(link)),
                 )
                 out.write(f"          - {_flow(pairs)}\n")
         if done_count % 500 == 0 or done_count == len(objectives):

@@ -267,6 +267,7 @@ class _Importer:
             if kr.owner:
                 emails.add(kr.owner)
             emails |= {c.author for c in kr.checkins if c.author}
+            emails |= {i.owner for i in kr.initiatives or () if i.owner}
         emails |= {k.owner for k in doc.kpis if k.owner}
         self.people = {p.email: p for p in _in(Person.objects.all(), "email", emails)}
         self.cycles = {c.key: c for c in Cycle.objects.all()}
@@ -379,6 +380,7 @@ class _Importer:
         self.write_sources()
         self.write_objectives()
         self.write_key_results()
+        self.write_initiatives()
         self.write_measurements()
         self.refresh()
 
@@ -751,6 +753,74 @@ class _Importer:
                     at, same.value, True, same.confidence, same.comment, same.author_id
                 )
         return wanted
+
+    def write_initiatives(self) -> None:
+        """Each key result that lists initiatives gets exactly that list, in its order.
+
+        Rows are matched by position: one whose fields differ is updated (its version
+        bumped), extra ones are created, surplus ones deleted, all with history. A key
+        result whose document entry has no `initiatives` keeps what is stored.
+        """
+        from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+        from headway.initiatives.models import Initiative
+        from headway.okrs.models import KeyResult
+
+        given = [
+            (objective, kr)
+            for objective, kr in self.doc.key_results()
+            if kr.initiatives is not None
+        ]
+        if not given:
+            return
+        objective_ids = [self.objectives[o.key].pk for o, _kr in given]
+        kr_ids = {
+            (kr.objective_id, kr.key): kr.pk
+            for kr in _in(KeyResult.objects.all(), "objective_id", objective_ids)
+        }
+        stored: dict[int, list[Initiative]] = defaultdict(list)
+        for row in _in(
+            Initiative.objects.order_by("key_result_id", "position", "id"),
+            "key_result_id",
+            list(kr_ids.values()),
+        ):
+            stored[row.key_result_id].append(row)
+        names = ["title", "owner_id", "status", "due", "link", "position"]
+        new: list[Initiative] = []
+        changed: list[Initiative] = []
+        gone: list[Initiative] = []
+        for objective, kr in given:
+            kr_id = kr_ids[(self.objectives[objective.key].pk, kr.key)]
+            have = stored.get(kr_id, [])
+            for position, item in enumerate(kr.initiatives or []):
+                values = {
+                    "title": item.title,
+                    "owner_id": self.people[item.owner].pk if item.owner else None,
+                    "status": item.status,
+                    "due": item.due,
+                    "link": item.link,
+                    "position": position,
+                }
+                if position < len(have):
+                    row = have[position]
+                    if _apply(row, values):
+                        row.version += 1
+                        changed.append(row)
+                else:
+                    new.append(Initiative(key_result_id=kr_id, **values))
+            gone.extend(have[len(kr.initiatives or []) :])
+        bulk_create_with_history(
+            new, Initiative, batch_size=BATCH, default_change_reason=CHANGE_REASON
+        )
+        bulk_update_with_history(
+            changed,
+            Initiative,
+            [*names, "version"],
+            batch_size=BATCH,
+            default_change_reason=CHANGE_REASON,
+        )
+        for chunk in _chunks([row.pk for row in gone]):
+            Initiative.objects.filter(pk__in=chunk).delete()
 
     def write_key_results(self) -> None:
         from simple_history.utils import bulk_create_with_history, bulk_update_with_history

@@ -1186,6 +1186,10 @@ class _Checker:
                     self.c.at(item, (*base, "counter_kpis", i), f"KPI {counter!r} listed twice")
                 counters.add(counter)
             self.checkins(item, base, _list(kr, "checkins"))
+            for i, initiative in enumerate(_list(kr, "initiatives")):
+                if isinstance(initiative, dict):
+                    here: FieldPath = (*base, "initiatives", i, "owner")
+                    self.ref(item, here, "people", _str(initiative, "owner"))
 
     def checkins(self, item: _Item, base: FieldPath, checkins: list[Any]) -> None:
         # Messy history is not an error (okrs.timing): a check-in dated outside its cycle

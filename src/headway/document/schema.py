@@ -41,6 +41,7 @@ __all__ = [
     "Cycle",
     "Document",
     "FieldPath",
+    "Initiative",
     "KeyResult",
     "Kpi",
     "KpiSource",
@@ -307,6 +308,20 @@ class CheckIn(_Model):
     author: Email | None = Field(None, description="E-mail of the person checking in.")
 
 
+class Initiative(_Model):
+    """Work planned to move a key result; it never counts in the key result's score."""
+
+    title: str = Field(strict=True, min_length=1, max_length=300, description="The work.")
+    owner: Email | None = None
+    status: Literal["planned", "in_progress", "done", "dropped"] = Field(
+        "planned", description="planned, in_progress, done or dropped."
+    )
+    due: Day | None = Field(None, description="When the work should be done.")
+    link: str = Field(
+        "", strict=True, max_length=500, description="URL of a tracker issue it follows."
+    )
+
+
 class KeyResult(_Model):
     """An outcome that proves the objective was reached."""
 
@@ -334,6 +349,13 @@ class KeyResult(_Model):
     )
     checkins: list[CheckIn] = Field(default_factory=list)
     grade: Number | None = Field(None, ge=0, le=1, description="Final grade (closed cycle).")
+    initiatives: list[Initiative] | None = Field(
+        None,
+        description=(
+            "The work planned to move it, in order; when given, it replaces the stored list "
+            "on import, when absent the stored initiatives stay."
+        ),
+    )
 
 
 class CoachSettings(_Model):

@@ -31,6 +31,7 @@ class EventKind(models.TextChoices):
     OBJECTIVE_ALIGNED = "objective_aligned", "Objective aligned to yours"
     CYCLE_CLOSED = "cycle_closed", "Cycle closed"
     CYCLE_REOPENED = "cycle_reopened", "Cycle reopened"
+    WORK_DONE = "work_done", "Key result's initiatives all done"
 
 
 class Channel(models.TextChoices):
@@ -174,6 +175,12 @@ KINDS: dict[str, KindInfo] = {
     EventKind.CYCLE_REOPENED: KindInfo(
         "A closed cycle was reopened: check-ins and edits are possible again.",
         email=True,
+        webhook=True,
+        team=True,
+    ),
+    EventKind.WORK_DONE: KindInfo(
+        "Every initiative of a key result is done: has the outcome moved?",
+        email=False,
         webhook=True,
         team=True,
     ),

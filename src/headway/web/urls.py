@@ -11,6 +11,7 @@ from headway.web.views import (
     exports,
     home,
     imports,
+    initiatives,
     kpis,
     objectives,
     search,
@@ -67,6 +68,15 @@ urlpatterns = [
         coach.key_result_draft,
         name="key_result_edit_coach",
     ),
+    # Initiatives (issue 18): the work behind a key result, never in its score.
+    path(
+        "objectives/<slug:key>/key-results/<slug:kr>/initiatives/new/",
+        initiatives.initiative_create,
+        name="initiative_create",
+    ),
+    path("initiatives/<int:pk>/edit/", initiatives.initiative_edit, name="initiative_edit"),
+    path("initiatives/<int:pk>/status/", initiatives.initiative_status, name="initiative_status"),
+    path("initiatives/<int:pk>/delete/", initiatives.initiative_delete, name="initiative_delete"),
     path("kpis/", kpis.kpi_board, name="kpis"),
     path("kpis/export.<slug:fmt>", exports.kpi_board_export, name="kpis_export"),
     path("kpis/new/", kpis.kpi_create, name="kpi_create"),

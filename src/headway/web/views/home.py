@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from headway.kpis.actions import why_not_promote
+from headway.initiatives import reading as initiative_reading
 from headway.kpis.models import Health, Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult
@@ -108,6 +109,8 @@ def home(request: HttpRequest) -> HttpResponse:
         for kpi in Kpi.objects.deserving_promotion().select_related("team").order_by("name")
         if why_not_promote(acc, [kpi.team_id]) is None
     ]
+    # Initiatives (issue 18): the work I owe, soonest due first.
+    my_initiatives = list(initiative_reading.open_for(me, acc)[: initiative_reading.HOME_LIMIT])
     my_teams = list(Team.objects.filter(pk__in=acc.member_of).order_by("name"))
     needs_me = bool(overdue or alarming or promotions)
     return render(
@@ -121,6 +124,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "my_kpis": my_kpis,
             "key_kpis_in_trouble": key_kpis_in_trouble,
             "my_teams": my_teams,
+            "my_initiatives": my_initiatives,
             "needs_me": needs_me,
             "now": now,
         },

@@ -22,6 +22,9 @@ from headway.coach.rules import Finding
 from headway.discussion.reading import counts as comment_counts
 from headway.discussion.reading import summary as discussion_summary
 from headway.discussion.targets import Target
+from headway.initiatives import reading as initiative_reading
+from headway.initiatives.actions import why_not_plan_work
+from headway.initiatives.models import InitiativeStatus
 from headway.kpis.models import Measurement
 from headway.kpis.queries import gaming_alerts
 from headway.okrs import actions as okr_rights
@@ -170,6 +173,9 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
             if kr.kpi_id is not None:
                 points[kr.pk] = by_kpi.get(kr.kpi_id, [])
     alerts = {kr.pk for kr in gaming_alerts(key_results, at=at)}
+    # Initiatives (issue 18): the work behind each key result, beside its score, never in it.
+    work_items = initiative_reading.of_key_results(kr.pk for kr in key_results)
+    may_plan = {kr.pk for kr in key_results if why_not_plan_work(acc, kr) is None}
     coach = findings_for_objective(objective)
     own = f"objectives/{objective.key}"
     kr_findings: dict[str, list[Finding]] = defaultdict(list)
@@ -258,6 +264,18 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
                 .order_by("cycle__start", "key")
             ),
             "kr_comments": comment_counts("key_result", [kr.pk for kr in key_results]),
+            "initiatives": work_items,
+            "work": initiative_reading.work_of(work_items),
+            "may_plan": set() if cycle.is_closed else may_plan,
+            "editable_initiatives": set()
+            if cycle.is_closed
+            else {
+                i.pk
+                for items in work_items.values()
+                for i in items
+                if i.key_result_id in may_plan or i.owner_id == acc.person_id
+            },
+            "initiative_statuses": InitiativeStatus.choices,
             "checkin_comments": comment_counts(
                 "checkin", [p.checkin_id for ps in points.values() for p in ps if p.checkin_id]
             ),
