@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from headway.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from headway.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, is_json
 from headway.kpis.actions import (
     IngestResult,
     MeasurementRow,
@@ -26,7 +26,6 @@ from headway.teams.models import Person
 # Our own limit for these endpoints only (100,000 CSV rows are about 4 MB).
 MAX_BYTES: int = getattr(settings, "HEADWAY_API_MAX_INGEST_BYTES", 64 * 1024 * 1024)
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
-JSON_TYPES = frozenset({"application/json", ""})
 CHUNK = 256 * 1024
 
 
@@ -117,7 +116,7 @@ def read_rows(
     content_type = (request.content_type or "").lower()
     if content_type in CSV_TYPES:
         return _csv_rows(request, only)
-    if content_type in JSON_TYPES or content_type.endswith("+json"):
+    if is_json(content_type):
         return _json_rows(request, only)
     raise UnsupportedMediaType(
         f"Send application/json or text/csv, not {content_type!r}.",
