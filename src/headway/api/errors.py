@@ -146,6 +146,11 @@ def error_body(
     }
 
 
+def ingest_message(exc: IngestError) -> str:
+    count = len(exc.rows)
+    return f"{count} row{'s' if count != 1 else ''} cannot be stored; nothing was stored."
+
+
 def error_response(
     api: NinjaAPI,
     request: HttpRequest,
@@ -222,9 +227,7 @@ def install(api: NinjaAPI) -> None:
         return error_response(api, request, 422, message, fields=fields)
 
     def ingest_invalid(request: HttpRequest, exc: IngestError) -> HttpResponse:
-        count = len(exc.rows)
-        message = f"{count} row{'s' if count != 1 else ''} cannot be stored; nothing was stored."
-        return error_response(api, request, 422, message, rows=exc.rows)
+        return error_response(api, request, 422, ingest_message(exc), rows=exc.rows)
 
     def conflict(request: HttpRequest, exc: Exception) -> HttpResponse:
         if isinstance(exc, ProtectedError | RestrictedError):
