@@ -84,7 +84,7 @@ READS = [
     "/cycles/2027-Q1/export", "/cycles/2027-Q1/review/export", "/teams/depot/export",
     "/kpis/export", "/kpis/otd-rate/measurements/export", "/search", "/comments",
     "/comments/1", "/calibration", "/cycles/2027-Q1/kpi-moves", "/objectives/reliable/forecast",
-    "/teams/depot/history",
+    "/teams/depot/history", "/pushes/1",
 ]  # fmt: skip
 PRIVATE: list[tuple[str, str, Any]] = [
     ("GET", "/objectives/depot-secret", None),

@@ -84,7 +84,10 @@ def test_an_unreachable_database_answers_503_in_the_error_shape(
 
 
 def _document() -> dict[str, Any]:
-    return json.loads(json.dumps(ninja_api.get_openapi_schema(path_prefix="/api/")))
+    document: dict[str, Any] = json.loads(
+        json.dumps(ninja_api.get_openapi_schema(path_prefix="/api/"))
+    )
+    return document
 
 
 def test_every_operation_declares_every_status_it_may_answer() -> None:

@@ -85,7 +85,7 @@ def test_two_servers_on_one_database_deliver_each_notification_once(
                 except httpx.TransportError:
                     return None
 
-            wait_for(up, 120, f"the server on port {port} to answer")
+            wait_for(up, 300, f"the server on port {port} to answer")
         # Every change goes through the first server; both workers poll the one outbox.
         base = f"http://127.0.0.1:{ports[0]}"
         today = datetime.now(UTC).replace(microsecond=0)
