@@ -89,7 +89,7 @@ READS = [
     "/kpis/export", "/kpis/otd-rate/measurements/export", "/search", "/comments",
     "/comments/1", "/calibration", "/cycles/2027-Q1/kpi-moves", "/objectives/reliable/forecast",
     "/teams/depot/history", "/objectives/reliable/key-results/otd/initiatives", "/initiatives",
-    "/initiatives/1",
+    "/initiatives/1", "/pushes/1",
 ]  # fmt: skip
 PRIVATE: list[tuple[str, str, Any]] = [
     ("GET", "/objectives/depot-secret", None),

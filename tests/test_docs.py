@@ -85,3 +85,34 @@ def test_every_headway_setting_is_declared_in_settings_and_documented() -> None:
     assert sorted(read - declared) == []
     undocumented = sorted(name for name in declared if f"`{name}`" not in README)
     assert undocumented == []
+
+
+def test_the_readme_names_only_files_a_fresh_clone_has() -> None:
+    """Every file the README links or names in code is tracked by git (a fresh clone has
+    it), except PRODUCT.md, which the README itself says a clone does not have."""
+    import subprocess
+
+    tracked = set(
+        subprocess.run(
+            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    folders = {str(Path(name).parent) for name in tracked} | {
+        str(p) for name in tracked for p in Path(name).parents
+    }
+    named = set(re.findall(r"\]\(([^)#\s]+)\)", README))
+    named |= set(re.findall(r"`([\w./-]+\.(?:md|py|txt|lock|json|toml|yaml|yml|csv|png))`", README))
+    assert "docs/search.md" in named  # the scan really reads the README
+    absent = sorted(
+        name
+        for name in named
+        if "://" not in name and name.rstrip("/") not in tracked | folders and name != "PRODUCT.md"
+    )
+    assert absent == []
+    assert "a fresh clone does not have it" in README
+
+
+def test_the_readme_says_what_a_fresh_machine_needs() -> None:
+    needs = README[README.index("## Two commands") : README.index("## What it looks like")]
+    for thing in ("Python 3.13", "Node.js with npm", "npm ci", "Debian's Chromium", "apt-get"):
+        assert thing in needs, thing

@@ -320,6 +320,9 @@ HEADWAY_NOTIFY_MAILER = os.environ.get("HEADWAY_NOTIFY_MAILER", "default")
 HEADWAY_API_MAX_INGEST_BYTES = int(
     os.environ.get("HEADWAY_API_MAX_INGEST_BYTES", str(64 * 1024 * 1024))
 )
+# A measurement push of more rows than this is accepted as a push job (202, polled) and
+# stored by the worker, so no web request runs long enough to time out (docs/api.md).
+HEADWAY_API_ASYNC_PUSH_ROWS = int(os.environ.get("HEADWAY_API_ASYNC_PUSH_ROWS", "20000"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

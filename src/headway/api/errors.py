@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Schema
@@ -39,7 +39,15 @@ CODES = {
     422: "invalid",
     428: "precondition_required",
     429: "throttled",
+    503: "unavailable",
 }
+
+# Statuses any operation may answer, whatever it does: no or a bad credential, and the
+# database unreachable (the server answers 503 with Retry-After rather than a 500 page).
+EVERY_OPERATION = (401, 503)
+# Statuses any operation taking a body may answer: a body that is not JSON (400), too large
+# for the server (413), sent with a content type other than JSON (415), or invalid (422).
+WITH_BODY = (400, 413, 415, 422)
 
 
 class ErrorRow(Schema):
@@ -107,6 +115,21 @@ class UnsupportedMediaType(ApiError):
     status = 415
 
 
+JSON_TYPES = frozenset({"application/json"})
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a request's content type (without parameters) names JSON."""
+    kind = (content_type or "").lower()
+    return kind in JSON_TYPES or kind.endswith("+json")
+
+
+def not_json(content_type: str | None) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        f"Send the body as application/json, not {content_type or 'without a content type'!r}."
+    )
+
+
 def error_body(
     code: str,
     message: str,
@@ -121,6 +144,11 @@ def error_body(
             "rows": [{"line": line, "message": text} for line, text in rows],
         }
     }
+
+
+def ingest_message(exc: IngestError) -> str:
+    count = len(exc.rows)
+    return f"{count} row{'s' if count != 1 else ''} cannot be stored; nothing was stored."
 
 
 def error_response(
@@ -199,9 +227,7 @@ def install(api: NinjaAPI) -> None:
         return error_response(api, request, 422, message, fields=fields)
 
     def ingest_invalid(request: HttpRequest, exc: IngestError) -> HttpResponse:
-        count = len(exc.rows)
-        message = f"{count} row{'s' if count != 1 else ''} cannot be stored; nothing was stored."
-        return error_response(api, request, 422, message, rows=exc.rows)
+        return error_response(api, request, 422, ingest_message(exc), rows=exc.rows)
 
     def conflict(request: HttpRequest, exc: Exception) -> HttpResponse:
         if isinstance(exc, ProtectedError | RestrictedError):
@@ -215,6 +241,13 @@ def install(api: NinjaAPI) -> None:
 
     def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         return error_response(api, request, 413, "The request body is too large.")
+
+    def unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        response = error_response(
+            api, request, 503, "The database cannot be reached right now; try again shortly."
+        )
+        response["Retry-After"] = "5"
+        return response
 
     handlers: list[tuple[type[Exception], Callable[[HttpRequest, Any], HttpResponse]]] = [
         (ApiError, api_error),
@@ -230,6 +263,8 @@ def install(api: NinjaAPI) -> None:
         (RestrictedError, conflict),
         (IntegrityError, conflict),
         (RequestDataTooBig, too_big),
+        (OperationalError, unavailable),
+        (InterfaceError, unavailable),
     ]
     for exc_class, handler in handlers:
         api.add_exception_handler(exc_class, handler)

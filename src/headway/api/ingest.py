@@ -1,9 +1,10 @@
 """Reading bulk measurement pushes (a JSON array or a CSV body) into MeasurementRows.
 
 The body is read from the request stream with our own size limit, so these endpoints
-take large pushes without raising DATA_UPLOAD_MAX_MEMORY_SIZE for the whole site. CSV is
-parsed as it streams in; line numbers count the header as line 1. JSON rows are numbered
-by their position in the array (the first item is row 1).
+take large pushes without raising DATA_UPLOAD_MAX_MEMORY_SIZE for the whole site. Line
+numbers of CSV count the header as line 1. JSON rows are numbered by their position in
+the array (the first item is row 1). A body of many rows is not stored in the request:
+it becomes a push job (headway.api.pushjobs) that a worker stores.
 """
 
 from __future__ import annotations
@@ -15,18 +16,13 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from headway.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from headway.kpis.actions import (
-    IngestResult,
-    MeasurementRow,
-)
-from headway.kpis.pushes import PushFormatError, csv_rows, make_row, push_rows
-from headway.teams.models import Person
+from headway.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, is_json
+from headway.kpis.actions import MeasurementRow
+from headway.kpis.pushes import PushFormatError, csv_rows, make_row
 
 # Our own limit for these endpoints only (100,000 CSV rows are about 4 MB).
 MAX_BYTES: int = getattr(settings, "HEADWAY_API_MAX_INGEST_BYTES", 64 * 1024 * 1024)
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
-JSON_TYPES = frozenset({"application/json", ""})
 CHUNK = 256 * 1024
 
 
@@ -55,24 +51,8 @@ class _Body(io.RawIOBase):
         return len(data)
 
 
-def _csv_rows(
-    request: HttpRequest, only: str | None
-) -> tuple[list[MeasurementRow], list[tuple[int, str]]]:
-    content_length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if content_length > MAX_BYTES:
-        raise _too_large()
-    text = io.TextIOWrapper(
-        io.BufferedReader(_Body(request), CHUNK), encoding="utf-8-sig", newline=""
-    )
-    try:
-        return csv_rows(text, only)
-    except PushFormatError as exc:
-        raise BadRequest(str(exc), rows=exc.rows) from None
-
-
-def _json_rows(
-    request: HttpRequest, only: str | None
-) -> tuple[list[MeasurementRow], list[tuple[int, str]]]:
+def read_body(request: HttpRequest) -> bytes:
+    """The whole body, refused with 413 as soon as it passes MAX_BYTES."""
     content_length = int(request.META.get("CONTENT_LENGTH") or 0)
     if content_length > MAX_BYTES:
         raise _too_large()
@@ -80,8 +60,20 @@ def _json_rows(
     chunks = []
     while chunk := body.read(CHUNK):
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _csv_rows(body: bytes, only: str | None) -> tuple[list[MeasurementRow], list[tuple[int, str]]]:
+    text = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8-sig", newline="")
     try:
-        data = json.loads(b"".join(chunks))
+        return csv_rows(text, only)
+    except PushFormatError as exc:
+        raise BadRequest(str(exc), rows=exc.rows) from None
+
+
+def _json_rows(body: bytes, only: str | None) -> tuple[list[MeasurementRow], list[tuple[int, str]]]:
+    try:
+        data = json.loads(body)
     except (ValueError, RecursionError):
         raise BadRequest("The body is not valid JSON.") from None
     if not isinstance(data, list):
@@ -110,21 +102,29 @@ def _json_rows(
     return rows, problems
 
 
-def read_rows(
-    request: HttpRequest, *, only: str | None
-) -> tuple[list[MeasurementRow], list[tuple[int, str]]]:
-    """Rows of the body and the problems found while reading them (by CSV line / JSON row)."""
+def kind_of(request: HttpRequest) -> str:
+    """ "csv" or "json" from the content type; anything else is refused with 415."""
     content_type = (request.content_type or "").lower()
     if content_type in CSV_TYPES:
-        return _csv_rows(request, only)
-    if content_type in JSON_TYPES or content_type.endswith("+json"):
-        return _json_rows(request, only)
+        return "csv"
+    if is_json(content_type):
+        return "json"
     raise UnsupportedMediaType(
         f"Send application/json or text/csv, not {content_type!r}.",
     )
 
 
-def push(request: HttpRequest, *, by: Person, only: str | None, source: str) -> IngestResult:
-    """Parse the body and store it through ingest_measurements: every row or none."""
-    rows, problems = read_rows(request, only=only)
-    return push_rows(rows, problems, by=by, source=source)
+def parse(
+    kind: str, body: bytes, *, only: str | None
+) -> tuple[list[MeasurementRow], list[tuple[int, str]]]:
+    """Rows of a body and the problems found while reading them (by CSV line / JSON row)."""
+    return _csv_rows(body, only) if kind == "csv" else _json_rows(body, only)
+
+
+def count_rows(kind: str, body: bytes) -> int:
+    """About how many rows a body holds, without parsing it: CSV lines after the header,
+    JSON objects (a `{` inside a note counts too: such a push is only queued earlier)."""
+    if kind == "csv":
+        lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+        return max(lines - 1, 0)
+    return body.count(b"{")

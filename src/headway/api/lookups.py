@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 
 from headway.api.errors import NotFound
+from headway.api.models import PushJob
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, KeyResult, Objective
 from headway.teams.access import Access
@@ -34,6 +35,11 @@ def get_by[M: Model](queryset: QuerySet[M], what: str, **lookup: str) -> M:
         if found is not None:
             return found
     raise NotFound(f"No {what} {value!r}.")
+
+
+def push_job(key: str, person: Person) -> PushJob:
+    """A push job of this person (another's is not found, as if it did not exist)."""
+    return get_by(PushJob.objects.filter(person=person), "push", key=key)
 
 
 def team(key: str) -> Team:

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, reverse
 from ninja import NinjaAPI
 from ninja.openapi.docs import DocsBase
+from ninja.params.models import BodyModel
 
 from headway.api import errors
 from headway.api.auth import DEFAULT_AUTH, session_auth
@@ -143,8 +144,65 @@ def _answer_in_shape(view: Callable[..., HttpResponseBase]) -> Callable[..., Htt
     return wrapper
 
 
+def _has_body(request: HttpRequest) -> bool:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    return (length.isdigit() and int(length) > 0) or "HTTP_TRANSFER_ENCODING" in request.META
+
+
+def _takes_body(operation: Operation) -> bool:
+    extra = operation.openapi_extra or {}
+    return "requestBody" in extra or any(issubclass(m, BodyModel) for m in operation.models)
+
+
+def _json_bodies_only(operation: Operation) -> None:
+    """Before ninja reads a JSON body (after authentication), refuse a body whose content
+    type is not JSON with 415. Operations reading their own body (CSV pushes) check it."""
+    read_values = operation._get_values
+
+    @wraps(read_values)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if _has_body(request) and not errors.is_json(request.content_type):
+            raise errors.not_json(request.content_type)
+        return read_values(request, *args, **kwargs)
+
+    setattr(operation, "_get_values", checked)  # noqa: B010
+
+
+def _declare_statuses(operation: Operation) -> None:
+    """Every operation lists the statuses it may answer whatever it does (401, 503) and,
+    when it takes a body, those of the body (400, 413, 415, 422), in the error shape."""
+    statuses = list(errors.EVERY_OPERATION)
+    if _takes_body(operation):
+        statuses += errors.WITH_BODY
+    for status in statuses:
+        if status not in operation.response_models:
+            operation.response_models[status] = operation._create_response_model(errors.ErrorOut)
+
+
+_guarded = False
+
+
+def guard_operations() -> None:
+    """Once, on every operation of the API: JSON bodies only, and the full list of statuses."""
+    global _guarded
+    if _guarded:
+        return
+    _guarded = True
+    for bound in api._get_bound_routers():
+        for path_view in bound.path_operations.values():
+            for operation in path_view.operations:
+                if operation.view_func.__name__ not in OWN_BODY:
+                    _json_bodies_only(operation)
+                _declare_statuses(operation)
+
+
+# Operations that read their own body (JSON or CSV) and check its content type themselves.
+OWN_BODY = frozenset({"push_measurements", "push_kpi_measurements"})
+
+
 def url_patterns() -> list[Any]:
     """The API's URL patterns, open to the login middleware: the API answers 401 itself."""
+    guard_operations()
     patterns, _app, _namespace = api.urls
     for pattern in patterns:
         assert isinstance(pattern, URLPattern)

@@ -1,6 +1,9 @@
-"""Personal API tokens: only a SHA-256 hash and a short display prefix are stored."""
+"""Personal API tokens (only a SHA-256 hash and a short display prefix are stored) and
+the push jobs of large measurement pushes."""
 
 from __future__ import annotations
+
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -41,3 +44,47 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+def new_push_key() -> str:
+    return secrets.token_hex(12)
+
+
+class PushState(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class PushJob(models.Model):
+    """A large measurement push accepted with 202: its body waits here for a worker, which
+    claims the row atomically, stores it through the same ingestion as a synchronous push
+    and keeps the answer (`status`, `result`) for the client polling `/pushes/{key}`."""
+
+    key = models.CharField(max_length=32, unique=True, default=new_push_key, editable=False)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_jobs"
+    )
+    only = models.CharField(max_length=100, blank=True, help_text="The one KPI pushed to.")
+    source = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, help_text="csv or json")
+    body = models.BinaryField(help_text="The body as sent; emptied once the push is done.")
+    rows = models.PositiveIntegerField(help_text="Rows in the body (lines or objects).")
+    state = models.CharField(max_length=10, choices=PushState, default=PushState.QUEUED)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(state__in=PushState.values), name="push_job_state_valid"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"push {self.key} ({self.state})"

@@ -439,6 +439,24 @@ class IngestOut(Schema):
     kpis: list[str]
 
 
+class PushJobOut(Schema):
+    """A large push accepted as a job (docs/api.md, "Large pushes")."""
+
+    key: str
+    state: str = Field(description="queued, running or done")
+    rows: int = Field(description="rows in the body (CSV lines after the header, JSON objects)")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status: int | None = Field(
+        description="once done: the status a synchronous push would have answered (200, 400, 422)"
+    )
+    result: dict[str, Any] | None = Field(
+        description="once done: that push's body, an IngestOut (200) or the error shape"
+    )
+    location: str
+
+
 # Trees and scores ---------------------------------------------------------------------------
 
 

@@ -9,10 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.params.functions import Header as HeaderParam
 
-from headway.api import ingest, lookups
+from headway.api import lookups, pushjobs
 from headway.api import serialize as ser
 from headway.api.auth import access_of, caller
 from headway.api.errors import BadRequest
+from headway.api.models import PushJob
 from headway.api.routes.common import (
     IF_MATCH_HELP,
     LIST,
@@ -37,8 +38,10 @@ from headway.api.schemas import (
     Page,
     PageParams,
     PromoteIn,
+    PushJobOut,
 )
 from headway.kpis import actions
+from headway.kpis.actions import IngestResult
 from headway.kpis.models import Kpi, Measurement
 from headway.teams.access import refuse
 from headway.teams.models import Team
@@ -209,7 +212,9 @@ def _body(example_rows: str, *, with_kpi: bool) -> dict[str, Any]:
 
 
 INGEST_ERRORS = (400, 401, 403, 404, 413, 415, 422)
-INGEST_HELP = """All rows or none: every bad row is reported with its line (CSV: the header
+INGEST_HELP = """Above HEADWAY_API_ASYNC_PUSH_ROWS rows the push is a job: 202 with a
+`Location` to poll (`GET /pushes/{key}`). All rows or none:
+every bad row is reported with its line (CSV: the header
 is line 1; JSON: the first item is row 1). Pushing the same (KPI, moment) again replaces
 the value (the old one is kept); pushing the same value again changes nothing."""
 
@@ -219,8 +224,17 @@ def _source(request: HttpRequest) -> str:
     return f"api:{token.name}"[:100] if token is not None else "api"
 
 
+def _answer(result: IngestResult | PushJob, response: HttpResponse) -> Any:
+    """A stored push answers 200 with what changed; a push job 202 with where to poll."""
+    if isinstance(result, PushJob):
+        response["Location"] = pushjobs.describe(result)["location"]
+        return Status(202, pushjobs.describe(result))
+    return result.as_dict()
+
+
 @router.post(
-    "/kpis/{key}/measurements", response=responses({200: IngestOut}, *INGEST_ERRORS),
+    "/kpis/{key}/measurements",
+    response=responses({200: IngestOut, 202: PushJobOut}, *INGEST_ERRORS),
     tags=MEASURE, summary="Push measurements of one KPI",
     description="Body: a JSON array `[{\"at\", \"value\", \"note\"}]` or CSV "
     "(`Content-Type: text/csv`) with header `at,value[,note]` (a `kpi` column is allowed "
@@ -229,16 +243,16 @@ def _source(request: HttpRequest) -> str:
         "at,value,note\n2027-01-07,88.1,\n2027-01-14,89.0,new routing\n", with_kpi=False
     ),
 )  # fmt: skip
-def push_kpi_measurements(request: HttpRequest, key: str) -> dict[str, Any]:
+def push_kpi_measurements(request: HttpRequest, key: str, response: HttpResponse) -> Any:
     kpi = lookups.kpi(key)
     refuse(actions.why_not_push(access_of(request), kpi))
-    result = ingest.push(request, by=caller(request), only=kpi.key, source=_source(request))
-    return result.as_dict()
+    result = pushjobs.push(request, by=caller(request), only=kpi.key, source=_source(request))
+    return _answer(result, response)
 
 
 @router.post(
-    "/measurements", response=responses({200: IngestOut}, *INGEST_ERRORS), tags=MEASURE,
-    summary="Push measurements of many KPIs",
+    "/measurements", response=responses({200: IngestOut, 202: PushJobOut}, *INGEST_ERRORS),
+    tags=MEASURE, summary="Push measurements of many KPIs",
     description="Body: a JSON array `[{\"kpi\", \"at\", \"value\", \"note\"}]` or CSV "
     "(`Content-Type: text/csv`) with header `kpi,at,value[,note]`. " + INGEST_HELP,
     openapi_extra=_body(
@@ -246,6 +260,17 @@ def push_kpi_measurements(request: HttpRequest, key: str) -> dict[str, Any]:
         with_kpi=True,
     ),
 )  # fmt: skip
-def push_measurements(request: HttpRequest) -> dict[str, Any]:
-    result = ingest.push(request, by=caller(request), only=None, source=_source(request))
-    return result.as_dict()
+def push_measurements(request: HttpRequest, response: HttpResponse) -> Any:
+    result = pushjobs.push(request, by=caller(request), only=None, source=_source(request))
+    return _answer(result, response)
+
+
+@router.get(
+    "/pushes/{key}", response=responses({200: PushJobOut}, *READ), tags=MEASURE,
+    summary="Follow a large push",
+    description="The state of a push accepted with 202 (the `Location` of that answer); "
+    "once `state` is `done`, `status` and `result` are what a synchronous push of the same "
+    "body would have answered. Only the person who pushed sees it.",
+)  # fmt: skip
+def get_push(request: HttpRequest, key: str) -> dict[str, Any]:
+    return pushjobs.describe(lookups.push_job(key, caller(request)))
