@@ -1,0 +1,146 @@
+"""Incremental KPI state says exactly what a full evaluation of the whole history says.
+
+Generated series pushed in random batches, out of order, with replaced values: after every
+batch, the state advanced by the batch's points (or rebuilt from the history when it cannot
+answer, as refresh_kpis does) evaluates to the same health, trend, slope, p-value, streaks,
+latest point and anomalies as `health.evaluate` of every point stored so far.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headway.kpis import health as core
+from headway.kpis import incremental
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+FIELDS = (
+    "health",
+    "trend",
+    "latest",
+    "anomalies",
+    "slope_per_period",
+    "p_value",
+    "wrong_way_streak",
+    "right_way_streak",
+    "healthy_streak",
+)
+
+
+def same(full: core.KpiEvaluation, inc: incremental.Evaluation) -> None:
+    for name in FIELDS:
+        assert getattr(inc, name) == getattr(full, name), name
+    assert inc.periods == full.periods[-len(inc.periods) :] if inc.periods else not full.periods
+
+
+cards = st.builds(
+    core.Kpi,
+    direction=st.sampled_from(core.DIRECTIONS),
+    target=st.just(100.0),
+    warning=st.sampled_from([None, 90.0, 95.0]),
+    critical=st.sampled_from([None, 80.0]),
+    cadence=st.sampled_from(core.CADENCES),
+)
+# Few distinct values, so ties, constant runs and sigma-0 baselines come up often.
+values = st.one_of(st.sampled_from([80.0, 90.0, 95.0, 100.0]), st.floats(70, 110, width=32))
+
+
+@st.composite
+def pushes(draw: st.DrawFn) -> tuple[core.Kpi, list[list[tuple[int, float]]]]:
+    card = draw(cards)
+    step = {"weekly": 3, "monthly": 20, "quarterly": 60}[card.cadence]
+    # Short histories, and long ones of more periods than the state keeps.
+    long = {"weekly": 700, "monthly": 2600, "quarterly": 7500}[card.cadence]
+    days = draw(st.one_of(st.integers(20, 300), st.integers(long, long + 1000)))
+    batches: list[list[tuple[int, float]]] = []
+    # Mostly in order (the common push), with back-fills (mostly recent, some of old
+    # history) and replaced values mixed in.
+    cursor = 0
+    while cursor < days:
+        size = draw(st.integers(1, 120))
+        batch = []
+        for _ in range(size):
+            kind = draw(st.sampled_from(["next"] * 6 + ["recent", "recent", "old"]))
+            if kind == "next" or cursor == 0:
+                cursor += draw(st.integers(1, step))
+                day = cursor
+            elif kind == "recent":
+                day = max(0, cursor - draw(st.integers(0, step * 30)))
+            else:
+                day = draw(st.integers(0, cursor))
+            batch.append((day, draw(values)))
+        batches.append(batch)
+    return card, batches
+
+
+PATHS: Counter[str] = Counter()
+
+
+@settings(max_examples=150, deadline=None)
+@given(pushes(), st.integers(0, 3))
+def test_incremental_state_equals_full_evaluation(
+    case: tuple[core.Kpi, list[list[tuple[int, float]]]], late: int
+) -> None:
+    card, batches = case
+    stored: dict[datetime, float] = {}
+    state: incremental.State | None = None
+    now = START
+    for number, batch in enumerate(batches):
+        changed: dict[datetime, float] = {}
+        for day, value in batch:
+            at = START + timedelta(days=day, hours=number % 5)
+            if stored.get(at) != value:
+                changed[at] = value
+        stored.update(changed)
+        now = max(now, max(stored) + timedelta(days=late * number % 7))
+        points = [core.Point(at=at, value=v) for at, v in stored.items()]
+        full = core.evaluate(card, points, now)
+        new = [core.Point(at=at, value=v) for at, v in changed.items()]
+        advanced = None if state is None else incremental.advance(card, state, new, now)
+        PATHS["incremental" if advanced is not None else "full"] += 1
+        if advanced is not None and not advanced.complete:
+            PATHS["incremental, beyond the tail"] += 1
+        if advanced is None:
+            _, advanced = incremental.from_points(card, points, now)
+        state = incremental.State.from_json(advanced.as_json())
+        assert state is not None
+        same(full, incremental.evaluation(card, state, now))
+
+
+def test_the_property_took_every_path() -> None:
+    """Run after the property (file order): the cases reached both paths, long histories too."""
+    if not PATHS:
+        test_incremental_state_equals_full_evaluation()
+    assert PATHS["full"] > 0
+    assert PATHS["incremental"] > PATHS["full"]
+    assert PATHS["incremental, beyond the tail"] > 100
+
+
+def test_a_late_evaluation_without_new_points_turns_stale() -> None:
+    card = core.Kpi("up", 100.0, 90.0, 80.0, "weekly")
+    points = [core.Point(START + timedelta(days=d), 95.0 + d % 3) for d in range(700)]
+    full, state = incremental.from_points(card, points, START + timedelta(days=700))
+    later = START + timedelta(days=760)
+    advanced = incremental.advance(card, state, [], later)
+    assert advanced is not None
+    assert incremental.evaluation(card, advanced, later).health == "stale"
+    same(core.evaluate(card, points, later), incremental.evaluation(card, advanced, later))
+
+
+def test_what_the_state_cannot_answer_falls_back() -> None:
+    card = core.Kpi("up", 100.0, 90.0, 80.0, "weekly")
+    points = [core.Point(START + timedelta(days=d), 95.0) for d in range(1000)]
+    at = START + timedelta(days=1000)
+    _, state = incremental.from_points(card, points, at)
+    old = [core.Point(START + timedelta(days=3), 50.0)]
+    assert incremental.advance(card, state, old, at) is None  # a back-fill of old history
+    other = core.Kpi("up", 100.0, 92.0, 80.0, "weekly")
+    assert incremental.advance(other, state, [], at) is None  # thresholds changed
+    future = [core.Point(at + timedelta(minutes=3), 50.0)]
+    assert incremental.advance(card, state, future, at) is None  # after the evaluation
+    assert incremental.advance(card, state, [], at - timedelta(days=1)) is None  # earlier
