@@ -192,7 +192,7 @@ def main() -> None:
     linked = KeyResult.objects.filter(kpi__key__startswith="ingest-", current__isnull=False)
     print(f"linked key results fed: {linked.count()}; load average {os.getloadavg()}")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats(os.environ["PROFILE"]).print_stats(45)
 
 
 if __name__ == "__main__":

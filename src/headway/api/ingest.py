@@ -96,8 +96,8 @@ def _json_rows(
         if not isinstance(item, dict):
             problems.append((line, "each measurement is an object"))
             continue
-        unknown = sorted(str(name) for name in item if name not in allowed)
-        if unknown:
+        if not item.keys() <= allowed:
+            unknown = sorted(str(name) for name in item if name not in allowed)
             problems.append((line, f"unknown field {', '.join(map(repr, unknown))}"))
             continue
         made = make_row(

@@ -192,25 +192,26 @@ def ingest_measurements(
         forbidden = {key for key, kpi in kpis.items() if not access.can_push_measurements(kpi)}
 
     # A push repeats few moments (a day for each KPI): each distinct one is read once.
-    moments: dict[Any, datetime | str] = {}
+    moments: dict[str, datetime | str] = {}
     limit = now + FUTURE_TOLERANCE
+    # What each key given is: its KPI's id, or what is wrong with it.
+    targets: dict[str, int | str] = {"": "the KPI key is missing"}
     clean: dict[tuple[int, datetime], tuple[float, str, int]] = {}
     for index, row in enumerate(rows, start=1):
         line = row.line or index
         key = row.kpi.strip() if isinstance(row.kpi, str) else ""
-        errors = []
-        kpi = kpis.get(key)
-        if not key:
-            errors.append("the KPI key is missing")
-        elif kpi is None:
-            errors.append(f"no KPI with key {key!r}")
-        elif key in forbidden:
-            errors.append(f"you may not push measurements to {key!r}")
+        target = targets.get(key)
+        if target is None:
+            kpi = kpis.get(key)
+            if kpi is None:
+                target = f"no KPI with key {key!r}"
+            elif key in forbidden:
+                target = f"you may not push measurements to {key!r}"
+            else:
+                target = kpi.pk
+            targets[key] = target
         raw = row.at
-        try:
-            moment = moments.get(raw) if isinstance(raw, str) else None
-        except TypeError:
-            moment = None
+        moment = moments.get(raw) if isinstance(raw, str) else None
         if moment is None:
             try:
                 parsed = parse_moment(raw)
@@ -219,32 +220,25 @@ def ingest_measurements(
                 moment = f"at: {exc}"
             if isinstance(raw, str):
                 moments[raw] = moment
-        if isinstance(moment, str):
-            errors.append(moment)
-            moment = None
-        value: float | None
         raw_value = row.value
-        if (
-            type(raw_value) is float
-            and math.isfinite(raw_value)
-            and abs(raw_value) <= MAX_ABS_VALUE
-        ):
-            value = raw_value
+        value: float | str
+        if type(raw_value) is float and -MAX_ABS_VALUE <= raw_value <= MAX_ABS_VALUE:
+            value = raw_value  # finite: NaN and infinities fail the comparison
         else:
             try:
                 value = parse_value(raw_value)
             except ValueError as exc:
-                errors.append(f"value: {exc}")
-                value = None
-        note = row.note if isinstance(row.note, str) else ""
-        if errors or kpi is None or moment is None or value is None:
-            problems.append((line, "; ".join(errors)))
+                value = f"value: {exc}"
+        if type(target) is str or type(moment) is str or type(value) is str:
+            errors = [x for x in (target, moment, value) if type(x) is str]
+            problems.append((line, "; ".join(errors)))  # type: ignore[arg-type]
             continue
-        slot = (kpi.pk, moment)
+        slot = (target, moment)
         if slot in clean:
-            problems.append((line, f"same KPI and moment as row {clean[slot][2]}"))
+            problems.append((line, f"same KPI and moment as row {clean[slot][2]}"))  # type: ignore[index]
             continue
-        clean[slot] = (value, note.strip() if note else note, line)
+        note = row.note if isinstance(row.note, str) else ""
+        clean[slot] = (value, note.strip() if note else note, line)  # type: ignore[index,assignment]
     if problems:
         raise IngestError(problems)
 
@@ -261,11 +255,11 @@ def ingest_measurements(
     result.created, result.replaced = written.created, written.replaced
     result.unchanged = len(written.unchanged)
     if result.created or result.replaced:
-        changed: dict[int, list[core.Point]] = defaultdict(list)
+        changed: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
         unchanged = written.unchanged
         for index, (kpi_id, moment, value, _note) in enumerate(staged):
             if index not in unchanged:
-                changed[kpi_id].append(core.Point(at=moment, value=value))
+                changed[kpi_id].append((moment, value))
         refresh_kpis(kpi_ids=touched, at=now, by=by, changed=changed)
         # Notifications (issue 8): guard rails the push moved.
         from headway.notify import events as notify_events
@@ -298,7 +292,7 @@ def refresh_kpis(
     kpi_ids: Iterable[int],
     at: datetime | None = None,
     by: Person | None = None,
-    changed: dict[int, list[core.Point]] | None = None,
+    changed: dict[int, list[tuple[datetime, float]]] | None = None,
 ) -> list[Kpi]:
     """Re-evaluate KPIs, store their state, and feed the value to linked key results.
 

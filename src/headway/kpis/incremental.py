@@ -18,7 +18,7 @@ answers None when they reach into periods the state no longer holds (a back-fill
 history, thresholds changed, a measurement in the future): the caller then evaluates from
 the whole history (`from_points`), which also gives the new state. `evaluation` of a state
 equals `health.evaluate` of the whole history, field by field (a property test checks it),
-except `periods`, which holds the tail only.
+except the review periods, of which it keeps the last `TAIL`.
 """
 
 from __future__ import annotations
@@ -59,13 +59,14 @@ def fingerprint(kpi: core.Kpi) -> list[Any]:
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """What `health.evaluate` says, as derived from a state (`periods` is the tail only)."""
+    """What `health.evaluate` says of health, trend and streaks, as derived from a state.
+
+    The anomalies are `anomalies(state)`, the review periods the state keeps `periods(state)`.
+    """
 
     health: str
     trend: str
     latest: core.Point | None
-    periods: tuple[core.Point, ...]
-    anomalies: tuple[core.Anomaly, ...]
     slope_per_period: float | None
     p_value: float | None
     wrong_way_streak: int
@@ -204,9 +205,10 @@ def from_points(
 
 
 def advance(
-    kpi: core.Kpi, state: State, points: Iterable[core.Point], at: datetime
+    kpi: core.Kpi, state: State, points: Iterable[tuple[datetime, float]], at: datetime
 ) -> State | None:
-    """The state once `points` (new or replaced measurements) are stored, evaluated at `at`.
+    """The state once `points` (new or replaced measurements, as (moment, value)) are stored,
+    evaluated at `at`.
 
     None when the state cannot answer: another card, an earlier `at`, measurements after
     the horizon, or a point reaching into periods before the tail's context.
@@ -214,26 +216,29 @@ def advance(
     at_us = _to_micros(at)
     if state.card != fingerprint(kpi) or at_us < state.horizon or state.later:
         return None
+    given = sorted(points)
+    if given and given[-1][0] > at:
+        return None
     keys, moments, values = list(state.keys), list(state.moments), list(state.values)
     touched = len(keys)  # the earliest position changed
-    given = sorted(points, key=lambda p: p.at)
-    if given:
-        buckets = core._bucket(np.array([p.at.timestamp() for p in given]), kpi.cadence).tolist()
-    else:
-        buckets = []
-    for point, key in zip(given, buckets, strict=True):
-        us = _to_micros(point.at)
-        if us > at_us:
-            return None
+    buckets = (
+        core._bucket(np.array([when.timestamp() for when, _v in given]), kpi.cadence).tolist()
+        if given
+        else []
+    )
+    # Of several points in one period only the latest can matter (they come sorted).
+    latest: dict[int, tuple[datetime, float]] = dict(zip(buckets, given, strict=True))
+    for key, (when, value) in latest.items():
+        us = _to_micros(when)
         i = bisect.bisect_left(keys, key)
         if i < len(keys) and keys[i] == key:
             if us < moments[i]:
                 continue  # an earlier point of the period: the period keeps its latest
-            moments[i], values[i] = us, point.value
+            moments[i], values[i] = us, value
         else:
             keys.insert(i, key)
             moments.insert(i, us)
-            values.insert(i, point.value)
+            values.insert(i, value)
         touched = min(touched, i)
         if not state.complete and touched < CONTEXT:
             return None
@@ -261,16 +266,24 @@ def advance(
     )
 
 
-def evaluation(kpi: core.Kpi, state: State, at: datetime) -> Evaluation:
-    """What `health.evaluate` of the whole history says at `at` (>= the state's horizon)."""
-    at = core._aware(at, "at")
-    periods = tuple(
+def periods(state: State) -> tuple[core.Point, ...]:
+    """The review periods the state keeps (the last `TAIL` of the KPI's), oldest first."""
+    return tuple(
         core.Point(at=_from_micros(us), value=v)
         for us, v in zip(state.moments, state.values, strict=True)
     )
+
+
+def evaluation(kpi: core.Kpi, state: State, at: datetime) -> Evaluation:
+    """What `health.evaluate` of the whole history says at `at` (>= the state's horizon)."""
+    at = core._aware(at, "at")
     keys = np.array(state.keys, dtype=np.int64)
     values = np.array(state.values, dtype=np.float64)
-    latest = periods[-1] if periods else None
+    latest = (
+        core.Point(at=_from_micros(state.moments[-1]), value=state.values[-1])
+        if state.moments
+        else None
+    )
     health = core._health_of_latest(kpi, latest, at)
     n = len(state.keys)
     wrong, right = core._streaks(kpi, keys, values)
@@ -287,19 +300,23 @@ def evaluation(kpi: core.Kpi, state: State, at: datetime) -> Evaluation:
         healthy_streak = core._healthy_run(ok, adjacent)
         if not state.complete and healthy_streak == n:
             healthy_streak = n - 1 + state.base[2]
-    beyond, run = _flags(state.values)
-    lo = 0 if state.complete else CONTEXT
-    found = list(state.frozen) + _anomaly_list(state.moments, state.values, beyond, run, lo, n)
-    anomalies = tuple(core.Anomaly(_from_micros(us), v, rule) for us, v, rule in found)
     return Evaluation(
         health=health,
         trend=verdict,
         latest=latest,
-        periods=periods,
-        anomalies=anomalies,
         slope_per_period=slope,
         p_value=p_value,
         wrong_way_streak=wrong,
         right_way_streak=right,
         healthy_streak=healthy_streak,
     )
+
+
+def anomalies(state: State) -> tuple[core.Anomaly, ...]:
+    """The SPC anomalies of every review period of the KPI, as `health.evaluate` finds them."""
+    beyond, run = _flags(state.values)
+    lo = 0 if state.complete else CONTEXT
+    found = list(state.frozen) + _anomaly_list(
+        state.moments, state.values, beyond, run, lo, len(state.values)
+    )
+    return tuple(core.Anomaly(_from_micros(us), v, rule) for us, v, rule in found)
