@@ -18,6 +18,7 @@ from django.db import connection
 from headway.kpis.models import Measurement, MeasurementRevision
 
 STAGING = "headway_measurement_staging"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 #: (KPI id, moment, value, note) of each clean row, in the push's order.
 Row = tuple[int, datetime, float, str]
@@ -45,9 +46,19 @@ def _stage(cursor: object, rows: Sequence[Row]) -> None:
         )
         c.execute(f"TRUNCATE {STAGING}")  # type: ignore[attr-defined]
         raw = c.cursor  # type: ignore[attr-defined]
+        # COPY's text format written at once: a moment's text is made once per push; floats
+        # by repr (exact); notes escaped as COPY reads them.
+        texts: dict[datetime, str] = {}
+        lines = []
+        for index, (kpi_id, at, value, note) in enumerate(rows):
+            text = texts.get(at)
+            if text is None:
+                text = texts[at] = at.isoformat()
+            if note:
+                note = note.translate(_COPY_ESCAPES)
+            lines.append(f"{index}\t{kpi_id}\t{text}\t{value!r}\t{note}\n")
         with raw.copy(f"COPY {STAGING} (idx, kpi_id, at, value, note) FROM STDIN") as copy:
-            for index, (kpi_id, at, value, note) in enumerate(rows):
-                copy.write_row((index, kpi_id, at, value, note))
+            copy.write("".join(lines).encode())
         c.execute(f"ANALYZE {STAGING}")  # type: ignore[attr-defined]
     else:
         c.execute(  # type: ignore[attr-defined]
