@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headway.kpis import health as core
@@ -155,3 +157,128 @@ def test_what_the_state_cannot_answer_falls_back() -> None:
     future = [(at + timedelta(minutes=3), 50.0)]
     assert incremental.advance(card, state, future, at) is None  # after the evaluation
     assert incremental.advance(card, state, [], at - timedelta(days=1)) is None  # earlier
+
+
+# --------------------------------------------------------------------------- through the database
+
+DB_PATHS: Counter[str] = Counter()
+
+
+@pytest.mark.django_db(transaction=False)
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_pushes_store_what_a_full_refresh_stores(org: Any, data: st.DataObject) -> None:
+    """Pushed in random batches (out of order, values replaced), a KPI feeding a key result
+    ends each push with the state, key result, anomalies and notifications that evaluating
+    its whole history gives: the same pushes replayed with incremental state turned off."""
+    from django.db import transaction
+
+    from headway.kpis import actions
+    from headway.kpis.actions import MeasurementRow, ingest_measurements
+    from headway.kpis.models import Kpi
+    from headway.notify.models import Event
+    from headway.okrs.models import KeyResult, Objective
+
+    cadence = data.draw(st.sampled_from(core.CADENCES))
+    direction = data.draw(st.sampled_from(core.DIRECTIONS))
+    step = {"weekly": 3, "monthly": 15, "quarterly": 40}[cadence]
+    first = datetime(2027, 2, 15, tzinfo=UTC) - timedelta(days=step * 300)
+    batches = []
+    cursor = step * 100  # after the history
+    for _ in range(data.draw(st.integers(2, 5))):
+        rows = []
+        for _ in range(data.draw(st.integers(1, 150))):
+            kind = data.draw(st.sampled_from(["next"] * 5 + ["recent", "old"]))
+            if kind == "next":
+                cursor += data.draw(st.integers(1, step))
+                day = cursor
+            elif kind == "recent":
+                day = max(0, cursor - data.draw(st.integers(0, step * 20)))
+            else:
+                day = data.draw(st.integers(0, cursor))
+            rows.append((day, data.draw(values)))
+        batches.append(rows)
+    # The history first (the first push evaluates it whole), then the batches.
+    history = [(d, 95.0 + (d % 5)) for d in range(0, step * 100, step)]
+
+    def run() -> list[Any]:
+        seen: list[Any] = []
+        with transaction.atomic():
+            kpi = Kpi.objects.create(
+                key="otd", name="On-time", team=org.depot, direction=direction, target=100,
+                warning=90, critical=80, cadence=cadence,
+            )  # fmt: skip
+            objective = Objective.objects.create(
+                key="o", cycle=org.cycle, team=org.depot, title="O", owner=org.lead
+            )
+            kr = KeyResult.objects.create(
+                objective=objective, key="k", title="K", kind="above", target=95, kpi=kpi
+            )
+            for number, batch in enumerate([history, *batches]):
+                merged = {}
+                for day, value in batch:
+                    merged[first + timedelta(days=day, hours=number % 3)] = value
+                now = max(merged) + timedelta(hours=1 + number)
+                ingest_measurements(
+                    rows=[MeasurementRow(kpi="otd", at=a, value=v) for a, v in merged.items()],
+                    by=org.member,
+                    now=now,
+                )
+                kpi.refresh_from_db()
+                kr.refresh_from_db()
+                state = incremental.State.from_json(kpi.evaluation_state)
+                assert state is not None
+                seen.append(
+                    (
+                        kpi.health, kpi.trend, kpi.wrong_way_streak, kpi.healthy_streak,
+                        kpi.latest_value, kpi.latest_at, kr.current, kr.score, kr.forecast,
+                        kr.has_data, objective.__class__.objects.get(pk=objective.pk).score,
+                        incremental.anomalies(state),
+                        sorted(
+                            (e.kind, e.title, e.summary, _without_ids(e.data))
+                            for e in Event.objects.order_by("pk")
+                        ),
+                    )
+                )  # fmt: skip
+            transaction.set_rollback(True)
+        return seen
+
+    real_advance = incremental.advance
+
+    def counted(*args: Any, **kwargs: Any) -> incremental.State | None:
+        advanced = real_advance(*args, **kwargs)
+        DB_PATHS["incremental" if advanced is not None else "full"] += 1
+        return advanced
+
+    try:
+        actions.incremental.advance = counted  # type: ignore[assignment]
+        incremental_run = run()
+    finally:
+        actions.incremental.advance = real_advance  # type: ignore[assignment]
+    DB_PATHS["events"] += len(incremental_run[-1][-1])
+    try:
+        actions.incremental.advance = lambda *args, **kwargs: None  # type: ignore[assignment]
+        full_run = run()
+    finally:
+        actions.incremental.advance = real_advance  # type: ignore[assignment]
+    assert incremental_run == full_run
+
+
+def _without_ids(data: Any) -> str:
+    """An event's data without the row ids (a replay after a rollback numbers rows anew)."""
+    if isinstance(data, dict):
+        return str({k: _without_ids(v) for k, v in sorted(data.items()) if "id" not in k})
+    if isinstance(data, list):
+        return str([_without_ids(v) for v in data])
+    return str(data)
+
+
+def test_the_database_property_took_the_incremental_path() -> None:
+    """Run after it (file order): most pushes advanced the state, and notifications came."""
+    if DB_PATHS:
+        assert DB_PATHS["incremental"] > DB_PATHS["full"]
+        assert DB_PATHS["events"] > 0
