@@ -319,6 +319,12 @@ HEADWAY_NOTIFY_MAILER = os.environ.get("HEADWAY_NOTIFY_MAILER", "default")
 HEADWAY_API_MAX_INGEST_BYTES = int(
     os.environ.get("HEADWAY_API_MAX_INGEST_BYTES", str(64 * 1024 * 1024))
 )
+# gunicorn's worker timeout under `headway serve`, in seconds: the largest push the API
+# accepts must finish within it. A push stores about 1 MiB of JSON rows a second on a busy
+# 2-core machine (docs/performance.md), so 2 s per MiB of that limit, plus 30 s.
+HEADWAY_SERVE_TIMEOUT = int(
+    os.environ.get("HEADWAY_SERVE_TIMEOUT", str(30 + 2 * (HEADWAY_API_MAX_INGEST_BYTES >> 20)))
+)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
