@@ -230,11 +230,11 @@ def ingest_measurements(
                 value = f"value: {exc}"
         if type(target) is str or type(moment) is str or type(value) is str:
             errors = [x for x in (target, moment, value) if type(x) is str]
-            problems.append((line, "; ".join(errors)))  # type: ignore[arg-type]
+            problems.append((line, "; ".join(errors)))
             continue
         slot = (target, moment)
         if slot in clean:
-            problems.append((line, f"same KPI and moment as row {clean[slot][2]}"))  # type: ignore[index]
+            problems.append((line, f"same KPI and moment as row {clean[slot][2]}"))
             continue
         note = row.note if isinstance(row.note, str) else ""
         clean[slot] = (value, note.strip() if note else note, line)  # type: ignore[index,assignment]
@@ -370,7 +370,7 @@ def _write_evaluated(kpis: list[Kpi]) -> None:
     meta = Kpi._meta
     quote = connection.ops.quote_name
     ops = connection.ops
-    sets = ", ".join(f"{quote(str(meta.get_field(n).column))} = %s" for n in EVALUATED_FIELDS)
+    sets = ", ".join(f"{quote(n)} = %s" for n in EVALUATED_FIELDS)  # columns named as fields
     moment = ops.adapt_datetimefield_value
     params = [
         (kpi.pk, kpi.health, kpi.trend, kpi.wrong_way_streak, kpi.healthy_streak,
@@ -390,8 +390,7 @@ def _write_evaluated(kpis: list[Kpi]) -> None:
                  "timestamptz", "timestamptz", "jsonb")  # fmt: skip
         names = ["id", *EVALUATED_FIELDS]
         assign = ", ".join(
-            f"{quote(str(meta.get_field(n).column))} = v.{n}::{c}"
-            for n, c in zip(names[1:], casts[1:], strict=True)
+            f"{quote(n)} = v.{n}::{c}" for n, c in zip(names[1:], casts[1:], strict=True)
         )
         for start in range(0, len(params), 500):
             chunk = params[start : start + 500]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -36,19 +37,18 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _stage(cursor: object, rows: Sequence[Row]) -> None:
-    """(Re)fill the staging table with `rows`, numbered from 0."""
-    c = cursor
+def _stage(c: Any, rows: Sequence[Row]) -> None:
+    """(Re)fill the staging table with `rows`, numbered from 0 (`c`: a Django cursor)."""
+    texts: dict[datetime, str] = {}
     if connection.vendor == "postgresql":
-        c.execute(  # type: ignore[attr-defined]
+        c.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (idx integer, kpi_id integer, "
             "at timestamptz, value double precision, note text) ON COMMIT DELETE ROWS"
         )
-        c.execute(f"TRUNCATE {STAGING}")  # type: ignore[attr-defined]
-        raw = c.cursor  # type: ignore[attr-defined]
+        c.execute(f"TRUNCATE {STAGING}")
+        raw = c.cursor
         # COPY's text format written at once: a moment's text is made once per push; floats
         # by repr (exact); notes escaped as COPY reads them.
-        texts: dict[datetime, str] = {}
         lines = []
         for index, (kpi_id, at, value, note) in enumerate(rows):
             text = texts.get(at)
@@ -59,23 +59,22 @@ def _stage(cursor: object, rows: Sequence[Row]) -> None:
             lines.append(f"{index}\t{kpi_id}\t{text}\t{value!r}\t{note}\n")
         with raw.copy(f"COPY {STAGING} (idx, kpi_id, at, value, note) FROM STDIN") as copy:
             copy.write("".join(lines).encode())
-        c.execute(f"ANALYZE {STAGING}")  # type: ignore[attr-defined]
+        c.execute(f"ANALYZE {STAGING}")
     else:
-        c.execute(  # type: ignore[attr-defined]
+        c.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (idx integer, kpi_id integer, "
             "at text, value real, note text)"
         )
-        c.execute(f"DELETE FROM {STAGING}")  # type: ignore[attr-defined]
+        c.execute(f"DELETE FROM {STAGING}")
         # The text Django stores a moment as (naive UTC), so the join compares like with like.
         adapt = connection.ops.adapt_datetimefield_value
-        texts: dict[datetime, str] = {}
         params = []
         for index, (kpi_id, at, value, note) in enumerate(rows):
             text = texts.get(at)
             if text is None:
-                text = texts[at] = adapt(at)
+                text = texts[at] = str(adapt(at))
             params.append((index, kpi_id, text, value, note))
-        c.executemany(  # type: ignore[attr-defined]
+        c.executemany(
             f"INSERT INTO {STAGING} (idx, kpi_id, at, value, note) VALUES (%s, %s, %s, %s, %s)",
             params,
         )
