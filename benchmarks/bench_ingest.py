@@ -58,18 +58,17 @@ def raw_write(rows: list[tuple[int, datetime, float]]) -> float:
     now = datetime.now(UTC)
     table = Measurement._meta.db_table
     started = time.perf_counter()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({columns()}) FROM STDIN") as copy:
-                    for kpi_id, at, value in rows:
-                        copy.write_row((kpi_id, at, value, "raw", "", now, now))
-            else:
-                stamp = now.isoformat(" ")
-                cursor.executemany(
-                    f"INSERT INTO {table} ({columns()}) VALUES (%s, %s, %s, 'raw', '', %s, %s)",
-                    [(k, at.isoformat(" "), v, stamp, stamp) for k, at, v in rows],
-                )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns()}) FROM STDIN") as copy:
+                for kpi_id, at, value in rows:
+                    copy.write_row((kpi_id, at, value, "raw", "", now, now))
+        else:
+            stamp = now.isoformat(" ")
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns()}) VALUES (%s, %s, %s, 'raw', '', %s, %s)",
+                [(k, at.isoformat(" "), v, stamp, stamp) for k, at, v in rows],
+            )
     elapsed = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE source = 'raw'")

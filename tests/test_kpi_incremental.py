@@ -177,7 +177,6 @@ def test_pushes_store_what_a_full_refresh_stores(org: Any, data: st.DataObject) 
     its whole history gives: the same pushes replayed with incremental state turned off."""
     from django.db import transaction
 
-    from headway.kpis import actions
     from headway.kpis.actions import MeasurementRow, ingest_measurements
     from headway.kpis.models import Kpi
     from headway.notify.models import Event
@@ -255,16 +254,16 @@ def test_pushes_store_what_a_full_refresh_stores(org: Any, data: st.DataObject) 
         return advanced
 
     try:
-        actions.incremental.advance = counted  # type: ignore[assignment]
+        incremental.advance = counted
         incremental_run = run()
     finally:
-        actions.incremental.advance = real_advance  # type: ignore[assignment]
+        incremental.advance = real_advance
     DB_PATHS["events"] += len(incremental_run[-1][-1])
     try:
-        actions.incremental.advance = lambda *args, **kwargs: None  # type: ignore[assignment]
+        incremental.advance = lambda *args, **kwargs: None
         full_run = run()
     finally:
-        actions.incremental.advance = real_advance  # type: ignore[assignment]
+        incremental.advance = real_advance
     assert incremental_run == full_run
 
 
