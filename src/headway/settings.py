@@ -323,6 +323,12 @@ HEADWAY_API_MAX_INGEST_BYTES = int(
 # A measurement push of more rows than this is accepted as a push job (202, polled) and
 # stored by the worker, so no web request runs long enough to time out (docs/api.md).
 HEADWAY_API_ASYNC_PUSH_ROWS = int(os.environ.get("HEADWAY_API_ASYNC_PUSH_ROWS", "20000"))
+# gunicorn's worker timeout under `headway serve`, in seconds: the largest push the API
+# accepts must finish within it. A push stores about 1 MiB of JSON rows a second on a busy
+# 2-core machine (docs/performance.md), so 2 s per MiB of that limit, plus 30 s.
+HEADWAY_SERVE_TIMEOUT = int(
+    os.environ.get("HEADWAY_SERVE_TIMEOUT", str(30 + 2 * (HEADWAY_API_MAX_INGEST_BYTES >> 20)))
+)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

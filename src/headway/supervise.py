@@ -52,9 +52,13 @@ def worker_command() -> list[str]:
 
 
 def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
+    """gunicorn with its worker timeout suited to the largest push (HEADWAY_SERVE_TIMEOUT)."""
+    from django.conf import settings
+
     return [
         sys.executable, "-m", "gunicorn", "headway.wsgi:application",
         "--bind", f"{_bind_host(host)}:{port}", "--workers", str(workers),
+        "--timeout", str(settings.HEADWAY_SERVE_TIMEOUT),
         "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
     ]  # fmt: skip
 

@@ -24,6 +24,7 @@ from headway.kpis.pushes import PushFormatError, csv_rows, make_row
 MAX_BYTES: int = getattr(settings, "HEADWAY_API_MAX_INGEST_BYTES", 64 * 1024 * 1024)
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 CHUNK = 256 * 1024
+_PLAIN = (float, int, str)
 
 
 def _too_large() -> PayloadTooLarge:
@@ -88,13 +89,26 @@ def _json_rows(body: bytes, only: str | None) -> tuple[list[MeasurementRow], lis
         if not isinstance(item, dict):
             problems.append((line, "each measurement is an object"))
             continue
-        unknown = sorted(str(name) for name in item if name not in allowed)
-        if unknown:
+        if not item.keys() <= allowed:
+            unknown = sorted(str(name) for name in item if name not in allowed)
             problems.append((line, f"unknown field {', '.join(map(repr, unknown))}"))
             continue
-        made = make_row(
-            item.get("kpi"), item.get("at"), item.get("value"), item.get("note"), line, only
-        )
+        kpi, at, value, note = item.get("kpi"), item.get("at"), item.get("value"), item.get("note")
+        if (
+            only is None
+            and type(kpi) is str
+            and type(at) is str
+            and (note is None or note == "")
+            and type(value) in _PLAIN
+            and kpi.isascii()
+            and at.isascii()
+            and "\x00" not in kpi
+            and "\x00" not in at
+        ):
+            # The common row (make_row's fast path, inline: a push is 100,000 of these).
+            rows.append(MeasurementRow(kpi, at, value, "", line))
+            continue
+        made = make_row(kpi, at, value, note, line, only)
         if isinstance(made, str):
             problems.append((line, made))
         else:

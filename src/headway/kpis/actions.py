@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -15,8 +16,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from headway.keys import free_key
+from headway.kpis import bulk, incremental
 from headway.kpis import health as core
-from headway.kpis.models import Kpi, Measurement, MeasurementRevision
+from headway.kpis.models import Kpi, Measurement
 from headway.kpis.queries import achieved_while_healthy
 from headway.moments import FUTURE_TOLERANCE, to_utc
 from headway.okrs import stored
@@ -72,11 +74,9 @@ def why_not_push(access: Access, kpi: Kpi) -> str | None:
 
 # Larger magnitudes are almost surely unit or parsing mistakes, and lose integer precision.
 MAX_ABS_VALUE = 1e15
-BATCH = 2000
 
 
-@dataclass(frozen=True)
-class MeasurementRow:
+class MeasurementRow(NamedTuple):
     """One row of a push as received: raw strings or numbers, validated by `ingest`.
 
     `line` is what error messages call the row (a CSV line number, an array index + 1).
@@ -190,86 +190,76 @@ def ingest_measurements(
     if access is not None:
         forbidden = {key for key, kpi in kpis.items() if not access.can_push_measurements(kpi)}
 
+    # A push repeats few moments (a day for each KPI): each distinct one is read once.
+    moments: dict[str, datetime | str] = {}
+    limit = now + FUTURE_TOLERANCE
+    # What each key given is: its KPI's id, or what is wrong with it.
+    targets: dict[str, int | str] = {"": "the KPI key is missing"}
     clean: dict[tuple[int, datetime], tuple[float, str, int]] = {}
     for index, row in enumerate(rows, start=1):
         line = row.line or index
         key = row.kpi.strip() if isinstance(row.kpi, str) else ""
-        errors = []
-        kpi = kpis.get(key)
-        if not key:
-            errors.append("the KPI key is missing")
-        elif kpi is None:
-            errors.append(f"no KPI with key {key!r}")
-        elif key in forbidden:
-            errors.append(f"you may not push measurements to {key!r}")
-        try:
-            moment = parse_moment(row.at)
-            if moment > now + FUTURE_TOLERANCE:
-                errors.append(f"{moment.isoformat()} is in the future")
-        except ValueError as exc:
-            errors.append(f"at: {exc}")
-            moment = None
-        try:
-            value = parse_value(row.value)
-        except ValueError as exc:
-            errors.append(f"value: {exc}")
-            value = None
-        note = row.note if isinstance(row.note, str) else ""
-        if errors or kpi is None or moment is None or value is None:
+        target = targets.get(key)
+        if target is None:
+            kpi = kpis.get(key)
+            if kpi is None:
+                target = f"no KPI with key {key!r}"
+            elif key in forbidden:
+                target = f"you may not push measurements to {key!r}"
+            else:
+                target = kpi.pk
+            targets[key] = target
+        raw = row.at
+        moment = moments.get(raw) if isinstance(raw, str) else None
+        if moment is None:
+            try:
+                parsed = parse_moment(raw)
+                moment = f"{parsed.isoformat()} is in the future" if parsed > limit else parsed
+            except ValueError as exc:
+                moment = f"at: {exc}"
+            if isinstance(raw, str):
+                moments[raw] = moment
+        raw_value = row.value
+        value: float | str
+        if type(raw_value) is float and -MAX_ABS_VALUE <= raw_value <= MAX_ABS_VALUE:
+            value = raw_value  # finite: NaN and infinities fail the comparison
+        else:
+            try:
+                value = parse_value(raw_value)
+            except ValueError as exc:
+                value = f"value: {exc}"
+        if type(target) is str or type(moment) is str or type(value) is str:
+            errors = [x for x in (target, moment, value) if type(x) is str]
             problems.append((line, "; ".join(errors)))
             continue
-        slot = (kpi.pk, moment)
+        slot = (target, moment)
         if slot in clean:
             problems.append((line, f"same KPI and moment as row {clean[slot][2]}"))
             continue
-        clean[slot] = (value, note.strip(), line)
+        note = row.note if isinstance(row.note, str) else ""
+        clean[slot] = (value, note.strip() if note else note, line)  # type: ignore[index,assignment]
     if problems:
         raise IngestError(problems)
 
     result = IngestResult()
-    existing: dict[tuple[int, datetime], Measurement] = {}
-    by_kpi: dict[int, list[datetime]] = defaultdict(list)
-    for kpi_id, moment in clean:
-        by_kpi[kpi_id].append(moment)
+    touched = {kpi_id for (kpi_id, _m) in clean}
     # Lock the KPIs (in id order: first in the global lock order) before reading what is
     # stored, so that identical pushes at once run one after the other and the later ones
     # find the row and answer "unchanged" instead of colliding on the unique (KPI, moment).
-    list(Kpi.objects.select_for_update().filter(pk__in=by_kpi).order_by("pk").values("pk"))
-    for kpi_id, moments in by_kpi.items():
-        low, high = min(moments), max(moments)
-        for m in Measurement.objects.filter(kpi_id=kpi_id, at__gte=low, at__lte=high).only(
-            "id", "kpi_id", "at", "value", "note", "source"
-        ):
-            existing[(m.kpi_id, m.at)] = m
-
-    new: list[Measurement] = []
-    changed: list[Measurement] = []
-    revisions: list[MeasurementRevision] = []
-    for (kpi_id, moment), (value, note, _line) in clean.items():
-        old = existing.get((kpi_id, moment))
-        if old is None:
-            new.append(Measurement(kpi_id=kpi_id, at=moment, value=value, note=note, source=source))
-        elif old.value == value and old.note == note:
-            result.unchanged += 1
-        else:
-            revisions.append(
-                MeasurementRevision(
-                    measurement=old,
-                    old_value=old.value,
-                    old_source=old.source,
-                    old_note=old.note,
-                    replaced_by=by,
-                )
-            )
-            old.value, old.note, old.source, old.updated_at = value, note, source, now
-            changed.append(old)
-    Measurement.objects.bulk_create(new, batch_size=BATCH)
-    MeasurementRevision.objects.bulk_create(revisions, batch_size=BATCH)
-    _write_replaced(changed)
-    result.created, result.replaced = len(new), len(changed)
-    touched = {kpi_id for (kpi_id, _m) in clean}
-    if new or changed:
-        refresh_kpis(kpi_ids=touched, at=now, by=by)
+    list(Kpi.objects.select_for_update().filter(pk__in=touched).order_by("pk").values("pk"))
+    staged = [
+        (kpi_id, moment, value, note) for (kpi_id, moment), (value, note, _l) in clean.items()
+    ]
+    written = bulk.store(staged, source=source, by_id=by.pk if by is not None else None, now=now)
+    result.created, result.replaced = written.created, written.replaced
+    result.unchanged = len(written.unchanged)
+    if result.created or result.replaced:
+        changed: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+        unchanged = written.unchanged
+        for index, (kpi_id, moment, value, _note) in enumerate(staged):
+            if index not in unchanged:
+                changed[kpi_id].append((moment, value))
+        refresh_kpis(kpi_ids=touched, at=now, by=by, changed=changed)
         # Notifications (issue 8): guard rails the push moved.
         from headway.notify import events as notify_events
 
@@ -279,34 +269,40 @@ def ingest_measurements(
     return result
 
 
-def _write_replaced(changed: list[Measurement]) -> None:
-    """Store replaced values with one UPDATE by primary key run over every row (executemany).
-
-    `bulk_update` would build a CASE per field over 500 rows at a time, which costs 46 s
-    for 100,000 rows; this is the executemany path the inserts already take.
-    """
-    if not changed:
-        return
-    meta = Measurement._meta
-    quote = connection.ops.quote_name
-    columns = {f.name: quote(str(f.column)) for f in meta.concrete_fields}
-    sets = ", ".join(f"{columns[n]} = %s" for n in ("value", "note", "source", "updated_at"))
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {columns['id']} = %s",
-            [(m.value, m.note, m.source, adapt(m.updated_at), m.pk) for m in changed],
-        )
+def _evaluate_fully(
+    kpis: list[Kpi], at: datetime
+) -> dict[int, tuple[incremental.Evaluation | core.KpiEvaluation, incremental.State]]:
+    """Evaluate `kpis` from their whole histories (one query), with the state that leaves."""
+    if not kpis:
+        return {}
+    points: dict[int, list[core.Point]] = defaultdict(list)
+    for kpi_id, when, value in (
+        Measurement.objects.filter(kpi__in=kpis)
+        .order_by()
+        .values_list("kpi_id", "at", "value")
+        .iterator(chunk_size=20000)
+    ):
+        points[kpi_id].append(core.Point(at=when, value=value))
+    return {kpi.pk: incremental.from_points(kpi.core(), points.get(kpi.pk, []), at) for kpi in kpis}
 
 
 def refresh_kpis(
-    *, kpi_ids: Iterable[int], at: datetime | None = None, by: Person | None = None
+    *,
+    kpi_ids: Iterable[int],
+    at: datetime | None = None,
+    by: Person | None = None,
+    changed: dict[int, list[tuple[datetime, float]]] | None = None,
 ) -> list[Kpi]:
     """Re-evaluate KPIs, store their state, and feed the value to linked key results.
 
-    One query reads all their measurements; the KPI rows and the current value of linked
-    key results in cycles not closed are then updated in bulk and their objectives
-    rescored. `by` is who caused it (announcements skip telling them what they did).
+    With `changed` (the measurements just stored or replaced, by KPI: what ingest_measurements
+    passes) a KPI's stored evaluation state is advanced by those points only
+    (kpis.incremental), at the cost of the new points, not of the history; a KPI whose state
+    cannot answer (none yet, thresholds changed, a back-fill of old periods) and every KPI
+    when `changed` is None is evaluated from its whole history, in one query. The KPI rows
+    and the current value of linked key results in cycles not closed are then updated in
+    bulk and their objectives rescored. `by` is who caused it (announcements skip telling
+    them what they did).
     """
     at = at or timezone.now()
     kpis = list(Kpi.objects.filter(pk__in=list(kpi_ids)))
@@ -314,30 +310,32 @@ def refresh_kpis(
     from headway.notify import events as notify_events
 
     notify_old = {kpi.pk: notify_events.kpi_state(kpi) for kpi in kpis}
-    points: dict[int, list[core.Point]] = defaultdict(list)
-    for kpi_id, when, value in (
-        Measurement.objects.filter(kpi__in=kpis, at__lte=at)
-        .order_by()
-        .values_list("kpi_id", "at", "value")
-        .iterator(chunk_size=20000)
-    ):
-        points[kpi_id].append(core.Point(at=when, value=value))
+    evaluated: dict[int, tuple[incremental.Evaluation | core.KpiEvaluation, incremental.State]]
+    evaluated = {}
+    full: list[Kpi] = []
     for kpi in kpis:
-        evaluation = core.evaluate(kpi.core(), points.get(kpi.pk, []), at)
+        state = incremental.State.from_json(kpi.evaluation_state) if changed is not None else None
+        card = kpi.core()
+        advanced = None
+        if state is not None and changed is not None:
+            advanced = incremental.advance(card, state, changed.get(kpi.pk, []), at)
+        if advanced is None:
+            full.append(kpi)
+        else:
+            evaluated[kpi.pk] = (incremental.evaluation(card, advanced, at), advanced)
+    evaluated.update(_evaluate_fully(full, at))
+    for kpi in kpis:
+        evaluation, state = evaluated[kpi.pk]
         kpi.health = evaluation.health
         kpi.trend = evaluation.trend
         kpi.wrong_way_streak = evaluation.wrong_way_streak
         kpi.healthy_streak = evaluation.healthy_streak
-        latest = max(points.get(kpi.pk, []), key=lambda p: p.at, default=None)
+        latest = evaluation.latest
         kpi.latest_value = latest.value if latest else None
         kpi.latest_at = latest.at if latest else None
         kpi.evaluated_at = at
-    Kpi.objects.bulk_update(
-        kpis,
-        ["health", "trend", "wrong_way_streak", "healthy_streak", "latest_value", "latest_at",
-         "evaluated_at"],
-        batch_size=500,
-    )  # fmt: skip
+        kpi.evaluation_state = state.as_json()
+    _write_evaluated(kpis)
     linked = list(
         KeyResult.objects.filter(kpi__in=kpis)
         .exclude(objective__cycle__state=CycleState.CLOSED)
@@ -346,14 +344,62 @@ def refresh_kpis(
     latest_by_kpi = {kpi.pk: kpi.latest_value for kpi in kpis}
     # Objectives before their key results (the global lock order, stored.lock_objectives).
     stored.lock_objectives({kr.objective_id for kr in linked})
-    for kr in linked:
+    moved = [kr for kr in linked if kr.current != latest_by_kpi[kr.kpi_id]]  # type: ignore[index]
+    for kr in moved:
         kr.current = latest_by_kpi[kr.kpi_id]  # type: ignore[index]
-    KeyResult.objects.bulk_update(linked, ["current"], batch_size=500)
+    KeyResult.objects.bulk_update(moved, ["current"], batch_size=500)
     changes = stored.rescore({kr.objective_id for kr in linked}, at=at)
     # Notifications (issue 8): KPI health changes, promotion suggestions, key results moved.
     notify_events.after_kpi_refresh(notify_old, kpis, at)
     notify_events.after_rescore(changes, by=by)
     return kpis
+
+
+EVALUATED_FIELDS = ("health", "trend", "wrong_way_streak", "healthy_streak", "latest_value",
+                    "latest_at", "evaluated_at", "evaluation_state")  # fmt: skip
+
+
+def _write_evaluated(kpis: list[Kpi]) -> None:
+    """Store the evaluated fields of `kpis`: an UPDATE by primary key run over every row
+    (SQLite), an UPDATE from a list of values per 500 KPIs (PostgreSQL).
+
+    `bulk_update` builds a CASE per field over every row, which costs ten times as much.
+    """
+    if not kpis:
+        return
+    meta = Kpi._meta
+    quote = connection.ops.quote_name
+    ops = connection.ops
+    sets = ", ".join(f"{quote(n)} = %s" for n in EVALUATED_FIELDS)  # columns named as fields
+    moment = ops.adapt_datetimefield_value
+    params = [
+        (kpi.pk, kpi.health, kpi.trend, kpi.wrong_way_streak, kpi.healthy_streak,
+         kpi.latest_value, moment(kpi.latest_at), moment(kpi.evaluated_at),
+         json.dumps(kpi.evaluation_state, separators=(",", ":")))
+        for kpi in kpis
+    ]  # fmt: skip
+    table, pk = quote(meta.db_table), quote(str(meta.pk.column))
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(
+                f"UPDATE {table} SET {sets} WHERE {pk} = %s", [(*p[1:], p[0]) for p in params]
+            )
+            return
+        # One statement per 500 KPIs: an UPDATE from a VALUES list, typed by the casts.
+        casts = ("integer", "text", "text", "integer", "integer", "double precision",
+                 "timestamptz", "timestamptz", "jsonb")  # fmt: skip
+        names = ["id", *EVALUATED_FIELDS]
+        assign = ", ".join(
+            f"{quote(n)} = v.{n}::{c}" for n, c in zip(names[1:], casts[1:], strict=True)
+        )
+        for start in range(0, len(params), 500):
+            chunk = params[start : start + 500]
+            values = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} SET {assign} FROM (VALUES {values}) AS v({', '.join(names)}) "
+                f"WHERE {table}.{pk} = v.id::integer",
+                [value for row in chunk for value in row],
+            )
 
 
 # What create_kpi and update_kpi accept besides the team.

@@ -365,10 +365,14 @@ def _trailing(flags: _Bools) -> int:
 
 
 def _trend(
-    kpi: Kpi, keys: _Ints, values: _Floats
+    kpi: Kpi, keys: _Ints, values: _Floats, streaks: tuple[int, int] | None = None
 ) -> tuple[str, float | None, float | None, int, int]:
-    """Trend, slope per period, p-value and the two streaks from period keys and values."""
-    wrong, right = _streaks(kpi, keys, values)
+    """Trend, slope per period, p-value and the two streaks from period keys and values.
+
+    `streaks` (wrong, right) replaces those of `values` when the periods are only the end
+    of the series (kpis.incremental carries them from before).
+    """
+    wrong, right = _streaks(kpi, keys, values) if streaks is None else streaks
     slope: float | None = None
     p_value: float | None = None
     s = 0

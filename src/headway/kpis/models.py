@@ -94,6 +94,9 @@ class Kpi(models.Model):
     wrong_way_streak = models.PositiveIntegerField(default=0)
     healthy_streak = models.PositiveIntegerField(default=0)
     evaluated_at = models.DateTimeField(null=True, blank=True)
+    # What the next evaluation starts from (kpis.incremental.State), so a push costs what
+    # its new points cost, not the whole history.
+    evaluation_state = models.JSONField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -109,6 +112,7 @@ class Kpi(models.Model):
             "wrong_way_streak",
             "healthy_streak",
             "evaluated_at",
+            "evaluation_state",
             "updated_at",
         ]
     )

@@ -16,6 +16,7 @@ from headway.kpis.actions import IngestError, IngestResult, MeasurementRow, inge
 from headway.teams.models import Person
 
 Problems = list[tuple[int, str]]
+_PLAIN = (float, int, str)
 
 
 class PushFormatError(ValueError):
@@ -45,6 +46,19 @@ def make_row(
     kpi: Any, at: Any, value: Any, note: Any, line: int, only: str | None
 ) -> MeasurementRow | str:
     """A row for ingest_measurements, or the message of a problem found before it."""
+    if (
+        only is None
+        and type(kpi) is str
+        and type(at) is str
+        and (note is None or note == "")
+        and type(value) in _PLAIN
+        and kpi.isascii()
+        and at.isascii()
+        and "\x00" not in kpi
+        and "\x00" not in at
+    ):
+        # The common row (ASCII key and moment, a number, no note): nothing to clean.
+        return MeasurementRow(kpi=kpi, at=at, value=value, note="", line=line)
     problems = []
     if only is not None:
         if kpi in (None, ""):
