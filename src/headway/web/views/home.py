@@ -10,8 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from headway.kpis.actions import why_not_promote
 from headway.initiatives import reading as initiative_reading
+from headway.kpis.actions import why_not_promote
 from headway.kpis.models import Health, Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult
