@@ -166,3 +166,53 @@ def test_views_and_routes_word_no_refusal_of_their_own() -> None:
 def test_each_kpi_and_cycle_rule_has_one_home(rule: str, home: str) -> None:
     where = sorted(name for name, path in _modules().items() if rule in path.read_text())
     assert where == [home]
+
+
+def unlocked_lockers(source: str) -> list[str]:
+    """Public action functions that lock rows (select_for_update, directly or through a
+    module's private `_locked…` helper) without running in a transaction of their own.
+
+    SQLite ignores FOR UPDATE, and pytest-django wraps each test in a transaction, so such
+    a function passes every test on SQLite and in-process, then answers 500 on PostgreSQL
+    when a view calls it (promote_kpi did, in a browser test).
+    """
+    tree = ast.parse(source)
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+
+    def atomic(node: ast.FunctionDef) -> bool:
+        return any("atomic" in ast.unparse(d) for d in node.decorator_list) or (
+            "transaction.atomic" in ast.unparse(node)
+        )
+
+    # Helpers that lock but leave the transaction to their caller.
+    lockers = {n.name for n in functions if "select_for_update" in ast.unparse(n) and not atomic(n)}
+    found = []
+    for node in functions:
+        if node.name.startswith("_"):
+            continue
+        calls = {
+            c.func.id
+            for c in ast.walk(node)
+            if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+        }
+        if (node.name in lockers or calls & lockers) and not atomic(node):
+            found.append(node.name)
+    return found
+
+
+def test_every_action_that_locks_rows_runs_in_a_transaction() -> None:
+    offenders = {
+        f"{path.parent.name}.{name}"
+        for path in PACKAGE.glob("*/actions.py")
+        for name in unlocked_lockers(path.read_text())
+    }
+    assert not offenders, offenders
+
+
+def test_the_lock_check_finds_a_lock_outside_a_transaction() -> None:
+    source = (
+        "def _locked(x):\n    return X.objects.select_for_update().get(pk=x)\n"
+        "def change(x):\n    _locked(x)\n"
+        "@transaction.atomic\ndef safe(x):\n    _locked(x)\n"
+    )
+    assert unlocked_lockers(source) == ["change"]

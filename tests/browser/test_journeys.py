@@ -133,10 +133,6 @@ def test_check_in_moves_the_tree(
     shoot("journey-tree-after-checkin")
 
 
-@pytest.mark.xfail(
-    reason="KNOWN DEFECT after the session-6 merges: a 500 during the promote journey",
-    strict=False,
-)
 def test_critical_measurement_turns_the_tile_red_and_gets_promoted(
     page: Any, live_server: Any, console: list[str], shoot: Any, world: SimpleNamespace
 ) -> None:

@@ -511,6 +511,7 @@ def preview_promotion(
         return dry.preview
 
 
+@transaction.atomic
 def promote_kpi(
     *,
     kpi: Kpi,
