@@ -373,6 +373,16 @@ class KpiOut(Schema):
     latest_value: float | None
     latest_at: datetime | None
     evaluated_at: datetime | None
+    retired_at: datetime | None = Field(
+        description="Set when a selection review retired it: it takes no new measurements."
+    )
+    replaced_by: str | None = Field(description="The KPI that replaced it, if any.")
+    review_due_at: datetime | None = Field(
+        description="When its selection review is due (None once retired)."
+    )
+    review_flag: str = Field(
+        description="Why the review is due early (its link to an outcome decayed), or ''."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -382,6 +392,32 @@ class KpiFilters(Schema):
     team: TeamKey | None = Field(None, description="Team key.")
     health: HealthName | None = None
     tier: TierName | None = None
+    retired: bool = Field(
+        False, description="true: only retired KPIs; false (the default): those in use."
+    )
+
+
+ReviewDecisionName = Literal["confirm", "retarget", "retire", "replace"]
+
+
+class KpiReviewIn(In):
+    decision: ReviewDecisionName
+    reason: Annotated[Text, Field(min_length=1, max_length=5000)]
+    target: float | None = Field(None, description="A retarget's new target.")
+    warning: float | None = Field(None, description="A retarget's new warning threshold.")
+    critical: float | None = Field(None, description="A retarget's new critical threshold.")
+    replacement: KpiKey | None = Field(None, description="A replacement's KPI (its key).")
+
+
+class KpiReviewOut(Schema):
+    kpi: str
+    at: datetime
+    by: str | None
+    decision: ReviewDecisionName
+    reason: str
+    flag: str
+    changes: dict[str, list[float | None]]
+    replacement: str | None
 
 
 class KpiIn(In):

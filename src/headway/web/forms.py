@@ -635,3 +635,39 @@ def carry_version(form: forms.BaseForm, version: int) -> None:
     form.fields["version"] = forms.IntegerField(
         required=False, widget=forms.HiddenInput, initial=version
     )
+
+
+class KpiReviewForm(NoColon, forms.Form):
+    """Is this still the right KPI? One decision with its reason (kpis.actions.review_kpi)."""
+
+    decision = forms.ChoiceField(
+        choices=[
+            ("confirm", "Confirm: it is still the right KPI"),
+            ("retarget", "Retarget: change its target or thresholds"),
+            ("retire", "Retire: stop tracking it (its history is kept)"),
+            ("replace", "Replace: stop tracking it in favour of another KPI"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept with the review: what changed, or why it still holds.",
+    )
+    target = FiniteFloatField(required=False, help_text="For a retarget.")
+    warning = FiniteFloatField(required=False, help_text="For a retarget.")
+    critical = FiniteFloatField(required=False, help_text="For a retarget.")
+    replacement = forms.ModelChoiceField(
+        queryset=Kpi.objects.none(), required=False, help_text="For a replacement."
+    )
+
+    def __init__(self, *args: Any, kpi: Kpi, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial", {"target": kpi.target, "warning": kpi.warning, "critical": kpi.critical}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["replacement"].queryset = (  # type: ignore[attr-defined]
+            Kpi.objects.in_use().exclude(pk=kpi.pk).select_related("team").order_by("name")
+        )
+        self.fields["replacement"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda k: f"{k.name} ({k.team.name})"
+        )

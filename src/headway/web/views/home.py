@@ -92,13 +92,14 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("objective__key", "position")
         if acc.can_see_objective(kr.objective)
     ]
-    my_kpis = list(Kpi.objects.filter(owner=me).select_related("team").order_by("name"))
+    my_kpis = list(Kpi.objects.in_use().filter(owner=me).select_related("team").order_by("name"))
     # Someone who owns no KPI sees the organisation's key KPIs that are out of range.
     key_kpis_in_trouble = (
         []
         if my_kpis
         else list(
-            Kpi.objects.filter(tier="key", health__in=[Health.WARNING, Health.CRITICAL])
+            Kpi.objects.in_use()
+            .filter(tier="key", health__in=[Health.WARNING, Health.CRITICAL])
             .select_related("team")
             .order_by("health", "name")[:12]
         )
