@@ -236,6 +236,14 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
         label="Aligns to",
         help_text="The objective one level up that this one helps reach (leads and admins).",
     )
+    contributors = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        label="Contributing teams",
+        help_text="Other teams that share this objective: it shows in their trees and home "
+        "pages, and they check in on the key results their people own. Only its own team's "
+        "leads and its owner edit it.",
+    )
 
     coach_ignore = forms.MultipleChoiceField(
         choices=[(rule, rule) for rule in SILENCEABLE],
@@ -287,6 +295,9 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
         scale_person_field(self, "owner")
         if editing:
             self.initial["parent"] = self.instance.parent_id
+            self.initial["contributors"] = list(
+                self.instance.contributions.values_list("team_id", flat=True)
+            )
         scale_objective_field(
             self,
             "parent",
@@ -304,7 +315,7 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
             del self.fields["coach_ignore"], self.fields["coach_ignore_why"]
         self.order_fields(
             ["title", "key", "description", "team", "cycle", "owner", "type", "visibility",
-             "parent"]
+             "parent", "contributors"]
         )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
