@@ -25,7 +25,6 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from headway.okrs import sharing
 from headway.document.schema import (
     FORMAT_VERSION,
     KEY_FIELDS,
@@ -47,6 +46,7 @@ from headway.document.schema import (
     line_in,
     to_moment,
 )
+from headway.okrs import sharing
 
 __all__ = ["DocumentError", "Problem", "load_documents", "load_texts"]
 

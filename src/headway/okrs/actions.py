@@ -89,10 +89,7 @@ def why_not_delete_key_result(access: Access, key_result: KeyResult) -> str | No
 def why_not_check_in(access: Access, key_result: KeyResult) -> str | None:
     if access.can_check_in(key_result):
         return None
-    return (
-        "Only members of the team, the owners, and people on a contributing team the key "
-        "result's owner is on may check in on this key result."
-    )
+    return "Only the team's members, the owners and the owner's contributing team may check in."
 
 
 def why_computed(key_result: KeyResult) -> str | None:

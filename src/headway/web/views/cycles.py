@@ -262,8 +262,8 @@ def _tree_context(
     filters = Filters.from_request(request)
     teams = list(Team.objects.order_by("name"))
     matching = _matching(request, cycle, filters, teams)
-    owners = _owners(filters, teams)
-    skeleton = Skeleton.load(matching, owners)
+    owning = _owners(filters, teams)
+    skeleton = Skeleton.load(matching, owning)
     listed = skeleton.roots[: filters.roots]
     if filters.open_all:
         shown = skeleton.everything_below(listed)
@@ -279,7 +279,7 @@ def _tree_context(
         node_pk = matching.filter(key=opening).values_list("pk", flat=True).first()
         if node_pk is not None:
             shown = [node_pk, *skeleton.children.get(node_pk, [])]
-    nodes = build_forest(cycle, skeleton, shown, open_ids, owners)
+    nodes = build_forest(cycle, skeleton, shown, open_ids, owning)
     roots = [nodes[pk] for pk in listed if pk in nodes]
     more = len(skeleton.roots) - len(listed)
     owners = _owner_choices(request, cycle, filters, teams)
