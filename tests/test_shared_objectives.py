@@ -88,7 +88,8 @@ def test_an_objective_names_contributing_teams_and_the_history_keeps_each_change
         ]
     )
     latest = world.shared.history.first()
-    assert latest is not None and latest.history_change_reason == "Contributing teams: ops"
+    assert latest is not None
+    assert latest.history_change_reason == "Contributing teams: ops"
 
 
 def test_giving_the_same_contributing_teams_changes_nothing(world: Any) -> None:
@@ -211,7 +212,8 @@ def test_the_organisation_score_is_unchanged_by_contributing_teams(world: Any) -
     alone = scores()
     update_objective(by=world.lead, objective=world.shared, contributors=["sales", "ops"])
     assert scores() == alone
-    assert "sales" in alone[0] and alone[0]["sales"] == 0.0  # Sales: its own objective only
+    assert "sales" in alone[0]
+    assert alone[0]["sales"] == 0.0
 
 
 # ---- web --------------------------------------------------------------------------------------
@@ -227,30 +229,35 @@ def test_a_contributing_teams_tree_lists_the_objective_marked_contributing(world
     page = signed_in(world.outsider).get(f"/cycles/{world.cycle.key}/?team=sales&open=all")
     text = page.content.decode()
     assert "Faster deliveries" in text
-    assert "contributing" in text and "shared with Sales" in text
+    assert "contributing" in text
+    assert "shared with Sales" in text
     own = signed_in(world.outsider).get(f"/cycles/{world.cycle.key}/?team=depot").content
     assert b"Faster deliveries" in own
 
 
 def test_home_pages_of_a_contributing_team_list_the_objective(world: Any) -> None:
     text = signed_in(world.outsider).get("/").content.decode()
-    assert "Faster deliveries" in text and "shared with Sales" in text
+    assert "Faster deliveries" in text
+    assert "shared with Sales" in text
     update_objective(by=world.lead, objective=world.shared, contributors=[])
     assert b"Faster deliveries" not in signed_in(world.outsider).get("/").content
 
 
 def test_the_objective_and_team_pages_name_the_contributing_teams(world: Any) -> None:
     text = signed_in(world.outsider).get(f"/objectives/{world.shared.key}/").content.decode()
-    assert "Shared with" in text and 'href="/teams/sales/"' in text
+    assert "Shared with" in text
+    assert 'href="/teams/sales/"' in text
     team_page = signed_in(world.outsider).get("/teams/sales/").content.decode()
-    assert "Shared with Sales" in team_page and "Faster deliveries" in team_page
+    assert "Shared with Sales" in team_page
+    assert "Faster deliveries" in team_page
 
 
 def test_the_edit_form_picks_contributing_teams(world: Any) -> None:
     client = signed_in(world.lead)
     url = f"/objectives/{world.shared.key}/edit/"
     form = client.get(url).content.decode()
-    assert 'name="contributors"' in form and "multiple" in form
+    assert 'name="contributors"' in form
+    assert "multiple" in form
     response = client.post(
         url,
         {
@@ -342,7 +349,8 @@ def test_the_api_reads_creates_and_patches_contributing_teams(world: Any) -> Non
     patched = client.patch(
         "/api/v1/objectives/shared-2", {"contributors": ["sales"]}, content_type="application/json"
     )
-    assert patched.status_code == 200 and patched.json()["contributors"] == ["sales"]
+    assert patched.status_code == 200
+    assert patched.json()["contributors"] == ["sales"]
     untouched = client.patch(
         "/api/v1/objectives/shared-2", {"title": "Shared still"}, content_type="application/json"
     )
