@@ -414,3 +414,23 @@ def test_the_yaml_loader_refuses_unknown_and_own_contributing_teams(world: Any) 
     messages = str(refused.value)
     assert "team 'depot' owns this objective: name other teams as contributing teams" in messages
     assert "unknown team 'nowhere'" in messages
+
+
+def test_the_api_tree_of_a_contributing_team_holds_the_objective_counted_once(
+    world: Any,
+) -> None:
+    client = api(world.outsider)
+
+    def keys(body: dict[str, Any]) -> set[str]:
+        found: set[str] = set()
+        stack = list(body["objectives"])
+        while stack:
+            node = stack.pop()
+            found.add(node["key"])
+            stack.extend(node.get("children", []))
+        return found
+
+    for at in ("", "&at=2027-03-19T12:00:00Z"):
+        body = client.get(f"/api/v1/cycles/{world.cycle.key}/tree?team=sales{at}").json()
+        assert world.shared.key in keys(body), at
+        assert "depot" not in body["teams"], at  # its score counts for Depot North only
