@@ -434,3 +434,18 @@ def test_the_api_tree_of_a_contributing_team_holds_the_objective_counted_once(
         body = client.get(f"/api/v1/cycles/{world.cycle.key}/tree?team=sales{at}").json()
         assert world.shared.key in keys(body), at
         assert "depot" not in body["teams"], at  # its score counts for Depot North only
+
+
+def test_a_contributing_teams_check_in_page_lists_the_key_results_its_people_own(
+    world: Any,
+) -> None:
+    client = signed_in(world.outsider)
+    page = client.get("/teams/sales/checkin/").content.decode()
+    assert world.kr_sales.title in page
+    assert world.kr_depot.title not in page
+    response = client.post(
+        "/teams/sales/checkin/",
+        {f"kr-{world.kr_sales.pk}-value": "6", f"kr-{world.kr_sales.pk}-confidence": "7"},
+    )
+    assert response.status_code in {200, 302}
+    assert CheckIn.objects.filter(key_result=world.kr_sales, author=world.outsider).exists()
