@@ -449,3 +449,12 @@ def test_a_contributing_teams_check_in_page_lists_the_key_results_its_people_own
     )
     assert response.status_code in {200, 302}
     assert CheckIn.objects.filter(key_result=world.kr_sales, author=world.outsider).exists()
+
+
+def test_a_contributor_row_refuses_the_owning_team_when_validated(world: Any) -> None:
+    row = ObjectiveContributor(objective=world.shared, team=world.depot)
+    with pytest.raises(ValidationError) as refused:
+        row.full_clean()
+    assert refused.value.message_dict["team"] == [
+        "Depot North owns this objective: name other teams as contributing teams."
+    ]

@@ -12,6 +12,7 @@ from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from simple_history.models import HistoricalRecords
 
+from headway.okrs import sharing
 from headway.teams.models import KEY_HELP
 
 # Fields derived from check-ins and measurements, rewritten by okrs/stored.py.
@@ -235,6 +236,11 @@ class ObjectiveContributor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} contributes to {self.objective}"
+
+    def clean(self) -> None:
+        """The owning team does not contribute to its own objective (the admin asks this)."""
+        if self.objective_id is not None and self.objective.team_id == self.team_id:
+            raise ValidationError({"team": sharing.owning_team_contributes(self.team)})
 
 
 class KeyResultKind(models.TextChoices):
