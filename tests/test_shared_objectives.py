@@ -458,3 +458,25 @@ def test_a_contributor_row_refuses_the_owning_team_when_validated(world: Any) ->
     assert refused.value.message_dict["team"] == [
         "Depot North owns this objective: name other teams as contributing teams."
     ]
+
+
+def test_a_big_organisations_form_takes_contributing_teams_by_key(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headway.web import forms
+
+    monkeypatch.setattr(forms, "LISTED_CHOICES", 1)
+    client = signed_in(world.lead)
+    url = f"/objectives/{world.shared.key}/edit/"
+    form = client.get(url).content.decode()
+    assert 'name="contributors"' in form and 'value="sales"' in form
+    body = {
+        "title": "Faster deliveries", "owner": world.member.email, "type": "aspirational",
+        "visibility": "public", "version": world.shared.version,
+    }  # fmt: skip
+    refused = client.post(url, {**body, "contributors": "sales, nowhere"})
+    assert "No team &#x27;nowhere&#x27;." in refused.content.decode()
+    assert contributors(world.shared) == ["sales"]
+    saved = client.post(url, {**body, "contributors": "ops sales"})
+    assert saved.status_code == 302
+    assert contributors(world.shared) == ["ops", "sales"]

@@ -169,6 +169,31 @@ def scale_person_field(form: forms.BaseForm, name: str) -> None:
         form.initial[name] = chosen.email
 
 
+class TeamKeysField(forms.CharField):
+    """Team keys typed apart by commas or spaces, as a list (the action checks they exist)."""
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value)
+        return [key for key in text.replace(",", " ").split() if key]
+
+
+def scale_teams_field(form: forms.BaseForm, name: str) -> None:
+    """Offer every team as a multi-select, or, above LISTED_CHOICES, an input of team keys."""
+    field = form.fields[name]
+    if Team.objects.count() <= LISTED_CHOICES:
+        return
+    form.fields[name] = TeamKeysField(
+        required=False,
+        label=field.label,
+        help_text=f"{field.help_text} Type their keys, apart by commas.",
+        widget=forms.TextInput(attrs={"placeholder": "team-key, other-team"}),
+    )
+    chosen = form.initial.get(name)
+    if chosen:
+        keys = Team.objects.filter(pk__in=chosen).order_by("name").values_list("key", flat=True)
+        form.initial[name] = ", ".join(keys)
+
+
 def grouped_objectives(choices: Any) -> list[tuple[Any, Any]]:
     """Objectives as options grouped by cycle (longest first within a start) and team."""
     groups: dict[str, list[tuple[int, str]]] = {}
@@ -298,6 +323,7 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
             self.initial["contributors"] = list(
                 self.instance.contributions.values_list("team_id", flat=True)
             )
+        scale_teams_field(self, "contributors")
         scale_objective_field(
             self,
             "parent",
