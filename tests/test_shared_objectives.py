@@ -469,7 +469,8 @@ def test_a_big_organisations_form_takes_contributing_teams_by_key(
     client = signed_in(world.lead)
     url = f"/objectives/{world.shared.key}/edit/"
     form = client.get(url).content.decode()
-    assert 'name="contributors"' in form and 'value="sales"' in form
+    assert 'name="contributors"' in form
+    assert 'value="sales"' in form
     body = {
         "title": "Faster deliveries", "owner": world.member.email, "type": "aspirational",
         "visibility": "public", "version": world.shared.version,

@@ -173,7 +173,7 @@ class TeamKeysField(forms.CharField):
     """Team keys typed apart by commas or spaces, as a list (the action checks they exist)."""
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         return [key for key in text.replace(",", " ").split() if key]
 
 
