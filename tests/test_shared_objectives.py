@@ -481,3 +481,26 @@ def test_a_big_organisations_form_takes_contributing_teams_by_key(
     saved = client.post(url, {**body, "contributors": "ops sales"})
     assert saved.status_code == 302
     assert contributors(world.shared) == ["ops", "sales"]
+
+
+def test_a_spreadsheet_import_keeps_the_contributing_teams(world: Any, tmp_path: Any) -> None:
+    """A sheet has no column for them: updating a shared objective from one keeps them."""
+    import xlsxwriter
+
+    from headway.document.sheet_import import import_sheet
+    from headway.document.spreadsheet import guess_mapping, read_sheet
+
+    header = ["Team", "Objective", "Key result", "Start", "Target", "Current", "Owner", "Due"]
+    path = tmp_path / "okrs.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("OKRs")
+    row = ["Depot North", "Faster deliveries", "Trucks out from 5 to 20", 5, 20, 9,
+           "member@acme.test", None]  # fmt: skip
+    for r, cells in enumerate([header, row]):
+        for c, value in enumerate(cells):
+            if value is not None:
+                sheet.write(r, c, value)
+    book.close()
+    import_sheet(read_sheet(path), guess_mapping(header), cycle="2027-Q1", now=NOW)
+    assert Objective.objects.filter(title="Faster deliveries").count() == 1
+    assert contributors(world.shared) == ["sales"]
