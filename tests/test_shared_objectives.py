@@ -494,9 +494,10 @@ def test_a_spreadsheet_import_keeps_the_contributing_teams(world: Any, tmp_path:
     path = tmp_path / "okrs.xlsx"
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("OKRs")
-    row = ["Depot North", "Faster deliveries", "Trucks out from 5 to 20", 5, 20, 9,
-           "member@acme.test", None]  # fmt: skip
-    for r, cells in enumerate([header, row]):
+    row: list[Any] = ["Depot North", "Faster deliveries", "Trucks out from 5 to 20", 5, 20, 9,
+                      "member@acme.test", None]  # fmt: skip
+    rows: list[list[Any]] = [header, row]
+    for r, cells in enumerate(rows):
         for c, value in enumerate(cells):
             if value is not None:
                 sheet.write(r, c, value)

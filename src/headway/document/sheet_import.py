@@ -46,7 +46,7 @@ def _objective_rows(cycles: Iterable[str]) -> list[dict[str, Any]]:
             "coach_ignore_why",
         )
     )  # fmt: skip
-    found = [dict(row) for row in rows]
+    found: list[dict[str, Any]] = [dict(row) for row in rows]
     # Shared objectives: the contributing teams stay as they are (a sheet has no column).
     from headway.okrs.models import ObjectiveContributor
 
