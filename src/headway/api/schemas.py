@@ -246,6 +246,10 @@ class ObjectiveOut(Schema):
 
 
 class ObjectiveDetail(ObjectiveOut):
+    contributors: list[str] = Field(
+        description="Keys of the contributing teams besides its own (a shared objective), "
+        "by team name."
+    )
     score: float
     status: StatusName
     grade_band: BandName
@@ -275,6 +279,12 @@ class ObjectiveIn(In):
     parent: ObjectiveKey | None = Field(
         None, description="Objective it aligns to (same cycle or a spanning one)."
     )
+    contributors: list[TeamKey] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Keys of contributing teams besides `team` (a shared objective): it shows "
+        "in their trees, people on them check in on their key results, it counts once.",
+    )
 
 
 class ObjectivePatch(In):
@@ -284,6 +294,9 @@ class ObjectivePatch(In):
     type: ObjectiveTypeName | None = None
     visibility: VisibilityName | None = None
     reflection: Text | None = None
+    contributors: list[TeamKey] | None = Field(
+        None, max_length=500, description="Keys of the contributing teams; replaces them all."
+    )
 
 
 class AlignIn(In):
