@@ -46,9 +46,27 @@ def same(full: core.KpiEvaluation, state: incremental.State, at: datetime) -> No
 
 
 def card_of(state: incremental.State) -> core.Kpi:
-    return core.Kpi(*state.card)
+    """The card a state was built for, rebuilt from its fingerprint (the schedule too)."""
+    direction, target, warning, critical, cadence, *rest = state.card
+    steps = tuple(
+        core.Step(datetime.fromisoformat(at), t, w, c) for at, t, w, c in (rest[0] if rest else [])
+    )
+    return core.Kpi(direction, target, warning, critical, cadence, steps)
 
 
+# Targets that change by period: steps at day offsets from START, thresholds that tighten
+# or loosen (in order for "up"; the property holds whatever the order).
+steps = st.lists(
+    st.builds(
+        core.Step,
+        starts_at=st.integers(1, 4000).map(lambda d: START + timedelta(days=d)),
+        target=st.sampled_from([None, 100.0, 104.0]),
+        warning=st.sampled_from([None, 85.0, 92.0, 97.0]),
+        critical=st.sampled_from([None, 75.0, 88.0]),
+    ),
+    max_size=6,
+    unique_by=lambda s: s.starts_at,
+).map(tuple)
 cards = st.builds(
     core.Kpi,
     direction=st.sampled_from(core.DIRECTIONS),
@@ -56,6 +74,7 @@ cards = st.builds(
     warning=st.sampled_from([None, 90.0, 95.0]),
     critical=st.sampled_from([None, 80.0]),
     cadence=st.sampled_from(core.CADENCES),
+    schedule=st.one_of(st.just(()), steps),
 )
 # Few distinct values, so ties, constant runs and sigma-0 baselines come up often.
 values = st.one_of(st.sampled_from([80.0, 90.0, 95.0, 100.0]), st.floats(70, 110, width=32))

@@ -365,6 +365,18 @@ class CheckInIn(In):
 # KPIs and measurements --------------------------------------------------------------------
 
 
+class TargetStep(Schema):
+    """One step of a target schedule: its thresholds are in force from `from` (00:00 UTC)
+    until the next step (docs/kpis.md, "Targets that change by period")."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    starts: date = Field(alias="from", description="The day the step starts (YYYY-MM-DD).")
+    target: Number | None = None
+    warning: Number | None = None
+    critical: Number | None = None
+
+
 class KpiOut(Schema):
     key: str
     name: str
@@ -378,6 +390,10 @@ class KpiOut(Schema):
     target: float | None
     warning: float | None
     critical: float | None
+    target_schedule: list[TargetStep] = Field(
+        description="Targets that change by period; empty when the target is fixed."
+    )
+    target_now: float | None = Field(description="The target in force today.")
     benchmark: float | None
     cadence: CadenceName
     tier: TierName
@@ -446,6 +462,7 @@ class KpiIn(In):
     target: Number | None = None
     warning: Number | None = None
     critical: Number | None = None
+    target_schedule: Annotated[list[TargetStep], Field(max_length=120)] | None = None
     benchmark: Number | None = None
     cadence: CadenceName = ""
     tier: TierName = "key"
@@ -462,6 +479,9 @@ class KpiPatch(In):
     target: Number | None = None
     warning: Number | None = None
     critical: Number | None = None
+    target_schedule: Annotated[list[TargetStep], Field(max_length=120)] | None = Field(
+        None, description="Replaces the whole schedule; [] makes the target fixed again."
+    )
     benchmark: Number | None = None
     cadence: CadenceName | None = None
     tier: TierName | None = None

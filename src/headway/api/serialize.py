@@ -155,6 +155,8 @@ def kpi(k: Kpi) -> dict[str, Any]:
         "target": k.target,
         "warning": k.warning,
         "critical": k.critical,
+        "target_schedule": k.target_schedule or [],
+        "target_now": k.target_now,
         "benchmark": k.benchmark,
         "cadence": k.cadence,
         "tier": k.tier,

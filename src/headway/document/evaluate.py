@@ -18,7 +18,7 @@ from headway.document.schema import (
     Objective,
     measurement_points,
 )
-from headway.kpis import health
+from headway.kpis import health, schedule
 from headway.okrs import scoring
 
 __all__ = [
@@ -139,7 +139,17 @@ def core_kpi(kpi: Kpi) -> health.Kpi:
         warning=kpi.warning,
         critical=kpi.critical,
         cadence=kpi.cadence or DEFAULT_CADENCE,
+        schedule=schedule.core_steps(schedule_of(kpi)),
     )
+
+
+def schedule_of(kpi: Kpi) -> list[dict[str, Any]]:
+    """A file's target schedule in the card's stored form (kpis.schedule)."""
+    return [
+        {"from": s.starts.isoformat(), "target": s.target, "warning": s.warning,
+         "critical": s.critical}
+        for s in sorted(kpi.target_schedule, key=lambda s: s.starts)
+    ]  # fmt: skip
 
 
 def _kpi_entry(kpi: Kpi, at: datetime) -> dict[str, Any]:

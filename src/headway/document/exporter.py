@@ -215,6 +215,15 @@ def _block(pairs: Pairs, indent: str, first: str) -> str:
     return "\n".join(lines)
 
 
+def _schedule(steps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A stored target schedule as the file writes it: days as dates, no null thresholds."""
+    return [
+        {"from": date.fromisoformat(s["from"])}
+        | {n: s[n] for n in ("target", "warning", "critical") if s.get(n) is not None}
+        for s in steps or []
+    ]
+
+
 def _pairs(*items: tuple[str, Any, bool]) -> Pairs:
     """(name, value, keep) triples → the pairs kept."""
     return [(name, value) for name, value, keep in items if keep]
@@ -557,6 +566,7 @@ def write_export(
         Kpi.objects.order_by("id").values(
             "id", "key", "name", "team_id", "owner_id", "unit", "definition", "why", "how",
             "direction", "target", "warning", "critical", "benchmark", "cadence", "tier",
+            "target_schedule",
         )
     )  # fmt: skip
     w.section("kpis", len(kpis))
@@ -575,6 +585,7 @@ def write_export(
             ("target", k["target"], k["target"] is not None),
             ("warning", k["warning"], k["warning"] is not None),
             ("critical", k["critical"], k["critical"] is not None),
+            ("target_schedule", _schedule(k["target_schedule"]), bool(k["target_schedule"])),
             ("benchmark", k["benchmark"], k["benchmark"] is not None),
             ("cadence", k["cadence"], bool(k["cadence"])),
             ("tier", k["tier"], True),

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from headway.database import BULK_ROWS, refresh_statistics
 from headway.document import load as loader
+from headway.document.evaluate import schedule_of
 from headway.document.load import DocumentError, Problem
 from headway.document.schema import (
     Document,
@@ -542,7 +543,7 @@ class _Importer:
         changed: list[Kpi] = []
         names = [
             "name", "unit", "definition", "why", "how", "team_id", "owner_id", "direction",
-            "target", "warning", "critical", "benchmark", "cadence", "tier",
+            "target", "warning", "critical", "target_schedule", "benchmark", "cadence", "tier",
         ]  # fmt: skip
         for kpi in self.doc.kpis:
             row = self.kpis.get(kpi.key)
@@ -558,6 +559,7 @@ class _Importer:
                 "target": kpi.target,
                 "warning": kpi.warning,
                 "critical": kpi.critical,
+                "target_schedule": schedule_of(kpi),
                 "benchmark": kpi.benchmark,
                 "cadence": kpi.cadence or "",
                 "tier": kpi.tier,

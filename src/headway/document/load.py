@@ -1229,6 +1229,13 @@ class _Checker:
             self.ref(item, ("owner",), "people", _str(item.raw, "owner"))
             if item.model is not None and item.model.source is not None:
                 self.source(item, item.model.source, engines)
+            if item.model is not None and item.model.target_schedule:
+                from headway.document.evaluate import schedule_of
+                from headway.kpis import schedule
+
+                _steps, problems = schedule.problems(schedule_of(item.model), item.model.direction)
+                for problem in problems:
+                    self.c.at(item, ("target_schedule",), problem)
             moments: dict[datetime, int] = {}
             ats = item.moments
             if ats is None:

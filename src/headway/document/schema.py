@@ -556,6 +556,19 @@ class KpiSource(_Model):
         return {n: getattr(self, n) for n in self.CONFIG if getattr(self, n) is not None}
 
 
+class TargetStep(_Model):
+    """One step of a KPI's target schedule: in force from `from` (00:00 UTC) to the next."""
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, validate_default=False, populate_by_name=True
+    )
+
+    starts: Day = Field(alias="from", description="The day the step starts (YYYY-MM-DD).")
+    target: Number | None = None
+    warning: Number | None = None
+    critical: Number | None = None
+
+
 class Kpi(_Model):
     """A KPI card: what, why, how, who and when, with direction and thresholds."""
 
@@ -573,6 +586,13 @@ class Kpi(_Model):
     target: Number | None = None
     warning: Number | None = None
     critical: Number | None = None
+    target_schedule: list[TargetStep] = Field(
+        default_factory=list,
+        description=(
+            "Targets that change by period: each step's thresholds are in force from its "
+            "day until the next step; before the first, target, warning and critical above."
+        ),
+    )
     benchmark: Number | None = Field(None, description="Context, e.g. the industry average.")
     cadence: Literal["weekly", "monthly", "quarterly"] | None = Field(
         None, description="Review cadence; health is judged monthly when absent."

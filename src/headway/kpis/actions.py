@@ -409,10 +409,10 @@ def _write_evaluated(kpis: list[Kpi]) -> None:
 # What create_kpi and update_kpi accept besides the team.
 KPI_FIELDS = frozenset(
     {"name", "unit", "definition", "why", "how", "owner", "direction", "target", "warning",
-     "critical", "benchmark", "cadence", "tier"}
+     "critical", "target_schedule", "benchmark", "cadence", "tier"}
 )  # fmt: skip
 # A change to these re-evaluates the KPI's health (and what it feeds).
-EVALUATED = frozenset({"direction", "target", "warning", "critical", "cadence"})
+EVALUATED = frozenset({"direction", "target", "warning", "critical", "target_schedule", "cadence"})
 
 
 @transaction.atomic
@@ -542,7 +542,8 @@ def promote_kpi(
     if kpi.latest_value is None:
         errors["kpi"] = f"“{kpi}” has no measurement yet: there is no start value."
     if target is None:
-        target = kpi.target
+        # The target in force at the cycle's end (targets may change by period).
+        target = kpi.thresholds_on(objective.cycle.end)[0]
     if target is None:
         errors["target"] = f"“{kpi}” has no target: give one."
     elif not math.isfinite(target):

@@ -26,6 +26,7 @@ __all__ = [
     "KpiEvaluation",
     "MannKendall",
     "Point",
+    "Step",
     "anomalies",
     "deserves_promotion",
     "evaluate",
@@ -111,6 +112,9 @@ class Kpi:
     warning: float | None
     critical: float | None
     cadence: str
+    #: Targets that change by period: from each step's moment on, its thresholds are in
+    #: force (until the next step); before the first step, the card's own. Empty: fixed.
+    schedule: tuple[Step, ...] = ()
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
@@ -119,6 +123,38 @@ class Kpi:
             raise ValueError(f"cadence must be one of {CADENCES}, got {self.cadence!r}")
         for name in ("target", "warning", "critical"):
             # object.__setattr__: the dataclass is frozen, coercion happens once, here.
+            object.__setattr__(self, name, _optional_finite(getattr(self, name), name))
+        steps = tuple(sorted(self.schedule, key=lambda s: s.starts_at))
+        if len({s.starts_at for s in steps}) != len(steps):
+            raise ValueError("two steps of the target schedule start at the same moment")
+        object.__setattr__(self, "schedule", steps)
+
+    def at(self, moment: datetime) -> Kpi:
+        """This card with the thresholds in force at `moment` (and no schedule)."""
+        if not self.schedule:
+            return self
+        step: Step | None = None
+        for candidate in self.schedule:
+            if candidate.starts_at > moment:
+                break
+            step = candidate
+        if step is None:
+            return Kpi(self.direction, self.target, self.warning, self.critical, self.cadence)
+        return Kpi(self.direction, step.target, step.warning, step.critical, self.cadence)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a target schedule: the thresholds in force from `starts_at` on."""
+
+    starts_at: datetime
+    target: float | None
+    warning: float | None
+    critical: float | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts_at", _aware(self.starts_at, "Step.starts_at"))
+        for name in ("target", "warning", "critical"):
             object.__setattr__(self, name, _optional_finite(getattr(self, name), name))
 
 
@@ -178,14 +214,19 @@ class MannKendall(NamedTuple):
 # --------------------------------------------------------------------------- thresholds
 
 
-def health_of_value(kpi: Kpi, value: float) -> str:
+def health_of_value(kpi: Kpi, value: float, at: datetime | None = None) -> str:
     """Health of one value by thresholds alone: reaching a threshold triggers its band.
 
     `up`: critical when value <= critical, else warning when value <= warning, else healthy.
     `down`: critical when value >= critical, else warning when value >= warning, else
     healthy. A missing threshold has no band; with warning past critical (misconfigured) the
-    critical test runs first, so the warning band is empty rather than overlapping.
+    critical test runs first, so the warning band is empty rather than overlapping. With a
+    target schedule the thresholds are those in force at `at`, when the value was measured.
     """
+    if kpi.schedule:
+        if at is None:
+            raise ValueError("a KPI with a target schedule needs the moment of the value")
+        kpi = kpi.at(at)
     v = _finite(value, "value")
     if kpi.direction == "up":
         if kpi.critical is not None and v <= kpi.critical:
@@ -200,12 +241,32 @@ def health_of_value(kpi: Kpi, value: float) -> str:
     return "healthy"
 
 
-def _healthy_mask(kpi: Kpi, values: _Floats) -> _Bools:
-    """Vectorised `health_of_value(kpi, v) == "healthy"` (same boundaries)."""
+def _thresholds(kpi: Kpi, name: str, ts: _Floats | None, size: int) -> _Floats:
+    """The threshold `name` in force at each timestamp (NaN where there is none)."""
+    base = getattr(kpi, name)
+    if not kpi.schedule:
+        return np.full(size, np.nan if base is None else base)
+    if ts is None:
+        raise ValueError("a KPI with a target schedule needs the moments of its values")
+    starts = np.array([s.starts_at.timestamp() for s in kpi.schedule], dtype=np.float64)
+    levels = np.array(
+        [np.nan if base is None else base]
+        + [np.nan if (v := getattr(s, name)) is None else v for s in kpi.schedule],
+        dtype=np.float64,
+    )
+    found: _Floats = levels[np.searchsorted(starts, ts, side="right")]
+    return found
+
+
+def _healthy_mask(kpi: Kpi, values: _Floats, ts: _Floats | None = None) -> _Bools:
+    """Vectorised `health_of_value(kpi, v, at) == "healthy"` (same boundaries); `ts` are
+    the values' timestamps in seconds, needed when the KPI has a target schedule."""
     mask = np.ones(values.shape, dtype=np.bool_)
-    for threshold in (kpi.critical, kpi.warning):
-        if threshold is not None:
-            mask &= values > threshold if kpi.direction == "up" else values < threshold
+    for name in ("critical", "warning"):
+        threshold = _thresholds(kpi, name, ts, values.size)
+        with np.errstate(invalid="ignore"):
+            beyond = values > threshold if kpi.direction == "up" else values < threshold
+        mask &= beyond | np.isnan(threshold)
     return mask
 
 
@@ -288,7 +349,7 @@ def _health_of_latest(kpi: Kpi, latest: Point | None, at: datetime) -> str:
     # Exact timedelta arithmetic: the boundary (10.5 days for weekly) is still fresh.
     if at - latest.at > STALE_AFTER[kpi.cadence]:
         return "stale"
-    return health_of_value(kpi, latest.value)
+    return health_of_value(kpi, latest.value, latest.at)
 
 
 def health(kpi: Kpi, points: Sequence[Point], at: datetime) -> str:
@@ -497,7 +558,7 @@ def evaluate(kpi: Kpi, points: Sequence[Point], at: datetime) -> KpiEvaluation:
     verdict, slope, p_value, wrong, right = _trend(kpi, keys, values)
     healthy_streak = 0
     if state == "healthy":
-        ok = _healthy_mask(kpi, values)
+        ok = _healthy_mask(kpi, values, np.array([p.at.timestamp() for p in periods]))
         adjacent = np.ones(keys.shape, dtype=np.bool_)
         adjacent[1:] = np.diff(keys) == 1
         healthy_streak = _healthy_run(ok, adjacent)

@@ -54,7 +54,12 @@ def _from_micros(us: int) -> datetime:
 
 def fingerprint(kpi: core.Kpi) -> list[Any]:
     """What of the card the state depends on; a state of another card is rebuilt."""
-    return [kpi.direction, kpi.target, kpi.warning, kpi.critical, kpi.cadence]
+    card: list[Any] = [kpi.direction, kpi.target, kpi.warning, kpi.critical, kpi.cadence]
+    if kpi.schedule:  # a changed schedule is another card (absent: the states stored before)
+        card.append(
+            [[s.starts_at.isoformat(), s.target, s.warning, s.critical] for s in kpi.schedule]
+        )
+    return card
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +129,11 @@ class State:
 
 
 def _step(
-    kpi: core.Kpi, base: tuple[int, int, int], prev: tuple[int, float], cur: tuple[int, float]
+    kpi: core.Kpi,
+    base: tuple[int, int, int],
+    prev: tuple[int, float],
+    cur: tuple[int, float],
+    cur_us: int,
 ) -> tuple[int, int, int]:
     """The streaks ending at period `cur` from those ending at the period `prev` before it."""
     adjacent = cur[0] - prev[0] == 1
@@ -132,7 +141,7 @@ def _step(
     up = kpi.direction == "up"
     worse = adjacent and (move < 0 if up else move > 0)
     better = adjacent and (move > 0 if up else move < 0)
-    ok = core.health_of_value(kpi, cur[1]) == "healthy"
+    ok = core.health_of_value(kpi, cur[1], _from_micros(cur_us)) == "healthy"
     healthy = 0 if not ok else (base[2] + 1 if adjacent else 1)
     return (base[0] + 1 if worse else 0, base[1] + 1 if better else 0, healthy)
 
@@ -181,7 +190,9 @@ def from_points(
         keys_arr = np.array(keys_all[: start + 1], dtype=np.int64)
         vals_arr = np.array(values_all[: start + 1], dtype=np.float64)
         wrong, right = core._streaks(kpi, keys_arr, vals_arr)
-        ok = core._healthy_mask(kpi, vals_arr)
+        ok = core._healthy_mask(
+            kpi, vals_arr, np.array([p.at.timestamp() for p in periods[: start + 1]])
+        )
         adjacent = np.ones(keys_arr.shape, dtype=np.bool_)
         adjacent[1:] = np.diff(keys_arr) == 1
         base = (wrong, right, core._healthy_run(ok, adjacent))
@@ -249,9 +260,12 @@ def advance(
         lo = 0 if complete else CONTEXT
         frozen += _anomaly_list(moments, values, beyond, run, lo, drop + CONTEXT)
         if complete:
-            base = (0, 0, 1 if core.health_of_value(kpi, values[0]) == "healthy" else 0)
+            first = core.health_of_value(kpi, values[0], _from_micros(moments[0]))
+            base = (0, 0, 1 if first == "healthy" else 0)
         for i in range(drop):
-            base = _step(kpi, base, (keys[i], values[i]), (keys[i + 1], values[i + 1]))
+            base = _step(
+                kpi, base, (keys[i], values[i]), (keys[i + 1], values[i + 1]), moments[i + 1]
+            )
         keys, moments, values = keys[drop:], moments[drop:], values[drop:]
         complete = False
     return replace(
@@ -294,7 +308,7 @@ def evaluation(kpi: core.Kpi, state: State, at: datetime) -> Evaluation:
     verdict, slope, p_value, wrong, right = core._trend(kpi, keys, values, (wrong, right))
     healthy_streak = 0
     if health == "healthy":
-        ok = core._healthy_mask(kpi, values)
+        ok = core._healthy_mask(kpi, values, np.array(state.moments, dtype=np.float64) / 1e6)
         adjacent = np.ones(keys.shape, dtype=np.bool_)
         adjacent[1:] = np.diff(keys) == 1
         healthy_streak = core._healthy_run(ok, adjacent)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from itertools import pairwise
+from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from headway.kpis import selection
+from headway.kpis import schedule, selection
 from headway.kpis.health import PROMOTION_STREAK, KpiEvaluation, Point
 from headway.kpis.health import Kpi as CoreKpi
 from headway.kpis.health import evaluate as evaluate_kpi
@@ -89,6 +89,9 @@ class Kpi(models.Model):
     warning = models.FloatField(null=True, blank=True)
     critical = models.FloatField(null=True, blank=True)
     benchmark = models.FloatField(null=True, blank=True)
+    # Targets that change by period (kpis.schedule): steps {from, target, warning, critical},
+    # each in force from its day on; before the first, the three fields above.
+    target_schedule = models.JSONField(default=list, blank=True)
     cadence = models.CharField(max_length=20, choices=Cadence, blank=True, default="")
     tier = models.CharField(max_length=20, choices=Tier, default=Tier.KEY)
     # Last evaluated state, so boards can filter and changes can be announced.
@@ -155,23 +158,40 @@ class Kpi(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """Refuse thresholds out of order: past the target comes warning, then critical."""
-        up = self.direction != Direction.DOWN
-        better = "higher" if up else "lower"
-        given = [
-            (name, value)
-            for name in ("target", "warning", "critical")
-            if (value := getattr(self, name)) is not None
-        ]
-        errors = {}
-        for (first, a), (second, b) in pairwise(given):
-            if (a < b) if up else (a > b):
-                errors[second] = (
-                    f"When {better} is better, the {second} threshold must not be {better} "
-                    f"than the {first}."
-                )
+        """Refuse thresholds out of order (past the target comes warning, then critical),
+        here and in each step of the target schedule, which is stored sorted."""
+        errors: dict[str, Any] = dict(
+            schedule.order_errors(self.direction, self.target, self.warning, self.critical)
+        )
+        steps, problems = schedule.problems(self.target_schedule, self.direction)
+        if problems:
+            errors["target_schedule"] = problems
+        else:
+            self.target_schedule = steps
         if errors:
             raise ValidationError(errors)
+
+    def thresholds_on(self, day: date) -> tuple[float | None, float | None, float | None]:
+        """(target, warning, critical) in force on `day`, the schedule considered."""
+        return schedule.in_force(
+            self.target_schedule or [], (self.target, self.warning, self.critical), day
+        )
+
+    @property
+    def thresholds_latest(self) -> tuple[float | None, float | None, float | None]:
+        """The thresholds the latest value was judged by (today's when there is none)."""
+        return self.thresholds_on((self.latest_at or timezone.now()).date())
+
+    @property
+    def thresholds_now(self) -> tuple[float | None, float | None, float | None]:
+        return self.thresholds_on(timezone.now().date())
+
+    @property
+    def target_now(self) -> float | None:
+        """The target in force today (the card's own when it has no schedule)."""
+        if not self.target_schedule:
+            return self.target
+        return self.thresholds_on(timezone.now().date())[0]
 
     @property
     def effective_cadence(self) -> str:
@@ -198,6 +218,7 @@ class Kpi(models.Model):
             warning=self.warning,
             critical=self.critical,
             cadence=self.effective_cadence,
+            schedule=schedule.core_steps(self.target_schedule or []),
         )
 
     def evaluate(self, at: datetime | None = None) -> KpiEvaluation:

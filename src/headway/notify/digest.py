@@ -98,7 +98,7 @@ def weekly_digests(now: datetime) -> int:
             {
                 "text": kpi.name,
                 "detail": f"{kpi.health} · {text.number(kpi.latest_value, kpi.unit)} "
-                f"(target {text.number(kpi.target, kpi.unit)}) · trend {kpi.trend}",
+                f"(target {text.number(kpi.thresholds_latest[0], kpi.unit)}) · trend {kpi.trend}",
                 "url": text.absolute(text.link("kpi", kpi.key)),
                 "status": kpi.health,
             }

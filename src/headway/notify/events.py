@@ -609,10 +609,9 @@ def _kpi_facts(kpi: Kpi) -> list[tuple[str, str]]:
     facts = [("Latest value", text.number(kpi.latest_value, kpi.unit))]
     if kpi.latest_at is not None:
         facts.append(("Measured", text.moment(kpi.latest_at)))
-    for label, value in (
-        ("Target", kpi.target),
-        ("Warning at", kpi.warning),
-        ("Critical at", kpi.critical),
+    # The thresholds the latest value was judged by (targets may change by period).
+    for label, value in zip(
+        ("Target", "Warning at", "Critical at"), kpi.thresholds_latest, strict=True
     ):
         if value is not None:
             facts.append((label, text.number(value, kpi.unit)))
@@ -624,9 +623,9 @@ def _kpi_numbers(kpi: Kpi) -> dict[str, Any]:
     return {
         "value": kpi.latest_value,
         "measured_at": kpi.latest_at.isoformat() if kpi.latest_at else None,
-        "target": kpi.target,
-        "warning": kpi.warning,
-        "critical": kpi.critical,
+        "target": kpi.thresholds_latest[0],
+        "warning": kpi.thresholds_latest[1],
+        "critical": kpi.thresholds_latest[2],
         "unit": kpi.unit,
         "health": kpi.health,
         "trend": kpi.trend,
@@ -706,8 +705,8 @@ def _kpi_promotion(kpi: Kpi, at: datetime) -> Draft:
         summary=(
             f"{kpi.name} deserves attention: {why} "
             f"(latest {text.number(kpi.latest_value, kpi.unit)}, target "
-            f"{text.number(kpi.target, kpi.unit)}). A lead can promote it to a key result "
-            "of the current cycle."
+            f"{text.number(kpi.thresholds_latest[0], kpi.unit)}). A lead can promote it to a "
+            "key result of the current cycle."
         ),
         facts=[
             ("Health", kpi.health),

@@ -66,7 +66,7 @@ def kpi_for_token(token: str) -> Kpi | None:
 def sparkline_png(kpi: Kpi, width: int = 360, height: int = 96) -> bytes:
     """The KPI's last review periods as a PNG line (the web's sparkline, scaled up)."""
     periods = recent_periods([kpi], timezone.now()).get(kpi.pk, ())
-    spark = sparkline([p.value for p in periods], kpi.target, width=width, height=height)
+    spark = sparkline([p.value for p in periods], kpi.target_now, width=width, height=height)
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     if spark is not None:
@@ -101,8 +101,8 @@ def answer(person: Person, name: str) -> tuple[str, list[dict[str, Any]]]:
                 MarkdownTextObject(text=f"*Trend*\n{kpi.trend}"),
                 MarkdownTextObject(text=f"*Latest value*\n{latest}"),
                 MarkdownTextObject(
-                    text=f"*Target*\n{text.number(kpi.target, kpi.unit)}"
-                    if kpi.target is not None
+                    text=f"*Target*\n{text.number(kpi.target_now, kpi.unit)}"
+                    if kpi.target_now is not None
                     else "*Target*\n-"
                 ),
             ]

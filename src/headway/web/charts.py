@@ -115,4 +115,15 @@ def kpi_chart(kpi: Kpi, evaluation: KpiEvaluation) -> dict[str, Any] | None:
         "warning": kpi.warning,
         "critical": kpi.critical,
         "benchmark": kpi.benchmark,
+        # Targets that change by period: [moment, target, warning, critical] from the first
+        # period and at each step inside the window; the chart draws them as steps.
+        "schedule": _schedule_segments(kpi, first, periods[-1].at),
     }
+
+
+def _schedule_segments(kpi: Kpi, first: datetime, last: datetime) -> list[list[Any]]:
+    if not kpi.target_schedule:
+        return []
+    card = kpi.core()
+    moments = [first] + [s.starts_at for s in card.schedule if first < s.starts_at <= last]
+    return [[_ms(m), (now := card.at(m)).target, now.warning, now.critical] for m in moments]

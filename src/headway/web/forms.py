@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from headway.coach.rules import RULES
+from headway.kpis import schedule
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.models import Person, Role, Team
@@ -480,6 +481,16 @@ class KpiForm(NoColon, forms.ModelForm[Kpi]):
     warning = FiniteFloatField(required=False, help_text="Past this the KPI is in warning.")
     critical = FiniteFloatField(required=False, help_text="Past this the KPI is critical.")
     benchmark = FiniteFloatField(required=False, help_text="For context, e.g. industry average.")
+    target_schedule = forms.CharField(
+        required=False,
+        label="Targets by period",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "2027-04-01 98 95 90"}),
+        help_text=(
+            "Optional. One step per line: the day it starts, then target, warning and "
+            "critical (- for none). Each is in force until the next; before the first, the "
+            "three above."
+        ),
+    )
 
     class Meta:
         model = Kpi
@@ -497,6 +508,7 @@ class KpiForm(NoColon, forms.ModelForm[Kpi]):
             "target",
             "warning",
             "critical",
+            "target_schedule",
             "benchmark",
             "tier",
         )
@@ -513,6 +525,13 @@ class KpiForm(NoColon, forms.ModelForm[Kpi]):
         scale_person_field(self, "owner")
         if self.instance.pk:
             del self.fields["key"]
+            self.initial["target_schedule"] = schedule.as_lines(self.instance.target_schedule or [])
+
+    def clean_target_schedule(self) -> list[dict[str, Any]]:
+        try:
+            return schedule.parse_lines(self.cleaned_data.get("target_schedule") or "")
+        except ValueError as exc:
+            raise ValidationError(f"Not a schedule: {exc}.") from exc
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data.get("key") or ""

@@ -41,6 +41,7 @@ from headway.api.schemas import (
     PageParams,
     PromoteIn,
     PushJobOut,
+    TargetStep,
 )
 from headway.kpis import actions
 from headway.kpis.actions import IngestResult
@@ -53,18 +54,27 @@ TAGS = ["KPIs"]
 
 KPI_FIELDS = (
     "name", "unit", "definition", "why", "how", "direction", "target", "warning",
-    "critical", "benchmark", "cadence", "tier",
+    "critical", "target_schedule", "benchmark", "cadence", "tier",
 )  # fmt: skip
 # A PATCH clears these with an explicit null; the other fields ignore one.
 CLEARABLE = frozenset({"target", "warning", "critical", "benchmark", "owner"})
 MEASURE = ["measurements"]
 
 
+def _schedule(steps: list[TargetStep] | None) -> list[dict[str, Any]] | None:
+    """The schedule as the card stores it (days as YYYY-MM-DD, the key `from`)."""
+    return None if steps is None else [s.model_dump(mode="json", by_alias=True) for s in steps]
+
+
 def _kpis() -> Any:
     return Kpi.objects.select_related("team", "owner", "replaced_by")
 
 
-@router.get("/kpis", response=responses({200: Page[KpiOut]}, *LIST), tags=TAGS, summary="List KPIs")
+# by_alias: a target schedule's step says "from" (TargetStep), as in the YAML file.
+@router.get(
+    "/kpis", response=responses({200: Page[KpiOut]}, *LIST), tags=TAGS, summary="List KPIs",
+    by_alias=True,
+)  # fmt: skip
 def list_kpis(
     request: HttpRequest, filters: Query[KpiFilters], params: Query[PageParams]
 ) -> dict[str, Any]:
@@ -89,7 +99,10 @@ def list_kpis(
     return page(count, params.limit, params.offset, [ser.kpi(k) for k in items])
 
 
-@router.get("/kpis/{key}", response=responses({200: KpiOut}, *READ), tags=TAGS, summary="Get a KPI")
+@router.get(
+    "/kpis/{key}", response=responses({200: KpiOut}, *READ), tags=TAGS, summary="Get a KPI",
+    by_alias=True,
+)  # fmt: skip
 def get_kpi(request: HttpRequest, key: str, response: HttpResponse) -> dict[str, Any]:
     """The KPI card with its health and trend as last evaluated. ETag carries the version."""
     kpi = lookups.kpi(key)
@@ -97,12 +110,16 @@ def get_kpi(request: HttpRequest, key: str, response: HttpResponse) -> dict[str,
     return ser.kpi(kpi)
 
 
-@router.post("/kpis", response=responses({201: KpiOut}, *WRITE), tags=TAGS, summary="Create a KPI")
+@router.post(
+    "/kpis", response=responses({201: KpiOut}, *WRITE), tags=TAGS, summary="Create a KPI",
+    by_alias=True,
+)  # fmt: skip
 def create_kpi(
     request: HttpRequest, payload: KpiIn, response: HttpResponse
 ) -> Status[dict[str, Any]]:
     """Members of the team (and leads, admins)."""
     data = payload.model_dump()
+    data["target_schedule"] = _schedule(payload.target_schedule)
     fields = {field: data[field] for field in KPI_FIELDS if data.get(field) is not None}
     kpi = actions.create_kpi(
         by=caller(request),
@@ -118,7 +135,7 @@ def create_kpi(
 
 @router.patch(
     "/kpis/{key}", response=responses({200: KpiOut}, *VERSIONED), tags=TAGS,
-    summary="Update a KPI",
+    summary="Update a KPI", by_alias=True,
 )  # fmt: skip
 def update_kpi(
     request: HttpRequest,
@@ -137,6 +154,8 @@ def update_kpi(
     }
     if "owner" in data:
         changes["owner"] = lookups.person_ref(data["owner"])
+    if "target_schedule" in data:
+        changes["target_schedule"] = _schedule(payload.target_schedule) or []
     actions.update_kpi(by=caller(request), kpi=lookups.kpi(key), version=if_match, **changes)
     kpi = lookups.kpi(key)
     with_etag(response, kpi.version)

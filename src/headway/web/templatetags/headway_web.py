@@ -75,7 +75,11 @@ def off_target(kpi: Any) -> str:
     """ "on target" / "12% off target" for a KPI card, beside its health; "" without a target."""
     from headway.kpis.health import target_gap
 
-    gap = target_gap(kpi.latest_value, kpi.target, kpi.direction)
+    # The target in force when the latest value was measured (targets may change by period).
+    target = kpi.target
+    if getattr(kpi, "target_schedule", None) and kpi.latest_at is not None:
+        target = kpi.thresholds_on(kpi.latest_at.date())[0]
+    gap = target_gap(kpi.latest_value, target, kpi.direction)
     if gap is None:
         return ""
     if gap == 0:

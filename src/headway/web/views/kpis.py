@@ -113,7 +113,7 @@ def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
     shown: list[Kpi] = list(page.object_list)
     periods = recent_periods(shown, now)
     tiles = [
-        Tile(kpi=kpi, spark=sparkline([p.value for p in periods.get(kpi.pk, ())], kpi.target))
+        Tile(kpi=kpi, spark=sparkline([p.value for p in periods.get(kpi.pk, ())], kpi.target_now))
         for kpi in shown
     ]
     base_url = reverse("team_kpis", args=[team.key]) if team else reverse("kpis")
@@ -243,7 +243,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     promote_form = PromoteForm(
         request.POST if action in PROMOTE_ACTIONS else None,
         objectives=targets.shown,
-        initial={"target": kpi.target},
+        initial={"target": kpi.target_now},
     )
     if action == "measure":
         refuse(why_not_push(acc, kpi))

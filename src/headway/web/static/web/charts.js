@@ -56,15 +56,31 @@
         ctx.fillRect(area.left, Math.min(a, b), area.right - area.left, Math.abs(b - a));
         ctx.restore();
       }
-      var warning = options.warning, critical = options.critical;
       var criticalFill = "rgba(197, 34, 31, 0.10)", warningFill = "rgba(224, 168, 0, 0.14)";
-      if (up) {
-        if (critical !== null) shade(bottom, critical, criticalFill);
-        if (warning !== null) shade(critical !== null ? critical : bottom, warning, warningFill);
-      } else {
-        if (critical !== null) shade(critical, top, criticalFill);
-        if (warning !== null) shade(warning, critical !== null ? critical : top, warningFill);
-      }
+      // One band set per step of a target schedule (x0..x1), or one across the chart.
+      var segments = options.segments || [{ x0: null, x1: null, warning: options.warning, critical: options.critical }];
+      segments.forEach(function (s) {
+        var left = s.x0 === null ? area.left : Math.max(area.left, chart.scales.x.getPixelForValue(s.x0));
+        var right = s.x1 === null ? area.right : Math.min(area.right, chart.scales.x.getPixelForValue(s.x1));
+        if (right <= left) return;
+        var warning = s.warning, critical = s.critical;
+        function band(from, to, fill) {
+          if (from === null || to === null) return;
+          var a = y.getPixelForValue(Math.min(Math.max(from, bottom), top));
+          var b = y.getPixelForValue(Math.min(Math.max(to, bottom), top));
+          ctx.save();
+          ctx.fillStyle = fill;
+          ctx.fillRect(left, Math.min(a, b), right - left, Math.abs(b - a));
+          ctx.restore();
+        }
+        if (up) {
+          if (critical !== null) band(bottom, critical, criticalFill);
+          if (warning !== null) band(critical !== null ? critical : bottom, warning, warningFill);
+        } else {
+          if (critical !== null) band(critical, top, criticalFill);
+          if (warning !== null) band(warning, critical !== null ? critical : top, warningFill);
+        }
+      });
     },
   };
 
@@ -172,7 +188,19 @@
         borderWidth: 2, pointRadius: values.length > 60 ? 0 : 2.5, tension: 0,
       },
     ];
-    if (d.target !== null) {
+    var steps = d.schedule || [];
+    function stepped(index) {
+      var points = [];
+      steps.forEach(function (s, i) {
+        var end = i + 1 < steps.length ? steps[i + 1][0] : to;
+        if (s[index] === null) { points.push({ x: s[0], y: null }); return; }
+        points.push({ x: s[0], y: s[index] }, { x: end, y: s[index] });
+      });
+      return points;
+    }
+    if (steps.length) {
+      datasets.push({ label: "Target (by period)", data: stepped(1), borderColor: C.green, borderWidth: 1.5, pointRadius: 0, spanGaps: false });
+    } else if (d.target !== null) {
       datasets.push({ label: "Target", data: flat(d.target, from, to), borderColor: C.green, borderWidth: 1.5, pointRadius: 0 });
     }
     if (d.benchmark !== null) {
@@ -185,13 +213,20 @@
       });
     }
     var levels = d.values.map(function (p) { return p[1]; });
-    [d.target, d.warning, d.critical, d.benchmark].forEach(function (v) { if (v !== null) levels.push(v); });
+    var shown = steps.length ? [d.benchmark] : [d.target, d.warning, d.critical, d.benchmark];
+    steps.forEach(function (s) { shown.push(s[1], s[2], s[3]); });
+    shown.forEach(function (v) { if (v !== null) levels.push(v); });
     var low = Math.min.apply(null, levels), high = Math.max.apply(null, levels);
     var pad = (high - low) * 0.08 || Math.abs(high) * 0.1 || 1;
     var options = base(d.unit, from, to, true);
     options.scales.y.suggestedMin = low - pad;
     options.scales.y.suggestedMax = high + pad;
-    options.plugins.headwayBands = { direction: d.direction, warning: d.warning, critical: d.critical };
+    options.plugins.headwayBands = {
+      direction: d.direction, warning: d.warning, critical: d.critical,
+      segments: steps.length ? steps.map(function (s, i) {
+        return { x0: i ? s[0] : null, x1: i + 1 < steps.length ? steps[i + 1][0] : null, warning: s[2], critical: s[3] };
+      }) : null,
+    };
     return new window.Chart(canvas, { type: "line", data: { datasets: datasets }, options: options, plugins: [bands] });
   }
 
