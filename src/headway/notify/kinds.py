@@ -32,6 +32,7 @@ class EventKind(models.TextChoices):
     CYCLE_CLOSED = "cycle_closed", "Cycle closed"
     CYCLE_REOPENED = "cycle_reopened", "Cycle reopened"
     WORK_DONE = "work_done", "Key result's initiatives all done"
+    TRACKER_FAILING = "tracker_failing", "Tracker sync failing"
 
 
 class Channel(models.TextChoices):
@@ -183,6 +184,13 @@ KINDS: dict[str, KindInfo] = {
         email=False,
         webhook=True,
         team=True,
+    ),
+    EventKind.TRACKER_FAILING: KindInfo(
+        "An initiative you own could not read its tracker issue several times running "
+        "(once per failure spell; cleared when it syncs again).",
+        email=True,
+        webhook=False,
+        team=False,
     ),
 }
 
