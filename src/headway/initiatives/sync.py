@@ -99,12 +99,14 @@ def sync_due(
             answers = list(pool.map(actions.collect_sync, rows))
             for tracked, synced in zip(rows, answers, strict=True):
                 try:
-                    outcome = when_unlocked(
-                        lambda t=tracked, s=synced: actions.store_sync(t, s, token=token)
-                    )
+                    outcome = _store(tracked, synced, token)
                 except Exception:
                     # Never let one initiative stop the pass; its lease runs out, it is retried.
                     logger.exception("Storing the sync of tracked issue %s failed", tracked.pk)
                     outcome = "lost"
                 stats.add(outcome)
     return stats
+
+
+def _store(tracked: TrackedIssue, synced: actions.Synced, token: str) -> str:
+    return when_unlocked(lambda: actions.store_sync(tracked, synced, token=token))
