@@ -258,7 +258,7 @@ def my_initiatives(request: HttpRequest, params: Query[PageParams]) -> dict[str,
     return page(count, params.limit, params.offset, [_of(i) for i in items])
 
 
-@router.put(
+@router.post(
     "/initiatives/{initiative_id}/tracker", response=responses({200: InitiativeOut}, *WRITE),
     tags=TAGS, summary="Follow the initiative's tracker issue",
 )  # fmt: skip
