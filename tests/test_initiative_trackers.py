@@ -372,7 +372,8 @@ def test_the_worker_syncs_trackers_in_its_pass(world: Any) -> None:
     from headway.notify.worker import NotifyWorker, WorkerOptions
 
     initiative = _followed(world, "gitlab", **CLOSED["gitlab"])
-    NotifyWorker(WorkerOptions(once=True, tasks=False, periodic=False, sources=False)).run()
+    worker = NotifyWorker(WorkerOptions(once=True, tasks=False, periodic=False, sources=False))
+    worker.sync_trackers()  # the step `_pass` runs after the data sources
     initiative.refresh_from_db()
     assert initiative.status == "done"
 
