@@ -172,10 +172,10 @@ def _due_now() -> None:
     TrackedIssue.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
 
 
-OPEN = {"github": {"state": "open", "assignees": [{"login": "mo"}]},
+OPEN: dict[str, dict[str, Any]] = {"github": {"state": "open", "assignees": [{"login": "mo"}]},
         "gitlab": {"state": "opened", "assignees": [{"username": "mo"}]},
         "jira": {"category": "indeterminate"}}  # fmt: skip
-CLOSED = {"github": {"state": "closed", "state_reason": "completed"},
+CLOSED: dict[str, dict[str, Any]] = {"github": {"state": "closed", "state_reason": "completed"},
           "gitlab": {"state": "closed"}, "jira": {"category": "done"}}  # fmt: skip
 
 
