@@ -556,3 +556,26 @@ def test_concurrent_claims_never_share_a_tracked_initiative(world: Any) -> None:
     assert len(taken) == len(set(taken)) == 9
     assert len(claim("late", batch=50)[1]) == 1
     assert claim("later", batch=50)[1] == []
+
+
+def test_the_objective_page_follows_and_shows_the_sync_state(world: Any) -> None:
+    server = world.servers["gitlab"]
+    server.issues[KEYS["gitlab"]] = CLOSED["gitlab"]
+    initiative = create_initiative(
+        by=world.member, key_result=world.kr, title="Ship", link=server.link(KEYS["gitlab"])
+    )
+    outsider = _signed_in(world.outsider)
+    assert outsider.post(f"/initiatives/{initiative.pk}/tracker/").status_code == 403
+    assert not TrackedIssue.objects.exists()
+    member = _signed_in(world.member)
+    page = member.get("/objectives/reliable/").content.decode()
+    assert "Take its status from the tracker" in page
+    member.post(f"/initiatives/{initiative.pk}/tracker/", {"action": "follow"})
+    assert TrackedIssue.objects.filter(initiative=initiative).exists()
+    assert "first sync soon" in member.get("/objectives/reliable/").content.decode()
+    sync_due(worker_id="w")
+    page = member.get("/objectives/reliable/").content.decode()
+    assert "status from GitLab, synced" in page
+    assert "Stop following the tracker" in page
+    member.post(f"/initiatives/{initiative.pk}/tracker/", {"action": "unfollow"})
+    assert not TrackedIssue.objects.exists()

@@ -60,6 +60,14 @@ class Initiative(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def sync_state(self) -> TrackedIssue | None:
+        """Its tracker sync state when it follows its issue (select_related `tracked`)."""
+        try:
+            return self.tracked
+        except TrackedIssue.DoesNotExist:
+            return None
+
 
 class Tracker(models.Model):
     """An issue tracker (GitHub, GitLab, Jira) initiatives may follow, set up by an admin.
