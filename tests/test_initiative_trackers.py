@@ -235,6 +235,8 @@ def test_a_wrong_token_fails_without_showing_it(world: Any) -> None:
         (Fault(status=500), "answered HTTP 500"),
         (Fault(status=503), "answered HTTP 503"),
         (Fault(delay=1.5), "did not answer within 0.5 s"),
+        (Fault(status=403, headers={"x-ratelimit-remaining": "0"}), "rate limiting the token"),
+        (Fault(status=429, headers={"Retry-After": "30"}), "rate limiting the token"),
     ],
 )
 def test_server_errors_and_slow_answers_are_failures(

@@ -36,6 +36,8 @@ import pytest
 class Fault:
     status: int = 0
     delay: float = 0.0
+    #: Extra response headers (e.g. GitHub's `x-ratelimit-remaining: 0` with a 403).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,6 +52,8 @@ class FakeTracker:
     hits: Counter[str] = field(default_factory=Counter)
     seen_headers: list[dict[str, str]] = field(default_factory=list)
     seen_queries: list[dict[str, list[str]]] = field(default_factory=list)
+    #: Headers of the fault being answered (requests are answered one at a time per key).
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.issues.clear()
@@ -57,6 +61,7 @@ class FakeTracker:
         self.hits.clear()
         self.seen_headers.clear()
         self.seen_queries.clear()
+        self.extra_headers.clear()
 
     # What people paste as an initiative's link.
     def link(self, key: str) -> str:
@@ -111,6 +116,7 @@ class FakeTracker:
             if fault.delay:
                 time.sleep(fault.delay)
             if fault.status:
+                self.extra_headers = dict(fault.headers)
                 return fault.status, {"message": "Server Error"}
         return 200, body
 
@@ -186,8 +192,11 @@ def _serve(state: FakeTracker) -> tuple[ThreadingHTTPServer, threading.Thread]:
         def do_GET(self) -> None:
             status, body = state.answer(self.path, dict(self.headers.items()))
             data = b"" if body is None else json.dumps(body).encode()
+            extra, state.extra_headers = state.extra_headers, {}
             try:
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

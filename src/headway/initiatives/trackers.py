@@ -349,6 +349,11 @@ def _answer(
                     f"{label} answered a redirect (HTTP {status}), which is not followed with "
                     "a token: check the tracker's address"
                 )
+            limited = response.headers.get("x-ratelimit-remaining") == "0"
+            if status == 429 or (status == 403 and (limited or "retry-after" in response.headers)):
+                raise TrackerError(
+                    f"{label} is rate limiting the token (HTTP {status}); Headway tries later"
+                )
             if status >= 400 and status not in (401, 403, 404, 410):
                 raise TrackerError(f"{label} answered HTTP {status} {response.reason_phrase}")
             body = bytearray()
