@@ -237,6 +237,8 @@ def test_a_wrong_token_fails_without_showing_it(world: Any) -> None:
         (Fault(delay=1.5), "did not answer within 0.5 s"),
         (Fault(status=403, headers={"x-ratelimit-remaining": "0"}), "rate limiting the token"),
         (Fault(status=429, headers={"Retry-After": "30"}), "rate limiting the token"),
+        # A redirect is never followed with the token (it could carry it to another host).
+        (Fault(status=302, headers={"Location": "http://127.0.0.1:9/x"}), "answered a redirect"),
     ],
 )
 def test_server_errors_and_slow_answers_are_failures(
@@ -581,3 +583,12 @@ def test_the_objective_page_follows_and_shows_the_sync_state(world: Any) -> None
     assert "Stop following the tracker" in page
     member.post(f"/initiatives/{initiative.pk}/tracker/", {"action": "unfollow"})
     assert not TrackedIssue.objects.exists()
+
+
+def test_removing_a_tracker_stops_its_initiatives_following(world: Any) -> None:
+    initiative = _followed(world, "jira", **OPEN["jira"])
+    sync_due(worker_id="w")
+    assert delete_tracker(by=world.admin, tracker=world.trackers["jira"]) == 1
+    assert not TrackedIssue.objects.exists()
+    initiative.refresh_from_db()
+    assert initiative.status == "in_progress"  # the last synced status stays
