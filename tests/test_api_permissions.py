@@ -14,7 +14,7 @@ from headway.api.main import api as ninja_api
 from headway.api.models import ApiToken
 from headway.api.testing import ApiClient, token_for
 from headway.initiatives.models import Initiative, TrackedIssue, Tracker
-from headway.kpis.models import Kpi, Measurement
+from headway.kpis.models import Kpi, KpiReview, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.sources.models import Connection, DataIncident, Source, SourceFetch
 from headway.teams.models import Membership, Person, Team
@@ -46,6 +46,7 @@ WRITES: list[tuple[str, str, Any]] = [
     ("POST", "/kpis", {"key": "new", "name": "New", "team": "depot"}),
     ("PATCH", "/kpis/otd-rate", {"name": "Renamed"}),
     ("POST", "/kpis/otd-rate/promote", {"objective": "reliable"}),
+    ("POST", "/kpis/otd-rate/reviews", {"decision": "retire", "reason": "Not ours"}),
     ("POST", "/kpis/otd-rate/measurements", [{"at": "2027-02-01", "value": 90}]),
     ("POST", "/measurements", [{"kpi": "otd-rate", "at": "2027-02-01", "value": 90}]),
     ("POST", "/connections", {"name": "new", "engine": "sqlite", "database": "/srv/new.db"}),
@@ -96,7 +97,7 @@ READS = [
     "/kpis/export", "/kpis/otd-rate/measurements/export", "/search", "/comments",
     "/comments/1", "/calibration", "/cycles/2027-Q1/kpi-moves", "/objectives/reliable/forecast",
     "/teams/depot/history", "/objectives/reliable/key-results/otd/initiatives", "/initiatives",
-    "/initiatives/1", "/pushes/1", "/trackers",
+    "/initiatives/1", "/pushes/1", "/kpis/otd-rate/reviews", "/trackers",
 ]  # fmt: skip
 PRIVATE: list[tuple[str, str, Any]] = [
     ("GET", "/objectives/depot-secret", None),
@@ -200,8 +201,8 @@ def world(org: Any, tmp_path: Any) -> Any:
 def snapshot() -> list[Any]:
     """Everything a write could change (tokens aside, whose last use is recorded)."""
     models = (Team, Person, Membership, Cycle, Objective, KeyResult, CheckIn, Kpi, Measurement,
-              Connection, Source, SourceFetch, DataIncident, Initiative, Tracker,
-              TrackedIssue)  # fmt: skip
+              Connection, Source, SourceFetch, DataIncident, Initiative, KpiReview,
+              Tracker, TrackedIssue)  # fmt: skip
     return [list(m.objects.order_by("pk").values()) for m in models]
 
 

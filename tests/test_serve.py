@@ -193,6 +193,22 @@ def test_serve_delivers_email_and_webhook_with_no_separate_worker(
         # Each event once (the KPI's health and the promotion it now deserves).
         assert len(receiver.keys) == len(set(receiver.keys)) >= 1
 
+        # What gunicorn refuses before Django sees it comes in the API's error shape too.
+        for status, code, path, headers in (
+            (414, "uri_too_long", f"/api/v1/teams?q={'x' * 5000}", {}),
+            (431, "headers_too_large", "/api/v1/teams", {"X-Big": "y" * 9000}),
+        ):
+            refused = httpx.get(f"{base}{path}", headers=headers)
+            assert refused.status_code == status, refused.text
+            assert refused.headers["content-type"] == "application/json"
+            assert refused.json()["error"]["code"] == code
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(b"NOT A REQUEST\r\n\r\n")
+            malformed = raw.recv(65536).decode("latin1")
+        head, _, body = malformed.partition("\r\n\r\n")
+        assert head.startswith("HTTP/1.1 400 "), head
+        assert '"code": "invalid_request"' in body
+
         # Supervised: a worker killed outright comes back.
         first = wait_for(lambda: worker_pid(server), 10, "the worker process")
         os.kill(first, signal.SIGKILL)

@@ -59,6 +59,8 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
         sys.executable, "-m", "gunicorn", "headway.wsgi:application",
         "--bind", f"{_bind_host(host)}:{port}", "--workers", str(workers),
         "--timeout", str(settings.HEADWAY_SERVE_TIMEOUT),
+        # Requests gunicorn refuses itself (414, 431, 400) answered in the API's error shape.
+        "--worker-class", "headway.gunicorn_worker.JsonErrorWorker",
         "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
     ]  # fmt: skip
 

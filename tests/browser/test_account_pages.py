@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +17,7 @@ def test_account_pages_wear_headways_look(
 ) -> None:
     page.goto(f"{live_server.url}/accounts/password/reset/")
     assert page.locator("link[href*='headway.css']").count() == 1
-    assert page.locator("main.auth.card h1").is_visible()
+    expect(page.locator("main.auth.card h1")).to_be_visible()
     shoot("account-password-reset")
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_login", org.member.email)
@@ -24,8 +25,8 @@ def test_account_pages_wear_headways_look(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/")
     page.get_by_role("link", name="Security").click()
-    assert page.locator("main.manage.card").is_visible()
-    assert page.get_by_role("link", name="Headway").is_visible()  # Headway's own top bar
+    expect(page.locator("main.manage.card")).to_be_visible()
+    expect(page.get_by_role("link", name="Headway")).to_be_visible()  # Headway's own top bar
     shoot("account-two-factor")
     for path, name in (
         ("/accounts/2fa/totp/activate/", "account-two-factor-activate"),
@@ -37,4 +38,4 @@ def test_account_pages_wear_headways_look(
         assert page.locator(".button").count() >= 1, path
         shoot(name)
     page.goto(f"{live_server.url}/accounts/2fa/totp/activate/")
-    assert page.locator("img[src^='data:image/svg+xml']").is_visible()  # the QR code
+    expect(page.locator("img[src^='data:image/svg+xml']")).to_be_visible()  # the QR code

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from headway.okrs.models import KeyResult, Objective
 from headway.teams.models import Person
@@ -64,5 +65,5 @@ def test_the_coach_judges_a_key_result_as_it_is_typed(
     page.wait_for_url(re.compile(r"/objectives/website/$"))
     assert KeyResult.objects.filter(objective__key="website", kind="increase").count() == 1
     # Beside the objective: what the coach says about it (one key result, aligned to nothing).
-    assert page.locator(".coach-box li.finding[data-rule='kr-count']").is_visible()
+    expect(page.locator(".coach-box li.finding[data-rule='kr-count']")).to_be_visible()
     shoot("coach-objective-page")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from headway.notify.models import Notification
 from headway.okrs.actions import record_checkin
@@ -40,11 +41,11 @@ def test_inbox_shows_unread_count_and_marks_read(
     assert inbox_link.locator(".count").inner_text().strip() != ""
     inbox_link.click()
     page.wait_for_url(f"{live_server.url}/inbox/")
-    assert page.get_by_text(kr.title).first.is_visible()
-    assert page.get_by_text("unread").first.is_visible()
+    expect(page.get_by_text(kr.title).first).to_be_visible()
+    expect(page.get_by_text("unread").first).to_be_visible()
     shoot("journey-inbox")
     page.get_by_role("button", name="Mark all as read").click()
     page.wait_for_url(f"{live_server.url}/inbox/")
-    assert page.get_by_text("Nothing unread").is_visible()
+    expect(page.get_by_text("Nothing unread")).to_be_visible()
     assert page.get_by_role("link", name="Inbox").locator(".count").count() == 0
     assert not Notification.objects.filter(person=member, read_at__isnull=True).exists()

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from headway.notify.outbox import send_due
 from headway.teams.models import Person
@@ -26,7 +27,7 @@ def test_invited_person_sets_a_password_from_the_email_and_is_signed_in(
     page.fill("#id_email", "nia@acme.test")
     page.get_by_role("button", name="Create").click()
     page.wait_for_url(f"{live_server.url}/people/new/")
-    assert page.get_by_text("An invitation e-mail").is_visible()
+    expect(page.get_by_text("An invitation e-mail")).to_be_visible()
 
     assert send_due(worker_id="browser-test").sent == 1  # the worker's pass
 

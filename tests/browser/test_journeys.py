@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, KeyResult, Objective
@@ -47,9 +48,9 @@ def test_sign_in_and_see_home(
     assert "/accounts/login/" in page.url  # nothing without signing in
     sign_in(page, live_server, console, world.org.member)
     assert page.locator("h1").inner_text().startswith("Hello")
-    assert page.get_by_text("Your objectives and key results").is_visible()
-    assert page.get_by_text(world.objective.title).first.is_visible()
-    assert page.get_by_role("link", name="Check in: Depot North").is_visible()
+    expect(page.get_by_text("Your objectives and key results")).to_be_visible()
+    expect(page.get_by_text(world.objective.title).first).to_be_visible()
+    expect(page.get_by_role("link", name="Check in: Depot North")).to_be_visible()
     shoot("journey-home")
 
 
@@ -116,14 +117,14 @@ def test_check_in_moves_the_tree(
     page.fill(f"#id_kr-{grow.pk}-comment", "Second shift is live")  # but no value
     page.select_option(f"#id_kr-{ship.pk}-done", "yes")
     page.locator(".form-actions").get_by_role("button", name="Check in").click()
-    assert page.get_by_text("Nothing was saved").is_visible()
-    assert page.locator(f"#row-{grow.pk}").get_by_text("Enter the current value").is_visible()
+    expect(page.get_by_text("Nothing was saved")).to_be_visible()
+    expect(page.locator(f"#row-{grow.pk}").get_by_text("Enter the current value")).to_be_visible()
     assert page.locator(".checkin-row.has-error").count() == 1
     assert page.locator(f"#id_kr-{grow.pk}-comment").input_value() == "Second shift is live"
     page.fill(f"#id_kr-{grow.pk}-value", "50")
     page.fill(f"#id_kr-{grow.pk}-confidence", "9")
     page.locator(".form-actions").get_by_role("button", name="Check in").click()
-    assert page.get_by_text("Checked in 2 key results.").is_visible()
+    expect(page.get_by_text("Checked in 2 key results.")).to_be_visible()
     shoot("journey-checkin")
 
     page.goto(tree_url)
@@ -147,8 +148,8 @@ def test_critical_measurement_turns_the_tile_red_and_gets_promoted(
     page.fill("#id_value", "80")
     page.fill("#id_note", "Storm closed the north depot")
     page.get_by_role("button", name="Save measurement").click()
-    assert page.get_by_text(f"Measurement saved. {kpi.name} is Critical.").is_visible()
-    assert page.get_by_text("Suggested key result.").is_visible()
+    expect(page.get_by_text(f"Measurement saved. {kpi.name} is Critical.")).to_be_visible()
+    expect(page.get_by_text("Suggested key result.")).to_be_visible()
     page.wait_for_function("document.querySelector('canvas[data-chart]').dataset.drawn === '1'")
     shoot("journey-kpi-critical")
 
@@ -164,15 +165,15 @@ def test_critical_measurement_turns_the_tile_red_and_gets_promoted(
 
     page.goto(f"{live_server.url}/")
     suggestion = page.locator(".suggestion", has_text=kpi.name)
-    assert suggestion.is_visible()
+    expect(suggestion).to_be_visible()
     suggestion.get_by_role("link", name=kpi.name).click()
     page.select_option("#id_objective", str(world.objective.pk))
     page.get_by_role("button", name="Promote").click()
     # The preview names the objective's score before and after before anything changes.
-    assert page.locator("#promotion-preview").get_by_text("scores").is_visible()
+    expect(page.locator("#promotion-preview").get_by_text("scores")).to_be_visible()
     page.get_by_role("button", name="Yes, promote").click()
     page.wait_for_url(re.compile(rf"/objectives/{world.objective.key}/(#.*)?$"))
-    assert page.get_by_text("is now a key result").is_visible()
+    expect(page.get_by_text("is now a key result")).to_be_visible()
     assert KeyResult.objects.filter(objective=world.objective, kpi=kpi).exists()
     assert not Kpi.objects.deserving_promotion().filter(pk=kpi.pk).exists()
 
@@ -182,18 +183,18 @@ def test_close_the_cycle(
 ) -> None:
     sign_in(page, live_server, console, world.org.admin)
     page.goto(f"{live_server.url}/cycles/{world.org.cycle.key}/review/")
-    assert page.locator("svg.histogram").is_visible()
+    expect(page.locator("svg.histogram")).to_be_visible()
     page.get_by_role("button", name="Close cycle").click()
-    assert page.locator(".form-errors").get_by_text("need a reflection").is_visible()
+    expect(page.locator(".form-errors").get_by_text("need a reflection")).to_be_visible()
     for objective in Objective.objects.filter(cycle=world.org.cycle):
         page.fill(f"#reflection-{objective.key}", f"What we learnt on {objective.key}")
     page.get_by_role("button", name="Close cycle").click()
     # The confirmation names what closing freezes before anything is frozen.
-    assert page.locator("#close-confirm").get_by_text("as their grades").is_visible()
+    expect(page.locator("#close-confirm").get_by_text("as their grades")).to_be_visible()
     assert not Cycle.objects.get(pk=world.org.cycle.pk).is_closed
     page.get_by_role("button", name="Yes, close").click()
-    assert page.get_by_text("is closed; its scores are now grades").is_visible()
-    assert page.get_by_role("button", name="Reopen cycle").is_visible()
+    expect(page.get_by_text("is closed; its scores are now grades")).to_be_visible()
+    expect(page.get_by_role("button", name="Reopen cycle")).to_be_visible()
     assert Cycle.objects.get(pk=world.org.cycle.pk).is_closed
     shoot("journey-review-closed")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from headway.directory.models import GroupMapping
 from headway.teams.models import Membership, Person
@@ -56,7 +57,7 @@ def test_sign_in_with_the_provider_creates_the_account_and_maps_groups(
     nina = Person.objects.get(email="nina@acme.test")
     assert Membership.objects.get(person=nina).team == org.depot
     page.goto(f"{live_server.url}/teams/depot/")
-    assert page.get_by_text("Nina New").first.is_visible()
+    expect(page.get_by_text("Nina New").first).to_be_visible()
     shoot("signed-in-with-provider")
 
     page.get_by_role("button", name="Sign out").click()

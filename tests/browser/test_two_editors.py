@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from headway.okrs.models import Objective
 from headway.web.testing import build_depot
@@ -49,7 +50,7 @@ def test_the_second_of_two_editors_is_refused_with_the_first_change_shown(
         other.get_by_role("button", name="Save").click()
         other.wait_for_load_state()
         alert = other.locator(".form-errors")
-        assert alert.is_visible()
+        expect(alert).to_be_visible()
         text = alert.inner_text()
         assert f"{world.org.lead} changed this objective" in text
         assert "theirs “Make every delivery arrive on the promised day”" in text

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from headway.discussion.models import Comment
 from headway.kpis.models import Kpi
@@ -38,7 +39,8 @@ def test_search_a_kpi_comment_mentioning_a_colleague_who_finds_it_in_the_inbox(
     page.get_by_role("button", name="Post comment").click()
     page.wait_for_url(re.compile(r"/discussion/kpis/forklift-incidents/#comment-\d+$"))
     comment = Comment.objects.get()
-    assert page.locator(f"#comment-{comment.pk}").get_by_text("near-misses doubled").is_visible()
+    posted = page.locator(f"#comment-{comment.pk}")
+    expect(posted.get_by_text("near-misses doubled")).to_be_visible()
     shoot("discussion-thread")
     assert Notification.objects.filter(person=org.lead, event__kind="mentioned").exists()
 
@@ -52,7 +54,7 @@ def test_search_a_kpi_comment_mentioning_a_colleague_who_finds_it_in_the_inbox(
     page.wait_for_url(
         re.compile(rf"/discussion/kpis/forklift-incidents/\?page=1#comment-{comment.pk}$")
     )
-    assert page.locator(f"#comment-{comment.pk}").is_visible()
+    expect(page.locator(f"#comment-{comment.pk}")).to_be_visible()
     assert page.locator("h1").inner_text().startswith("Discussion of the KPI")
 
 
@@ -82,7 +84,7 @@ def test_close_a_cycle_and_carry_two_objectives_choosing_their_key_results(
     page.goto(f"{live_server.url}/cycles/{q1.key}/review/")
     page.get_by_role("button", name="Close cycle").click()
     page.get_by_role("button", name="Yes, close").click()
-    assert page.get_by_text("is closed; its scores are now grades").is_visible()
+    expect(page.get_by_text("is closed; its scores are now grades")).to_be_visible()
 
     page.get_by_role("link", name="Carry over unfinished objectives").click()
     page.wait_for_url(f"{live_server.url}/cycles/{q1.key}/carry/")
@@ -94,8 +96,9 @@ def test_close_a_cycle_and_carry_two_objectives_choosing_their_key_results(
     shoot("carry-over-picking")
     page.get_by_role("button", name="Carry the ticked objectives").click()
     page.wait_for_url(f"{live_server.url}/cycles/{q1.key}/review/")
-    assert page.get_by_text("Carried 2 objectives into 2027 Q2.").is_visible()
-    assert page.locator("#review-floors .carried").get_by_role("link", name="2027 Q2").is_visible()
+    expect(page.get_by_text("Carried 2 objectives into 2027 Q2.")).to_be_visible()
+    carried = page.locator("#review-floors .carried")
+    expect(carried.get_by_role("link", name="2027 Q2")).to_be_visible()
     assert page.locator("#review-vans .carried").count() == 0
     shoot("carry-over-review")
 
@@ -108,4 +111,4 @@ def test_close_a_cycle_and_carry_two_objectives_choosing_their_key_results(
     ]  # fmt: skip
     page.locator("#review-floors .carried").get_by_role("link", name="2027 Q2").click()
     page.wait_for_url(f"{live_server.url}/objectives/{floors.key}/")
-    assert page.locator(".lineage").get_by_role("link", name="Safe depot floors").is_visible()
+    expect(page.locator(".lineage").get_by_role("link", name="Safe depot floors")).to_be_visible()

@@ -35,19 +35,23 @@ CODES = {
     409: "conflict",
     412: "precondition_failed",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "invalid",
     428: "precondition_required",
     429: "throttled",
+    431: "headers_too_large",
     503: "unavailable",
 }
 
-# Statuses any operation may answer, whatever it does: no or a bad credential, and the
-# database unreachable (the server answers 503 with Retry-After rather than a 500 page).
-EVERY_OPERATION = (401, 503)
-# Statuses any operation taking a body may answer: a body that is not JSON (400), too large
-# for the server (413), sent with a content type other than JSON (415), or invalid (422).
-WITH_BODY = (400, 413, 415, 422)
+# Statuses any operation may answer, whatever it does: a malformed request (400), no or a
+# bad credential (401), a request line or header fields over the server's limits (414, 431:
+# answered by gunicorn itself, headway.gunicorn_worker), and the database unreachable
+# (the server answers 503 with Retry-After rather than a 500 page).
+EVERY_OPERATION = (400, 401, 414, 431, 503)
+# Statuses any operation taking a body may answer besides: a body too large for the server
+# (413), sent with a content type other than JSON (415), or invalid (422).
+WITH_BODY = (413, 415, 422)
 
 
 class ErrorRow(Schema):

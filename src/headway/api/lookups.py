@@ -55,7 +55,7 @@ def cycle(key: str) -> Cycle:
 
 
 def kpi(key: str) -> Kpi:
-    return get_by(Kpi.objects.select_related("team", "owner"), "KPI", key=key)
+    return get_by(Kpi.objects.select_related("team", "owner", "replaced_by"), "KPI", key=key)
 
 
 def visible_objectives(access: Access) -> QuerySet[Objective]:

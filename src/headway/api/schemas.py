@@ -246,6 +246,10 @@ class ObjectiveOut(Schema):
 
 
 class ObjectiveDetail(ObjectiveOut):
+    contributors: list[str] = Field(
+        description="Keys of the contributing teams besides its own (a shared objective), "
+        "by team name."
+    )
     score: float
     status: StatusName
     grade_band: BandName
@@ -275,6 +279,12 @@ class ObjectiveIn(In):
     parent: ObjectiveKey | None = Field(
         None, description="Objective it aligns to (same cycle or a spanning one)."
     )
+    contributors: list[TeamKey] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Keys of contributing teams besides `team` (a shared objective): it shows "
+        "in their trees, people on them check in on their key results, it counts once.",
+    )
 
 
 class ObjectivePatch(In):
@@ -284,6 +294,9 @@ class ObjectivePatch(In):
     type: ObjectiveTypeName | None = None
     visibility: VisibilityName | None = None
     reflection: Text | None = None
+    contributors: list[TeamKey] | None = Field(
+        None, max_length=500, description="Keys of the contributing teams; replaces them all."
+    )
 
 
 class AlignIn(In):
@@ -373,6 +386,16 @@ class KpiOut(Schema):
     latest_value: float | None
     latest_at: datetime | None
     evaluated_at: datetime | None
+    retired_at: datetime | None = Field(
+        description="Set when a selection review retired it: it takes no new measurements."
+    )
+    replaced_by: str | None = Field(description="The KPI that replaced it, if any.")
+    review_due_at: datetime | None = Field(
+        description="When its selection review is due (None once retired)."
+    )
+    review_flag: str = Field(
+        description="Why the review is due early (its link to an outcome decayed), or ''."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -382,6 +405,32 @@ class KpiFilters(Schema):
     team: TeamKey | None = Field(None, description="Team key.")
     health: HealthName | None = None
     tier: TierName | None = None
+    retired: bool = Field(
+        False, description="true: only retired KPIs; false (the default): those in use."
+    )
+
+
+ReviewDecisionName = Literal["confirm", "retarget", "retire", "replace"]
+
+
+class KpiReviewIn(In):
+    decision: ReviewDecisionName
+    reason: Annotated[Text, Field(min_length=1, max_length=5000)]
+    target: float | None = Field(None, description="A retarget's new target.")
+    warning: float | None = Field(None, description="A retarget's new warning threshold.")
+    critical: float | None = Field(None, description="A retarget's new critical threshold.")
+    replacement: KpiKey | None = Field(None, description="A replacement's KPI (its key).")
+
+
+class KpiReviewOut(Schema):
+    kpi: str
+    at: datetime
+    by: str | None
+    decision: ReviewDecisionName
+    reason: str
+    flag: str
+    changes: dict[str, list[float | None]]
+    replacement: str | None
 
 
 class KpiIn(In):

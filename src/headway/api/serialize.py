@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from headway.api.models import ApiToken
-from headway.kpis.models import Kpi, Measurement
+from headway.kpis.models import Kpi, KpiReview, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult
 from headway.teams.access import Access
@@ -141,7 +141,7 @@ def checkin(c: CheckIn) -> dict[str, Any]:
 
 
 def kpi(k: Kpi) -> dict[str, Any]:
-    """Needs team and owner selected."""
+    """Needs team, owner and replaced_by selected."""
     return {
         "key": k.key,
         "name": k.name,
@@ -163,9 +163,27 @@ def kpi(k: Kpi) -> dict[str, Any]:
         "latest_value": k.latest_value,
         "latest_at": k.latest_at,
         "evaluated_at": k.evaluated_at,
+        "retired_at": k.retired_at,
+        "replaced_by": k.replaced_by.key if k.replaced_by is not None else None,
+        "review_due_at": None if k.is_retired else k.selection_review_due,
+        "review_flag": k.selection_flag,
         "version": k.version,
         "created_at": k.created_at,
         "updated_at": k.updated_at,
+    }
+
+
+def kpi_review(r: KpiReview) -> dict[str, Any]:
+    """Needs kpi, by and replacement selected."""
+    return {
+        "kpi": r.kpi.key,
+        "at": r.at,
+        "by": email(r.by),
+        "decision": r.decision,
+        "reason": r.reason,
+        "flag": r.flag,
+        "changes": r.changes,
+        "replacement": r.replacement.key if r.replacement is not None else None,
     }
 
 

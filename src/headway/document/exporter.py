@@ -295,7 +295,7 @@ def write_export(
     """
     from headway.initiatives.models import Initiative
     from headway.kpis.models import Kpi, Measurement
-    from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
+    from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective, ObjectiveContributor
     from headway.teams.models import Membership, Person, Team
 
     w = _Writer(out, progress)
@@ -415,6 +415,15 @@ def write_export(
             .values(*kr_fields)
         ):
             key_results[kr["objective_id"]].append(kr)
+    # Shared objectives: contributing teams by team name, as the pages list them.
+    contributors: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(objective_ids):
+        for objective_id, key in (
+            ObjectiveContributor.objects.filter(objective_id__in=chunk)
+            .order_by("objective_id", "team__name", "team__key")
+            .values_list("objective_id", "team__key")
+        ):
+            contributors[objective_id].append(key)
     kr_ids = [kr["id"] for krs in key_results.values() for kr in krs]
     kpi_key = dict(Kpi.objects.values_list("id", "key"))
     counters: dict[int, list[str]] = defaultdict(list)
@@ -457,6 +466,7 @@ def write_export(
             ("type", o["type"], True),
             ("visibility", o["visibility"], o["visibility"] != "public"),
             ("parent", objective_key.get(o["parent_id"]), o["parent_id"] is not None),
+            ("contributors", contributors.get(o["id"], []), o["id"] in contributors),
             (
                 "copied_from",
                 objective_key.get(o["copied_from_id"]),

@@ -720,7 +720,37 @@ class _Importer:
         )
         counts.created, counts.updated = len(new), len(changed)
         counts.unchanged = len(self.doc.objectives) - len(new) - len(changed)
+        self.write_contributors()
         self.tick("objectives", len(self.doc.objectives), len(self.doc.objectives))
+
+    def write_contributors(self) -> None:
+        """Each objective's contributing teams as the document names them (a shared
+        objective); additions and removals land in the history."""
+        from simple_history.utils import bulk_create_with_history
+
+        from headway.okrs.models import ObjectiveContributor
+
+        ids = [self.objectives[o.key].pk for o in self.doc.objectives]
+        existing = {
+            (c.objective_id, c.team_id): c
+            for c in _in(ObjectiveContributor.objects.all(), "objective_id", ids)
+        }
+        wanted = {
+            (self.objectives[o.key].pk, self.teams[team].pk)
+            for o in self.doc.objectives
+            for team in o.contributors
+        }
+        for pair in sorted(set(existing) - wanted):
+            existing[pair].delete()
+        bulk_create_with_history(
+            [
+                ObjectiveContributor(objective_id=objective_id, team_id=team_id)
+                for objective_id, team_id in sorted(wanted - set(existing))
+            ],
+            ObjectiveContributor,
+            batch_size=BATCH,
+            default_change_reason=CHANGE_REASON,
+        )
 
     def _desired_checkins(
         self, kr: DocKeyResult, cycle_start: date

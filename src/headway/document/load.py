@@ -46,6 +46,7 @@ from headway.document.schema import (
     line_in,
     to_moment,
 )
+from headway.okrs import sharing
 
 __all__ = ["DocumentError", "Problem", "load_documents", "load_texts"]
 
@@ -1149,6 +1150,7 @@ class _Checker:
             self.ref(item, ("team",), "teams", _str(item.raw, "team"))
             self.ref(item, ("owner",), "people", _str(item.raw, "owner"))
             self.ref(item, ("copied_from",), "objectives", _str(item.raw, "copied_from"))
+            self.contributors(item)
             parent = _str(item.raw, "parent")
             if self.ref(item, ("parent",), "objectives", parent) and parent and key:
                 where.setdefault(key, item)
@@ -1160,6 +1162,21 @@ class _Checker:
             else:
                 message = f"alignment loop: {' -> '.join([*loop, loop[0]])}"
             self.c.at(where[loop[0]], ("parent",), message)
+
+    def contributors(self, item: _Item) -> None:
+        """A shared objective's contributing teams: known teams, each once, not its own."""
+        team = _str(item.raw, "team")
+        named: set[str] = set()
+        for i, contributor in enumerate(_list(item.raw, sharing.FIELD)):
+            if not isinstance(contributor, str):
+                continue
+            here: FieldPath = (sharing.FIELD, i)
+            self.ref(item, here, "teams", contributor)
+            if contributor == team:
+                self.c.at(item, here, sharing.owning_team_contributes(f"team {team!r}"))
+            elif contributor in named:
+                self.c.at(item, here, sharing.duplicate_team(contributor))
+            named.add(contributor)
 
     def key_results(self, item: _Item) -> None:
         seen: dict[str, int] = {}

@@ -379,6 +379,12 @@ class Objective(_Model):
         "public", description="public (whole organisation) or private (the team only)."
     )
     parent: ObjectiveKey | None = Field(None, description="Objective this one aligns to.")
+    contributors: list[TeamKey] = Field(
+        default_factory=list,
+        description="Contributing teams besides the owning one (a shared objective): it "
+        "shows in their trees, people on them check in on their key results, and it "
+        "counts once, for its team.",
+    )
     copied_from: ObjectiveKey | None = Field(
         None, description="Objective this one was carried over or duplicated from."
     )

@@ -46,7 +46,20 @@ def _objective_rows(cycles: Iterable[str]) -> list[dict[str, Any]]:
             "coach_ignore_why",
         )
     )  # fmt: skip
-    return [dict(row) for row in rows]
+    found: list[dict[str, Any]] = [dict(row) for row in rows]
+    # Shared objectives: the contributing teams stay as they are (a sheet has no column).
+    from headway.okrs.models import ObjectiveContributor
+
+    teams: dict[int, list[str]] = {}
+    for objective_id, team in (
+        ObjectiveContributor.objects.filter(objective_id__in=[r["id"] for r in found])
+        .order_by("objective_id", "team__name", "team__key")
+        .values_list("objective_id", "team__key")
+    ):
+        teams.setdefault(objective_id, []).append(team)
+    for row in found:
+        row["contributors"] = teams.get(row["id"], [])
+    return found
 
 
 def _objective_item(row: dict[str, Any], key_results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -65,6 +78,8 @@ def _objective_item(row: dict[str, Any], key_results: list[dict[str, Any]]) -> d
         "reflection": row["reflection"],
         "key_results": key_results,
     }
+    if row.get("contributors"):
+        item["contributors"] = list(row["contributors"])
     if row["coach_ignore"] or row["coach_ignore_why"]:
         item["coach"] = {"ignore": list(row["coach_ignore"] or []), "why": row["coach_ignore_why"]}
     return item

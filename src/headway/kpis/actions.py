@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from headway.keys import free_key
-from headway.kpis import bulk, incremental
+from headway.kpis import bulk, incremental, selection
 from headway.kpis import health as core
-from headway.kpis.models import Kpi, Measurement
+from headway.kpis.models import Kpi, KpiReview, Measurement
 from headway.kpis.queries import achieved_while_healthy
 from headway.moments import FUTURE_TOLERANCE, to_utc
 from headway.okrs import stored
@@ -67,6 +67,8 @@ def why_not_return_to_monitoring(access: Access, key_result: KeyResult) -> str |
 
 
 def why_not_push(access: Access, kpi: Kpi) -> str | None:
+    if kpi.retired_at is not None:
+        return f"{_retired_refusal(kpi)}."
     if access.can_push_measurements(kpi):
         return None
     return "Only members of the team and the owner may push measurements of this KPI."
@@ -184,7 +186,7 @@ def ingest_measurements(
     if not rows:
         raise IngestError([(0, "the batch is empty")])
     keys = {row.kpi.strip() for row in rows if isinstance(row.kpi, str)}
-    kpis = {k.key: k for k in Kpi.objects.filter(key__in=keys)}
+    kpis = {k.key: k for k in Kpi.objects.filter(key__in=keys).select_related("replaced_by")}
     access = Access.for_person(by) if by is not None else None
     forbidden: set[str] = set()
     if access is not None:
@@ -206,6 +208,8 @@ def ingest_measurements(
                 target = f"no KPI with key {key!r}"
             elif key in forbidden:
                 target = f"you may not push measurements to {key!r}"
+            elif kpi.retired_at is not None:
+                target = _retired_refusal(kpi)
             else:
                 target = kpi.pk
             targets[key] = target
@@ -620,3 +624,123 @@ def return_to_monitoring(*, by: Person, key_result: KeyResult, version: Seen = N
 
     notify_events.after_back_to_monitoring(key_result, kpi, by=by)
     return key_result
+
+
+# --------------------------------------------------------------------------- selection review
+
+#: What a retarget may change (the target and the thresholds past it).
+RETARGET_FIELDS = ("target", "warning", "critical")
+
+
+def why_not_review_kpi(access: Access, kpi: Kpi) -> str | None:
+    """The selection review is the KPI's owner's (and its team's leads'), like its card."""
+    if kpi.retired_at is not None:
+        return f"{kpi.name} was retired on {kpi.retired_at:%Y-%m-%d}; it has no more reviews."
+    if access.can_edit_kpi(kpi):
+        return None
+    return "Only leads of the team and the owner may review this KPI."
+
+
+@dataclass
+class ReviewResult:
+    """What a selection review changed: the review row, and what else it touched."""
+
+    review: KpiReview
+    kpi: Kpi
+    sources_paused: int = 0
+    changed: dict[str, list[float | None]] = field(default_factory=dict)
+
+
+def _retired_refusal(kpi: Kpi) -> str:
+    successor = f" (replaced by {kpi.replaced_by.key!r})" if kpi.replaced_by else ""
+    return (
+        f"{kpi.key!r} was retired on {kpi.retired_at:%Y-%m-%d}{successor}; "
+        "it takes no new measurements"
+    )
+
+
+@transaction.atomic
+def review_kpi(
+    *,
+    by: Person,
+    kpi: Kpi,
+    decision: str,
+    reason: str,
+    version: Seen = None,
+    replacement: Kpi | None = None,
+    **changes: float | None,
+) -> ReviewResult:
+    """Is this still the right KPI? Confirm it, retarget it, retire it, or replace it.
+
+    The reason is required and kept with the review (and in the card's history). A
+    retarget changes at least one of target, warning and critical (validated like an
+    edit: thresholds in order) and re-evaluates the KPI's health. Retiring keeps every
+    measurement, pauses its data source and refuses new measurements; replacing retires
+    it in favour of another KPI in use. Key results linked to it keep their link: their
+    start and target are on this KPI's scale, so moving them is their owners' decision.
+    Every decision clears the flag and starts the next interval (kpis.selection).
+    """
+    refuse_unknown(changes, frozenset(RETARGET_FIELDS))
+    kpi = (
+        Kpi.objects.select_for_update(of=("self",))
+        .select_related("team", "replaced_by")
+        .get(pk=kpi.pk)
+    )
+    refuse(why_not_review_kpi(Access.for_person(by), kpi))
+    check_version(kpi.version, version)
+    errors: dict[str, str] = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = "Say why: the reason is kept with the review."
+    if decision not in selection.DECISIONS:
+        errors["decision"] = f"Choose one of: {', '.join(selection.DECISIONS)}."
+    moved = real_changes(kpi, changes) if decision == "retarget" else {}
+    if decision == "retarget" and not moved:
+        errors["target"] = "A retarget changes the target or a threshold; none was changed."
+    if decision != "retarget" and changes:
+        errors["decision"] = "Only a retarget changes the target or the thresholds."
+    if decision == "replace":
+        if replacement is None:
+            errors["replacement"] = "Name the KPI that replaces this one."
+        elif replacement.pk == kpi.pk:
+            errors["replacement"] = "A KPI cannot replace itself."
+        elif replacement.retired_at is not None:
+            errors["replacement"] = f"{replacement.name} is retired itself."
+    elif replacement is not None:
+        errors["replacement"] = "Only a replacement names another KPI."
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    result = ReviewResult(
+        review=KpiReview(
+            kpi=kpi,
+            by=by,
+            at=now,
+            decision=decision,
+            reason=reason,
+            flag=kpi.selection_flag,
+            replacement=replacement,
+            changes={name: [getattr(kpi, name), value] for name, value in moved.items()},
+        ),
+        kpi=kpi,
+    )
+    result.changed = result.review.changes
+    for name, value in moved.items():
+        setattr(kpi, name, value)
+    if decision in ("retire", "replace"):
+        kpi.retired_at = now
+        kpi.replaced_by = replacement
+        from headway.sources.models import Source
+
+        result.sources_paused = Source.objects.filter(kpi=kpi, enabled=True).update(enabled=False)
+    kpi.selection_reviewed_at = now
+    kpi.selection_flag = ""
+    kpi.selection_flagged_at = None
+    kpi.version += 1
+    kpi._change_reason = f"Review ({decision}): {reason}"  # type: ignore[attr-defined]
+    save_checked(kpi, by=by)
+    save_checked(result.review, by=by)
+    if moved:
+        refresh_kpis(kpi_ids=[kpi.pk], by=by)
+        kpi.refresh_from_db()
+    return result

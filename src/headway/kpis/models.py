@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from headway.kpis import selection
 from headway.kpis.health import PROMOTION_STREAK, KpiEvaluation, Point
 from headway.kpis.health import Kpi as CoreKpi
 from headway.kpis.health import evaluate as evaluate_kpi
@@ -47,19 +48,23 @@ DEFAULT_CADENCE = "monthly"
 
 
 class KpiQuerySet(models.QuerySet["Kpi"]):
+    def in_use(self) -> KpiQuerySet:
+        """KPIs still tracked: not retired by a selection review."""
+        return self.filter(retired_at__isnull=True)
+
     def deserving_promotion(self) -> KpiQuerySet:
         """KPIs to suggest as key results: critical, or deteriorating 3 periods running.
 
-        Skips those already feeding a key result of an active cycle. Reads the state stored
-        by the last evaluation (see kpis.actions.refresh_kpis).
+        Skips retired KPIs and those already feeding a key result of an active cycle.
+        Reads the state stored by the last evaluation (see kpis.actions.refresh_kpis).
         """
         # The queryset form of kpis.health.deserves_promotion (same streak).
         deteriorating = Q(trend="deteriorating", wrong_way_streak__gte=PROMOTION_STREAK) & ~Q(
             health__in=[Health.STALE, Health.NO_DATA]
         )
-        return self.filter(Q(health=Health.CRITICAL) | deteriorating).exclude(
-            key_results__objective__cycle__state="active"
-        )
+        return self.filter(
+            Q(health=Health.CRITICAL) | deteriorating, retired_at__isnull=True
+        ).exclude(key_results__objective__cycle__state="active")
 
 
 class Kpi(models.Model):
@@ -97,6 +102,17 @@ class Kpi(models.Model):
     # What the next evaluation starts from (kpis.incremental.State), so a push costs what
     # its new points cost, not the whole history.
     evaluation_state = models.JSONField(null=True, blank=True, editable=False)
+    # The selection review (kpis.selection): is this still the right KPI? A retired KPI
+    # keeps its history and takes no new measurements; `replaced_by` names its successor.
+    selection_reviewed_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
+    )
+    # Why the review is due early (the link to an outcome has decayed), found by the
+    # periodic job; blank when nothing is flagged.
+    selection_flag = models.CharField(max_length=300, blank=True, editable=False)
+    selection_flagged_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -113,6 +129,8 @@ class Kpi(models.Model):
             "healthy_streak",
             "evaluated_at",
             "evaluation_state",
+            "selection_flag",
+            "selection_flagged_at",
             "updated_at",
         ]
     )
@@ -158,6 +176,19 @@ class Kpi(models.Model):
     @property
     def effective_cadence(self) -> str:
         return self.cadence or DEFAULT_CADENCE
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def selection_review_due(self) -> datetime:
+        """When the selection review falls due (now, once the link is flagged)."""
+        since = self.selection_reviewed_at or self.created_at
+        due = selection.review_due(since, self.effective_cadence)
+        if self.selection_flagged_at is not None and self.selection_flagged_at < due:
+            return self.selection_flagged_at
+        return due
 
     def core(self) -> CoreKpi:
         """This card as the pure core sees it."""
@@ -217,3 +248,41 @@ class MeasurementRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measurement} was {self.old_value}"
+
+
+class ReviewDecision(models.TextChoices):
+    CONFIRM = "confirm", "confirmed"
+    RETARGET = "retarget", "retargeted"
+    RETIRE = "retire", "retired"
+    REPLACE = "replace", "replaced"
+
+
+class KpiReview(models.Model):
+    """One selection review of a KPI: what was decided, by whom, and why (append-only)."""
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="reviews")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    decision = models.CharField(max_length=10, choices=ReviewDecision)
+    reason = models.TextField()
+    # The flag the review answered, if any (kept: the flag itself is cleared by the review).
+    flag = models.CharField(max_length=300, blank=True)
+    # Field -> [before, after] for a retarget; empty otherwise.
+    changes = models.JSONField(default=dict, blank=True)
+    replacement = models.ForeignKey(
+        Kpi, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-at", "-id")
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(decision__in=ReviewDecision.values), name="kpi_review_decision_valid"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="kpi_review_reason_not_blank"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kpi}: {self.get_decision_display()}"

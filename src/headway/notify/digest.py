@@ -91,7 +91,8 @@ def weekly_digests(now: datetime) -> int:
                 )
 
     kpis: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for kpi in Kpi.objects.filter(owner_id__in=todo, health__in=TROUBLE).order_by("name"):
+    in_use = Kpi.objects.in_use()
+    for kpi in in_use.filter(owner_id__in=todo, health__in=TROUBLE).order_by("name"):
         assert kpi.owner_id is not None
         kpis[kpi.owner_id].append(
             {

@@ -32,6 +32,7 @@ class EventKind(models.TextChoices):
     CYCLE_CLOSED = "cycle_closed", "Cycle closed"
     CYCLE_REOPENED = "cycle_reopened", "Cycle reopened"
     WORK_DONE = "work_done", "Key result's initiatives all done"
+    KPI_SELECTION_DUE = "kpi_selection_due", "KPI due for its selection review"
     TRACKER_FAILING = "tracker_failing", "Tracker sync failing"
 
 
@@ -184,6 +185,13 @@ KINDS: dict[str, KindInfo] = {
         email=False,
         webhook=True,
         team=True,
+    ),
+    EventKind.KPI_SELECTION_DUE: KindInfo(
+        "A KPI you own is due for its review: is it still the right KPI? (Early when it "
+        "no longer moves with the outcome it is linked to.)",
+        email=True,
+        webhook=False,
+        team=False,
     ),
     EventKind.TRACKER_FAILING: KindInfo(
         "An initiative you own could not read its tracker issue several times running "

@@ -10,7 +10,9 @@ two workers running the job at once, insert nothing (unique key, conflict-ignore
 - cycle ends in 7 days: `cycle_ending:<cycle>:<end date>` (once per cycle);
 - key result off track because time passed without progress:
   `kr_off_track:<kr>:<latest check-in>` (the same key a check-in would have used);
-- weekly digest: `weekly_digest:<person>:<ISO week>` (see notify.digest).
+- weekly digest: `weekly_digest:<person>:<ISO week>` (see notify.digest);
+- KPI due for its selection review: `kpi_selection_due:<kpi>:<last review or creation>:<n>`,
+  n counting review intervals since it fell due (once per interval; a flag makes it due).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from headway.kpis import health as kpi_core
@@ -240,12 +243,67 @@ def weekly_digest(now: datetime) -> int:
     return weekly_digests(now)
 
 
+def kpi_selection_due(now: datetime) -> int:
+    """KPIs due for their selection review, by date or because a link to an outcome decayed."""
+    from headway.kpis import links, selection
+
+    links.refresh_flags(now)
+    due = Q(pk__in=[]) | ~Q(selection_flag="")
+    since = Coalesce("selection_reviewed_at", "created_at")
+    for cadence, days in selection.REVIEW_EVERY_DAYS.items():
+        cadences = [cadence, ""] if cadence == "monthly" else [cadence]
+        due |= Q(cadence__in=cadences, since__lte=now - timedelta(days=days))
+    drafts = []
+    for kpi in Kpi.objects.in_use().annotate(since=since).filter(due).select_related("team"):
+        started = kpi.selection_reviewed_at or kpi.created_at
+        fell_due = kpi.selection_review_due
+        interval = selection.review_due(started, kpi.effective_cadence) - started
+        window = _window(now, fell_due, interval)
+        why = kpi.selection_flag or (
+            f"Its last review was {text.moment(kpi.selection_reviewed_at)}."
+            if kpi.selection_reviewed_at
+            else "It has not been reviewed since it was added."
+        )
+        drafts.append(
+            Draft(
+                kind=EventKind.KPI_SELECTION_DUE,
+                key=f"{EventKind.KPI_SELECTION_DUE}:{kpi.pk}:{started.isoformat()}:{window}",
+                title=f"Still the right KPI? {kpi.name} is due for its review",
+                summary=(
+                    f"{why} Confirm {kpi.name}, change its target, retire it or replace it, "
+                    "and say why."
+                ),
+                facts=[
+                    ("Due since", text.moment(fell_due)),
+                    ("Last reviewed", text.moment(kpi.selection_reviewed_at)),
+                    ("Flag", kpi.selection_flag or "none"),
+                ],
+                numbers={
+                    "due_at": fell_due.isoformat(),
+                    "reviewed_at": (
+                        kpi.selection_reviewed_at.isoformat() if kpi.selection_reviewed_at else None
+                    ),
+                    "flagged": bool(kpi.selection_flag),
+                },
+                occurred_at=now,
+                link=text.link("kpi_review", kpi.key),
+                team_id=kpi.team_id,
+                kpi_id=kpi.pk,
+                people=[kpi.owner_id],
+                lead_teams=[kpi.team_id],
+                leads_only_if_nobody=True,
+            )
+        )
+    return len(record(drafts))
+
+
 JOBS: dict[str, Callable[[datetime], int]] = {
     "checkin_overdue": checkin_overdue,
     "kpi_review_overdue": kpi_review_overdue,
     "cycle_ending": cycle_ending,
     "off_track_by_pace": off_track_by_pace,
     "weekly_digest": weekly_digest,
+    "kpi_selection_due": kpi_selection_due,
 }
 
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from headway.keys import free_key
 from headway.kpis.models import Kpi
 from headway.moments import FUTURE_TOLERANCE, to_utc
-from headway.okrs import stored
+from headway.okrs import sharing, stored
 from headway.okrs.models import (
     CheckIn,
     CopyKind,
@@ -29,6 +29,7 @@ from headway.okrs.models import (
     KeyResult,
     KeyResultKind,
     Objective,
+    ObjectiveContributor,
 )
 from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Team
@@ -88,7 +89,7 @@ def why_not_delete_key_result(access: Access, key_result: KeyResult) -> str | No
 def why_not_check_in(access: Access, key_result: KeyResult) -> str | None:
     if access.can_check_in(key_result):
         return None
-    return "Only members of the team and the owner may check in on this key result."
+    return "Only the team's members, the owners and the owner's contributing team may check in."
 
 
 def why_computed(key_result: KeyResult) -> str | None:
@@ -359,14 +360,65 @@ OBJECTIVE_FIELDS = frozenset(
 )  # fmt: skip
 
 
+def _contributing_teams(team: Team, contributors: Iterable[Team | str]) -> list[Team]:
+    """The contributing teams named (Team rows or keys), each once, checked: they exist
+    and are not the owning team (okrs.sharing words the refusals). One query."""
+    named = list(contributors)
+    keys = [str(e) for e in named if not isinstance(e, Team)]
+    ids = [e.pk for e in named if isinstance(e, Team)]
+    rows = list(Team.objects.filter(Q(key__in=keys) | Q(pk__in=ids))) if named else []
+    by_key, by_id = {t.key: t for t in rows}, {t.pk: t for t in rows}
+    missing = [k for k in keys if k not in by_key]
+    missing += [e.key for e in named if isinstance(e, Team) and e.pk not in by_id]
+    if missing:
+        raise ValidationError({sharing.FIELD: sharing.unknown_teams(dict.fromkeys(missing))})
+    teams = {by_id[e.pk] if isinstance(e, Team) else by_key[str(e)] for e in named}
+    if any(t.pk == team.pk for t in teams):
+        raise ValidationError({sharing.FIELD: sharing.owning_team_contributes(team)})
+    return sorted(teams, key=lambda t: (t.name, t.key))
+
+
+def _set_contributors(objective: Objective, teams: list[Team], by: Person) -> bool:
+    """Make `teams` the objective's contributing teams, each change in the history; whether
+    anything changed."""
+    current = {c.team_id: c for c in objective.contributions.all()}
+    wanted = {t.pk for t in teams}
+    for team_id, row in current.items():
+        if team_id not in wanted:
+            row._history_user = by  # type: ignore[attr-defined]
+            row.delete()
+    for team in teams:
+        if team.pk not in current:
+            row = ObjectiveContributor(objective=objective, team=team)
+            row._history_user = by  # type: ignore[attr-defined]
+            row.save()
+    return wanted != set(current)
+
+
+def contributor_keys(objective: Objective) -> list[str]:
+    """The keys of the objective's contributing teams, by team name (1 query)."""
+    return list(
+        objective.contributions.order_by("team__name", "team__key").values_list(
+            "team__key", flat=True
+        )
+    )
+
+
 @transaction.atomic
 def create_objective(
-    *, by: Person, cycle: Cycle, team: Team, parent: Objective | None = None, **fields: Any
+    *,
+    by: Person,
+    cycle: Cycle,
+    team: Team,
+    parent: Objective | None = None,
+    contributors: Iterable[Team | str] = (),
+    **fields: Any,
 ) -> Objective:
     """Create an objective of `team` in `cycle` (members of the team may).
 
     Aligning it to `parent` at once is for leads and admins, as `align_objective` is; the
-    key is made from the title when not given. Raises ValidationError with field names.
+    key is made from the title when not given. `contributors` (teams or their keys) share
+    it (docs/okrs.md, "Shared objectives"). Raises ValidationError with field names.
     """
     refuse_unknown(fields, OBJECTIVE_FIELDS)
     access = Access.for_person(by)
@@ -374,6 +426,7 @@ def create_objective(
     if parent is not None:
         refuse(why_not_align(access, team.pk))
     cycle.refuse_if_closed()
+    sharing_teams = _contributing_teams(team, contributors)
     title = str(fields.pop("title", "")).strip()
     key = fields.pop("key", "") or free_key(Objective, title or "objective")
     objective = Objective(cycle=cycle, team=team, title=title, key=key, **fields)
@@ -383,6 +436,7 @@ def create_objective(
         _check_alignment(objective, parent)
     objective.parent = parent
     save_checked(objective, by=by)
+    _set_contributors(objective, sharing_teams, by)
     # A parent gains a roll-up child.
     stored.rescore([objective.pk])
     if parent is not None:
@@ -399,12 +453,19 @@ def _announce_aligned(objective: Objective, parent: Objective, by: Person) -> No
 
 @transaction.atomic
 def update_objective(
-    *, by: Person, objective: Objective, version: Seen = None, **changes: Any
+    *,
+    by: Person,
+    objective: Objective,
+    version: Seen = None,
+    contributors: Iterable[Team | str] | None = None,
+    **changes: Any,
 ) -> Objective:
-    """Change an objective's text, owner, type, visibility or coach settings (leads, owner).
+    """Change an objective's text, owner, type, visibility, coach settings or contributing
+    teams (leads of its team, its owner; contributing teams do not edit it).
 
     A real change bumps the version; giving the values it already has changes nothing.
-    Re-parenting is `align_objective`. Raises ValidationError with field names.
+    `contributors` None leaves them; a list replaces them. Re-parenting is
+    `align_objective`. Raises ValidationError with field names.
     """
     refuse_unknown(changes, OBJECTIVE_FIELDS - {"key"})
     objective = (
@@ -417,12 +478,23 @@ def update_objective(
     objective.cycle.refuse_if_closed()
     if "title" in changes:
         changes["title"] = str(changes["title"]).strip()
+    sharing_teams = (
+        None if contributors is None else _contributing_teams(objective.team, contributors)
+    )
     moved = real_changes(objective, changes)
-    if not moved:
+    if sharing_teams is not None:
+        before = contributor_keys(objective)
+        if sorted(before) == sorted(t.key for t in sharing_teams):
+            sharing_teams = None
+    if not moved and sharing_teams is None:
         return objective
     for name, value in moved.items():
         setattr(objective, name, value)
     objective.version += 1
+    if sharing_teams is not None:
+        _set_contributors(objective, sharing_teams, by)
+        names = ", ".join(t.key for t in sharing_teams) or "none"
+        objective._change_reason = f"Contributing teams: {names}"  # type: ignore[attr-defined]
     save_checked(objective, by=by)
     return objective
 

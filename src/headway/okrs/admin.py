@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
+from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective, ObjectiveContributor
 
 
 @admin.register(Cycle)
@@ -18,6 +18,15 @@ class KeyResultInline(admin.StackedInline[KeyResult, Objective]):
     exclude = ("current", "version")
 
 
+class ContributorInline(admin.TabularInline[ObjectiveContributor, Objective]):
+    """Contributing teams of a shared objective (docs/okrs.md, "Shared objectives")."""
+
+    model = ObjectiveContributor
+    extra = 0
+    autocomplete_fields = ("team",)
+    verbose_name = "contributing team"
+
+
 @admin.register(Objective)
 class ObjectiveAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
     list_display = ("title", "key", "cycle", "team", "owner", "type", "visibility")
@@ -25,7 +34,7 @@ class ObjectiveAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
     list_select_related = ("cycle", "team", "owner")
     search_fields = ("title", "key")
     autocomplete_fields = ("team", "owner", "parent")
-    inlines = (KeyResultInline,)
+    inlines = (ContributorInline, KeyResultInline)
 
 
 @admin.register(KeyResult)

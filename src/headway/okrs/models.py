@@ -12,6 +12,7 @@ from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from simple_history.models import HistoricalRecords
 
+from headway.okrs import sharing
 from headway.teams.models import KEY_HELP
 
 # Fields derived from check-ins and measurements, rewritten by okrs/stored.py.
@@ -208,6 +209,38 @@ class Objective(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ObjectiveContributor(models.Model):
+    """A team contributing to an objective it does not own (a shared objective, issue 18).
+
+    The objective appears in the contributing team's tree and its members' home pages; its
+    members may check in on the key results owned by people on that team; the objective's
+    score still counts once, for its owning team (docs/okrs.md, "Shared objectives").
+    """
+
+    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="contributions")
+    # A team that goes away stops contributing; the objective stays with its owning team.
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="contributions")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("objective", "team__name")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("objective", "team"), name="objective_contributor_unique"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.team} contributes to {self.objective}"
+
+    def clean(self) -> None:
+        """The owning team does not contribute to its own objective (the admin asks this)."""
+        if self.objective_id is not None and self.objective.team_id == self.team_id:
+            raise ValidationError({"team": sharing.owning_team_contributes(self.team)})
 
 
 class KeyResultKind(models.TextChoices):

@@ -119,7 +119,14 @@ def _visibility(access: Access, alias: str | None) -> tuple[str, list[Any]]:
     parts = [f"{alias}.visibility = 'public'", f"{alias}.owner_id = %s"]
     params: list[Any] = [access.person_id]
     if teams:
-        parts.append(f"{alias}.team_id IN ({', '.join(['%s'] * len(teams))})")
+        marks = ", ".join(["%s"] * len(teams))
+        parts.append(f"{alias}.team_id IN ({marks})")
+        # A shared objective: its contributing teams see it as its own team does.
+        parts.append(
+            f"{alias}.id IN (SELECT objective_id FROM okrs_objectivecontributor "
+            f"WHERE team_id IN ({marks}))"
+        )
+        params.extend(teams)
         params.extend(teams)
     return "(" + " OR ".join(parts) + ")", params
 

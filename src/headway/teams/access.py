@@ -97,16 +97,83 @@ class Access:
             return True
         if self.person_id is not None and objective.owner_id == self.person_id:
             return True
-        return self.role(objective.team_id) is not None and self.role(objective.team_id) != "viewer"
+        if self.role(objective.team_id) is not None and self.role(objective.team_id) != "viewer":
+            return True
+        # A shared objective: its contributing teams see it as its own team does.
+        return objective.pk in self.seen_as_contributor
 
     def objective_condition(self) -> Q:
         """The queryset form of `can_see_objective`: filter Objective rows with it."""
         if self.is_superuser:
             return Q()
-        allowed = Q(visibility="public") | Q(team_id__in=list(self.visible_private_team_ids()))
+        from headway.okrs.models import ObjectiveContributor
+
+        teams = list(self.visible_private_team_ids())
+        allowed = Q(visibility="public") | Q(team_id__in=teams)
+        if teams:
+            contributed = ObjectiveContributor.objects.filter(team_id__in=teams)
+            allowed |= Q(pk__in=contributed.values("objective_id"))
         if self.person_id is not None:
             allowed |= Q(owner_id=self.person_id)
         return allowed
+
+    @cached_property
+    def seen_as_contributor(self) -> frozenset[int]:
+        """Objectives a team this person sees private objectives of contributes to (1 query,
+        kept for the access's life, so lists ask it once)."""
+        teams = list(self.visible_private_team_ids())
+        if not teams:
+            return frozenset()
+        from headway.okrs.models import ObjectiveContributor
+
+        return frozenset(
+            ObjectiveContributor.objects.filter(team_id__in=teams).values_list(
+                "objective_id", flat=True
+            )
+        )
+
+    @cached_property
+    def contributing_colleagues(self) -> dict[int, frozenset[int]]:
+        """Objective id → people on the teams this person contributes to it with (member or
+        above on the contributing team); those people's key results are theirs to check in
+        on too. At most 3 queries, kept for the access's life."""
+        from headway.okrs.models import ObjectiveContributor
+        from headway.teams.models import Membership, Team
+
+        mine = [team for team, role in self.roles.items() if RANK[role] >= RANK["member"]]
+        if not mine:
+            return {}
+        pairs = list(
+            ObjectiveContributor.objects.filter(team_id__in=mine).values_list(
+                "objective_id", "team_id"
+            )
+        )
+        if not pairs:
+            return {}
+        # Someone on a contributing team: a member of it or of a team below it.
+        parents = dict(Team.objects.values_list("id", "parent_id"))
+        below: dict[int, set[int]] = {team: {team} for _, team in pairs}
+        for team in parents:
+            node: int | None = team
+            seen: set[int] = set()
+            while node is not None and node not in seen:
+                seen.add(node)
+                if node in below:
+                    below[node].add(team)
+                node = parents.get(node)
+        on_team: dict[int, set[int]] = {team: set() for team in below}
+        everyone = {t for teams in below.values() for t in teams}
+        by_team: dict[int, set[int]] = {}
+        for team_id, person_id in Membership.objects.filter(team_id__in=everyone).values_list(
+            "team_id", "person_id"
+        ):
+            by_team.setdefault(team_id, set()).add(person_id)
+        for team, teams in below.items():
+            on_team[team] = {p for t in teams for p in by_team.get(t, ())}
+        found: dict[int, set[int]] = {}
+        for objective_id, team in pairs:
+            found.setdefault(objective_id, set()).update(on_team[team])
+        return {objective_id: frozenset(people) for objective_id, people in found.items()}
 
     def visible_private_team_ids(self) -> Iterable[int]:
         """Teams whose private objectives this person may see."""
@@ -126,13 +193,17 @@ class Access:
         return self.person_id is not None and key_result.owner_id == self.person_id
 
     def can_check_in(self, key_result: KeyResult) -> bool:
+        """Members of the team, the owners, and (a shared objective) members of a
+        contributing team on the key results owned by someone on that team."""
         objective = key_result.objective
         if self.at_least(objective.team_id, "member"):
             return True
-        return self.person_id is not None and self.person_id in {
-            key_result.owner_id,
-            objective.owner_id,
-        }
+        if self.person_id is None:
+            return False
+        if self.person_id in {key_result.owner_id, objective.owner_id}:
+            return True
+        colleagues = self.contributing_colleagues.get(objective.pk, frozenset())
+        return key_result.owner_id is not None and key_result.owner_id in colleagues
 
     def can_edit_kpi(self, kpi: Kpi) -> bool:
         if self.at_least(kpi.team_id, "lead"):

@@ -169,6 +169,31 @@ def scale_person_field(form: forms.BaseForm, name: str) -> None:
         form.initial[name] = chosen.email
 
 
+class TeamKeysField(forms.CharField):
+    """Team keys typed apart by commas or spaces, as a list (the action checks they exist)."""
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        return [key for key in text.replace(",", " ").split() if key]
+
+
+def scale_teams_field(form: forms.BaseForm, name: str) -> None:
+    """Offer every team as a multi-select, or, above LISTED_CHOICES, an input of team keys."""
+    field = form.fields[name]
+    if Team.objects.count() <= LISTED_CHOICES:
+        return
+    form.fields[name] = TeamKeysField(
+        required=False,
+        label=field.label,
+        help_text=f"{field.help_text} Type their keys, apart by commas.",
+        widget=forms.TextInput(attrs={"placeholder": "team-key, other-team"}),
+    )
+    chosen = form.initial.get(name)
+    if chosen:
+        keys = Team.objects.filter(pk__in=chosen).order_by("name").values_list("key", flat=True)
+        form.initial[name] = ", ".join(keys)
+
+
 def grouped_objectives(choices: Any) -> list[tuple[Any, Any]]:
     """Objectives as options grouped by cycle (longest first within a start) and team."""
     groups: dict[str, list[tuple[int, str]]] = {}
@@ -236,6 +261,14 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
         label="Aligns to",
         help_text="The objective one level up that this one helps reach (leads and admins).",
     )
+    contributors = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        label="Contributing teams",
+        help_text="Other teams that share this objective: it shows in their trees and home "
+        "pages, and they check in on the key results their people own. Only its own team's "
+        "leads and its owner edit it.",
+    )
 
     coach_ignore = forms.MultipleChoiceField(
         choices=[(rule, rule) for rule in SILENCEABLE],
@@ -287,6 +320,10 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
         scale_person_field(self, "owner")
         if editing:
             self.initial["parent"] = self.instance.parent_id
+            self.initial["contributors"] = list(
+                self.instance.contributions.values_list("team_id", flat=True)
+            )
+        scale_teams_field(self, "contributors")
         scale_objective_field(
             self,
             "parent",
@@ -304,7 +341,7 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
             del self.fields["coach_ignore"], self.fields["coach_ignore_why"]
         self.order_fields(
             ["title", "key", "description", "team", "cycle", "owner", "type", "visibility",
-             "parent"]
+             "parent", "contributors"]
         )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
@@ -635,3 +672,39 @@ def carry_version(form: forms.BaseForm, version: int) -> None:
     form.fields["version"] = forms.IntegerField(
         required=False, widget=forms.HiddenInput, initial=version
     )
+
+
+class KpiReviewForm(NoColon, forms.Form):
+    """Is this still the right KPI? One decision with its reason (kpis.actions.review_kpi)."""
+
+    decision = forms.ChoiceField(
+        choices=[
+            ("confirm", "Confirm: it is still the right KPI"),
+            ("retarget", "Retarget: change its target or thresholds"),
+            ("retire", "Retire: stop tracking it (its history is kept)"),
+            ("replace", "Replace: stop tracking it in favour of another KPI"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept with the review: what changed, or why it still holds.",
+    )
+    target = FiniteFloatField(required=False, help_text="For a retarget.")
+    warning = FiniteFloatField(required=False, help_text="For a retarget.")
+    critical = FiniteFloatField(required=False, help_text="For a retarget.")
+    replacement = forms.ModelChoiceField(
+        queryset=Kpi.objects.none(), required=False, help_text="For a replacement."
+    )
+
+    def __init__(self, *args: Any, kpi: Kpi, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial", {"target": kpi.target, "warning": kpi.warning, "critical": kpi.critical}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["replacement"].queryset = (  # type: ignore[attr-defined]
+            Kpi.objects.in_use().exclude(pk=kpi.pk).select_related("team").order_by("name")
+        )
+        self.fields["replacement"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda k: f"{k.name} ({k.team.name})"
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
@@ -34,7 +35,7 @@ from headway.api.tree import (
     tree_body,
 )
 from headway.okrs import actions, stored
-from headway.okrs.models import Cycle, Objective
+from headway.okrs.models import Cycle, Objective, ObjectiveContributor
 from headway.okrs.scoring import expected_progress
 from headway.okrs.stored import display_moment
 from headway.okrs.tree import core_cycle
@@ -143,14 +144,27 @@ def _rows(
         at = display_moment(cycle)
         query = Objective.objects.filter(access.objective_condition(), cycle=cycle)
         if team_ids is not None:
-            query = query.filter(team_id__in=team_ids)
+            # A team's tree holds the objectives it contributes to (shared), which count
+            # for their own teams' scores only.
+            shared = ObjectiveContributor.objects.filter(team_id__in=list(team_ids))
+            query = query.filter(Q(team_id__in=team_ids) | Q(pk__in=shared.values("objective_id")))
         expected = expected_progress(core_cycle(cycle), at)
         return cycle, stored_rows(query, expected), at, _stored_team_scores(cycle, team_ids)
     tree = stored.cycle_tree(cycle, at=at)
+    shared_ids = (
+        set(
+            ObjectiveContributor.objects.filter(
+                team_id__in=list(team_ids), objective__cycle=cycle
+            ).values_list("objective_id", flat=True)
+        )
+        if team_ids is not None
+        else set()
+    )
     visible = [
         o
         for o in tree.objectives
-        if access.can_see_objective(o) and (team_ids is None or o.team_id in team_ids)
+        if access.can_see_objective(o)
+        and (team_ids is None or o.team_id in team_ids or o.pk in shared_ids)
     ]
     scores = dict(tree.evaluation.teams)
     if team_ids is not None:

@@ -33,6 +33,8 @@ from headway.api.schemas import (
     KpiIn,
     KpiOut,
     KpiPatch,
+    KpiReviewIn,
+    KpiReviewOut,
     MeasurementOut,
     MeasurementPageParams,
     Page,
@@ -59,14 +61,15 @@ MEASURE = ["measurements"]
 
 
 def _kpis() -> Any:
-    return Kpi.objects.select_related("team", "owner")
+    return Kpi.objects.select_related("team", "owner", "replaced_by")
 
 
 @router.get("/kpis", response=responses({200: Page[KpiOut]}, *LIST), tags=TAGS, summary="List KPIs")
 def list_kpis(
     request: HttpRequest, filters: Query[KpiFilters], params: Query[PageParams]
 ) -> dict[str, Any]:
-    """Every KPI, by team and name; filter by team, health and tier."""
+    """The KPIs in use (or, with `retired=true`, the retired ones), by team and name;
+    filter by team, health and tier."""
     kpis = _kpis()
     if filters.team is not None:
         team = Team.objects.filter(key=filters.team).first()
@@ -79,6 +82,7 @@ def list_kpis(
         kpis = kpis.filter(health=filters.health)
     if filters.tier is not None:
         kpis = kpis.filter(tier=filters.tier)
+    kpis = kpis.filter(retired_at__isnull=not filters.retired)
     count, items = lookups.paginate(
         kpis.order_by("team__name", "name", "key"), params.limit, params.offset
     )
@@ -158,6 +162,50 @@ def promote_kpi(
     body, version = key_result_body(request, payload.objective, kr.key)
     with_etag(response, version)
     return Status(201, body)
+
+
+@router.get(
+    "/kpis/{key}/reviews", response=responses({200: Page[KpiReviewOut]}, *READ), tags=TAGS,
+    summary="List a KPI's selection reviews",
+)  # fmt: skip
+def list_kpi_reviews(request: HttpRequest, key: str, params: Query[PageParams]) -> dict[str, Any]:
+    """Is this still the right KPI? Every review of it, newest first, with its reason."""
+    kpi = lookups.kpi(key)
+    reviews = kpi.reviews.select_related("kpi", "by", "replacement").order_by("-at", "-id")
+    count, items = lookups.paginate(reviews, params.limit, params.offset)
+    return page(count, params.limit, params.offset, [ser.kpi_review(r) for r in items])
+
+
+@router.post(
+    "/kpis/{key}/reviews", response=responses({201: KpiReviewOut}, *VERSIONED), tags=TAGS,
+    summary="Review a KPI: confirm, retarget, retire or replace it",
+)  # fmt: skip
+def review_kpi(
+    request: HttpRequest,
+    key: str,
+    payload: KpiReviewIn,
+    response: HttpResponse,
+    if_match: str | None = HeaderParam(None, alias="If-Match", description=IF_MATCH_HELP),
+) -> Status[dict[str, Any]]:
+    """The KPI's owner and the team's leads. A retarget gives the new target and
+    thresholds (those left out stay; an explicit null clears one); a replacement names the
+    KPI that takes over. The reason is required. The KPI's version goes up (its new ETag)."""
+    data = payload.model_dump(exclude_unset=True)
+    changes = {name: data[name] for name in actions.RETARGET_FIELDS if name in data}
+    replacement = lookups.kpi_ref(payload.replacement, "replacement")
+    result = actions.review_kpi(
+        by=caller(request),
+        kpi=lookups.kpi(key),
+        version=if_match,
+        decision=payload.decision,
+        reason=payload.reason,
+        replacement=replacement,
+        **changes,
+    )
+    with_etag(response, result.kpi.version)
+    review = result.review
+    review.kpi = result.kpi
+    return Status(201, ser.kpi_review(review))
 
 
 class MeasurementFilters(Schema):

@@ -91,6 +91,7 @@ def _detail(request: HttpRequest, key: str) -> tuple[dict[str, Any], int]:
     counters = _counter_kpis([kr.pk for kr in key_results])
     body = {
         **ser.objective(objective, access),
+        "contributors": actions.contributor_keys(objective),
         **ser.objective_result(tree.objective_result(node)),
         "key_results": [_kr_detail(kr, tree, counters) for kr in key_results],
     }
@@ -193,6 +194,7 @@ def create_objective(
         description=payload.description,
         type=payload.type,
         visibility=payload.visibility,
+        contributors=payload.contributors,
     )
     body, version = _detail(request, objective.key)
     with_etag(response, version)
@@ -210,7 +212,8 @@ def update_objective(
     response: HttpResponse,
     if_match: str | None = HeaderParam(None, alias="If-Match", description=IF_MATCH_HELP),
 ) -> dict[str, Any]:
-    """Leads of the team and the owner. Only the fields sent change; the version goes up.
+    """Leads of the team and the owner (contributing teams do not edit it). Only the fields
+    sent change; the version goes up. `contributors` replaces the contributing teams.
     Re-align with the align operation."""
     data = payload.model_dump(exclude_unset=True)
     changes = {
@@ -224,6 +227,7 @@ def update_objective(
         by=caller(request),
         objective=lookups.objective(key, access_of(request)),
         version=if_match,
+        contributors=data.get("contributors"),
         **changes,
     )
     body, version = _detail(request, key)

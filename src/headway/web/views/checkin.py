@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -45,9 +45,15 @@ class Row:
 
 
 def _key_results(team: Team) -> list[KeyResult]:
+    """The team's key results, and those of objectives it contributes to (shared) that
+    people on the team own."""
     latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-at", "-ordinal")
+    shared = KeyResult.objects.filter(
+        objective__contributions__team=team, owner__memberships__team=team
+    ).values("pk")
     return list(
-        KeyResult.objects.filter(objective__team=team, objective__cycle__state=CycleState.ACTIVE)
+        KeyResult.objects.filter(Q(objective__team=team) | Q(pk__in=shared))
+        .filter(objective__cycle__state=CycleState.ACTIVE)
         .select_related("objective__cycle", "objective__owner", "owner", "kpi")
         .annotate(
             last_confidence=Subquery(latest.values("confidence")[:1]),

@@ -35,7 +35,7 @@ from headway.okrs.actions import (
     write_reflections,
 )
 from headway.okrs.insight_db import KpiMoveRow
-from headway.okrs.models import CopyKind, Cycle, KeyResult, Objective
+from headway.okrs.models import CopyKind, Cycle, KeyResult, Objective, ObjectiveContributor
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_progress, grade_band
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
@@ -58,6 +58,10 @@ class Node:
     child_count: int = 0
     children: list[Node] = field(default_factory=list)
     open: bool = False
+    # A shared objective (issue 18): its contributing teams' names; `contributing` when it
+    # is listed for one of them (the team filter), not for its own team.
+    shared_with: list[str] = field(default_factory=list)
+    contributing: bool = False
 
 
 def count_param(request: HttpRequest, name: str, default: int) -> int:
@@ -109,13 +113,22 @@ class Skeleton:
     scores: list[float]
 
     @classmethod
-    def load(cls, objectives: QuerySet[Objective]) -> Skeleton:
-        """Roots come company first, then departments, then teams, each by team name."""
-        rows = list(objectives.values_list("pk", "parent_id", "score", "team__kind", "team__name"))
+    def load(cls, objectives: QuerySet[Objective], owners: set[int] | None = None) -> Skeleton:
+        """Roots come company first, then departments, then teams, each by team name.
+
+        `owners`: the teams whose own objectives count in `scores` (None: all). Objectives
+        listed because a team contributes to them (shared objectives) are in the tree but
+        count once, for their own team.
+        """
+        rows = list(
+            objectives.values_list(
+                "pk", "parent_id", "score", "team__kind", "team__name", "team_id"
+            )
+        )
         ids = {row[0] for row in rows}
         roots: list[tuple[int, str, int]] = []
         children: dict[int, list[int]] = defaultdict(list)
-        for pk, parent, _score, kind, team in rows:
+        for pk, parent, _score, kind, team, _team_id in rows:
             if parent in ids:
                 children[parent].append(pk)
             else:
@@ -123,7 +136,7 @@ class Skeleton:
         return cls(
             roots=[pk for *_, pk in sorted(roots)],
             children=children,
-            scores=[row[2] for row in rows],
+            scores=[row[2] for row in rows if owners is None or row[5] in owners],
         )
 
     def everything_below(self, pks: list[int]) -> list[int]:
@@ -136,13 +149,25 @@ class Skeleton:
 
 
 def build_forest(
-    cycle: Cycle, skeleton: Skeleton, shown: list[int], open_ids: set[int]
+    cycle: Cycle,
+    skeleton: Skeleton,
+    shown: list[int],
+    open_ids: set[int],
+    owners: set[int] | None = None,
 ) -> dict[int, Node]:
-    """Nodes of the objectives in `shown` (stored scores, 2 queries), linked to their parents.
+    """Nodes of the objectives in `shown` (stored scores, 3 queries), linked to their parents.
 
-    Nodes in `open_ids` are open; the others show their row only.
+    Nodes in `open_ids` are open; the others show their row only. With `owners` (the team
+    filter), an objective of another team is there as a contributing team's (shared).
     """
     tree = stored_tree(cycle, objectives=Objective.objects.filter(pk__in=shown))
+    shared_with: dict[int, list[str]] = defaultdict(list)
+    for objective_id, name in (
+        ObjectiveContributor.objects.filter(objective_id__in=[o.pk for o in tree.objectives])
+        .order_by("team__name")
+        .values_list("objective_id", "team__name")
+    ):
+        shared_with[objective_id].append(name)
     nodes = {
         o.pk: Node(
             objective=o,
@@ -150,6 +175,8 @@ def build_forest(
             key_results=[(kr, tree.key_result_result(kr)) for kr in tree.key_results_of(o)],
             child_count=len(skeleton.children.get(o.pk, [])),
             open=o.pk in open_ids,
+            shared_with=shared_with.get(o.pk, []),
+            contributing=owners is not None and o.team_id not in owners,
         )
         for o in tree.objectives
     }
@@ -181,11 +208,23 @@ def cycles_index(request: HttpRequest) -> HttpResponse:
     return redirect("cycle", key=cycle.key)
 
 
+def _owners(filters: Filters, teams: list[Team]) -> set[int] | None:
+    """The teams the team filter picks (the team and those below it); None: no filter."""
+    return set(team_subtree(teams, filters.team) or []) if filters.team else None
+
+
 def _matching(request: HttpRequest, cycle: Cycle, filters: Filters, teams: list[Team]) -> Any:
-    """The cycle's objectives the viewer may see that match the filters (a queryset)."""
+    """The cycle's objectives the viewer may see that match the filters (a queryset).
+
+    A team's tree holds its own objectives and those it contributes to (shared objectives).
+    """
     matching = Objective.objects.filter(access(request).objective_condition(), cycle=cycle)
-    if filters.team:
-        matching = matching.filter(team_id__in=team_subtree(teams, filters.team) or [])
+    owners = _owners(filters, teams)
+    if owners is not None:
+        shared = ObjectiveContributor.objects.filter(team_id__in=list(owners))
+        matching = matching.filter(
+            Q(team_id__in=list(owners)) | Q(pk__in=shared.values("objective_id"))
+        )
     if filters.owner:
         matching = matching.filter(owner_id=int(filters.owner) if filters.owner.isdigit() else -1)
     return matching
@@ -223,7 +262,8 @@ def _tree_context(
     filters = Filters.from_request(request)
     teams = list(Team.objects.order_by("name"))
     matching = _matching(request, cycle, filters, teams)
-    skeleton = Skeleton.load(matching)
+    owning = _owners(filters, teams)
+    skeleton = Skeleton.load(matching, owning)
     listed = skeleton.roots[: filters.roots]
     if filters.open_all:
         shown = skeleton.everything_below(listed)
@@ -239,7 +279,7 @@ def _tree_context(
         node_pk = matching.filter(key=opening).values_list("pk", flat=True).first()
         if node_pk is not None:
             shown = [node_pk, *skeleton.children.get(node_pk, [])]
-    nodes = build_forest(cycle, skeleton, shown, open_ids)
+    nodes = build_forest(cycle, skeleton, shown, open_ids, owning)
     roots = [nodes[pk] for pk in listed if pk in nodes]
     more = len(skeleton.roots) - len(listed)
     owners = _owner_choices(request, cycle, filters, teams)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Q
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET
 from headway.initiatives import reading as initiative_reading
 from headway.kpis.actions import why_not_promote
 from headway.kpis.models import Health, Kpi
-from headway.okrs.models import Cycle, CycleState, KeyResult, Objective
+from headway.okrs.models import Cycle, CycleState, KeyResult, Objective, ObjectiveContributor
 from headway.okrs.scoring import KeyResultResult, ObjectiveResult
 from headway.okrs.stored import stored_tree
 from headway.teams.models import Team
@@ -33,6 +34,9 @@ class ObjectiveRow:
     result: ObjectiveResult
     mine: bool
     key_results: list[KrRow] = field(default_factory=list)
+    # A shared objective (issue 18): the teams of mine contributing to it, when it is here
+    # for them.
+    shared_with: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -51,9 +55,21 @@ def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     sections = []
     visible = acc.objective_condition()
+    my_team_ids = sorted(acc.member_of)
     for cycle in Cycle.objects.filter(state=CycleState.ACTIVE).order_by("-start", "key"):
-        # Only my objectives and those holding my key results are loaded, with stored scores.
-        involved = Objective.objects.filter(Q(owner=me) | Q(key_results__owner=me))
+        # Only my objectives, those holding my key results and those my teams contribute to
+        # (shared objectives) are loaded, with stored scores.
+        mine = Q(owner=me) | Q(key_results__owner=me)
+        shared_with: dict[int, list[str]] = defaultdict(list)
+        if my_team_ids:
+            mine |= Q(contributions__team_id__in=my_team_ids)
+            for objective_id, name in (
+                ObjectiveContributor.objects.filter(team_id__in=my_team_ids, objective__cycle=cycle)
+                .order_by("team__name")
+                .values_list("objective_id", "team__name")
+            ):
+                shared_with[objective_id].append(name)
+        involved = Objective.objects.filter(mine)
         tree = stored_tree(
             cycle, objectives=Objective.objects.filter(visible, pk__in=involved.values("pk"))
         )
@@ -66,6 +82,7 @@ def home(request: HttpRequest) -> HttpResponse:
                     KrRow(kr, tree.key_result_result(kr), kr.owner_id == me.pk)
                     for kr in tree.key_results_of(objective)
                 ],
+                shared_with=shared_with.get(objective.pk, []),
             )
             for objective in tree.objectives
         ]
@@ -92,13 +109,14 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("objective__key", "position")
         if acc.can_see_objective(kr.objective)
     ]
-    my_kpis = list(Kpi.objects.filter(owner=me).select_related("team").order_by("name"))
+    my_kpis = list(Kpi.objects.in_use().filter(owner=me).select_related("team").order_by("name"))
     # Someone who owns no KPI sees the organisation's key KPIs that are out of range.
     key_kpis_in_trouble = (
         []
         if my_kpis
         else list(
-            Kpi.objects.filter(tier="key", health__in=[Health.WARNING, Health.CRITICAL])
+            Kpi.objects.in_use()
+            .filter(tier="key", health__in=[Health.WARNING, Health.CRITICAL])
             .select_related("team")
             .order_by("health", "name")[:12]
         )

@@ -91,6 +91,10 @@ def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
     kpis = Kpi.objects.select_related("team", "owner", "source").order_by("team__name", "name")
     if team is not None:
         kpis = kpis.filter(team_id__in=team_subtree(teams, team.key) or set())
+    # Retired KPIs (a selection review's decision) leave the board; ?retired=1 lists them.
+    retired = request.GET.get("retired") == "1"
+    retired_count = kpis.filter(retired_at__isnull=False).count()
+    kpis = kpis.filter(retired_at__isnull=not retired)
     tier = request.GET.get("tier", "")
     if tier in Tier.values:
         kpis = kpis.filter(tier=tier)
@@ -113,7 +117,13 @@ def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
         for kpi in shown
     ]
     base_url = reverse("team_kpis", args=[team.key]) if team else reverse("kpis")
-    query = urlencode({k: v for k, v in {"health": health, "tier": tier}.items() if v})
+    query = urlencode(
+        {
+            k: v
+            for k, v in {"health": health, "tier": tier, "retired": "1" if retired else ""}.items()
+            if v
+        }
+    )
     context: dict[str, Any] = {
         "team": team,
         "tiles": tiles,
@@ -123,6 +133,8 @@ def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
         "healths": [(value, HEALTH_LABELS[value], counts.get(value, 0)) for value in Health.values],
         "tiers": Tier.choices,
         "total": sum(counts.values()),
+        "retired": retired,
+        "retired_count": retired_count,
         "base_url": base_url,
         "query": f"{query}&" if query else "",
         "can_create": bool(teams) and why_not_add_kpi(access(request), teams) is None,
@@ -215,7 +227,7 @@ def _measure_errors(form: MeasurementForm, exc: IngestError) -> None:
 @require_http_methods(["GET", "POST"])
 def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     """The five-question card, the series chart, measurement history, push and promote."""
-    kpi = get_object_or_404(Kpi.objects.select_related("team", "owner"), key=key)
+    kpi = get_object_or_404(Kpi.objects.select_related("team", "owner", "replaced_by"), key=key)
     acc = access(request)
     me = person(request)
     can_push = why_not_push(acc, kpi) is None
@@ -340,6 +352,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             "deserves": deserves,
             "can_push": can_push,
             "can_edit": why_not_edit_kpi(acc, kpi) is None,
+            "review_due": not kpi.is_retired and kpi.selection_review_due <= now,
             "can_promote": targets.any,
             "targets": targets,
             "measure_form": measure_form,

@@ -38,7 +38,13 @@ from headway.okrs.actions import (
     update_objective,
 )
 from headway.okrs.insight import Probability
-from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
+from headway.okrs.models import (
+    CheckIn,
+    Cycle,
+    CycleState,
+    KeyResult,
+    Objective,
+)
 from headway.okrs.scoring import KeyResultResult
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
@@ -232,6 +238,11 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
         "web/objective.html",
         {
             "objective": objective,
+            # Shared objectives (issue 18): the teams contributing besides its own.
+            "contributors": [
+                c.team
+                for c in objective.contributions.select_related("team").order_by("team__name")
+            ],
             "cycle": cycle,
             "result": tree.objective_result(current),
             "rows": rows,
@@ -400,6 +411,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
                 cycle=data["cycle"],
                 team=data["team"],
                 parent=data.get("parent"),
+                contributors=data.get("contributors") or [],
                 **{name: data[name] for name in OBJECTIVE_FORM_FIELDS if name in data},
             )
         except PermissionDenied as exc:
@@ -453,6 +465,7 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
                     by=me,
                     objective=objective,
                     version=data.get("version"),
+                    contributors=list(data.get("contributors") or []),
                     **{name: data[name] for name in OBJECTIVE_FORM_FIELDS if name in data},
                 )
                 if (parent.pk if parent else None) != old_parent:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from headway.coach.db import findings_for_team
 from headway.notify.actions import why_not_manage_team_webhooks
 from headway.okrs import insight_db
-from headway.okrs.models import Cycle
+from headway.okrs.models import Cycle, Objective
 from headway.teams.access import refuse
 from headway.teams.actions import (
     create_team,
@@ -147,6 +147,16 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             "can_manage_webhooks": why_not_manage_team_webhooks(acc, team) is None,
             "can_check_in": acc.at_least(team.pk, "member"),
             "findings": findings_for_team(team),
+            # Shared objectives (issue 18) of the current cycle this team contributes to.
+            "shared": list(
+                Objective.objects.filter(
+                    acc.objective_condition(), cycle=cycle, contributions__team=team
+                )
+                .select_related("team")
+                .order_by("team__name", "key")
+            )
+            if cycle is not None
+            else [],
             # Across closed cycles (okrs.insight_db): 2 queries and 1 for the calibration.
             "history": insight_db.team_history(team, acc.objective_condition()),
             "calibration": insight_db.calibration(team=team),
