@@ -116,6 +116,7 @@ def _jira(name: str, category: str) -> dict[str, Any]:
         ("jira", _jira("In Review", "indeterminate"), "in_progress"),
         ("jira", _jira("Done", "done"), "done"),
         ("jira", _jira("Won't Do", "done"), "dropped"),
+        ("jira", _jira("Won\u2019t Do", "done"), "dropped"),
     ],
 )
 def test_the_answer_maps_to_an_initiative_status(kind: str, payload: Any, status: str) -> None:

@@ -270,7 +270,8 @@ class Jira(Tracker):
         if key == "indeterminate":
             return Remote(IN_PROGRESS, name)
         if key == "done":
-            return Remote(DROPPED if name.strip().lower() in JIRA_DROPPED else DONE, name)
+            plain = name.strip().lower().replace("\u2019", "'")  # a typographic apostrophe
+            return Remote(DROPPED if plain in JIRA_DROPPED else DONE, name)
         raise TrackerError(f"Jira answered an unknown status category {key!r}")
 
     def who(self, payload: Mapping[str, Any]) -> str:
