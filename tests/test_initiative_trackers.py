@@ -593,3 +593,35 @@ def test_removing_a_tracker_stops_its_initiatives_following(world: Any) -> None:
     assert not TrackedIssue.objects.exists()
     initiative.refresh_from_db()
     assert initiative.status == "in_progress"  # the last synced status stays
+
+
+def test_yaml_round_trip_keeps_the_following(world: Any) -> None:
+    from django.db import transaction
+
+    from headway.document.exporter import export_text
+    from headway.document.importer import DocumentError, import_document, load_texts_for_import
+
+    initiative = _followed(world, "github", **OPEN["github"])
+    create_initiative(by=world.member, key_result=world.kr, title="By hand")
+    sync_due(worker_id="w")
+    synced_at = TrackedIssue.objects.get().last_synced_at
+    first = export_text()
+    assert first.count("follow: true") == 1
+
+    def load(text: str) -> None:
+        import_document(load_texts_for_import([("export.yaml", text)]))
+
+    with transaction.atomic():
+        load(first)  # the same file changes nothing: the sync state stays
+        assert TrackedIssue.objects.get(initiative=initiative).last_synced_at == synced_at
+        TrackedIssue.objects.all().delete()
+        load(first)
+        assert TrackedIssue.objects.get().initiative == initiative
+        assert export_text() == first
+        load(first.replace(", follow: true", ""))
+        assert not TrackedIssue.objects.exists()
+    elsewhere = first.replace(server_link := world.servers["github"].link(KEYS["github"]),
+                              "https://example.test/a/b/issues/1")  # fmt: skip
+    assert server_link in first
+    with pytest.raises(DocumentError, match="no tracker in Headway knows this link"):
+        load(elsewhere)

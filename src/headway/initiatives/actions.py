@@ -15,6 +15,7 @@ and the worker's sync (initiatives/sync.py) then moves its status through
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -260,10 +261,12 @@ def _max_bytes() -> int:
     return int(settings.HEADWAY_SOURCE_MAX_BYTES)
 
 
-def match_tracker(link: str) -> tuple[Tracker, trackers.Issue] | None:
+def match_tracker(
+    link: str, among: Sequence[Tracker] | None = None
+) -> tuple[Tracker, trackers.Issue] | None:
     """The tracker a link is an issue of (the longest matching address wins), or None."""
     found: list[tuple[int, Tracker, trackers.Issue]] = []
-    for tracker in Tracker.objects.all():
+    for tracker in Tracker.objects.all() if among is None else among:
         issue = trackers.recognise(link, tracker.url, tracker.kind)
         if issue is not None:
             found.append((len(tracker.url), tracker, issue))
@@ -298,6 +301,31 @@ def follow_tracker(*, by: Person, initiative: Initiative) -> TrackedIssue:
     )
     _point(tracked, tracker, issue)
     tracked.followed_by = by
+    tracked.save()
+    return tracked
+
+
+def follow_issue(
+    initiative: Initiative,
+    tracked: TrackedIssue | None,
+    *,
+    among: Sequence[Tracker] | None = None,
+) -> TrackedIssue | None:
+    """Make an initiative follow the issue its link names, for the YAML import (which
+    checked the rights and the link): the sync state stays when it follows that issue
+    already. None when no tracker knows the link."""
+    matched = match_tracker(initiative.link, among) if initiative.link else None
+    if matched is None:
+        return None
+    tracker, issue = matched
+    if (
+        tracked is not None
+        and tracked.tracker_id == tracker.pk
+        and tracked.issue == list(issue.parts)
+    ):
+        return tracked
+    tracked = tracked or TrackedIssue(initiative=initiative)
+    _point(tracked, tracker, issue)
     tracked.save()
     return tracked
 
