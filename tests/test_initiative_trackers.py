@@ -599,7 +599,8 @@ def test_yaml_round_trip_keeps_the_following(world: Any) -> None:
     from django.db import transaction
 
     from headway.document.exporter import export_text
-    from headway.document.importer import DocumentError, import_document, load_texts_for_import
+    from headway.document.importer import import_document, load_texts_for_import
+    from headway.document.load import DocumentError
 
     initiative = _followed(world, "github", **OPEN["github"])
     create_initiative(by=world.member, key_result=world.kr, title="By hand")
