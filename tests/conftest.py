@@ -141,3 +141,6 @@ from tests.source_servers import (  # noqa: E402, F401
     pg_source,
     prometheus_server,
 )
+
+# Stand-ins for GitHub, GitLab and Jira (the tracker-sync tests).
+from tests.tracker_servers import fake_trackers, tracker_servers  # noqa: E402, F401

@@ -13,12 +13,12 @@ from django.db import connection
 from headway.api.main import api as ninja_api
 from headway.api.models import ApiToken
 from headway.api.testing import ApiClient, token_for
-from headway.initiatives.models import Initiative
+from headway.initiatives.models import Initiative, TrackedIssue, Tracker
 from headway.kpis.models import Kpi, KpiReview, Measurement
 from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
 from headway.sources.models import Connection, DataIncident, Source, SourceFetch
 from headway.teams.models import Membership, Person, Team
-from tests.source_servers import make_sqlite
+from tests.source_servers import closed_port, make_sqlite
 
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen(NOW)]
@@ -70,6 +70,11 @@ WRITES: list[tuple[str, str, Any]] = [
     ("POST", "/objectives/reliable/key-results/otd/initiatives", {"title": "New routes"}),
     ("PATCH", "/initiatives/1", {"status": "done"}),
     ("DELETE", "/initiatives/1", None),
+    ("POST", "/initiatives/1/tracker", None),
+    ("DELETE", "/initiatives/1/tracker", None),
+    ("POST", "/trackers", {"name": "gh", "kind": "github", "url": "https://github.com"}),
+    ("POST", "/trackers/spare/test", None),
+    ("DELETE", "/trackers/spare", None),
 ]
 # Discussing needs only seeing (docs/discussion.md): viewers may, read tokens may not.
 SEEING_WRITES: list[tuple[str, str, Any]] = [
@@ -92,7 +97,7 @@ READS = [
     "/kpis/export", "/kpis/otd-rate/measurements/export", "/search", "/comments",
     "/comments/1", "/calibration", "/cycles/2027-Q1/kpi-moves", "/objectives/reliable/forecast",
     "/teams/depot/history", "/objectives/reliable/key-results/otd/initiatives", "/initiatives",
-    "/initiatives/1", "/pushes/1", "/kpis/otd-rate/reviews",
+    "/initiatives/1", "/pushes/1", "/kpis/otd-rate/reviews", "/trackers",
 ]  # fmt: skip
 PRIVATE: list[tuple[str, str, Any]] = [
     ("GET", "/objectives/depot-secret", None),
@@ -161,7 +166,12 @@ def world(org: Any, tmp_path: Any) -> Any:
     otd = KeyResult.objects.create(
         objective=objective, key="otd", title="On time", start=88, target=96, owner=org.lead
     )
-    Initiative.objects.create(pk=1, key_result=otd, title="New routes")
+    # A tracker on a loopback port nothing listens on (its test answers "cannot reach").
+    tracker_site = f"http://127.0.0.1:{closed_port()}"
+    Tracker.objects.create(name="spare", kind="github", url=tracker_site)
+    Initiative.objects.create(
+        pk=1, key_result=otd, title="New routes", link=f"{tracker_site}/acme/app/issues/1"
+    )
     secret = Objective.objects.create(
         key="depot-secret", cycle=org.cycle, team=org.depot, visibility="private", title="Award"
     )
@@ -191,7 +201,8 @@ def world(org: Any, tmp_path: Any) -> Any:
 def snapshot() -> list[Any]:
     """Everything a write could change (tokens aside, whose last use is recorded)."""
     models = (Team, Person, Membership, Cycle, Objective, KeyResult, CheckIn, Kpi, Measurement,
-              Connection, Source, SourceFetch, DataIncident, Initiative, KpiReview)  # fmt: skip
+              Connection, Source, SourceFetch, DataIncident, Initiative, KpiReview,
+              Tracker, TrackedIssue)  # fmt: skip
     return [list(m.objects.order_by("pk").values()) for m in models]
 
 

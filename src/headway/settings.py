@@ -314,6 +314,8 @@ HEADWAY_SOURCE_MAX_ROWS = int(os.environ.get("HEADWAY_SOURCE_MAX_ROWS", "10000")
 HEADWAY_SOURCE_MAX_BYTES = int(os.environ.get("HEADWAY_SOURCE_MAX_BYTES", str(5 * 1024 * 1024)))
 HEADWAY_SOURCE_RETRY_SECONDS = float(os.environ.get("HEADWAY_SOURCE_RETRY_SECONDS", "60"))
 HEADWAY_SOURCE_CONCURRENCY = int(os.environ.get("HEADWAY_SOURCE_CONCURRENCY", "4"))
+# Tracker sync (headway.initiatives.sync): minutes between two reads of a followed issue.
+HEADWAY_TRACKER_SYNC_MINUTES = float(os.environ.get("HEADWAY_TRACKER_SYNC_MINUTES", "15"))
 # The MAILERS alias notification e-mail goes through (docs/notifications.md).
 HEADWAY_NOTIFY_MAILER = os.environ.get("HEADWAY_NOTIFY_MAILER", "default")
 # The API's own limit for measurement bodies (docs/api.md); the site-wide one stays small.

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("headway.web.urls")),
     path("", include("headway.notify.urls")),  # notifications: inbox, settings, webhooks
     path("", include("headway.sources.urls")),  # data sources: a KPI's source, connections
+    path("", include("headway.initiatives.urls")),  # issue trackers initiatives follow
 ]

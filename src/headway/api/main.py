@@ -35,6 +35,7 @@ from headway.api.routes import (
     search,
     teams,
     tokens,
+    trackers,
 )
 from headway.api.tokens import find_token
 from headway.sources import api as sources_api
@@ -120,6 +121,7 @@ api.add_router("/v1", carry.router)
 api.add_router("/v1", initiatives.router)
 api.add_router("/v1", tokens.router, auth=[session_auth])
 api.add_router("/v1", sources_api.router)
+api.add_router("/v1", trackers.router)
 
 
 def _answer_in_shape(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

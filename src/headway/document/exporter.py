@@ -42,7 +42,7 @@ __all__ = [
 
 Progress = Callable[[str, int, int], None]
 
-INITIATIVE_FIELDS = ("key_result_id", "title", "owner_id", "status", "due", "link")
+INITIATIVE_FIELDS = ("key_result_id", "title", "owner_id", "status", "due", "link", "tracked__id")
 CHECKIN_FIELDS = ("key_result_id", "at", "value", "done", "confidence", "comment", "author_id")
 #: Rows read per query when streaming check-ins and measurements.
 CHUNK = 20_000
@@ -532,13 +532,14 @@ def write_export(
             work = initiatives.get(kr["id"], [])
             if work:
                 out.write("        initiatives:\n")
-            for title, owner_id, status, due, link in work:
+            for title, owner_id, status, due, link, tracked in work:
                 pairs = _pairs(
                     ("title", title, True),
                     ("owner", email_of.get(owner_id), owner_id is not None),
                     ("status", status, True),
                     ("due", due, due is not None),
                     ("link", link, bool(link)),
+                    ("follow", True, tracked is not None),
                 )
                 out.write(f"          - {_flow(pairs)}\n")
         if done_count % 500 == 0 or done_count == len(objectives):

@@ -286,6 +286,7 @@ class _Importer:
         self.check_objective_loops()
         self.check_measurements()
         self.check_connections()
+        self.check_trackers()
         if self.problems:
             raise DocumentError([p for *_, p in sorted(self.problems, key=lambda x: x[:3])])
 
@@ -353,6 +354,22 @@ class _Importer:
                         ("kpis", i, "measurements", j, "value"),
                         f"{value!r} is out of range (at most ±1e15)",
                     )
+
+    def check_trackers(self) -> None:
+        """An initiative that follows its issue needs a tracker (set up by an admin; the
+        file carries no token) that knows its link."""
+        from headway.initiatives.actions import match_tracker
+
+        for i, objective in enumerate(self.doc.objectives):
+            for j, kr in enumerate(objective.key_results):
+                for k, item in enumerate(kr.initiatives or []):
+                    if item.follow and (not item.link or match_tracker(item.link) is None):
+                        self.problem(
+                            ("objectives", i, "key_results", j, "initiatives", k, "follow"),
+                            "no tracker in Headway knows this link (GitHub …/issues/N, GitLab "
+                            "…/-/issues/N, Jira …/browse/KEY-N): an admin adds one on the "
+                            "Trackers page first",
+                        )
 
     def check_connections(self) -> None:
         """A declared connection must match the database's (the file carries no secret, so
@@ -853,6 +870,43 @@ class _Importer:
         )
         for chunk in _chunks([row.pk for row in gone]):
             Initiative.objects.filter(pk__in=chunk).delete()
+        self.write_following(given, kr_ids)
+
+    def write_following(
+        self, given: list[tuple[Any, Any]], kr_ids: dict[tuple[int, str], int]
+    ) -> None:
+        """Initiatives marked `follow` follow their tracker issue; the others stop."""
+        from headway.initiatives.actions import follow_issue
+        from headway.initiatives.models import Initiative, TrackedIssue, Tracker
+
+        if (
+            not any(i.follow for _o, kr in given for i in kr.initiatives or [])
+            and not (
+                TrackedIssue.objects.filter(initiative__key_result_id__in=list(kr_ids.values()))
+            ).exists()
+        ):
+            return
+        trackers = list(Tracker.objects.all())
+        rows: dict[int, list[Initiative]] = defaultdict(list)
+        for row in _in(
+            Initiative.objects.select_related("tracked").order_by(
+                "key_result_id", "position", "id"
+            ),
+            "key_result_id",
+            list(kr_ids.values()),
+        ):
+            rows[row.key_result_id].append(row)
+        stop: list[int] = []
+        for objective, kr in given:
+            kr_id = kr_ids[(self.objectives[objective.key].pk, kr.key)]
+            for row, item in zip(rows.get(kr_id, []), kr.initiatives or [], strict=False):
+                tracked = row.sync_state
+                if item.follow:
+                    follow_issue(row, tracked, among=trackers)
+                elif tracked is not None:
+                    stop.append(tracked.pk)
+        for chunk in _chunks(stop):
+            TrackedIssue.objects.filter(pk__in=chunk).delete()
 
     def write_key_results(self) -> None:
         from simple_history.utils import bulk_create_with_history, bulk_update_with_history

@@ -320,6 +320,13 @@ class Initiative(_Model):
     link: str = Field(
         "", strict=True, max_length=500, description="URL of a tracker issue it follows."
     )
+    follow: Annotated[bool, Strict()] = Field(
+        False,
+        description=(
+            "Take its status from the tracker issue `link` names (GitHub, GitLab or Jira, on "
+            "a tracker an admin set up in Headway); false: its status is moved by hand."
+        ),
+    )
 
 
 class KeyResult(_Model):

@@ -20,11 +20,11 @@ HOME_LIMIT = 50
 
 
 def of_key_results(key_result_ids: Iterable[int]) -> dict[int, list[Initiative]]:
-    """Each key result's initiatives in their order, with owners (one query)."""
+    """Each key result's initiatives in their order, with owners and sync state (one query)."""
     found: dict[int, list[Initiative]] = defaultdict(list)
     for initiative in Initiative.objects.filter(
         key_result_id__in=list(key_result_ids)
-    ).select_related("owner"):
+    ).select_related("owner", "tracked__tracker"):
         found[initiative.key_result_id].append(initiative)
     return dict(found)
 

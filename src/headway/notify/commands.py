@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
         sources: Annotated[
             bool, typer.Option(help="Fetch the KPIs' data sources that are due.")
         ] = True,
+        trackers: Annotated[
+            bool, typer.Option(help="Sync the initiatives that follow a tracker issue.")
+        ] = True,
     ) -> None:
         """Deliver notifications (inbox, e-mail, webhooks), run the periodic jobs, fetch sources.
 
@@ -66,6 +69,7 @@ def register(app: typer.Typer) -> None:
                 periodic_every=periodic_every,
                 periodic=periodic,
                 sources=sources,
+                trackers=trackers,
             )
         )
         signal.signal(signal.SIGTERM, runner.stop)

@@ -33,6 +33,7 @@ class EventKind(models.TextChoices):
     CYCLE_REOPENED = "cycle_reopened", "Cycle reopened"
     WORK_DONE = "work_done", "Key result's initiatives all done"
     KPI_SELECTION_DUE = "kpi_selection_due", "KPI due for its selection review"
+    TRACKER_FAILING = "tracker_failing", "Tracker sync failing"
 
 
 class Channel(models.TextChoices):
@@ -188,6 +189,13 @@ KINDS: dict[str, KindInfo] = {
     EventKind.KPI_SELECTION_DUE: KindInfo(
         "A KPI you own is due for its review: is it still the right KPI? (Early when it "
         "no longer moves with the outcome it is linked to.)",
+        email=True,
+        webhook=False,
+        team=False,
+    ),
+    EventKind.TRACKER_FAILING: KindInfo(
+        "An initiative you own could not read its tracker issue several times running "
+        "(once per failure spell; cleared when it syncs again).",
         email=True,
         webhook=False,
         team=False,

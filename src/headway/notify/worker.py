@@ -46,6 +46,8 @@ class WorkerOptions:
     periodic: bool = True
     #: Fetch the due data sources each pass (headway.sources.worker).
     sources: bool = True
+    #: Sync the due tracked initiatives each pass (headway.initiatives.sync).
+    trackers: bool = True
 
 
 class NotifyWorker:
@@ -131,6 +133,7 @@ class NotifyWorker:
             if any(counts.values()):
                 logger.info("Periodic jobs recorded %s", counts)
         self.fetch_sources()
+        self.sync_trackers()
         self.send_outbox()
         stats = drain(worker_id=options.worker_id, batch=options.batch, lease=options.lease)
         self.totals.add(stats)
@@ -186,6 +189,20 @@ class NotifyWorker:
             return
         if stats.claimed:
             logger.info("Data sources: %s", stats.as_dict())
+
+    def sync_trackers(self) -> None:
+        """Initiatives following a tracker issue (issue 18): claimed like data sources."""
+        if not self.options.trackers or self.stopping:
+            return
+        from headway.initiatives.sync import sync_due
+
+        try:
+            stats = sync_due(worker_id=self.options.worker_id, stopping=lambda: self.stopping)
+        except Exception:
+            logger.exception("Trackers: the sync pass failed; retrying next pass")
+            return
+        if stats.claimed:
+            logger.info("Trackers: %s", stats.as_dict())
 
     def run_tasks(self) -> None:
         """Run every ready Django Task of the database backend, then return."""

@@ -1,9 +1,10 @@
 """The worker's data-source step: claim due sources atomically, fetch them, store each.
 
-Claims work like deliveries (notify/delivery.py): in one transaction, select due rows
-(`enabled`, `next_attempt_at <= now`, no live lease) with `SELECT … FOR UPDATE SKIP
-LOCKED` on PostgreSQL, then one `UPDATE … WHERE id IN (…) AND <still due>` stamps this
-claim's token, a lease and the slot it is for. On SQLite the IMMEDIATE transaction
+Claims work like deliveries (notify/delivery.py), through headway.claims (which
+tracked initiatives share): in one transaction, select due rows (`enabled`,
+`next_attempt_at <= now`, no live lease) with `SELECT … FOR UPDATE SKIP LOCKED` on
+PostgreSQL, then one `UPDATE … WHERE id IN (…) AND <still due>` stamps this claim's
+token, a lease and the slot it is for. On SQLite the IMMEDIATE transaction
 serialises writers and the conditional UPDATE alone decides. Only rows carrying the token
 are fetched, and `actions.store` writes only while the row still carries it, so two
 workers never fetch one source twice for one slot. A worker killed mid-fetch leaves a
@@ -18,18 +19,16 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection as db
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from headway.claims import claim_rows, new_token
 from headway.database import when_unlocked
 from headway.sources import schedule as timing
 from headway.sources.actions import Collected, FetchResult, collect, store_batch
@@ -78,35 +77,15 @@ def claim(
     worker_id: str, *, batch: int = BATCH, lease: float | None = None
 ) -> tuple[str, list[Source]]:
     """Atomically take up to `batch` due sources; returns the claim token and the rows."""
-    token = f"{worker_id[:80]}/{uuid.uuid4().hex[:12]}"
-    seconds = lease if lease is not None else lease_seconds()
-
-    def take() -> int:
-        now = timezone.now()
-        with transaction.atomic():
-            candidates = Source.objects.filter(due(now))
-            if db.features.has_select_for_update_skip_locked:
-                candidates = candidates.select_for_update(skip_locked=True)
-            ids = list(
-                candidates.order_by("next_attempt_at", "id").values_list("id", flat=True)[:batch]
-            )
-            if not ids:
-                return 0
-            return Source.objects.filter(due(now), id__in=ids).update(
-                claimed_by=token,
-                lease_until=now + timedelta(seconds=seconds),
-                claimed_slot=F("due_slot"),
-                updated_at=now,
-            )
-
-    if not when_unlocked(take):
-        return token, []
-    mine = when_unlocked(
-        lambda: list(
-            Source.objects.filter(claimed_by=token)
-            .select_related("kpi", "connection")
-            .order_by("next_attempt_at", "id")
-        )
+    token = new_token(worker_id)
+    mine = claim_rows(
+        Source,
+        due,
+        token=token,
+        batch=batch,
+        lease=lease if lease is not None else lease_seconds(),
+        stamp={"claimed_slot": F("due_slot")},
+        select_related=("kpi", "connection"),
     )
     return token, mine
 

@@ -78,6 +78,9 @@ urlpatterns = [
     path("initiatives/<int:pk>/edit/", initiatives.initiative_edit, name="initiative_edit"),
     path("initiatives/<int:pk>/status/", initiatives.initiative_status, name="initiative_status"),
     path("initiatives/<int:pk>/delete/", initiatives.initiative_delete, name="initiative_delete"),
+    path(
+        "initiatives/<int:pk>/tracker/", initiatives.initiative_tracker, name="initiative_tracker"
+    ),
     path("kpis/", kpis.kpi_board, name="kpis"),
     path("kpis/export.<slug:fmt>", exports.kpi_board_export, name="kpis_export"),
     path("kpis/new/", kpis.kpi_create, name="kpi_create"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -25,13 +25,25 @@ from headway.api.routes.common import (
 )
 from headway.api.schemas import Page, PageParams
 from headway.initiatives import actions
-from headway.initiatives.models import Initiative
+from headway.initiatives.models import Initiative, TrackedIssue
 from headway.initiatives.progress import progress
 from headway.initiatives.reading import open_for
+from headway.initiatives.trackers import Issue
 
 router = Router()
 TAGS = ["initiatives"]
 StatusName = Literal["planned", "in_progress", "done", "dropped"]
+
+
+class SyncOut(Schema):
+    tracker: str = Field(description="Name of the tracker it follows.")
+    kind: Literal["github", "gitlab", "jira"] = Field(description="The tracker's kind.")
+    issue: str = Field(description="The issue, as people write it (acme/app#12, ABC-7).")
+    remote_state: str = Field(description="The tracker's own words for the issue's state.")
+    last_synced_at: datetime | None = Field(description="The last successful sync.")
+    last_error: str = Field(description="Why the last sync failed; empty after a success.")
+    failures: int = Field(description="Consecutive failed syncs (0 after a success).")
+    next_attempt_at: datetime
 
 
 class InitiativeOut(Schema):
@@ -45,6 +57,9 @@ class InitiativeOut(Schema):
     link: str = Field(description="The tracker issue it follows, or empty.")
     position: int
     version: int
+    sync: SyncOut | None = Field(
+        description="When it follows its tracker issue: the sync state; null otherwise."
+    )
 
 
 class WorkOut(Schema):
@@ -91,13 +106,35 @@ def out(initiative: Initiative, objective_key: str, kr_key: str) -> dict[str, An
         "link": initiative.link,
         "position": initiative.position,
         "version": initiative.version,
+        "sync": sync_of(initiative),
+    }
+
+
+def sync_of(initiative: Initiative) -> dict[str, Any] | None:
+    try:
+        tracked = initiative.tracked
+    except TrackedIssue.DoesNotExist:
+        return None
+    tracker = tracked.tracker
+    return {
+        "tracker": tracker.name,
+        "kind": tracker.kind,
+        "issue": Issue(tracker.kind, tuple(str(p) for p in tracked.issue)).label,
+        "remote_state": tracked.remote_state,
+        "last_synced_at": tracked.last_synced_at,
+        "last_error": tracked.last_error,
+        "failures": tracked.failures,
+        "next_attempt_at": tracked.next_attempt_at,
     }
 
 
 def _one(request: HttpRequest, pk: int) -> Initiative:
     found = (
         Initiative.objects.select_related(
-            "owner", "key_result__objective__team", "key_result__objective__cycle"
+            "owner",
+            "key_result__objective__team",
+            "key_result__objective__cycle",
+            "tracked__tracker",
         )
         .filter(pk=pk)
         .first()
@@ -122,7 +159,7 @@ def list_initiatives(
 ) -> dict[str, Any]:
     """In their order, with the work progress (done of not dropped), shown beside the score."""
     kr = lookups.key_result(key, kr_key, access_of(request))
-    all_items = Initiative.objects.filter(key_result=kr).select_related("owner")
+    all_items = Initiative.objects.filter(key_result=kr).select_related("owner", "tracked__tracker")
     count, items = lookups.paginate(all_items, params.limit, params.offset)
     work = progress(all_items.values_list("status", flat=True))
     body = page(count, params.limit, params.offset, [out(i, key, kr_key) for i in items])
@@ -214,8 +251,30 @@ def delete_initiative(
 def my_initiatives(request: HttpRequest, params: Query[PageParams]) -> dict[str, Any]:
     """The caller's planned and running initiatives, soonest due first (as on the home page)."""
     count, items = lookups.paginate(
-        open_for(caller(request), access_of(request)).select_related("owner"),
+        open_for(caller(request), access_of(request)).select_related("owner", "tracked__tracker"),
         params.limit,
         params.offset,
     )
     return page(count, params.limit, params.offset, [_of(i) for i in items])
+
+
+@router.post(
+    "/initiatives/{initiative_id}/tracker", response=responses({200: InitiativeOut}, *WRITE),
+    tags=TAGS, summary="Follow the initiative's tracker issue",
+)  # fmt: skip
+def follow_tracker(request: HttpRequest, initiative_id: int) -> dict[str, Any]:
+    """As for editing it: its status then comes from the issue its `link` names (GitHub,
+    GitLab or Jira, on a tracker an admin set up), every HEADWAY_TRACKER_SYNC_MINUTES."""
+    initiative = _one(request, initiative_id)
+    actions.follow_tracker(by=caller(request), initiative=initiative)
+    return _of(_one(request, initiative_id))
+
+
+@router.delete(
+    "/initiatives/{initiative_id}/tracker", response=responses({204: None}, *WRITE), tags=TAGS,
+    summary="Stop following the tracker issue",
+)  # fmt: skip
+def unfollow_tracker(request: HttpRequest, initiative_id: int) -> Status[None]:
+    """As for editing it; the status stays as the last sync left it."""
+    actions.unfollow_tracker(by=caller(request), initiative=_one(request, initiative_id))
+    return Status(204, None)

@@ -151,3 +151,21 @@ def initiative_delete(request: HttpRequest, pk: int) -> HttpResponse:
     actions.delete_initiative(by=person(request), initiative=initiative)
     messages.success(request, "Initiative removed; its history keeps it.")
     return redirect(back)
+
+
+@require_POST
+def initiative_tracker(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow the tracker issue the initiative links to, or stop (as for editing it)."""
+    initiative = _initiative(request, pk)
+    try:
+        if request.POST.get("action") == "unfollow":
+            actions.unfollow_tracker(by=person(request), initiative=initiative)
+            messages.success(request, "It no longer takes its status from the tracker.")
+        else:
+            tracked = actions.follow_tracker(by=person(request), initiative=initiative)
+            messages.success(
+                request, f"It takes its status from {tracked.tracker.label} within minutes."
+            )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(_back(initiative.key_result))
