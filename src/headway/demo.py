@@ -53,7 +53,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 
 from headway.kpis.actions import refresh_kpis
-from headway.kpis.models import Cadence, Direction, Kpi, Measurement, Tier
+from headway.kpis.models import Cadence, Direction, Kpi, KpiReview, Measurement, Tier
 from headway.okrs.models import (
     CheckIn,
     Cycle,
@@ -1444,6 +1444,14 @@ def _load_kpis(
     prev_start: date,
 ) -> dict[str, tuple[Kpi, list[tuple[date, float]]]]:
     loaded: dict[str, tuple[Kpi, list[tuple[date, float]]]] = {}
+    # Targets that change by period: the no-show target tightened from 6% last quarter to
+    # 5% this one (the thresholds stay, so health reads as before; the chart draws a step).
+    schedules = {
+        DETERIORATING_KPI: [
+            {"from": prev_start.isoformat(), "target": 6.0, "warning": 8.0, "critical": 11.0},
+            {"from": cur_start.isoformat(), "target": 5.0, "warning": 8.0, "critical": 11.0},
+        ]
+    }
     for spec in KPIS:
         series = _kpi_series(spec, today, cur_start, prev_start)
         latest_day, latest_value = series[-1]
@@ -1464,6 +1472,7 @@ def _load_kpis(
                 "warning": spec.warning,
                 "critical": spec.critical,
                 "benchmark": spec.benchmark,
+                "target_schedule": schedules.get(spec.key, []),
                 "cadence": spec.cadence,
                 "tier": spec.tier,
                 "latest_value": latest_value,
@@ -1495,9 +1504,32 @@ def _load_kpis(
     Measurement.objects.bulk_update(update, ["value", "source", "note"], batch_size=500)
     # Health, trend and streaks as the product computes them (bulk, so no history rows).
     refresh_kpis(kpi_ids=[kpi.pk for kpi, _ in loaded.values()], at=now)
+    _load_reviews(loaded, people, _midnight(cur_start))
     for kpi, _ in loaded.values():
         kpi.refresh_from_db()
     return loaded
+
+
+def _load_reviews(
+    loaded: dict[str, tuple[Kpi, list[tuple[date, float]]]],
+    people: dict[str, Person],
+    at: datetime,
+) -> None:
+    """Selection reviews ("still the right KPI?") at the start of this quarter, once."""
+    reviews: tuple[tuple[str, str, str, dict[str, list[float]], str], ...] = (
+        (CRITICAL_KPI, "hana.sato", "confirm", {},
+         "Still what patients feel first; the platform migration is a one-off, not a new normal."),
+        (DETERIORATING_KPI, "ravi.menon", "retarget", {"target": [6.0, 5.0]},
+         "The reminder pilot halved no-shows where it ran: 5% is within reach this quarter."),
+    )  # fmt: skip
+    for key, who, decision, changes, reason in reviews:
+        kpi = loaded[key][0]
+        KpiReview.objects.get_or_create(
+            kpi=kpi, at=at,
+            defaults={"by": people[who], "decision": decision, "reason": reason,
+                      "changes": changes},
+        )  # fmt: skip
+        Kpi.objects.filter(pk=kpi.pk).update(selection_reviewed_at=at)
 
 
 def _kpi_value_on(series: Sequence[tuple[date, float]], day: date) -> float:
