@@ -23,6 +23,7 @@ from headway.database import when_unlocked
 from headway.notify import formats, text
 from headway.notify.kinds import Channel, EventKind, WebhookFormat, label
 from headway.notify.models import Delivery, Event, Notification
+from headway.web.common import Chip, grade_chip, health_chip, status_chip
 
 USER_AGENT = "Headway-Notify/1"
 # httpx logs every request with its URL at INFO; webhook URLs are secrets (Slack, Teams).
@@ -112,9 +113,24 @@ class InboxChannel:
 # --------------------------------------------------------------------------- e-mail
 
 
+def email_chip(event: Event) -> Chip | None:
+    """The signal an event is about, in the pages' words and colours (web.common)."""
+    numbers = event.numbers
+    if event.kind in (EventKind.KR_ACHIEVED, EventKind.OBJECTIVE_1_0):
+        return status_chip("achieved")
+    if event.kind == EventKind.KR_OFF_TRACK:
+        return status_chip("off_track")
+    if event.kind == EventKind.KPI_HEALTH and isinstance(numbers.get("health"), str):
+        return health_chip(numbers["health"])
+    if event.kind == EventKind.CYCLE_CLOSED and isinstance(numbers.get("mean_grade"), int | float):
+        return grade_chip(float(numbers["mean_grade"]))
+    return None
+
+
 def email_context(event: Event) -> dict[str, Any]:
     return {
         "event": event,
+        "chip": email_chip(event),
         "kind_label": label(event.kind),
         "facts": event.facts,
         "sections": event.data.get("sections", []),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -180,6 +183,56 @@ STATUS_TONES = {
     "off_track": "red",
     "no_data": "none",
 }
+HEALTH_TONES = {
+    "healthy": "green",
+    "warning": "yellow",
+    "critical": "red",
+    "stale": "none",
+    "no_data": "none",
+}
+STYLE_SHEET = Path(__file__).resolve().parents[1] / "static" / "headway" / "headway.css"
+
+
+@cache
+def tone_colours() -> dict[str, tuple[str, str]]:
+    """Tone -> (text colour, background) from the style sheet's tokens (`--red-text`,
+    `--red-bg`...), so a chip in an e-mail, which has no style sheet, is the page's chip."""
+    css = STYLE_SHEET.read_text()
+    root = css[css.index(":root") : css.index("}", css.index(":root"))]
+    tokens = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", root))
+    return {
+        tone: (tokens[f"{tone}-text"], tokens[f"{tone}-bg"])
+        for tone in ("green", "yellow", "red", "none")
+    }
+
+
+@dataclass(frozen=True)
+class Chip:
+    """A signal's word with its colours, for places without the style sheet (e-mails)."""
+
+    word: str
+    tone: str
+
+    @property
+    def colour(self) -> str:
+        return tone_colours()[self.tone][0]
+
+    @property
+    def background(self) -> str:
+        return tone_colours()[self.tone][1]
+
+
+def status_chip(status: str) -> Chip:
+    return Chip(STATUS_LABELS.get(status, status), STATUS_TONES.get(status, "none"))
+
+
+def health_chip(health: str) -> Chip:
+    return Chip(HEALTH_LABELS.get(health, health), HEALTH_TONES.get(health, "none"))
+
+
+def grade_chip(grade: float) -> Chip:
+    """A grade's chip: "Graded 0.6" in the band of the unrounded grade."""
+    return Chip(f"Graded {grade:.1f}", scoring.grade_band(grade))
 
 
 @dataclass(frozen=True)
