@@ -121,13 +121,13 @@ def _visibility(access: Access, alias: str | None) -> tuple[str, list[Any]]:
     if teams:
         marks = ", ".join(["%s"] * len(teams))
         parts.append(f"{alias}.team_id IN ({marks})")
-        # A shared objective: its contributing teams see it as its own team does.
-        parts.append(
-            f"{alias}.id IN (SELECT objective_id FROM okrs_objectivecontributor "
-            f"WHERE team_id IN ({marks}))"
-        )
         params.extend(teams)
-        params.extend(teams)
+    # A shared objective: its contributing teams see it as its own team does (ids, not a
+    # subquery, as in Access.objective_condition).
+    shared = sorted(access.seen_as_contributor)
+    if shared:
+        parts.append(f"{alias}.id IN ({', '.join(['%s'] * len(shared))})")
+        params.extend(shared)
     return "(" + " OR ".join(parts) + ")", params
 
 
