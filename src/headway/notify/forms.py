@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from headway.notify.kinds import KINDS, TEAM_KINDS, WebhookFormat, label
 
@@ -50,6 +53,16 @@ class PreferencesForm(forms.Form):
             }
             for kind, info in KINDS.items()
         ]
+
+
+def _language_choices() -> list[tuple[str, str]]:
+    return [("", _("The organisation's default")), *settings.LANGUAGES]
+
+
+class LanguageForm(forms.Form):
+    """The person's interface language; blank follows the organisation's default."""
+
+    language = forms.ChoiceField(required=False, choices=_language_choices, label=_lazy("Language"))
 
 
 class _OneOf(forms.ChoiceField):

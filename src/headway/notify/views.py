@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -11,12 +12,13 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from headway.notify import actions
-from headway.notify.forms import PreferencesForm, TeamWebhookForm
+from headway.notify.forms import LanguageForm, PreferencesForm, TeamWebhookForm
 from headway.notify.kinds import KINDS, label
 from headway.notify.models import (
     Delivery,
@@ -158,8 +160,31 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notify/settings.html",
-        {"form": form, "rows": form.rows(), "email": me.email, "slack": slack_app},
+        {
+            "form": form,
+            "rows": form.rows(),
+            "email": me.email,
+            "slack": slack_app,
+            "language_form": LanguageForm(initial={"language": me.language}),
+        },
     )
+
+
+@require_POST
+def language_page(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's interface language (from the form on the settings page)."""
+    from headway.teams.actions import set_language
+
+    form = LanguageForm(request.POST)
+    chosen = str(form.data.get("language", ""))
+    try:
+        person = set_language(by=_person(request), language=chosen)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        translation.activate(person.language or settings.LANGUAGE_CODE)
+        messages.success(request, _("Language saved."))
+    return redirect("notify:settings")
 
 
 def _steerable_team(request: HttpRequest, key: str) -> Team:

@@ -44,6 +44,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # The interface language the person reads Headway and their e-mails in (a code of
+    # settings.LANGUAGES); blank: the organisation's default (HEADWAY_INTERFACE_LANGUAGE).
+    language = models.CharField(max_length=8, blank=True, default="")
 
     objects: ClassVar[PersonManager] = PersonManager()
 
