@@ -19,9 +19,11 @@ class PreferencesForm(forms.Form):
 
     webhook_url = forms.CharField(
         required=False,
-        label="Your webhook URL",
-        help_text="An incoming-webhook URL (Slack, Microsoft Teams, Mattermost, …) that "
-        "posts to you; leave empty for none.",
+        label=_lazy("Your webhook URL"),
+        help_text=_lazy(
+            "An incoming-webhook URL (Slack, Microsoft Teams, Mattermost, …) that "
+            "posts to you; leave empty for none."
+        ),
     )
 
     def __init__(self, *args: Any, slack: bool = False, **kwargs: Any) -> None:
@@ -29,14 +31,14 @@ class PreferencesForm(forms.Form):
         for kind, info in KINDS.items():
             if slack and info.inbox:
                 self.fields[f"slack_{kind}"] = forms.BooleanField(
-                    required=False, label=f"{label(kind)} as a Slack message"
+                    required=False, label=_("%(kind)s as a Slack message") % {"kind": label(kind)}
                 )
             self.fields[f"email_{kind}"] = forms.BooleanField(
-                required=False, label=f"{label(kind)} by e-mail"
+                required=False, label=_("%(kind)s by e-mail") % {"kind": label(kind)}
             )
             if info.webhook or info.team:
                 self.fields[f"webhook_{kind}"] = forms.BooleanField(
-                    required=False, label=f"{label(kind)} by webhook"
+                    required=False, label=_("%(kind)s by webhook") % {"kind": label(kind)}
                 )
 
     def rows(self) -> list[dict[str, Any]]:

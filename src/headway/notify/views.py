@@ -155,7 +155,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Notification settings saved.")
+            messages.success(request, _("Notification settings saved."))
             return redirect("notify:settings")
     return render(
         request,

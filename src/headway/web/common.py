@@ -11,29 +11,33 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from headway.okrs import scoring
 from headway.teams.access import Access
 
 if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
     from django_htmx.middleware import HtmxDetails
 
     from headway.okrs.models import Objective
     from headway.teams.models import Person
 
-STATUS_LABELS = {
-    "achieved": "Achieved",
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "no_data": "No data",
+STATUS_LABELS: dict[str, StrOrPromise] = {
+    "achieved": _lazy("Achieved"),
+    "on_track": _lazy("On track"),
+    "at_risk": _lazy("At risk"),
+    "off_track": _lazy("Off track"),
+    "no_data": _lazy("No data"),
 }
-HEALTH_LABELS = {
-    "healthy": "Healthy",
-    "warning": "Warning",
-    "critical": "Critical",
-    "stale": "Stale",
-    "no_data": "No data",
+HEALTH_LABELS: dict[str, StrOrPromise] = {
+    "healthy": _lazy("Healthy"),
+    "warning": _lazy("Warning"),
+    "critical": _lazy("Critical"),
+    "stale": _lazy("Stale"),
+    "no_data": _lazy("No data"),
 }
 PAGE_SIZE = 24
 DASH = "\u2013"  # en dash: what a missing number shows
@@ -72,6 +76,19 @@ def require_visible(request: HttpRequest, objective: Objective) -> None:
 def band(score: float | None) -> str:
     """The grade band of a score (none for a missing score)."""
     return "none" if score is None else scoring.grade_band(score)
+
+
+def local(text: str) -> str:
+    """A number formatted the English way (1,234.5) in the active language's separators.
+
+    The pages show numbers through this (the `num`, `score` and `percent` filters); the API,
+    exports and stored texts keep the English form, which programs read.
+    """
+    decimal = str(formats.get_format("DECIMAL_SEPARATOR"))
+    thousands = str(formats.get_format("THOUSAND_SEPARATOR"))
+    if (decimal, thousands) == (".", ","):
+        return text
+    return text.translate({ord("."): decimal, ord(","): thousands})
 
 
 def fmt_number(value: float | None) -> str:
@@ -166,9 +183,14 @@ class Bar:
 
     @property
     def label(self) -> str:
-        text = f"Score {self.score:.1f} of 1.0"
+        text = _("Score %(score)s of %(best)s") % {
+            "score": local(f"{self.score:.1f}"),
+            "best": local("1.0"),
+        }
         if self.expected is not None:
-            text += f"; expected by now {self.expected:.1f}"
+            text += _("; expected by now %(expected)s") % {
+                "expected": local(f"{self.expected:.1f}")
+            }
         return text
 
 
@@ -212,7 +234,7 @@ def signal(result: Any, phase: str) -> Signal:
     score_value = float(result.score)
     if phase == "planning":
         return Signal(
-            word="Planning",
+            word=_("Planning"),
             chip="state-planning",
             tone="none",
             score_text=DASH,
@@ -222,20 +244,20 @@ def signal(result: Any, phase: str) -> Signal:
     if phase == "closed":
         tone = scoring.grade_band(score_value)
         return Signal(
-            word="Graded",
+            word=_("Graded"),
             chip=f"grade-{tone}",
             tone=tone,
-            score_text=f"{score_value:.1f}",
+            score_text=local(f"{score_value:.1f}"),
             bar=Bar(score=score_value, tone=tone),
             phase=phase,
         )
     status = str(result.status)
     tone = STATUS_TONES.get(status, "none")
     return Signal(
-        word=STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
+        word=str(STATUS_LABELS.get(status, status.replace("_", " ").capitalize())),
         chip=f"status-{status}",
         tone=tone,
-        score_text=DASH if status == "no_data" else f"{score_value:.1f}",
+        score_text=DASH if status == "no_data" else local(f"{score_value:.1f}"),
         bar=Bar(score=score_value, expected=result.expected, tone=tone),
         phase=phase,
     )
