@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from headway.notify.kinds import KINDS, TEAM_KINDS, WebhookFormat, label
 
@@ -19,8 +19,8 @@ class PreferencesForm(forms.Form):
 
     webhook_url = forms.CharField(
         required=False,
-        label=_lazy("Your webhook URL"),
-        help_text=_lazy(
+        label=gettext_lazy("Your webhook URL"),
+        help_text=gettext_lazy(
             "An incoming-webhook URL (Slack, Microsoft Teams, Mattermost, …) that "
             "posts to you; leave empty for none."
         ),
@@ -64,7 +64,9 @@ def _language_choices() -> list[tuple[str, str]]:
 class LanguageForm(forms.Form):
     """The person's interface language; blank follows the organisation's default."""
 
-    language = forms.ChoiceField(required=False, choices=_language_choices, label=_lazy("Language"))
+    language = forms.ChoiceField(
+        required=False, choices=_language_choices, label=gettext_lazy("Language")
+    )
 
 
 class _OneOf(forms.ChoiceField):
@@ -82,25 +84,29 @@ class _AnyOf(forms.MultipleChoiceField):
 
 
 class TeamWebhookForm(forms.Form):
-    name = forms.CharField(required=False, label="Name")
+    name = forms.CharField(required=False, label=gettext_lazy("Name"))
     url = forms.CharField(
         required=False,
-        label="Incoming-webhook URL",
-        help_text="From Slack (Incoming Webhooks), Microsoft Teams (a Workflows webhook: "
-        "“Post to a channel when a webhook request is received”) or any service that "
-        "accepts a JSON POST.",
+        label=gettext_lazy("Incoming-webhook URL"),
+        help_text=gettext_lazy(
+            "From Slack (Incoming Webhooks), Microsoft Teams (a Workflows webhook: "
+            "“Post to a channel when a webhook request is received”) or any service that "
+            "accepts a JSON POST."
+        ),
     )
     format = _OneOf(
         choices=[("", "Guess from the URL"), *WebhookFormat.choices],
         required=False,
-        label="Message format",
-        help_text="Slack URLs get Block Kit, Teams Workflows URLs an Adaptive Card, "
-        "others the generic JSON.",
+        label=gettext_lazy("Message format"),
+        help_text=gettext_lazy(
+            "Slack URLs get Block Kit, Teams Workflows URLs an Adaptive Card, "
+            "others the generic JSON."
+        ),
     )
     kinds = _AnyOf(
         choices=[(kind, label(kind)) for kind in TEAM_KINDS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Events to post",
-        help_text="None ticked means all of them.",
+        label=gettext_lazy("Events to post"),
+        help_text=gettext_lazy("None ticked means all of them."),
     )

@@ -219,7 +219,7 @@ def team_webhooks(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Webhook “{hook.name}” added.")
+            messages.success(request, _("Webhook “%(name)s” added.") % {"name": hook.name})
             return redirect("notify:team_webhooks", key=team.key)
     hooks = list(
         TeamWebhook.objects.filter(team=team).annotate(
@@ -246,7 +246,7 @@ def team_webhook_delete(request: HttpRequest, key: str, pk: int) -> HttpResponse
     hook = actions.remove_team_webhook(by=_person(request), team=team, webhook_id=pk)
     if hook is None:
         raise Http404("No such webhook on this team.")
-    messages.success(request, f"Webhook “{hook.name}” removed.")
+    messages.success(request, _("Webhook “%(name)s” removed.") % {"name": hook.name})
     return redirect("notify:team_webhooks", key=team.key)
 
 
@@ -365,7 +365,10 @@ def invitations(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"A new invitation to {someone.email} is on its way.")
+            messages.success(
+                request,
+                _("A new invitation to %(email)s is on its way.") % {"email": someone.email},
+            )
         return redirect("notify:invitations")
     invited = (
         Person.objects.filter(outbox_mails__kind=MailKind.INVITATION)

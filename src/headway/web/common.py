@@ -13,7 +13,7 @@ from django.forms import BaseForm
 from django.http import Http404, HttpRequest
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from headway.okrs import scoring
 from headway.teams.access import Access
@@ -26,18 +26,18 @@ if TYPE_CHECKING:
     from headway.teams.models import Person
 
 STATUS_LABELS: dict[str, StrOrPromise] = {
-    "achieved": _lazy("Achieved"),
-    "on_track": _lazy("On track"),
-    "at_risk": _lazy("At risk"),
-    "off_track": _lazy("Off track"),
-    "no_data": _lazy("No data"),
+    "achieved": gettext_lazy("Achieved"),
+    "on_track": gettext_lazy("On track"),
+    "at_risk": gettext_lazy("At risk"),
+    "off_track": gettext_lazy("Off track"),
+    "no_data": gettext_lazy("No data"),
 }
 HEALTH_LABELS: dict[str, StrOrPromise] = {
-    "healthy": _lazy("Healthy"),
-    "warning": _lazy("Warning"),
-    "critical": _lazy("Critical"),
-    "stale": _lazy("Stale"),
-    "no_data": _lazy("No data"),
+    "healthy": gettext_lazy("Healthy"),
+    "warning": gettext_lazy("Warning"),
+    "critical": gettext_lazy("Critical"),
+    "stale": gettext_lazy("Stale"),
+    "no_data": gettext_lazy("No data"),
 }
 PAGE_SIZE = 24
 DASH = "\u2013"  # en dash: what a missing number shows
