@@ -43,6 +43,18 @@ pango:
 
 bootstrap: pango
 
+# GNU gettext: `make messages` extracts the interface's texts and compiles the catalogues
+# (src/headway/locale; the compiled .mo files are committed, so serving needs no gettext).
+/usr/bin/msgfmt:
+	apt-get update && apt-get install -y gettext
+
+bootstrap: /usr/bin/msgfmt
+
+.PHONY: messages
+messages: bootstrap
+	cd src/headway && ../../$(BIN)/django-admin makemessages --no-obsolete --no-location -l de -l fr
+	cd src/headway && ../../$(BIN)/django-admin compilemessages
+
 # poppler's pdftoppm: the review-pack test turns the PDF's pages into PNG.
 /usr/bin/pdftoppm:
 	apt-get update && apt-get install -y poppler-utils
@@ -64,7 +76,7 @@ run: bootstrap
 /usr/bin/prometheus:
 	apt-get update && apt-get install -y prometheus
 
-test: bootstrap /usr/bin/chromium /usr/bin/prometheus /usr/bin/pdftoppm /usr/bin/xmlsec1
+test: bootstrap /usr/bin/msgfmt /usr/bin/chromium /usr/bin/prometheus /usr/bin/pdftoppm /usr/bin/xmlsec1
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 check: bootstrap

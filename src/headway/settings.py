@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from headway.coach.language import default_language
 
@@ -101,10 +102,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "headway.teams.middleware.PersonLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -212,7 +215,30 @@ MFA_ADAPTER = "headway.directory.mfa.HeadwayMFAAdapter"
 # Each signed-in session is recorded, so that deactivating a person can end all of theirs.
 USERSESSIONS_TRACK_ACTIVITY = False
 
-LANGUAGE_CODE = "en"
+# The interface's languages (docs/operations.md, "Languages"): each person chooses one on
+# their settings page; blank follows the organisation's, HEADWAY_INTERFACE_LANGUAGE.
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+
+def _interface_language(given: str, organisation: str) -> str:
+    """HEADWAY_INTERFACE_LANGUAGE, else HEADWAY_LANGUAGE when the interface speaks it, else en."""
+    codes = [code for code, _ in LANGUAGES]
+    value = given.strip().lower()
+    if not value:
+        fallback = organisation.strip().lower()
+        return fallback if fallback in codes else "en"
+    if value not in codes:
+        raise ImproperlyConfigured(
+            f"HEADWAY_INTERFACE_LANGUAGE must be one of {', '.join(codes)}, got {value!r}"
+        )
+    return value
+
+
+HEADWAY_INTERFACE_LANGUAGE = _interface_language(
+    os.environ.get("HEADWAY_INTERFACE_LANGUAGE", ""), os.environ.get("HEADWAY_LANGUAGE", "")
+)
+LANGUAGE_CODE = HEADWAY_INTERFACE_LANGUAGE
 # The language the organisation writes its OKRs in: the coach reads a title in it unless
 # the title is plainly in another language (or its YAML file names one).
 COACH_LANGUAGE = default_language({"HEADWAY_LANGUAGE": os.environ.get("HEADWAY_LANGUAGE", "")})

@@ -8,11 +8,12 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class Scope(models.TextChoices):
-    READ = "read", "read only"
-    WRITE = "write", "read and write"
+    READ = "read", gettext_lazy("read only")
+    WRITE = "write", gettext_lazy("read and write")
 
 
 class ApiToken(models.Model):
@@ -51,9 +52,9 @@ def new_push_key() -> str:
 
 
 class PushState(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Running")
+    DONE = "done", gettext_lazy("Done")
 
 
 class PushJob(models.Model):

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -98,5 +99,5 @@ def revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         token = revoke_token(token_id=token_id, person=_person(request))
     except ApiToken.DoesNotExist:
         raise Http404("No such token of yours.") from None
-    messages.success(request, f"The token “{token.name}” is revoked.")
+    messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
     return redirect("api-tokens")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from headway.directory.models import SignInProvider
 from headway.teams.models import Role, Team
@@ -26,7 +27,9 @@ class ProviderForm(forms.ModelForm):  # type: ignore[type-arg]
     client_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Stored encrypted and never shown again; leave empty to keep the stored one.",
+        help_text=gettext_lazy(
+            "Stored encrypted and never shown again; leave empty to keep the stored one."
+        ),
     )
 
     class Meta:
@@ -79,5 +82,6 @@ class GroupMappingForm(forms.Form):
 
 class ScimTokenForm(forms.Form):
     name = forms.CharField(
-        max_length=100, help_text="The identity provider that will use it, e.g. Entra ID."
+        max_length=100,
+        help_text=gettext_lazy("The identity provider that will use it, e.g. Entra ID."),
     )

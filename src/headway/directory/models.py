@@ -7,14 +7,15 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from headway import secrets
 from headway.teams.models import Role
 
 
 class ProviderKind(models.TextChoices):
-    OIDC = "oidc", "OpenID Connect"
-    SAML = "saml", "SAML 2.0"
+    OIDC = "oidc", gettext_lazy("OpenID Connect")
+    SAML = "saml", gettext_lazy("SAML 2.0")
 
 
 class SignInProvider(models.Model):

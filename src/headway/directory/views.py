@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from headway.directory import actions, providers
@@ -59,13 +60,17 @@ def sign_in_settings(request: HttpRequest) -> HttpResponse:
                 mapping_form = GroupMappingForm(request.POST, prefix="mapping")
                 if mapping_form.is_valid():
                     actions.add_group_mapping(by=by, **mapping_form.cleaned_data)
-                    messages.success(request, "Group mapped; members Headway knows are updated.")
+                    messages.success(request, _("Group mapped; members Headway knows are updated."))
                     return redirect("sign-in-settings")
                 status = 400
             elif what == "remove-mapping":
                 mapping = get_object_or_404(GroupMapping, pk=request.POST.get("mapping") or 0)
                 actions.remove_group_mapping(by=by, mapping=mapping)
-                messages.success(request, f"{mapping.group} is no longer mapped to {mapping.team}.")
+                messages.success(
+                    request,
+                    _("%(group)s is no longer mapped to %(team)s.")
+                    % {"group": mapping.group, "team": mapping.team},
+                )
                 return redirect("sign-in-settings")
             elif what == "create-token":
                 token_form = ScimTokenForm(request.POST, prefix="token")
@@ -77,14 +82,16 @@ def sign_in_settings(request: HttpRequest) -> HttpResponse:
             elif what == "revoke-token":
                 token = get_object_or_404(ScimToken, pk=request.POST.get("token") or 0)
                 revoke_scim_token(by=by, token_id=token.pk)
-                messages.success(request, f"The SCIM token “{token.name}” is revoked.")
+                messages.success(
+                    request, _("The SCIM token “%(name)s” is revoked.") % {"name": token.name}
+                )
                 return redirect("sign-in-settings")
             elif what == "two-factor":
                 required = request.POST.get("require_two_factor") == "on"
                 actions.set_two_factor_policy(by=by, required=required)
                 messages.success(
                     request,
-                    "Two-factor sign-in is now required for password sign-ins."
+                    _("Two-factor sign-in is now required for password sign-ins.")
                     if required
                     else "Two-factor sign-in is now optional.",
                 )
@@ -133,7 +140,9 @@ def provider_edit(request: HttpRequest, kind: str = "", key: str = "") -> HttpRe
     form = ProviderForm(request.POST or None, instance=row, kind=kind, initial=initial)
     if request.method == "POST" and request.POST.get("delete") and row is not None:
         actions.delete_provider(by=person(request), provider=row)
-        messages.success(request, f"{row.name} is removed from the sign-in page.")
+        messages.success(
+            request, _("%(name)s is removed from the sign-in page.") % {"name": row.name}
+        )
         return redirect("sign-in-settings")
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "client_secret"}
@@ -150,7 +159,7 @@ def provider_edit(request: HttpRequest, kind: str = "", key: str = "") -> HttpRe
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"{saved.name} saved.")
+            messages.success(request, _("%(name)s saved.") % {"name": saved.name})
             return redirect("sign-in-settings")
     label = ProviderKind(kind).label
     return render(
@@ -159,7 +168,7 @@ def provider_edit(request: HttpRequest, kind: str = "", key: str = "") -> HttpRe
         {
             "form": form,
             "row": row,
-            "title": f"Edit {row.name}"
+            "title": _("Edit %(name)s") % {"name": row.name}
             if row
             else f"Add an {label} provider"
             if kind == "oidc"

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from headway import secrets
@@ -15,10 +16,10 @@ from headway.teams.models import KEY_HELP
 
 
 class InitiativeStatus(models.TextChoices):
-    PLANNED = progress.PLANNED, "planned"
-    IN_PROGRESS = progress.IN_PROGRESS, "in progress"
-    DONE = progress.DONE, "done"
-    DROPPED = progress.DROPPED, "dropped"
+    PLANNED = progress.PLANNED, gettext_lazy("planned")
+    IN_PROGRESS = progress.IN_PROGRESS, gettext_lazy("in progress")
+    DONE = progress.DONE, gettext_lazy("done")
+    DROPPED = progress.DROPPED, gettext_lazy("dropped")
 
 
 class Initiative(models.Model):

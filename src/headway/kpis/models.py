@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from headway.kpis import schedule, selection
@@ -20,27 +21,27 @@ from headway.teams.models import KEY_HELP
 
 
 class Direction(models.TextChoices):
-    UP = "up", "higher is better"
-    DOWN = "down", "lower is better"
+    UP = "up", gettext_lazy("higher is better")
+    DOWN = "down", gettext_lazy("lower is better")
 
 
 class Cadence(models.TextChoices):
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
+    WEEKLY = "weekly", gettext_lazy("Weekly")
+    MONTHLY = "monthly", gettext_lazy("Monthly")
+    QUARTERLY = "quarterly", gettext_lazy("Quarterly")
 
 
 class Tier(models.TextChoices):
-    KEY = "key"
-    DIAGNOSTIC = "diagnostic"
+    KEY = "key", gettext_lazy("Key")
+    DIAGNOSTIC = "diagnostic", gettext_lazy("Diagnostic")
 
 
 class Health(models.TextChoices):
-    HEALTHY = "healthy"
-    WARNING = "warning"
-    CRITICAL = "critical"
-    STALE = "stale"
-    NO_DATA = "no_data"
+    HEALTHY = "healthy", gettext_lazy("Healthy")
+    WARNING = "warning", gettext_lazy("Warning")
+    CRITICAL = "critical", gettext_lazy("Critical")
+    STALE = "stale", gettext_lazy("Stale")
+    NO_DATA = "no_data", gettext_lazy("No Data")
 
 
 # Health needs a review period; a card without a cadence is judged monthly until it has one.
@@ -272,10 +273,10 @@ class MeasurementRevision(models.Model):
 
 
 class ReviewDecision(models.TextChoices):
-    CONFIRM = "confirm", "confirmed"
-    RETARGET = "retarget", "retargeted"
-    RETIRE = "retire", "retired"
-    REPLACE = "replace", "replaced"
+    CONFIRM = "confirm", gettext_lazy("confirmed")
+    RETARGET = "retarget", gettext_lazy("retargeted")
+    RETIRE = "retire", gettext_lazy("retired")
+    REPLACE = "replace", gettext_lazy("replaced")
 
 
 class KpiReview(models.Model):

@@ -18,6 +18,7 @@ import httpx
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from headway.database import when_unlocked
 from headway.notify import formats, text
@@ -159,7 +160,11 @@ class EmailChannel:
         person = delivery.person
         if person is None or not person.email or not person.is_active:
             raise DeliveryError("The recipient left or has no e-mail address.", permanent=True)
-        subject, body, html = render_email(delivery.event)
+        from headway.teams.middleware import language_of
+
+        # In the recipient's language (their choice, else the organisation's default).
+        with translation.override(language_of(person)):
+            subject, body, html = render_email(delivery.event)
         key = idempotency_key(delivery)
         message = EmailMultiAlternatives(
             subject=subject,

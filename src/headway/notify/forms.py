@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from headway.notify.kinds import KINDS, TEAM_KINDS, WebhookFormat, label
 
@@ -16,9 +19,11 @@ class PreferencesForm(forms.Form):
 
     webhook_url = forms.CharField(
         required=False,
-        label="Your webhook URL",
-        help_text="An incoming-webhook URL (Slack, Microsoft Teams, Mattermost, …) that "
-        "posts to you; leave empty for none.",
+        label=gettext_lazy("Your webhook URL"),
+        help_text=gettext_lazy(
+            "An incoming-webhook URL (Slack, Microsoft Teams, Mattermost, …) that "
+            "posts to you; leave empty for none."
+        ),
     )
 
     def __init__(self, *args: Any, slack: bool = False, **kwargs: Any) -> None:
@@ -26,14 +31,14 @@ class PreferencesForm(forms.Form):
         for kind, info in KINDS.items():
             if slack and info.inbox:
                 self.fields[f"slack_{kind}"] = forms.BooleanField(
-                    required=False, label=f"{label(kind)} as a Slack message"
+                    required=False, label=_("%(kind)s as a Slack message") % {"kind": label(kind)}
                 )
             self.fields[f"email_{kind}"] = forms.BooleanField(
-                required=False, label=f"{label(kind)} by e-mail"
+                required=False, label=_("%(kind)s by e-mail") % {"kind": label(kind)}
             )
             if info.webhook or info.team:
                 self.fields[f"webhook_{kind}"] = forms.BooleanField(
-                    required=False, label=f"{label(kind)} by webhook"
+                    required=False, label=_("%(kind)s by webhook") % {"kind": label(kind)}
                 )
 
     def rows(self) -> list[dict[str, Any]]:
@@ -52,6 +57,18 @@ class PreferencesForm(forms.Form):
         ]
 
 
+def _language_choices() -> list[tuple[str, str]]:
+    return [("", _("The organisation's default")), *settings.LANGUAGES]
+
+
+class LanguageForm(forms.Form):
+    """The person's interface language; blank follows the organisation's default."""
+
+    language = forms.ChoiceField(
+        required=False, choices=_language_choices, label=gettext_lazy("Language")
+    )
+
+
 class _OneOf(forms.ChoiceField):
     """Lists the choices but leaves refusing an unknown one to the action (one message)."""
 
@@ -67,25 +84,29 @@ class _AnyOf(forms.MultipleChoiceField):
 
 
 class TeamWebhookForm(forms.Form):
-    name = forms.CharField(required=False, label="Name")
+    name = forms.CharField(required=False, label=gettext_lazy("Name"))
     url = forms.CharField(
         required=False,
-        label="Incoming-webhook URL",
-        help_text="From Slack (Incoming Webhooks), Microsoft Teams (a Workflows webhook: "
-        "“Post to a channel when a webhook request is received”) or any service that "
-        "accepts a JSON POST.",
+        label=gettext_lazy("Incoming-webhook URL"),
+        help_text=gettext_lazy(
+            "From Slack (Incoming Webhooks), Microsoft Teams (a Workflows webhook: "
+            "“Post to a channel when a webhook request is received”) or any service that "
+            "accepts a JSON POST."
+        ),
     )
     format = _OneOf(
         choices=[("", "Guess from the URL"), *WebhookFormat.choices],
         required=False,
-        label="Message format",
-        help_text="Slack URLs get Block Kit, Teams Workflows URLs an Adaptive Card, "
-        "others the generic JSON.",
+        label=gettext_lazy("Message format"),
+        help_text=gettext_lazy(
+            "Slack URLs get Block Kit, Teams Workflows URLs an Adaptive Card, "
+            "others the generic JSON."
+        ),
     )
     kinds = _AnyOf(
         choices=[(kind, label(kind)) for kind in TEAM_KINDS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Events to post",
-        help_text="None ticked means all of them.",
+        label=gettext_lazy("Events to post"),
+        help_text=gettext_lazy("None ticked means all of them."),
     )

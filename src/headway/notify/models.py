@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from headway.notify.kinds import Channel, EventKind, WebhookFormat
 
@@ -154,13 +155,13 @@ class Preference(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending"
-    SENDING = "sending", "Sending (claimed by a worker)"
-    SENT = "sent"
-    FAILED = "failed"
+    PENDING = "pending", gettext_lazy("Pending")
+    SENDING = "sending", gettext_lazy("Sending (claimed by a worker)")
+    SENT = "sent", gettext_lazy("Sent")
+    FAILED = "failed", gettext_lazy("Failed")
     #: A worker stopped (killed, lease lost) after starting an external send and before
     #: recording its outcome: never sent again automatically; an admin checks and retries.
-    UNCERTAIN = "uncertain", "May have been sent: the worker stopped mid-send"
+    UNCERTAIN = "uncertain", gettext_lazy("May have been sent: the worker stopped mid-send")
 
 
 class Delivery(models.Model):
@@ -275,11 +276,11 @@ class SlackApp(models.Model):
 
 
 class MailKind(models.TextChoices):
-    NOTIFICATION = "notification"
-    INVITATION = "invitation"
-    PASSWORD_RESET = "password_reset", "Password reset"
+    NOTIFICATION = "notification", gettext_lazy("Notification")
+    INVITATION = "invitation", gettext_lazy("Invitation")
+    PASSWORD_RESET = "password_reset", gettext_lazy("Password reset")
     #: Other mail of the sign-in pages (allauth's notices).
-    ACCOUNT = "account"
+    ACCOUNT = "account", gettext_lazy("Account")
 
 
 class OutboxMail(models.Model):

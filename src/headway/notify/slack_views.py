@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -174,7 +175,7 @@ def slack_app(request: HttpRequest) -> HttpResponse:
             bot_token=form.cleaned_data["bot_token"],
             signing_secret=form.cleaned_data["signing_secret"],
         )
-        messages.success(request, "Slack app saved.")
+        messages.success(request, _("Slack app saved."))
         return redirect("notify:slack_app")
     app = SlackApp.current()
     base = request.build_absolute_uri("/").rstrip("/")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("inbox/<int:pk>/read", views.mark_read, name="mark_read"),
     path("inbox/read-all", views.mark_all_read, name="mark_all_read"),
     path("settings/notifications", views.settings_page, name="settings"),
+    path("settings/language", views.language_page, name="language"),
     path("teams/<slug:key>/webhooks", views.team_webhooks, name="team_webhooks"),
     path(
         "teams/<slug:key>/webhooks/<int:pk>/delete",

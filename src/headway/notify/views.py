@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -11,12 +12,13 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from headway.notify import actions
-from headway.notify.forms import PreferencesForm, TeamWebhookForm
+from headway.notify.forms import LanguageForm, PreferencesForm, TeamWebhookForm
 from headway.notify.kinds import KINDS, label
 from headway.notify.models import (
     Delivery,
@@ -153,13 +155,36 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Notification settings saved.")
+            messages.success(request, _("Notification settings saved."))
             return redirect("notify:settings")
     return render(
         request,
         "notify/settings.html",
-        {"form": form, "rows": form.rows(), "email": me.email, "slack": slack_app},
+        {
+            "form": form,
+            "rows": form.rows(),
+            "email": me.email,
+            "slack": slack_app,
+            "language_form": LanguageForm(initial={"language": me.language}),
+        },
     )
+
+
+@require_POST
+def language_page(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's interface language (from the form on the settings page)."""
+    from headway.teams.actions import set_language
+
+    form = LanguageForm(request.POST)
+    chosen = str(form.data.get("language", ""))
+    try:
+        person = set_language(by=_person(request), language=chosen)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        translation.activate(person.language or settings.LANGUAGE_CODE)
+        messages.success(request, _("Language saved."))
+    return redirect("notify:settings")
 
 
 def _steerable_team(request: HttpRequest, key: str) -> Team:
@@ -194,7 +219,7 @@ def team_webhooks(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Webhook “{hook.name}” added.")
+            messages.success(request, _("Webhook “%(name)s” added.") % {"name": hook.name})
             return redirect("notify:team_webhooks", key=team.key)
     hooks = list(
         TeamWebhook.objects.filter(team=team).annotate(
@@ -221,7 +246,7 @@ def team_webhook_delete(request: HttpRequest, key: str, pk: int) -> HttpResponse
     hook = actions.remove_team_webhook(by=_person(request), team=team, webhook_id=pk)
     if hook is None:
         raise Http404("No such webhook on this team.")
-    messages.success(request, f"Webhook “{hook.name}” removed.")
+    messages.success(request, _("Webhook “%(name)s” removed.") % {"name": hook.name})
     return redirect("notify:team_webhooks", key=team.key)
 
 
@@ -340,7 +365,10 @@ def invitations(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"A new invitation to {someone.email} is on its way.")
+            messages.success(
+                request,
+                _("A new invitation to %(email)s is on its way.") % {"email": someone.email},
+            )
         return redirect("notify:invitations")
     invited = (
         Person.objects.filter(outbox_mails__kind=MailKind.INVITATION)

@@ -23,6 +23,8 @@ from datetime import date, datetime, timedelta
 from django.core.cache import cache
 from django.db.models import Case, Count, Q, Value, When
 from django.db.models.fields import BooleanField
+from django.utils import formats
+from django.utils.translation import gettext, gettext_noop
 
 from headway.kpis import health
 from headway.kpis.models import Measurement
@@ -116,19 +118,41 @@ def calibration(
 
 def calibration_line(result: insight.Calibration, confidence: int | None, who: str) -> str:
     """One sentence for a form: "Your 8s have landed 45% of the time (11 of 24)."."""
+    mine = who == "your"  # the check-in form speaks to the person; other callers name whose
     if result.forecasts == 0:
+        if mine:
+            return gettext(
+                "None of your confidences has been scored yet: no cycle with them has closed."
+            )
         return f"None of {who} confidences has been scored yet: no cycle with them has closed."
     row = result.row(confidence) if confidence is not None else None
     if row is None:
         row = max(result.rows, key=lambda r: r.forecasts)
     assert result.brier is not None
-    line = (
-        f"{who.capitalize()} {row.confidence}s have landed {row.rate:.0%} of the time "
-        f"({row.landed} of {row.forecasts}); Brier score {result.brier:.2f} over "
-        f"{result.forecasts} confidences."
-    )
+    numbers = {
+        "confidence": row.confidence,
+        "rate": f"{row.rate:.0%}",
+        "landed": row.landed,
+        "forecasts": row.forecasts,
+        "brier": formats.number_format(result.brier, 2),
+        "confidences": result.forecasts,
+    }
+    if mine:
+        line = (
+            gettext(
+                "Your %(confidence)ss have landed %(rate)s of the time (%(landed)s of "
+                "%(forecasts)s); Brier score %(brier)s over %(confidences)s confidences."
+            )
+            % numbers
+        )
+    else:
+        line = (
+            f"{who.capitalize()} {row.confidence}s have landed {numbers['rate']} of the time "
+            f"({row.landed} of {row.forecasts}); Brier score {numbers['brier']} over "
+            f"{result.forecasts} confidences."
+        )
     if result.overconfident:
-        line += " Over-confident: fewer key results land than the confidences say."
+        line += " " + gettext("Over-confident: fewer key results land than the confidences say.")
     return line
 
 
@@ -248,12 +272,12 @@ class KpiMoveRow:
 
 
 LABELS = {
-    "moved": "moved the KPI",
-    "already_heading": "the KPI was already heading there",
-    "not_enough_data": "not enough data",
+    "moved": gettext_noop("moved the KPI"),
+    "already_heading": gettext_noop("the KPI was already heading there"),
+    "not_enough_data": gettext_noop("not enough data"),
 }
 # A key result that fell short, on a KPI that kept its course: "heading there" would mislead.
-SHORT_LABEL = "no change in the KPI's course"
+SHORT_LABEL = gettext_noop("no change in the KPI's course")
 
 
 def _achieved(cycle: Cycle, kr: KeyResult) -> bool:
@@ -298,9 +322,9 @@ def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMo
         values = [p.value for p in before + after]
         move = _cached_move(values, len(before))
         achieved = _achieved(cycle, kr)
-        label = LABELS[move.verdict]
+        label = gettext(LABELS[move.verdict])
         if move.verdict == "already_heading" and not achieved:
-            label = SHORT_LABEL
+            label = gettext(SHORT_LABEL)
         result[kr.pk] = KpiMoveRow(kr, move, achieved, len(before), len(after), label)
     return result
 

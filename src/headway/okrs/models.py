@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from headway.okrs import sharing
@@ -28,9 +29,9 @@ STORED_KEY_RESULT_FIELDS = (
 
 
 class CycleState(models.TextChoices):
-    PLANNING = "planning"
-    ACTIVE = "active"
-    CLOSED = "closed"
+    PLANNING = "planning", gettext_lazy("Planning")
+    ACTIVE = "active", gettext_lazy("Active")
+    CLOSED = "closed", gettext_lazy("Closed")
 
 
 class CycleQuerySet(models.QuerySet["Cycle"]):
@@ -105,20 +106,20 @@ class Cycle(models.Model):
 
 
 class ObjectiveType(models.TextChoices):
-    COMMITTED = "committed"
-    ASPIRATIONAL = "aspirational"
+    COMMITTED = "committed", gettext_lazy("Committed")
+    ASPIRATIONAL = "aspirational", gettext_lazy("Aspirational")
 
 
 class Visibility(models.TextChoices):
-    PUBLIC = "public"
-    PRIVATE = "private"
+    PUBLIC = "public", gettext_lazy("Public")
+    PRIVATE = "private", gettext_lazy("Private")
 
 
 class CopyKind(models.TextChoices):
     """How an objective came from another: carried over unfinished, or duplicated as a template."""
 
-    CARRIED = "carried"
-    TEMPLATE = "template"
+    CARRIED = "carried", gettext_lazy("Carried")
+    TEMPLATE = "template", gettext_lazy("Template")
 
 
 class Objective(models.Model):
@@ -244,12 +245,12 @@ class ObjectiveContributor(models.Model):
 
 
 class KeyResultKind(models.TextChoices):
-    INCREASE = "increase"
-    DECREASE = "decrease"
-    ABOVE = "above"
-    BELOW = "below"
-    MILESTONE = "milestone"
-    OBJECTIVES = "objectives"
+    INCREASE = "increase", gettext_lazy("Increase")
+    DECREASE = "decrease", gettext_lazy("Decrease")
+    ABOVE = "above", gettext_lazy("Above")
+    BELOW = "below", gettext_lazy("Below")
+    MILESTONE = "milestone", gettext_lazy("Milestone")
+    OBJECTIVES = "objectives", gettext_lazy("Objectives")
 
 
 class KeyResultQuerySet(models.QuerySet["KeyResult"]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from headway.sources.actions import SourceSpec
 from headway.sources.kinds import KINDS
@@ -25,16 +26,22 @@ class SourceForm(NoColon, forms.Form):
     )
     connection = forms.ChoiceField(
         required=False,
-        help_text="Where it reads from (an admin defines connections); sql and prometheus "
-        "need one, JSON and CSV may use one for a base URL and secret headers.",
+        help_text=gettext_lazy(
+            "Where it reads from (an admin defines connections); sql and prometheus "
+            "need one, JSON and CSV may use one for a base URL and secret headers."
+        ),
     )
     schedule = forms.CharField(
         required=False,
         max_length=100,
-        help_text="Cron expression (minute hour day month weekday), e.g. 0 6 * * *; "
-        "empty: the KPI's review cadence.",
+        help_text=gettext_lazy(
+            "Cron expression (minute hour day month weekday), e.g. 0 6 * * *; "
+            "empty: the KPI's review cadence."
+        ),
     )
-    enabled = forms.BooleanField(required=False, initial=True, help_text="Fetch on schedule.")
+    enabled = forms.BooleanField(
+        required=False, initial=True, help_text=gettext_lazy("Fetch on schedule.")
+    )
 
     def __init__(self, *args: Any, source: Source | None = None, **kwargs: Any) -> None:
         initial = kwargs.setdefault("initial", {})
@@ -110,7 +117,9 @@ class SourceForm(NoColon, forms.Form):
 class ConnectionForm(NoColon, forms.Form):
     """A connection; the secret fields are never filled in (they only ever replace)."""
 
-    name = forms.SlugField(max_length=100, help_text="What sources call it, e.g. warehouse.")
+    name = forms.SlugField(
+        max_length=100, help_text=gettext_lazy("What sources call it, e.g. warehouse.")
+    )
     engine = forms.ChoiceField(
         choices=Engine.choices, widget=forms.Select(attrs={"data-kind-select": ""})
     )
@@ -118,29 +127,38 @@ class ConnectionForm(NoColon, forms.Form):
     host = forms.CharField(required=False, max_length=255)
     port = forms.IntegerField(required=False, min_value=1, max_value=65535)
     database = forms.CharField(
-        required=False, max_length=500, help_text="The database name; for SQLite, the file's path."
+        required=False,
+        max_length=500,
+        help_text=gettext_lazy("The database name; for SQLite, the file's path."),
     )
     user = forms.CharField(
-        required=False, max_length=150, help_text="Give this user read rights only."
+        required=False, max_length=150, help_text=gettext_lazy("Give this user read rights only.")
     )
     base_url = forms.CharField(
-        required=False, max_length=500, label="Base URL", help_text="https://… every URL is under."
+        required=False,
+        max_length=500,
+        label=gettext_lazy("Base URL"),
+        help_text=gettext_lazy("https://… every URL is under."),
     )
     password = forms.CharField(
         required=False,
         max_length=1000,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Stored encrypted and never shown again.",
+        help_text=gettext_lazy("Stored encrypted and never shown again."),
     )
     headers = forms.CharField(
         required=False,
         max_length=10_000,
-        label="Secret headers",
+        label=gettext_lazy("Secret headers"),
         widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
-        help_text="'Name: value' lines, e.g. Authorization: Bearer …; stored encrypted, never "
-        "shown again.",
+        help_text=gettext_lazy(
+            "'Name: value' lines, e.g. Authorization: Bearer …; stored encrypted, never "
+            "shown again."
+        ),
     )
-    clear_secret = forms.BooleanField(required=False, label="Remove the stored secret")
+    clear_secret = forms.BooleanField(
+        required=False, label=gettext_lazy("Remove the stored secret")
+    )
 
     KINDS_OF = {
         "host": "postgresql mysql",

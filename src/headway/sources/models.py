@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from headway import secrets
 from headway.sources.kinds import KINDS, ConnectionInfo
@@ -16,10 +17,10 @@ from headway.teams.models import KEY_HELP
 
 
 class Engine(models.TextChoices):
-    POSTGRESQL = "postgresql", "PostgreSQL"
-    MYSQL = "mysql", "MySQL / MariaDB"
-    SQLITE = "sqlite", "SQLite file"
-    HTTP = "http", "HTTP (JSON, CSV, Prometheus)"
+    POSTGRESQL = "postgresql", gettext_lazy("PostgreSQL")
+    MYSQL = "mysql", gettext_lazy("MySQL / MariaDB")
+    SQLITE = "sqlite", gettext_lazy("SQLite file")
+    HTTP = "http", gettext_lazy("HTTP (JSON, CSV, Prometheus)")
 
 
 #: The fields each engine uses (the others stay empty).
@@ -137,10 +138,10 @@ class Connection(models.Model):
 
 
 class SourceState(models.TextChoices):
-    NEW = "new", "not fetched yet"
-    OK = "ok", "ok"
-    FAILING = "failing", "failing"
-    HELD = "held", "held back (data incident)"
+    NEW = "new", gettext_lazy("not fetched yet")
+    OK = "ok", gettext_lazy("ok")
+    FAILING = "failing", gettext_lazy("failing")
+    HELD = "held", gettext_lazy("held back (data incident)")
 
 
 class Source(models.Model):
@@ -207,9 +208,9 @@ class Source(models.Model):
 
 
 class FetchOutcome(models.TextChoices):
-    STORED = "stored"
-    FAILED = "failed"
-    HELD = "held", "held back (data incident)"
+    STORED = "stored", gettext_lazy("Stored")
+    FAILED = "failed", gettext_lazy("Failed")
+    HELD = "held", gettext_lazy("held back (data incident)")
 
 
 class SourceFetch(models.Model):
@@ -241,9 +242,9 @@ class SourceFetch(models.Model):
 
 
 class IncidentStatus(models.TextChoices):
-    OPEN = "open"
-    ACCEPTED = "accepted", "accepted (rows stored)"
-    DISMISSED = "dismissed"
+    OPEN = "open", gettext_lazy("Open")
+    ACCEPTED = "accepted", gettext_lazy("accepted (rows stored)")
+    DISMISSED = "dismissed", gettext_lazy("Dismissed")
 
 
 class DataIncident(models.Model):

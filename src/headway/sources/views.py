@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from headway.kpis.models import Kpi
@@ -75,7 +76,10 @@ def source_edit(request: HttpRequest, key: str) -> HttpResponse:
     action = request.POST.get("action", "save") if request.method == "POST" else None
     if action == "remove":
         actions.remove_source(by=person(request), kpi=kpi)
-        messages.success(request, f"{kpi.name} no longer has a data source; its values stay.")
+        messages.success(
+            request,
+            _("%(name)s no longer has a data source; its values stay.") % {"name": kpi.name},
+        )
         return redirect("kpi", key=kpi.key)
     if action == "run":
         try:
@@ -98,7 +102,9 @@ def source_edit(request: HttpRequest, key: str) -> HttpResponse:
                     spec=form.spec(),
                     version=_int(request.POST.get("version")),
                 )
-                messages.success(request, f"Source saved: {kpi.name} fetches it shortly.")
+                messages.success(
+                    request, _("Source saved: %(name)s fetches it shortly.") % {"name": kpi.name}
+                )
                 return redirect(reverse("kpi", args=[kpi.key]) + "#source")
         except ValidationError as exc:
             form.add_action_errors(exc)
@@ -126,13 +132,21 @@ def _tell(request: HttpRequest, result: actions.FetchResult) -> None:
     if result.outcome == "stored":
         messages.success(
             request,
-            f"Fetched {result.rows} row(s): {result.created} new, {result.replaced} replaced, "
-            f"{result.unchanged} unchanged.",
+            _(
+                "Fetched %(rows)s row(s): %(created)s new, %(replaced)s replaced, "
+                "%(unchanged)s unchanged."
+            )
+            % {
+                "rows": result.rows,
+                "created": result.created,
+                "replaced": result.replaced,
+                "unchanged": result.unchanged,
+            },
         )
     elif result.outcome == "held":
-        messages.warning(request, "Held back as a data incident: " + "; ".join(result.reasons))
+        messages.warning(request, _("Held back as a data incident: ") + "; ".join(result.reasons))
     else:
-        messages.error(request, f"The source failed: {result.error}")
+        messages.error(request, _("The source failed: %(error)s") % {"error": result.error})
 
 
 @require_POST
@@ -142,10 +156,12 @@ def incident_decide(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     try:
         if request.POST.get("decision") == "accept":
             result = actions.accept_incident(by=person(request), incident=incident)
-            messages.success(request, f"Stored the held rows ({result.created} new).")
+            messages.success(
+                request, _("Stored the held rows (%(created)s new).") % {"created": result.created}
+            )
         else:
             actions.dismiss_incident(by=person(request), incident=incident)
-            messages.success(request, "Dismissed: the held rows were dropped.")
+            messages.success(request, _("Dismissed: the held rows were dropped."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(reverse("kpi", args=[kpi.key]) + "#source")
@@ -168,7 +184,7 @@ def connections(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Connection {made.name} saved.")
+            messages.success(request, _("Connection %(name)s saved.") % {"name": made.name})
             return redirect("connections")
     rows = Connection.objects.annotate(used=Count("sources")).order_by("name")
     return render(request, "sources/connections.html", {"rows": rows, "form": form})
@@ -184,7 +200,7 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("connection", name=name)
-        messages.success(request, f"Connection {name} removed.")
+        messages.success(request, _("Connection %(name)s removed.") % {"name": name})
         return redirect("connections")
     form = ConnectionForm(request.POST or None, connection=connection)
     if request.method == "POST" and form.is_valid():
@@ -195,7 +211,7 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Connection {name} saved.")
+            messages.success(request, _("Connection %(name)s saved.") % {"name": name})
             return redirect("connections")
     used = list(connection.sources.select_related("kpi").order_by("kpi__name")[:50])
     return render(

@@ -15,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from headway.teams.access import Access, refuse
 from headway.teams.models import Membership, MembershipOrigin, Person, Role, Team, TeamKind
@@ -166,6 +167,23 @@ def resend_invitation(*, by: Person, person: Person) -> None:
     if not person.is_active:
         raise ValidationError(f"{person.email} is deactivated: reactivate them first.")
     queue_invitation(person, by=by)
+
+
+@transaction.atomic
+def set_language(*, by: Person, language: str) -> Person:
+    """The interface language `by` reads Headway in; "" follows the organisation's default."""
+    from django.conf import settings
+
+    codes = [code for code, _ in settings.LANGUAGES]
+    language = language.strip().lower()
+    if language and language not in codes:
+        raise ValidationError(
+            {"language": _("Choose one of the languages offered.")}, code="language"
+        )
+    person = Person.objects.select_for_update().get(pk=by.pk)
+    person.language = language
+    person.save(update_fields=["language"])
+    return person
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from headway.writes import reaches
@@ -44,6 +45,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # The interface language the person reads Headway and their e-mails in (a code of
+    # settings.LANGUAGES); blank: the organisation's default (HEADWAY_INTERFACE_LANGUAGE).
+    language = models.CharField(max_length=8, blank=True, default="")
 
     objects: ClassVar[PersonManager] = PersonManager()
 
@@ -68,9 +72,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
 
 
 class TeamKind(models.TextChoices):
-    COMPANY = "company"
-    DEPARTMENT = "department"
-    TEAM = "team"
+    COMPANY = "company", gettext_lazy("Company")
+    DEPARTMENT = "department", gettext_lazy("Department")
+    TEAM = "team", gettext_lazy("Team")
 
 
 class Team(models.Model):
@@ -150,15 +154,15 @@ def team_subtree(teams: list[Team], key: str) -> set[int]:
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin"
-    LEAD = "lead"
-    MEMBER = "member"
-    VIEWER = "viewer"
+    ADMIN = "admin", gettext_lazy("Admin")
+    LEAD = "lead", gettext_lazy("Lead")
+    MEMBER = "member", gettext_lazy("Member")
+    VIEWER = "viewer", gettext_lazy("Viewer")
 
 
 class MembershipOrigin(models.TextChoices):
-    MANUAL = "manual", "set by an admin"
-    DIRECTORY = "directory", "from a directory group"
+    MANUAL = "manual", gettext_lazy("set by an admin")
+    DIRECTORY = "directory", gettext_lazy("from a directory group")
 
 
 class Membership(models.Model):

@@ -14,29 +14,33 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from headway.okrs import scoring
 from headway.teams.access import Access
 
 if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
     from django_htmx.middleware import HtmxDetails
 
     from headway.okrs.models import Objective
     from headway.teams.models import Person
 
-STATUS_LABELS = {
-    "achieved": "Achieved",
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "no_data": "No data",
+STATUS_LABELS: dict[str, StrOrPromise] = {
+    "achieved": gettext_lazy("Achieved"),
+    "on_track": gettext_lazy("On track"),
+    "at_risk": gettext_lazy("At risk"),
+    "off_track": gettext_lazy("Off track"),
+    "no_data": gettext_lazy("No data"),
 }
-HEALTH_LABELS = {
-    "healthy": "Healthy",
-    "warning": "Warning",
-    "critical": "Critical",
-    "stale": "Stale",
-    "no_data": "No data",
+HEALTH_LABELS: dict[str, StrOrPromise] = {
+    "healthy": gettext_lazy("Healthy"),
+    "warning": gettext_lazy("Warning"),
+    "critical": gettext_lazy("Critical"),
+    "stale": gettext_lazy("Stale"),
+    "no_data": gettext_lazy("No data"),
 }
 PAGE_SIZE = 24
 DASH = "\u2013"  # en dash: what a missing number shows
@@ -75,6 +79,19 @@ def require_visible(request: HttpRequest, objective: Objective) -> None:
 def band(score: float | None) -> str:
     """The grade band of a score (none for a missing score)."""
     return "none" if score is None else scoring.grade_band(score)
+
+
+def local(text: str) -> str:
+    """A number formatted the English way (1,234.5) in the active language's separators.
+
+    The pages show numbers through this (the `num`, `score` and `percent` filters); the API,
+    exports and stored texts keep the English form, which programs read.
+    """
+    decimal = str(formats.get_format("DECIMAL_SEPARATOR"))
+    thousands = str(formats.get_format("THOUSAND_SEPARATOR"))
+    if (decimal, thousands) == (".", ","):
+        return text
+    return text.translate({ord("."): decimal, ord(","): thousands})
 
 
 def fmt_number(value: float | None) -> str:
@@ -169,9 +186,14 @@ class Bar:
 
     @property
     def label(self) -> str:
-        text = f"Score {self.score:.1f} of 1.0"
+        text = _("Score %(score)s of %(best)s") % {
+            "score": local(f"{self.score:.1f}"),
+            "best": local("1.0"),
+        }
         if self.expected is not None:
-            text += f"; expected by now {self.expected:.1f}"
+            text += _("; expected by now %(expected)s") % {
+                "expected": local(f"{self.expected:.1f}")
+            }
         return text
 
 
@@ -223,16 +245,16 @@ class Chip:
 
 
 def status_chip(status: str) -> Chip:
-    return Chip(STATUS_LABELS.get(status, status), STATUS_TONES.get(status, "none"))
+    return Chip(str(STATUS_LABELS.get(status, status)), STATUS_TONES.get(status, "none"))
 
 
 def health_chip(health: str) -> Chip:
-    return Chip(HEALTH_LABELS.get(health, health), HEALTH_TONES.get(health, "none"))
+    return Chip(str(HEALTH_LABELS.get(health, health)), HEALTH_TONES.get(health, "none"))
 
 
 def grade_chip(grade: float) -> Chip:
     """A grade's chip: "Graded 0.6" in the band of the unrounded grade."""
-    return Chip(f"Graded {grade:.1f}", scoring.grade_band(grade))
+    return Chip(_("Graded %(grade)s") % {"grade": f"{grade:.1f}"}, scoring.grade_band(grade))
 
 
 @dataclass(frozen=True)
@@ -265,7 +287,7 @@ def signal(result: Any, phase: str) -> Signal:
     score_value = float(result.score)
     if phase == "planning":
         return Signal(
-            word="Planning",
+            word=_("Planning"),
             chip="state-planning",
             tone="none",
             score_text=DASH,
@@ -275,20 +297,20 @@ def signal(result: Any, phase: str) -> Signal:
     if phase == "closed":
         tone = scoring.grade_band(score_value)
         return Signal(
-            word="Graded",
+            word=_("Graded"),
             chip=f"grade-{tone}",
             tone=tone,
-            score_text=f"{score_value:.1f}",
+            score_text=local(f"{score_value:.1f}"),
             bar=Bar(score=score_value, tone=tone),
             phase=phase,
         )
     status = str(result.status)
     tone = STATUS_TONES.get(status, "none")
     return Signal(
-        word=STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
+        word=str(STATUS_LABELS.get(status, status.replace("_", " ").capitalize())),
         chip=f"status-{status}",
         tone=tone,
-        score_text=DASH if status == "no_data" else f"{score_value:.1f}",
+        score_text=DASH if status == "no_data" else local(f"{score_value:.1f}"),
         bar=Bar(score=score_value, expected=result.expected, tone=tone),
         phase=phase,
     )

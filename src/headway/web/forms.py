@@ -11,6 +11,7 @@ from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy
 
 from headway.coach.rules import RULES
 from headway.kpis import schedule
@@ -156,7 +157,7 @@ def scale_person_field(form: forms.BaseForm, name: str) -> None:
         to_field_name="email",
         required=field.required,
         label=field.label,
-        help_text="Their e-mail address.",
+        help_text=gettext_lazy("Their e-mail address."),
         widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}),
     )
     typed.error_messages["invalid_choice"] = "No active person has this e-mail address."
@@ -253,37 +254,43 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
     key = forms.SlugField(
         required=False,
         max_length=150,
-        help_text="Used in links and files; made from the title when left empty.",
+        help_text=gettext_lazy("Used in links and files; made from the title when left empty."),
     )
     owner = PersonChoiceField(queryset=Person.objects.none(), required=False)
     parent = ObjectiveChoiceField(
         queryset=Objective.objects.none(),
         required=False,
-        label="Aligns to",
-        help_text="The objective one level up that this one helps reach (leads and admins).",
+        label=gettext_lazy("Aligns to"),
+        help_text=gettext_lazy(
+            "The objective one level up that this one helps reach (leads and admins)."
+        ),
     )
     contributors = forms.ModelMultipleChoiceField(
         queryset=Team.objects.order_by("name"),
         required=False,
-        label="Contributing teams",
-        help_text="Other teams that share this objective: it shows in their trees and home "
-        "pages, and they check in on the key results their people own. Only its own team's "
-        "leads and its owner edit it.",
+        label=gettext_lazy("Contributing teams"),
+        help_text=gettext_lazy(
+            "Other teams that share this objective: it shows in their trees and home "
+            "pages, and they check in on the key results their people own. Only its own team's "
+            "leads and its owner edit it."
+        ),
     )
 
     coach_ignore = forms.MultipleChoiceField(
         choices=[(rule, rule) for rule in SILENCEABLE],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Silence coach rules",
-        help_text="The coach stays quiet about these rules for this objective and its key "
-        "results. Say why below.",
+        label=gettext_lazy("Silence coach rules"),
+        help_text=gettext_lazy(
+            "The coach stays quiet about these rules for this objective and its key "
+            "results. Say why below."
+        ),
     )
     coach_ignore_why = forms.CharField(
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Why silence them?",
+        label=gettext_lazy("Why silence them?"),
     )
 
     class Meta:
@@ -365,18 +372,24 @@ class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
     """Create or edit a key result; the fields that apply depend on its kind."""
 
     key = forms.SlugField(
-        required=False, max_length=150, help_text="Made from the title when left empty."
+        required=False,
+        max_length=150,
+        help_text=gettext_lazy("Made from the title when left empty."),
     )
     owner = PersonChoiceField(queryset=Person.objects.none(), required=False)
-    start = FiniteFloatField(required=False, help_text="Where the number stands today.")
+    start = FiniteFloatField(
+        required=False, help_text=gettext_lazy("Where the number stands today.")
+    )
     target = FiniteFloatField(required=False)
     weight = FiniteFloatField(min_value=0, initial=1.0)
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Why recalibrate?",
-        help_text="Changing the title, start or target of an active cycle is a recalibration: "
-        "the reason is kept in the history.",
+        label=gettext_lazy("Why recalibrate?"),
+        help_text=gettext_lazy(
+            "Changing the title, start or target of an active cycle is a recalibration: "
+            "the reason is kept in the history."
+        ),
     )
 
     class Meta:
@@ -474,18 +487,26 @@ class KpiForm(NoColon, forms.ModelForm[Kpi]):
     """The KPI card: what, why, how, who, when, with direction and thresholds."""
 
     key = forms.SlugField(
-        required=False, max_length=150, help_text="Made from the name when left empty."
+        required=False,
+        max_length=150,
+        help_text=gettext_lazy("Made from the name when left empty."),
     )
     owner = PersonChoiceField(queryset=Person.objects.none(), required=False)
     target = FiniteFloatField(required=False)
-    warning = FiniteFloatField(required=False, help_text="Past this the KPI is in warning.")
-    critical = FiniteFloatField(required=False, help_text="Past this the KPI is critical.")
-    benchmark = FiniteFloatField(required=False, help_text="For context, e.g. industry average.")
+    warning = FiniteFloatField(
+        required=False, help_text=gettext_lazy("Past this the KPI is in warning.")
+    )
+    critical = FiniteFloatField(
+        required=False, help_text=gettext_lazy("Past this the KPI is critical.")
+    )
+    benchmark = FiniteFloatField(
+        required=False, help_text=gettext_lazy("For context, e.g. industry average.")
+    )
     target_schedule = forms.CharField(
         required=False,
-        label="Targets by period",
+        label=gettext_lazy("Targets by period"),
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "2027-04-01 98 95 90"}),
-        help_text=(
+        help_text=gettext_lazy(
             "Optional. One step per line: the day it starts, then target, warning and "
             "critical (- for none). Each is in force until the next; before the first, the "
             "three above."
@@ -554,7 +575,7 @@ class CheckInRowForm(NoColon, forms.Form):
         required=False,
         min_value=0,
         max_value=10,
-        label="Confidence (0 to 10)",
+        label=gettext_lazy("Confidence (0 to 10)"),
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     comment = forms.CharField(
@@ -592,9 +613,11 @@ class CheckInRowForm(NoColon, forms.Form):
 
 class MeasurementForm(NoColon, forms.Form):
     at = forms.DateField(
-        label="Period end",
+        label=gettext_lazy("Period end"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Pushing the same day again replaces the value (the old one is kept).",
+        help_text=gettext_lazy(
+            "Pushing the same day again replaces the value (the old one is kept)."
+        ),
     )
     value = FiniteFloatField(widget=forms.NumberInput(attrs={"step": "any"}))
     note = forms.CharField(required=False, max_length=2000)
@@ -606,10 +629,15 @@ class MeasurementForm(NoColon, forms.Form):
 
 class PromoteForm(NoColon, forms.Form):
     objective = ObjectiveChoiceField(
-        queryset=Objective.objects.none(), help_text="An objective of the active cycle."
+        queryset=Objective.objects.none(),
+        help_text=gettext_lazy("An objective of the active cycle."),
     )
-    target = FiniteFloatField(required=False, help_text="Defaults to the KPI's target.")
-    title = forms.CharField(required=False, max_length=300, help_text="Written for you if empty.")
+    target = FiniteFloatField(
+        required=False, help_text=gettext_lazy("Defaults to the KPI's target.")
+    )
+    title = forms.CharField(
+        required=False, max_length=300, help_text=gettext_lazy("Written for you if empty.")
+    )
 
     def __init__(self, *args: Any, objectives: list[Objective], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -621,7 +649,7 @@ class PromoteForm(NoColon, forms.Form):
 class CycleForm(NoColon, forms.ModelForm[Cycle]):
     state = forms.ChoiceField(
         choices=[(CycleState.PLANNING, "planning"), (CycleState.ACTIVE, "active")],
-        help_text="Close a cycle from its review page.",
+        help_text=gettext_lazy("Close a cycle from its review page."),
     )
 
     class Meta:
@@ -661,12 +689,17 @@ class PersonForm(NoColon, forms.Form):
     email = forms.EmailField()
     team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False)
     role = forms.ChoiceField(
-        choices=Role.choices, initial=Role.MEMBER, required=False, help_text="On that team."
+        choices=Role.choices,
+        initial=Role.MEMBER,
+        required=False,
+        help_text=gettext_lazy("On that team."),
     )
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty to send an invitation e-mail with a link to set their own password.",
+        help_text=gettext_lazy(
+            "Leave empty to send an invitation e-mail with a link to set their own password."
+        ),
     )
 
     def clean_role(self) -> str:
@@ -707,13 +740,13 @@ class KpiReviewForm(NoColon, forms.Form):
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept with the review: what changed, or why it still holds.",
+        help_text=gettext_lazy("Kept with the review: what changed, or why it still holds."),
     )
-    target = FiniteFloatField(required=False, help_text="For a retarget.")
-    warning = FiniteFloatField(required=False, help_text="For a retarget.")
-    critical = FiniteFloatField(required=False, help_text="For a retarget.")
+    target = FiniteFloatField(required=False, help_text=gettext_lazy("For a retarget."))
+    warning = FiniteFloatField(required=False, help_text=gettext_lazy("For a retarget."))
+    critical = FiniteFloatField(required=False, help_text=gettext_lazy("For a retarget."))
     replacement = forms.ModelChoiceField(
-        queryset=Kpi.objects.none(), required=False, help_text="For a replacement."
+        queryset=Kpi.objects.none(), required=False, help_text=gettext_lazy("For a replacement.")
     )
 
     def __init__(self, *args: Any, kpi: Kpi, **kwargs: Any) -> None:

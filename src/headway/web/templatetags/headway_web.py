@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
 
 from headway.web import common
 
@@ -18,7 +19,7 @@ def score(value: float | None) -> str:
     """A score to one decimal place (0.7); a dash when there is none."""
     if value is None:
         return common.DASH
-    return f"{value:.1f}"
+    return common.local(f"{value:.1f}")
 
 
 @register.filter
@@ -29,25 +30,25 @@ def band(value: float | None) -> str:
 
 @register.filter
 def status_label(value: str) -> str:
-    return common.STATUS_LABELS.get(value, value.replace("_", " ").capitalize())
+    return str(common.STATUS_LABELS.get(value, value.replace("_", " ").capitalize()))
 
 
 @register.filter
 def health_label(value: str) -> str:
-    return common.HEALTH_LABELS.get(value, value.replace("_", " ").capitalize())
+    return str(common.HEALTH_LABELS.get(value, value.replace("_", " ").capitalize()))
 
 
 @register.filter
 def num(value: float | None) -> str:
     """A measured value for people (92.1, 1,234, 0.005)."""
-    return common.fmt_number(value)
+    return common.local(common.fmt_number(value))
 
 
 @register.filter
 def num_like(value: float | None, thing: Any) -> str:
     """A derived value at the precision of `thing`'s own numbers (its start, target, thresholds)."""
     numbers = [getattr(thing, name, None) for name in ("start", "target", "warning", "critical")]
-    return common.fmt_to(value, common.decimals_of(numbers))
+    return common.local(common.fmt_to(value, common.decimals_of(numbers)))
 
 
 @register.filter
@@ -55,7 +56,7 @@ def ago(value: datetime | None) -> str:
     """How long ago, in its largest unit only ("3 days ago")."""
     if value is None:
         return ""
-    return f"{timesince(value, depth=1)} ago"
+    return _("%(time)s ago") % {"time": timesince(value, depth=1)}
 
 
 @register.filter
@@ -83,10 +84,10 @@ def off_target(kpi: Any) -> str:
     if gap is None:
         return ""
     if gap == 0:
-        return "on target"
+        return _("on target")
     # Whole percent, but never round a real shortfall to "0% off target".
     shown = f"{gap:.0%}" if gap >= 0.005 else "<1%"
-    return f"{shown} off target"
+    return _("%(gap)s off target") % {"gap": shown}
 
 
 @register.filter

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from headway.okrs.actions import carry_objectives, copy_objective_to_cycle, why_not_carry_over
@@ -79,8 +80,12 @@ def objective_carry(request: HttpRequest, key: str) -> HttpResponse:
             except ValidationError as exc:
                 errors.extend(exc.messages)
             else:
-                verb = "Duplicated" if mode == "template" else "Carried"
-                messages.success(request, f"{verb} into {target}: adjust it to the new cycle.")
+                done = (
+                    _("Duplicated into %(target)s: adjust it to the new cycle.")
+                    if mode == "template"
+                    else _("Carried into %(target)s: adjust it to the new cycle.")
+                )
+                messages.success(request, done % {"target": target})
                 return redirect("objective", key=copy.key)
     else:
         default = _next_cycle([c for c in cycles if c.pk != objective.cycle_id], objective.cycle)

@@ -11,6 +11,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from headway.okrs import insight_db, timing
@@ -95,7 +96,7 @@ def checkin(request: HttpRequest, key: str) -> HttpResponse:
         valid = all([form.is_valid() for form in forms])
         filled = [form for form in forms if valid and form.filled]
         if valid and not filled:
-            messages.info(request, "Nothing to check in: fill in at least one key result.")
+            messages.info(request, _("Nothing to check in: fill in at least one key result."))
         elif valid:
             failed = False
             now = timezone.now()
@@ -129,7 +130,9 @@ def checkin(request: HttpRequest, key: str) -> HttpResponse:
                 for cycle in sorted({f.key_result.objective.cycle for f in filled}, key=str):
                     note = timing.describe(now, cycle.start, cycle.end)
                     if note:
-                        messages.info(request, f"{cycle}: {note}")
+                        messages.info(
+                            request, _("%(cycle)s: %(note)s") % {"cycle": cycle, "note": note}
+                        )
                 return redirect("checkin", key=team.key)
     has_errors = any(form.errors for form in forms)
     cycles = sorted({kr.objective.cycle for kr in key_results}, key=lambda c: (c.start, c.key))

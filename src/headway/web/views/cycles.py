@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import REVIEW_RULES, findings_for_objectives
@@ -586,7 +587,7 @@ def _review_post(
         except ValidationError as exc:
             errors.extend(exc.messages)
             return None
-        messages.success(request, f"{cycle} is open again.")
+        messages.success(request, _("%(cycle)s is open again.") % {"cycle": cycle})
         return HttpResponseRedirect(review_url)
     if action == "close":
         try:
@@ -602,7 +603,9 @@ def _review_post(
         except ValidationError as exc:
             errors.extend(exc.messages)
             return None
-        messages.success(request, f"{cycle} is closed; its scores are now grades.")
+        messages.success(
+            request, _("%(cycle)s is closed; its scores are now grades.") % {"cycle": cycle}
+        )
         return HttpResponseRedirect(review_url)
     try:
         changed = write_reflections(by=me, cycle=cycle, reflections=typed)
@@ -627,7 +630,7 @@ def cycle_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Cycle {cycle} created.")
+            messages.success(request, _("Cycle %(cycle)s created.") % {"cycle": cycle})
             return redirect("cycle", key=cycle.key)
     return render(request, "web/form.html", {"form": form, "title": "New cycle"})
 
@@ -643,10 +646,14 @@ def cycle_edit(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Cycle {cycle} saved.")
+            messages.success(request, _("Cycle %(cycle)s saved.") % {"cycle": cycle})
             return redirect("cycle", key=cycle.key)
     return render(
         request,
         "web/form.html",
-        {"form": form, "title": f"Edit {cycle}", "back": reverse("cycle", args=[cycle.key])},
+        {
+            "form": form,
+            "title": _("Edit %(cycle)s") % {"cycle": cycle},
+            "back": reverse("cycle", args=[cycle.key]),
+        },
     )

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from headway.discussion import actions
@@ -129,5 +130,5 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     comment, target = _comment(request, pk)
     delete_comment(by=person(request), comment=comment)
-    messages.success(request, "Comment deleted; its history keeps what it said.")
+    messages.success(request, _("Comment deleted; its history keeps what it said."))
     return redirect(target.thread_url)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from headway.initiatives import actions
@@ -66,15 +67,16 @@ def initiative_create(request: HttpRequest, key: str, kr: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Initiative added.")
+            messages.success(request, _("Initiative added."))
             return redirect(_back(key_result))
     return render(
         request,
         "web/form.html",
         {
             "form": form,
-            "title": "New initiative",
-            "intro": f"Work planned to move “{key_result.title}”. It never counts in its score.",
+            "title": _("New initiative"),
+            "intro": _("Work planned to move “%(title)s”. It never counts in its score.")
+            % {"title": key_result.title},
             "back": _back(key_result),
         },
         status=422 if form.errors else 200,
@@ -111,15 +113,16 @@ def initiative_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect(_back(initiative.key_result))
     return render(
         request,
         "web/form.html",
         {
             "form": form,
-            "title": "Edit initiative",
-            "intro": f"Work planned to move “{initiative.key_result.title}”.",
+            "title": _("Edit initiative"),
+            "intro": _("Work planned to move “%(title)s”.")
+            % {"title": initiative.key_result.title},
             "back": _back(initiative.key_result),
         },
         status=422 if form.errors else 200,
@@ -149,7 +152,7 @@ def initiative_delete(request: HttpRequest, pk: int) -> HttpResponse:
     initiative = _initiative(request, pk)
     back = _back(initiative.key_result)
     actions.delete_initiative(by=person(request), initiative=initiative)
-    messages.success(request, "Initiative removed; its history keeps it.")
+    messages.success(request, _("Initiative removed; its history keeps it."))
     return redirect(back)
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_kpi
@@ -264,7 +265,9 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             else:
                 kpi.refresh_from_db()
                 messages.success(
-                    request, f"Measurement saved. {kpi.name} is {HEALTH_LABELS[kpi.health]}."
+                    request,
+                    _("Measurement saved. %(name)s is %(health_)s.")
+                    % {"name": kpi.name, "health_": HEALTH_LABELS[kpi.health]},
                 )
                 return redirect("kpi", key=kpi.key)
     elif action == "monitor":
@@ -279,13 +282,14 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
                 by=me, key_result=key_result, version=_int(request.POST.get("version"))
             )
         except StaleVersion:
-            messages.error(request, "Someone changed this key result meanwhile: look again.")
+            messages.error(request, _("Someone changed this key result meanwhile: look again."))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(
                 request,
-                f"{kpi.name} is back to monitoring; “{key_result.title}” keeps its history.",
+                _("%(name)s is back to monitoring; “%(title)s” keeps its history.")
+                % {"name": kpi.name, "title": key_result.title},
             )
         return redirect("kpi", key=kpi.key)
     elif action in PROMOTE_ACTIONS:
@@ -312,7 +316,9 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
                 add_errors(promote_form, exc)
             else:
                 if action == "promote-confirmed":
-                    messages.success(request, f"“{key_result.title}” is now a key result.")
+                    messages.success(
+                        request, _("“%(title)s” is now a key result.") % {"title": key_result.title}
+                    )
                     return redirect("objective", key=data["objective"].key)
 
     now = timezone.now()
@@ -389,16 +395,18 @@ def kpi_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"KPI {kpi.name} created. Push its first measurement.")
+            messages.success(
+                request, _("KPI %(name)s created. Push its first measurement.") % {"name": kpi.name}
+            )
             return redirect("kpi", key=kpi.key)
     return render(
         request,
         "web/form.html",
         {
             "form": form,
-            "title": "New KPI",
-            "intro": "A KPI card answers five questions: what, why, how, who and when.",
-            "submit": "Create KPI",
+            "title": _("New KPI"),
+            "intro": _("A KPI card answers five questions: what, why, how, who and when."),
+            "submit": _("Create KPI"),
         },
     )
 
@@ -422,14 +430,14 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "KPI saved.")
+            messages.success(request, _("KPI saved."))
             return redirect("kpi", key=kpi.key)
     return render(
         request,
         "web/kpi_form.html",
         {
             "form": form,
-            "title": f"Edit {kpi.name}",
+            "title": _("Edit %(name)s") % {"name": kpi.name},
             "back": reverse("kpi", args=[kpi.key]),
             "kpi": kpi,
             "source_panel": kpi_panel(kpi, acc),

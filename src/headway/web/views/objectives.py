@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_draft, findings_for_objective
@@ -419,15 +420,15 @@ def objective_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Objective created. Now give it two to five key results.")
+            messages.success(request, _("Objective created. Now give it two to five key results."))
             return redirect("key_result_create", key=objective.key)
     return render(
         request,
         "web/form.html",
         {
             "form": form,
-            "title": "New objective",
-            "submit": "Create objective",
+            "title": _("New objective"),
+            "submit": _("Create objective"),
             "coach_url": reverse("objective_coach"),
             **_coach(
                 objective_draft_findings(request, request.POST) if request.POST else [],
@@ -477,7 +478,7 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Objective saved.")
+            messages.success(request, _("Objective saved."))
             return redirect("objective", key=objective.key)
     if request.POST:
         coach = objective_draft_findings(request, request.POST, objective)
@@ -494,7 +495,7 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
         "web/form.html",
         {
             "form": form,
-            "title": "Edit objective",
+            "title": _("Edit objective"),
             "back": reverse("objective", args=[objective.key]),
             "coach_url": reverse("objective_edit_coach", args=[objective.key]),
             **_coach(coach, request.POST.get("title", objective.title)),
@@ -527,7 +528,7 @@ def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
             add_errors(form, exc)
         else:
             count = objective.key_results.count()
-            messages.success(request, f"Key result added ({count} so far).")
+            messages.success(request, _("Key result added (%(count)s so far).") % {"count": count})
             if request.POST.get("then") == "another":
                 return redirect("key_result_create", key=objective.key)
             return redirect("objective", key=objective.key)
@@ -537,7 +538,7 @@ def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
         {
             "form": form,
             "objective": objective,
-            "title": "New key result",
+            "title": _("New key result"),
             "creating": True,
             "back": reverse("objective", args=[objective.key]),
             "coach_url": reverse("key_result_coach", args=[objective.key]),
@@ -625,7 +626,7 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
         {
             "form": form,
             "objective": objective,
-            "title": "Edit key result",
+            "title": _("Edit key result"),
             "recalibrating": recalibrating,
             "back": reverse("objective", args=[objective.key]),
             "coach_url": reverse("key_result_edit_coach", args=[objective.key, key_result.key]),

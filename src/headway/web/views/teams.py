@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_team
@@ -115,7 +116,11 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             else:
-                messages.success(request, f"{membership.person} is no longer on {team}.")
+                messages.success(
+                    request,
+                    _("%(person)s is no longer on %(team)s.")
+                    % {"person": membership.person, "team": team},
+                )
             return redirect("team", key=team.key)
         if form.is_valid():
             try:
@@ -179,12 +184,12 @@ def team_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Team {team} created.")
+            messages.success(request, _("Team %(team)s created.") % {"team": team})
             return redirect("team", key=team.key)
     return render(
         request,
         "web/form.html",
-        {"form": form, "title": "New team", "back": reverse("teams"), "submit": "Create team"},
+        {"form": form, "title": _("New team"), "back": reverse("teams"), "submit": "Create team"},
     )
 
 
@@ -199,12 +204,16 @@ def team_edit(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Team {team} saved.")
+            messages.success(request, _("Team %(team)s saved.") % {"team": team})
             return redirect("team", key=team.key)
     return render(
         request,
         "web/form.html",
-        {"form": form, "title": f"Edit {team}", "back": reverse("team", args=[team.key])},
+        {
+            "form": form,
+            "title": _("Edit %(team)s") % {"team": team},
+            "back": reverse("team", args=[team.key]),
+        },
     )
 
 
@@ -250,9 +259,9 @@ def person_create(request: HttpRequest) -> HttpResponse:
         "web/form.html",
         {
             "form": form,
-            "title": "Invite a person",
-            "intro": "They sign in with their e-mail address.",
+            "title": _("Invite a person"),
+            "intro": _("They sign in with their e-mail address."),
             "back": reverse("teams"),
-            "submit": "Create",
+            "submit": _("Create"),
         },
     )

@@ -21,16 +21,29 @@
     purple: "#7b3fe4",
   };
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  // The page's language (<html lang>) and the chart's words in it (web/ui.html#chart_words).
+  var LANG = document.documentElement.lang || "en";
+  var WORDS = (function () {
+    var el = document.getElementById("chart-words");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  })();
+  function word(key, english) { return WORDS[key] || english; }
 
   function day(ms, withYear) {
     var d = new Date(ms);
+    if (LANG !== "en") {
+      var options = { day: "numeric", month: "short", timeZone: "UTC" };
+      if (withYear) options.year = "numeric";
+      return d.toLocaleDateString(LANG, options);
+    }
     var text = d.getUTCDate() + " " + MONTHS[d.getUTCMonth()];
     return withYear ? text + " " + d.getUTCFullYear() : text;
   }
   function number(value) {
     if (value === null || value === undefined) return "–";
     var abs = Math.abs(value);
-    if (abs >= 1000) return Math.round(value).toLocaleString("en");
+    if (abs >= 1000) return Math.round(value).toLocaleString(LANG);
+    if (LANG !== "en") return Number(value.toPrecision(4)).toLocaleString(LANG, { maximumFractionDigits: 20 });
     return String(Number(value.toPrecision(4)));
   }
   function xy(pairs) {
@@ -144,31 +157,31 @@
     var values = xy(d.values);
     var datasets = [
       {
-        label: "Value", data: values, borderColor: C.accent, backgroundColor: C.accent,
+        label: word("value", "Value"), data: values, borderColor: C.accent, backgroundColor: C.accent,
         borderWidth: 2.5, pointRadius: 3, tension: 0,
       },
     ];
     if (d.pace) {
       datasets.push({
-        label: "Expected pace", data: xy(d.pace), borderColor: C.fg, borderDash: [5, 4],
+        label: word("pace", "Expected pace"), data: xy(d.pace), borderColor: C.fg, borderDash: [5, 4],
         borderWidth: 1.5, pointRadius: 0,
       });
     } else if (d.target !== null) {
       datasets.push({
-        label: "Target", data: flat(d.target, d.start, d.end), borderColor: C.green,
+        label: word("target", "Target"), data: flat(d.target, d.start, d.end), borderColor: C.green,
         borderWidth: 1.5, pointRadius: 0,
       });
     }
     if (d.forecast) {
       datasets.push({
-        label: "Forecast", data: xy(d.forecast), borderColor: C.purple, borderDash: [3, 3],
+        label: word("forecast", "Forecast"), data: xy(d.forecast), borderColor: C.purple, borderDash: [3, 3],
         borderWidth: 2, pointRadius: [0, 4], pointBackgroundColor: C.purple,
       });
     }
     if (d.range) {
       // The probabilistic forecast's 80% range of the end value, as a bar at the end.
       datasets.push({
-        label: "80% range", data: xy(d.range), borderColor: C.purple, backgroundColor: C.purple,
+        label: word("range", "80% range"), data: xy(d.range), borderColor: C.purple, backgroundColor: C.purple,
         borderWidth: 6, pointRadius: 0, borderCapStyle: "round",
       });
     }
@@ -184,7 +197,7 @@
     if (from === to) { from -= 86400000 * 7; to += 86400000 * 7; }
     var datasets = [
       {
-        label: "Value", data: values, borderColor: C.accent, backgroundColor: C.accent,
+        label: word("value", "Value"), data: values, borderColor: C.accent, backgroundColor: C.accent,
         borderWidth: 2, pointRadius: values.length > 60 ? 0 : 2.5, tension: 0,
       },
     ];
@@ -199,16 +212,16 @@
       return points;
     }
     if (steps.length) {
-      datasets.push({ label: "Target (by period)", data: stepped(1), borderColor: C.green, borderWidth: 1.5, pointRadius: 0, spanGaps: false });
+      datasets.push({ label: word("target_steps", "Target (by period)"), data: stepped(1), borderColor: C.green, borderWidth: 1.5, pointRadius: 0, spanGaps: false });
     } else if (d.target !== null) {
-      datasets.push({ label: "Target", data: flat(d.target, from, to), borderColor: C.green, borderWidth: 1.5, pointRadius: 0 });
+      datasets.push({ label: word("target", "Target"), data: flat(d.target, from, to), borderColor: C.green, borderWidth: 1.5, pointRadius: 0 });
     }
     if (d.benchmark !== null) {
-      datasets.push({ label: "Benchmark", data: flat(d.benchmark, from, to), borderColor: C.muted, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0 });
+      datasets.push({ label: word("benchmark", "Benchmark"), data: flat(d.benchmark, from, to), borderColor: C.muted, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0 });
     }
     if (d.anomalies && d.anomalies.length) {
       datasets.push({
-        label: "Anomaly", type: "scatter", data: xy(d.anomalies), borderColor: C.purple,
+        label: word("anomaly", "Anomaly"), type: "scatter", data: xy(d.anomalies), borderColor: C.purple,
         backgroundColor: "rgba(123, 63, 228, 0.25)", pointRadius: 7, pointBorderWidth: 2, showLine: false,
       });
     }
