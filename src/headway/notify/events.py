@@ -314,14 +314,33 @@ RAISE_ERRORS = False
 
 @contextmanager
 def guard(what: str) -> Iterator[None]:
-    """Run a hook in a savepoint; a failure is logged and never breaks the caller's action."""
+    """Run a hook in a savepoint; a failure is logged and never breaks the caller's action.
+
+    Except when the database connection itself failed: then the caller's transaction is
+    gone too (Django would end it without committing and without a word), so the error
+    goes on up and the action fails as a whole rather than answer as if it had been kept.
+    """
     try:
         with transaction.atomic():
             yield
-    except Exception:
-        if RAISE_ERRORS:
+    except Exception as exc:
+        if RAISE_ERRORS or _connection_lost(exc):
             raise
         logger.exception("notify: %s failed; the change itself was kept", what)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` (or the state it left) means the connection, not the hook, failed."""
+    from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.closed_in_transaction or isinstance(exc, InterfaceError):
+        return True
+    if connection.in_atomic_block and connection.needs_rollback:
+        return True  # the savepoint could not be rolled back: the transaction is lost
+    # A terminated PostgreSQL session raises OperationalError; a locked SQLite one does
+    # too but is still usable (the savepoint rolled back, the change can be kept).
+    return isinstance(exc, OperationalError) and not connection.is_usable()
 
 
 # --------------------------------------------------------------------------- OKR transitions
