@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from headway.demo import CRITICAL_KPI, DEMO_PASSWORD, LINKED_KR, load_demo
+from headway.demo import (
+    CRITICAL_KPI,
+    DEMO_PASSWORD,
+    DETERIORATING_KPI,
+    LINKED_KR,
+    load_demo,
+)
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, CycleState
 from headway.teams.models import Person
@@ -94,6 +100,9 @@ def test_every_demo_page_is_accessible_fits_a_phone_and_says_what_it_means(
         f"/objectives/{LINKED_KR[0]}/",
         "/kpis/",
         f"/kpis/{CRITICAL_KPI}/",
+        # Targets that change by period, and the KPI's selection review.
+        f"/kpis/{DETERIORATING_KPI}/",
+        f"/kpis/{DETERIORATING_KPI}/review/",
         f"/cycles/{closed.key}/review/",
         f"/cycles/{current.key}/review/",
         f"/teams/{team}/checkin/",
@@ -106,7 +115,12 @@ def test_every_demo_page_is_accessible_fits_a_phone_and_says_what_it_means(
     admin = Person.objects.filter(is_superuser=True).first() or Person.objects.get(
         email="demo@headway.local"
     )
-    admin_pages = ["/admin-tools/deliveries", "/admin-tools/outbox", "/admin-tools/invitations"]
+    admin_pages = [
+        "/admin-tools/deliveries",
+        "/admin-tools/outbox",
+        "/admin-tools/invitations",
+        "/settings/trackers",
+    ]
     problems: dict[str, list[str]] = {}
     for who, paths in ((lead.email, pages), (admin.email, admin_pages)):
         page.context.clear_cookies()

@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from headway.demo import CRITICAL_KPI, DEMO_PASSWORD, LINKED_KR, load_demo
+from headway.demo import (
+    CRITICAL_KPI,
+    DEMO_PASSWORD,
+    DETERIORATING_KPI,
+    LINKED_KR,
+    load_demo,
+)
 from headway.kpis.models import Kpi
 from headway.okrs.models import Cycle, CycleState
 
@@ -30,6 +36,8 @@ def test_demo_pages(page: Any, live_server: Any, console: list[str], shoot: Any)
         "objective": f"/objectives/{LINKED_KR[0]}/",
         "kpi-board": "/kpis/",
         "kpi": f"/kpis/{CRITICAL_KPI}/",
+        "kpi-schedule": f"/kpis/{DETERIORATING_KPI}/",
+        "kpi-review": f"/kpis/{DETERIORATING_KPI}/review/",
         "review": f"/cycles/{closed.key}/review/",
         "review-open": f"/cycles/{current.key}/review/",
         "checkin": f"/teams/{Kpi.objects.get(key=CRITICAL_KPI).team.key}/checkin/",
