@@ -80,7 +80,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "note": note,
             "event": note.event,
             "kind": label(note.event.kind),
-            "facts": note.event.facts[:4],
+            "facts": [(_(name), value) for name, value in note.event.facts[:4]],
         }
         for note in page.object_list
     ]
