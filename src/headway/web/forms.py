@@ -763,10 +763,10 @@ class KpiReviewForm(NoColon, forms.Form):
 
     decision = forms.ChoiceField(
         choices=[
-            ("confirm", "Confirm: it is still the right KPI"),
-            ("retarget", "Retarget: change its target or thresholds"),
-            ("retire", "Retire: stop tracking it (its history is kept)"),
-            ("replace", "Replace: stop tracking it in favour of another KPI"),
+            ("confirm", gettext_lazy("Confirm: it is still the right KPI")),
+            ("retarget", gettext_lazy("Retarget: change its target or thresholds")),
+            ("retire", gettext_lazy("Retire: stop tracking it (its history is kept)")),
+            ("replace", gettext_lazy("Replace: stop tracking it in favour of another KPI")),
         ],
         widget=forms.RadioSelect,
     )
