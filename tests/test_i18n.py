@@ -138,12 +138,20 @@ def catalogue(language: str) -> list[dict[str, Any]]:
     """The entries of a .po file: msgid, msgid_plural, msgstr (by plural index), flags."""
     entries = []
     for block in (LOCALE / language / "LC_MESSAGES" / "django.po").read_text().split("\n\n"):
-        entry: dict[str, Any] = {"msgid": None, "msgid_plural": None, "msgstr": {}, "flags": ""}
+        entry: dict[str, Any] = {
+            "msgctxt": None,
+            "msgid": None,
+            "msgid_plural": None,
+            "msgstr": {},
+            "flags": "",
+        }
         key: tuple[str, int] = ("", 0)
         for line in block.strip().splitlines():
             if line.startswith("#,"):
                 entry["flags"] += line
-            elif match := re.match(r'^(msgid_plural|msgid|msgstr)(?:\[(\d)\])? (".*")$', line):
+            elif match := re.match(
+                r'^(msgctxt|msgid_plural|msgid|msgstr)(?:\[(\d)\])? (".*")$', line
+            ):
                 name, index, value = match.group(1), int(match.group(2) or 0), match.group(3)
                 key = (name, index)
                 if name == "msgstr":
@@ -187,10 +195,16 @@ def test_compiled_catalogues_match_their_po_files(language: str) -> None:
         catalog = gettext.GNUTranslations(compiled)._catalog  # type: ignore[attr-defined]
     expected: dict[Any, str] = {}
     for entry in catalogue(language):
+        # gettext keys a message with a context as "context\x04msgid".
+        msgid = (
+            entry["msgid"]
+            if entry["msgctxt"] is None
+            else f"{entry['msgctxt']}\x04{entry['msgid']}"
+        )
         if entry["msgid_plural"] is None:
-            expected[entry["msgid"]] = entry["msgstr"][0]
+            expected[msgid] = entry["msgstr"][0]
         else:
-            expected |= {(entry["msgid"], i): text for i, text in entry["msgstr"].items()}
+            expected |= {(msgid, i): text for i, text in entry["msgstr"].items()}
     compiled_entries = {key: value for key, value in catalog.items() if key != ""}
     assert compiled_entries == expected, "run `make messages`: the .mo files are stale"
 
@@ -481,6 +495,33 @@ def test_an_email_is_written_in_its_recipients_language(org: Any) -> None:
     assert "In Headway öffnen:" in message.body
     assert "Sie erhalten diese E-Mail aufgrund Ihrer Benachrichtigungseinstellungen" in message.body
     assert "Schlüsselergebnis nicht im Plan" in message.body  # the kind's label
+    assert "Aktueller Wert: 82%" in message.body  # a fact, its label worded at delivery
+    assert "Zuversicht: 4/10" in message.body
     html_body, _ = message.alternatives[0]  # type: ignore[attr-defined]
     assert '<html lang="de">' in str(html_body)
     assert translation.get_language() == "en"  # the override ended with the e-mail
+
+
+def test_every_automatic_form_label_is_in_the_catalogue() -> None:
+    """Labels Django makes from a field's name are listed for translation in web/forms.py."""
+    import inspect
+
+    from django import forms
+    from django.forms.utils import pretty_name
+
+    from headway.web import forms as web_forms
+
+    listed = set(web_forms.AUTOMATIC_LABELS)
+    made = {
+        field.label if type(field.label) is str else pretty_name(name)
+        for form in vars(web_forms).values()
+        if inspect.isclass(form)
+        and issubclass(form, forms.BaseForm)
+        and issubclass(form, web_forms.NoColon)
+        for name, field in form.base_fields.items()  # type: ignore[attr-defined]
+        if field.label is None or type(field.label) is str
+    }
+    assert made <= listed, f"add to AUTOMATIC_LABELS: {sorted(made - listed)}"
+    with translation.override("de"):
+        assert str(web_forms.TeamForm().fields["name"].label) == "Name"
+        assert str(web_forms.CycleForm().fields["end"].label) == "Ende"

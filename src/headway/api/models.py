@@ -22,9 +22,13 @@ class ApiToken(models.Model):
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    name = models.CharField(max_length=100, help_text="What the token is for, e.g. the pipeline.")
+    name = models.CharField(
+        max_length=100, help_text=gettext_lazy("What the token is for, e.g. the pipeline.")
+    )
     scope = models.CharField(max_length=10, choices=Scope, default=Scope.READ)
-    prefix = models.CharField(max_length=16, help_text="The first characters, for recognition.")
+    prefix = models.CharField(
+        max_length=16, help_text=gettext_lazy("The first characters, for recognition.")
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -66,11 +70,17 @@ class PushJob(models.Model):
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_jobs"
     )
-    only = models.CharField(max_length=100, blank=True, help_text="The one KPI pushed to.")
+    only = models.CharField(
+        max_length=100, blank=True, help_text=gettext_lazy("The one KPI pushed to.")
+    )
     source = models.CharField(max_length=100)
-    kind = models.CharField(max_length=10, help_text="csv or json")
-    body = models.BinaryField(help_text="The body as sent; emptied once the push is done.")
-    rows = models.PositiveIntegerField(help_text="Rows in the body (lines or objects).")
+    kind = models.CharField(max_length=10, help_text=gettext_lazy("csv or json"))
+    body = models.BinaryField(
+        help_text=gettext_lazy("The body as sent; emptied once the push is done.")
+    )
+    rows = models.PositiveIntegerField(
+        help_text=gettext_lazy("Rows in the body (lines or objects).")
+    )
     state = models.CharField(max_length=10, choices=PushState, default=PushState.QUEUED)
     status = models.PositiveSmallIntegerField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)

@@ -28,50 +28,66 @@ class SignInProvider(models.Model):
     key = models.SlugField(
         max_length=50,
         unique=True,
-        help_text="Part of the provider's addresses at Headway (redirect URI, ACS URL); "
-        "changing it means changing them at the provider too.",
+        help_text=gettext_lazy(
+            "Part of the provider's addresses at Headway (redirect URI, ACS URL); "
+            "changing it means changing them at the provider too."
+        ),
     )
-    name = models.CharField(max_length=100, help_text="Shown on the button: Sign in with …")
+    name = models.CharField(
+        max_length=100, help_text=gettext_lazy("Shown on the button: Sign in with …")
+    )
     kind = models.CharField(max_length=10, choices=ProviderKind)
     enabled = models.BooleanField(default=True)
     # OpenID Connect
-    issuer = models.URLField(blank=True, help_text="The issuer URL (its discovery document).")
+    issuer = models.URLField(
+        blank=True, help_text=gettext_lazy("The issuer URL (its discovery document).")
+    )
     client_id = models.CharField(max_length=255, blank=True)
     client_secret_encrypted = models.TextField(blank=True, editable=False)
     scopes = models.CharField(
         max_length=255,
         blank=True,
-        help_text="Scopes beyond openid, profile and email (e.g. groups for Okta).",
+        help_text=gettext_lazy("Scopes beyond openid, profile and email (e.g. groups for Okta)."),
     )
     # SAML 2.0
     idp_entity_id = models.CharField(max_length=500, blank=True)
     idp_sso_url = models.URLField(max_length=500, blank=True)
-    idp_certificate = models.TextField(blank=True, help_text="The IdP's signing certificate (PEM).")
+    idp_certificate = models.TextField(
+        blank=True, help_text=gettext_lazy("The IdP's signing certificate (PEM).")
+    )
     idp_metadata_url = models.URLField(
-        max_length=500, blank=True, help_text="Instead of the three fields above."
+        max_length=500, blank=True, help_text=gettext_lazy("Instead of the three fields above.")
     )
     email_attribute = models.CharField(
-        max_length=255, blank=True, help_text="SAML attribute with the e-mail (blank: the usual)."
+        max_length=255,
+        blank=True,
+        help_text=gettext_lazy("SAML attribute with the e-mail (blank: the usual)."),
     )
     name_attribute = models.CharField(
-        max_length=255, blank=True, help_text="SAML attribute with the display name."
+        max_length=255, blank=True, help_text=gettext_lazy("SAML attribute with the display name.")
     )
     # Both
     groups_claim = models.CharField(
         max_length=255,
         blank=True,
         default="groups",
-        help_text="Claim (OpenID Connect) or attribute (SAML) that lists the person's groups.",
+        help_text=gettext_lazy(
+            "Claim (OpenID Connect) or attribute (SAML) that lists the person's groups."
+        ),
     )
     allowed_domains = models.TextField(
         blank=True,
-        help_text="E-mail domains that get an account on first sign-in (one per line or "
-        "comma-separated); empty: only people already in Headway may sign in.",
+        help_text=gettext_lazy(
+            "E-mail domains that get an account on first sign-in (one per line or "
+            "comma-separated); empty: only people already in Headway may sign in."
+        ),
     )
     trust_email = models.BooleanField(
         default=False,
-        help_text="Count this provider's e-mail addresses as verified even without an "
-        "email_verified flag (Entra ID and most SAML providers send none).",
+        help_text=gettext_lazy(
+            "Count this provider's e-mail addresses as verified even without an "
+            "email_verified flag (Entra ID and most SAML providers send none)."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -104,8 +120,10 @@ class GroupMapping(models.Model):
 
     group = models.CharField(
         max_length=255,
-        help_text="The group as the provider sends it: a name (Okta, Keycloak, SAML) or an "
-        "object id (Entra ID); SCIM groups match by display name or external id.",
+        help_text=gettext_lazy(
+            "The group as the provider sends it: a name (Okta, Keycloak, SAML) or an "
+            "object id (Entra ID); SCIM groups match by display name or external id."
+        ),
     )
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="group_mappings")
     role = models.CharField(max_length=20, choices=Role, default=Role.MEMBER)
@@ -220,7 +238,9 @@ class SignInPolicy(models.Model):
 
     require_two_factor = models.BooleanField(
         default=False,
-        help_text="Everyone who signs in with a password must set up two-factor sign-in.",
+        help_text=gettext_lazy(
+            "Everyone who signs in with a password must set up two-factor sign-in."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(

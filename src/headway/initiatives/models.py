@@ -41,7 +41,9 @@ class Initiative(models.Model):
     )
     due = models.DateField(null=True, blank=True)
     link = models.URLField(
-        max_length=500, blank=True, help_text="An issue in a tracker (GitHub, GitLab, Jira...)."
+        max_length=500,
+        blank=True,
+        help_text=gettext_lazy("An issue in a tracker (GitHub, GitLab, Jira...)."),
     )
     position = models.PositiveSmallIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)

@@ -74,9 +74,15 @@ class Kpi(models.Model):
     key = models.SlugField(max_length=150, unique=True, help_text=KEY_HELP)
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=30, blank=True)
-    definition = models.TextField(blank=True, help_text="What exactly is measured, and how.")
-    why = models.TextField(blank=True, help_text="Which objective or outcome it protects.")
-    how = models.TextField(blank=True, help_text="The process or initiative that drives it.")
+    definition = models.TextField(
+        blank=True, help_text=gettext_lazy("What exactly is measured, and how.")
+    )
+    why = models.TextField(
+        blank=True, help_text=gettext_lazy("Which objective or outcome it protects.")
+    )
+    how = models.TextField(
+        blank=True, help_text=gettext_lazy("The process or initiative that drives it.")
+    )
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="kpis")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext
 
 from headway.database import when_unlocked
 from headway.notify import formats, text
@@ -133,7 +134,8 @@ def email_context(event: Event) -> dict[str, Any]:
         "event": event,
         "chip": email_chip(event),
         "kind_label": label(event.kind),
-        "facts": event.facts,
+        # Fact labels are stored in English and worded here, in the recipient's language.
+        "facts": [(gettext(name), value) for name, value in event.facts],
         "sections": event.data.get("sections", []),
         "url": text.absolute(event.link),
         "settings_url": text.absolute(text.link("notify:settings")),

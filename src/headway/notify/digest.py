@@ -12,6 +12,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from headway.kpis.models import Health, Kpi
 from headway.notify import text
 from headway.notify.events import Draft, record
@@ -152,13 +154,13 @@ def weekly_digests(now: datetime) -> int:
                     f"{plural(len(changed), 'notification')} this week."
                 ),
                 facts=[
-                    ("Key results", str(len(mine))),
-                    ("Achieved", str(states.count("achieved"))),
-                    ("On track", str(states.count("on_track"))),
-                    ("At risk", str(states.count("at_risk"))),
-                    ("Off track", str(states.count("off_track"))),
-                    ("KPIs in trouble", str(len(trouble))),
-                    ("Notifications this week", str(len(changed))),
+                    (gettext_noop("Key results"), str(len(mine))),
+                    (gettext_noop("Achieved"), str(states.count("achieved"))),
+                    (gettext_noop("On track"), str(states.count("on_track"))),
+                    (gettext_noop("At risk"), str(states.count("at_risk"))),
+                    (gettext_noop("Off track"), str(states.count("off_track"))),
+                    (gettext_noop("KPIs in trouble"), str(len(trouble))),
+                    (gettext_noop("Notifications this week"), str(len(changed))),
                 ],
                 numbers={
                     "week": week,

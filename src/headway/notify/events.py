@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from headway.kpis.health import deserves_promotion
 from headway.notify import text
@@ -405,11 +406,11 @@ def _objective_draft(
             f"({objective.type}; {objective.team.name}, {cycle})."
         ),
         facts=[
-            ("Score", f"{text.score(old)} → {text.score(new)}"),
-            ("Threshold", f"{threshold:.1f}"),
-            ("Type", objective.type),
-            ("Team", objective.team.name),
-            ("Cycle", str(cycle)),
+            (gettext_noop("Score"), f"{text.score(old)} → {text.score(new)}"),
+            (gettext_noop("Threshold"), f"{threshold:.1f}"),
+            (gettext_noop("Type"), objective.type),
+            (gettext_noop("Team"), objective.team.name),
+            (gettext_noop("Cycle"), str(cycle)),
         ],
         numbers={"score_before": old, "score": new, "threshold": threshold},
         occurred_at=timezone.now(),
@@ -442,7 +443,7 @@ def _kr_values(kr: KeyResult, current: float | None) -> list[tuple[str, str]]:
     elif kr.kind in {"above", "below"}:
         facts.append(("Keep " + kr.kind, text.number(kr.target, kr.unit)))
     if current is not None:
-        facts.append(("Current value", text.number(current, kr.unit)))
+        facts.append((gettext_noop("Current value"), text.number(current, kr.unit)))
     return facts
 
 
@@ -455,10 +456,10 @@ def _kr_achieved(kr: KeyResult, result: Any, actor_id: int | None) -> Draft:
         title=f"Key result achieved: “{kr.title}”",
         summary=f"“{kr.title}” of “{objective.title}” reached its target (score 1.00).",
         facts=[
-            ("Score", "1.00"),
+            (gettext_noop("Score"), "1.00"),
             *_kr_values(kr, result.current),
-            ("Objective", objective.title),
-            ("Team", objective.team.name),
+            (gettext_noop("Objective"), objective.title),
+            (gettext_noop("Team"), objective.team.name),
         ],
         numbers={"score": result.score, "current": result.current, "target": kr.target},
         occurred_at=timezone.now(),
@@ -490,12 +491,15 @@ def kr_off_track_draft(
             f"{text.score(result.expected)} was expected by now (was {text.status(was)})."
         ),
         facts=[
-            ("Score", text.score(result.score)),
-            ("Expected by now", text.score(result.expected)),
-            ("Forecast at cycle end", text.score(result.forecast)),
+            (gettext_noop("Score"), text.score(result.score)),
+            (gettext_noop("Expected by now"), text.score(result.expected)),
+            (gettext_noop("Forecast at cycle end"), text.score(result.forecast)),
             *_kr_values(kr, result.current),
-            ("Confidence", text.DASH if result.confidence is None else f"{result.confidence}/10"),
-            ("Objective", objective.title),
+            (
+                gettext_noop("Confidence"),
+                text.DASH if result.confidence is None else f"{result.confidence}/10",
+            ),
+            (gettext_noop("Objective"), objective.title),
         ],
         numbers={
             "score": result.score,
@@ -576,7 +580,7 @@ def gaming_drafts(
                         )
                         for k in guards
                     ],
-                    ("Period", period),
+                    (gettext_noop("Period"), period),
                 ],
                 numbers={
                     "current": kr.current,
@@ -625,16 +629,23 @@ LEVELS = {"healthy": 0, "warning": 1, "critical": 2}
 
 
 def _kpi_facts(kpi: Kpi) -> list[tuple[str, str]]:
-    facts = [("Latest value", text.number(kpi.latest_value, kpi.unit))]
+    facts = [(gettext_noop("Latest value"), text.number(kpi.latest_value, kpi.unit))]
     if kpi.latest_at is not None:
-        facts.append(("Measured", text.moment(kpi.latest_at)))
+        facts.append((gettext_noop("Measured"), text.moment(kpi.latest_at)))
     # The thresholds the latest value was judged by (targets may change by period).
     for label, value in zip(
-        ("Target", "Warning at", "Critical at"), kpi.thresholds_latest, strict=True
+        (gettext_noop("Target"), gettext_noop("Warning at"), gettext_noop("Critical at")),
+        kpi.thresholds_latest,
+        strict=True,
     ):
         if value is not None:
             facts.append((label, text.number(value, kpi.unit)))
-    facts.append(("Direction", "higher is better" if kpi.direction == "up" else "lower is better"))
+    facts.append(
+        (
+            gettext_noop("Direction"),
+            "higher is better" if kpi.direction == "up" else "lower is better",
+        )
+    )
     return facts
 
 
@@ -698,7 +709,10 @@ def _kpi_health(kpi: Kpi, old: str, at: datetime) -> Draft:
             f"{kpi.name} is {text.number(kpi.latest_value, kpi.unit)}: "
             f"health went from {old.replace('_', ' ')} to {kpi.health}."
         ),
-        facts=[("Health", f"{old.replace('_', ' ')} → {kpi.health}"), *_kpi_facts(kpi)],
+        facts=[
+            (gettext_noop("Health"), f"{old.replace('_', ' ')} → {kpi.health}"),
+            *_kpi_facts(kpi),
+        ],
         numbers={**_kpi_numbers(kpi), "previous_health": old},
         occurred_at=kpi.latest_at or at,
         link=text.link("kpi", kpi.key),
@@ -728,9 +742,9 @@ def _kpi_promotion(kpi: Kpi, at: datetime) -> Draft:
             "key result of the current cycle."
         ),
         facts=[
-            ("Health", kpi.health),
-            ("Trend", kpi.trend),
-            ("Wrong-way periods", str(kpi.wrong_way_streak)),
+            (gettext_noop("Health"), kpi.health),
+            (gettext_noop("Trend"), kpi.trend),
+            (gettext_noop("Wrong-way periods"), str(kpi.wrong_way_streak)),
             *_kpi_facts(kpi),
         ],
         numbers={**_kpi_numbers(kpi), "wrong_way_streak": kpi.wrong_way_streak},
@@ -757,8 +771,8 @@ def back_to_monitoring_draft(key_result: KeyResult, kpi: Kpi, *, by: Person) -> 
             "The key result keeps its history and final value."
         ),
         facts=[
-            ("Key result", key_result.title),
-            ("Objective", objective.title),
+            (gettext_noop("Key result"), key_result.title),
+            (gettext_noop("Objective"), objective.title),
             *_kpi_facts(kpi),
         ],
         numbers={**_kpi_numbers(kpi), "healthy_streak": kpi.healthy_streak},
@@ -802,18 +816,22 @@ def checkin_draft(checkin: CheckIn, key_result: KeyResult, *, actor_id: int | No
         if key_result.kind == "milestone"
         else text.number(checkin.value, key_result.unit)
     )
-    facts = [("Value", value)]
+    facts = [(gettext_noop("Value"), value)]
     if checkin.confidence is not None:
-        facts.append(("Confidence", f"{checkin.confidence}/10"))
+        facts.append((gettext_noop("Confidence"), f"{checkin.confidence}/10"))
     if checkin.comment:
-        facts.append(("Comment", checkin.comment[:300]))
+        facts.append((gettext_noop("Comment"), checkin.comment[:300]))
     author = str(checkin.author) if checkin.author_id else "A data source"
     return Draft(
         kind=EventKind.CHECKIN_ON_OBJECTIVE,
         key=f"{EventKind.CHECKIN_ON_OBJECTIVE}:{checkin.pk}",
         title=f"Check-in on “{key_result.title}”",
         summary=f"{author} checked in on “{key_result.title}” of “{objective.title}”.",
-        facts=[*facts, ("Objective", objective.title), ("Team", objective.team.name)],
+        facts=[
+            *facts,
+            (gettext_noop("Objective"), objective.title),
+            (gettext_noop("Team"), objective.team.name),
+        ],
         numbers={"value": checkin.value, "confidence": checkin.confidence},
         occurred_at=checkin.at,
         link=link,
@@ -845,10 +863,10 @@ def aligned_draft(child: Objective, parent: Objective, *, actor_id: int | None) 
             f"“{parent.title}” ({child.cycle})."
         ),
         facts=[
-            ("Objective", child.title),
-            ("Team", child.team.name),
-            ("Aligned to", parent.title),
-            ("Cycle", str(child.cycle)),
+            (gettext_noop("Objective"), child.title),
+            (gettext_noop("Team"), child.team.name),
+            (gettext_noop("Aligned to"), parent.title),
+            (gettext_noop("Cycle"), str(child.cycle)),
         ],
         occurred_at=timezone.now(),
         link=link,
@@ -881,9 +899,9 @@ def cycle_state_draft(cycle: Cycle, *, closed: bool, actor_id: int | None) -> Dr
     now = timezone.now()
     moment = cycle.closed_at if closed and cycle.closed_at else now
     mean = sum(grades) / len(grades) if grades else None
-    facts = [("Objectives", str(len(objectives)))]
+    facts = [(gettext_noop("Objectives"), str(len(objectives)))]
     if closed:
-        facts.append(("Mean grade", text.score(mean)))
+        facts.append((gettext_noop("Mean grade"), text.score(mean)))
     return Draft(
         kind=kind,
         key=f"{kind}:{cycle.pk}:{moment.isoformat()}",

@@ -26,7 +26,7 @@ class Event(models.Model):
     dedupe_key = models.CharField(
         max_length=255,
         unique=True,
-        help_text="Deterministic identity of the event; a second insert is ignored.",
+        help_text=gettext_lazy("Deterministic identity of the event; a second insert is ignored."),
     )
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -34,7 +34,9 @@ class Event(models.Model):
     summary = models.TextField(blank=True)
     #: {"facts": [[label, value], ...], "numbers": {...}} rendered by every channel.
     data = models.JSONField(default=dict, blank=True)
-    link = models.CharField(max_length=300, blank=True, help_text="Path of the page to open.")
+    link = models.CharField(
+        max_length=300, blank=True, help_text=gettext_lazy("Path of the page to open.")
+    )
     team = models.ForeignKey(
         "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -51,7 +53,8 @@ class Event(models.Model):
         "kpis.Kpi", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     private = models.BooleanField(
-        default=False, help_text="About a private objective: only its team may be told."
+        default=False,
+        help_text=gettext_lazy("About a private objective: only its team may be told."),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -61,7 +64,8 @@ class Event(models.Model):
         related_name="+",
     )
     fanned_out = models.BooleanField(
-        default=False, help_text="Its deliveries were created (in the same transaction)."
+        default=False,
+        help_text=gettext_lazy("Its deliveries were created (in the same transaction)."),
     )
 
     class Meta:
@@ -94,10 +98,14 @@ class TeamWebhook(models.Model):
         max_length=10,
         choices=WebhookFormat,
         default=WebhookFormat.GENERIC,
-        help_text="What the receiver reads: generic JSON, Slack Block Kit or a Teams card.",
+        help_text=gettext_lazy(
+            "What the receiver reads: generic JSON, Slack Block Kit or a Teams card."
+        ),
     )
     kinds = models.JSONField(
-        default=list, blank=True, help_text="Event kinds to post; empty means every team kind."
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("Event kinds to post; empty means every team kind."),
     )
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -190,7 +198,9 @@ class Delivery(models.Model):
     send_started_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Committed just before an e-mail or webhook send; cleared when it failed.",
+        help_text=gettext_lazy(
+            "Committed just before an e-mail or webhook send; cleared when it failed."
+        ),
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -252,8 +262,10 @@ class SlackApp(models.Model):
     are); one row at most (`SlackApp.current()`), set by an organisation admin.
     """
 
-    bot_token = models.TextField(blank=True, help_text="Encrypted xoxb- bot token.")
-    signing_secret = models.TextField(blank=True, help_text="Encrypted signing secret.")
+    bot_token = models.TextField(blank=True, help_text=gettext_lazy("Encrypted xoxb- bot token."))
+    signing_secret = models.TextField(
+        blank=True, help_text=gettext_lazy("Encrypted signing secret.")
+    )
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from headway.kpis import health as kpi_core
 from headway.kpis.models import Health, Kpi
@@ -68,10 +69,10 @@ def checkin_overdue(now: datetime) -> int:
                     f"{objective.team.checkin_cadence_days} days."
                 ),
                 facts=[
-                    ("Last check-in", text.moment(last)),
-                    ("Days without", str(days)),
-                    ("Cadence", f"{objective.team.checkin_cadence_days} days"),
-                    ("Objective", objective.title),
+                    (gettext_noop("Last check-in"), text.moment(last)),
+                    (gettext_noop("Days without"), str(days)),
+                    (gettext_noop("Cadence"), f"{objective.team.checkin_cadence_days} days"),
+                    (gettext_noop("Objective"), objective.title),
                 ],
                 numbers={
                     "last_checkin_at": last.isoformat() if last else None,
@@ -133,10 +134,10 @@ def kpi_review_overdue(now: datetime) -> int:
                     f"{cadence}. Push a measurement or review its card."
                 ),
                 facts=[
-                    ("Latest value", text.number(kpi.latest_value, kpi.unit)),
-                    ("Measured", text.moment(kpi.latest_at)),
-                    ("Days without", str(days)),
-                    ("Cadence", cadence),
+                    (gettext_noop("Latest value"), text.number(kpi.latest_value, kpi.unit)),
+                    (gettext_noop("Measured"), text.moment(kpi.latest_at)),
+                    (gettext_noop("Days without"), str(days)),
+                    (gettext_noop("Cadence"), cadence),
                 ],
                 numbers={
                     "value": kpi.latest_value,
@@ -186,12 +187,12 @@ def cycle_ending(now: datetime) -> int:
                 "write the reflections before it closes."
             ),
             facts=[
-                ("Ends", f"{cycle.end:%Y-%m-%d} ({when})"),
-                ("Objectives", str(len(objectives))),
-                ("Mean score", text.score(mean)),
-                ("Key results off track", str(statuses.count("off_track"))),
-                ("Key results at risk", str(statuses.count("at_risk"))),
-                ("Key results without data", str(statuses.count("no_data"))),
+                (gettext_noop("Ends"), f"{cycle.end:%Y-%m-%d} ({when})"),
+                (gettext_noop("Objectives"), str(len(objectives))),
+                (gettext_noop("Mean score"), text.score(mean)),
+                (gettext_noop("Key results off track"), str(statuses.count("off_track"))),
+                (gettext_noop("Key results at risk"), str(statuses.count("at_risk"))),
+                (gettext_noop("Key results without data"), str(statuses.count("no_data"))),
             ],
             numbers={
                 "end": cycle.end.isoformat(),
@@ -274,9 +275,9 @@ def kpi_selection_due(now: datetime) -> int:
                     "and say why."
                 ),
                 facts=[
-                    ("Due since", text.moment(fell_due)),
-                    ("Last reviewed", text.moment(kpi.selection_reviewed_at)),
-                    ("Flag", kpi.selection_flag or "none"),
+                    (gettext_noop("Due since"), text.moment(fell_due)),
+                    (gettext_noop("Last reviewed"), text.moment(kpi.selection_reviewed_at)),
+                    (gettext_noop("Flag"), kpi.selection_flag or "none"),
                 ],
                 numbers={
                     "due_at": fell_due.isoformat(),

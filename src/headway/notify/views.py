@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from headway.notify import actions
@@ -80,7 +81,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "note": note,
             "event": note.event,
             "kind": label(note.event.kind),
-            "facts": note.event.facts[:4],
+            "facts": [(_(name), value) for name, value in note.event.facts[:4]],
         }
         for note in page.object_list
     ]
@@ -114,7 +115,15 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
     count = Notification.objects.filter(person=_person(request), read_at__isnull=True).update(
         read_at=timezone.now()
     )
-    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
+    messages.success(
+        request,
+        ngettext(
+            "Marked %(count)s notification as read.",
+            "Marked %(count)s notifications as read.",
+            count,
+        )
+        % {"count": count},
+    )
     return redirect(_back(request, reverse("notify:inbox")))
 
 
@@ -316,7 +325,11 @@ def deliveries_retry(request: HttpRequest) -> HttpResponse:
         every_failed=request.POST.get("all") == "1",
     )
     count = retried.queued
-    messages.success(request, f"{count} deliver{'ies' if count != 1 else 'y'} queued again.")
+    messages.success(
+        request,
+        ngettext("%(count)s delivery queued again.", "%(count)s deliveries queued again.", count)
+        % {"count": count},
+    )
     return redirect(f"{reverse('notify:deliveries')}?status=failed")
 
 

@@ -62,7 +62,7 @@ class Cycle(models.Model):
     key = models.SlugField(max_length=100, unique=True, help_text=KEY_HELP)
     name = models.CharField(max_length=200, blank=True)
     start = models.DateField()
-    end = models.DateField(help_text="Last day of the cycle (inclusive).")
+    end = models.DateField(help_text=gettext_lazy("Last day of the cycle (inclusive)."))
     state = models.CharField(max_length=20, choices=CycleState, default=CycleState.PLANNING)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
@@ -153,7 +153,9 @@ class Objective(models.Model):
     grade = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)]
     )
-    reflection = models.TextField(blank=True, help_text="What worked, what did not, carry over?")
+    reflection = models.TextField(
+        blank=True, help_text=gettext_lazy("What worked, what did not, carry over?")
+    )
     # Where it came from (okrs.actions.copy_objective_to_cycle): the objective it carries
     # over or was duplicated from; the review of that cycle shows what was carried.
     copied_from = models.ForeignKey(
@@ -166,7 +168,7 @@ class Objective(models.Model):
     )
     copy_kind = models.CharField(max_length=20, choices=CopyKind, blank=True, default="")
     coach_ignore = models.JSONField(
-        default=list, blank=True, help_text="Coach rule ids to silence."
+        default=list, blank=True, help_text=gettext_lazy("Coach rule ids to silence.")
     )
     coach_ignore_why = models.TextField(blank=True)
     # The language its titles were stated to be in (the `language` of the YAML file it
@@ -308,7 +310,9 @@ class KeyResult(models.Model):
     start = models.FloatField(null=True, blank=True)
     target = models.FloatField(null=True, blank=True)
     weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
-    due = models.DateField(null=True, blank=True, help_text="Defaults to the end of the cycle.")
+    due = models.DateField(
+        null=True, blank=True, help_text=gettext_lazy("Defaults to the end of the cycle.")
+    )
     position = models.PositiveSmallIntegerField(default=0)
     kpi = models.ForeignKey(
         "kpis.Kpi",
@@ -322,7 +326,9 @@ class KeyResult(models.Model):
         "kpis.Kpi",
         blank=True,
         related_name="guarded_key_results",
-        help_text="Guard rails: KPIs that must not deteriorate while this key result improves.",
+        help_text=gettext_lazy(
+            "Guard rails: KPIs that must not deteriorate while this key result improves."
+        ),
     )
     # The latest value and done state, kept in step by check-ins and KPI measurements.
     current = models.FloatField(null=True, blank=True)
@@ -401,7 +407,10 @@ class CheckIn(models.Model):
     key_result = models.ForeignKey(KeyResult, on_delete=models.CASCADE, related_name="checkins")
     at = models.DateTimeField()
     ordinal = models.PositiveSmallIntegerField(
-        default=0, help_text="Order among the check-ins of the same moment (the last is latest)."
+        default=0,
+        help_text=gettext_lazy(
+            "Order among the check-ins of the same moment (the last is latest)."
+        ),
     )
     value = models.FloatField(null=True, blank=True)
     done = models.BooleanField(null=True, blank=True)

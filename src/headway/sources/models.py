@@ -47,11 +47,15 @@ class Connection(models.Model):
     host = models.CharField(max_length=255, blank=True)
     port = models.PositiveIntegerField(null=True, blank=True)
     database = models.CharField(
-        max_length=500, blank=True, help_text="Database name; for SQLite, the file's path."
+        max_length=500,
+        blank=True,
+        help_text=gettext_lazy("Database name; for SQLite, the file's path."),
     )
     user = models.CharField(max_length=150, blank=True)
     base_url = models.URLField(
-        max_length=500, blank=True, help_text="HTTP: the address every URL of its sources is under."
+        max_length=500,
+        blank=True,
+        help_text=gettext_lazy("HTTP: the address every URL of its sources is under."),
     )
     #: Fernet token of {"password": …} or {"headers": {…}}; see `secret_values`.
     secret = models.TextField(blank=True, editable=False)
@@ -163,7 +167,9 @@ class Source(models.Model):
     schedule = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Cron expression (minute hour day month weekday); empty: the KPI's cadence.",
+        help_text=gettext_lazy(
+            "Cron expression (minute hour day month weekday); empty: the KPI's cadence."
+        ),
     )
     enabled = models.BooleanField(default=True)
     state = models.CharField(max_length=20, choices=SourceState, default=SourceState.NEW)
@@ -226,7 +232,9 @@ class SourceFetch(models.Model):
     replaced = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     worker = models.CharField(max_length=100, blank=True)
-    manual = models.BooleanField(default=False, help_text="Run by a person, not the schedule.")
+    manual = models.BooleanField(
+        default=False, help_text=gettext_lazy("Run by a person, not the schedule.")
+    )
 
     class Meta:
         ordering = ("-started_at", "-id")
@@ -258,7 +266,9 @@ class DataIncident(models.Model):
     rows = models.JSONField(default=list)
     opened_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
-    seen = models.PositiveIntegerField(default=1, help_text="Fetches that were held for it.")
+    seen = models.PositiveIntegerField(
+        default=1, help_text=gettext_lazy("Fetches that were held for it.")
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

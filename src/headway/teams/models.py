@@ -15,7 +15,9 @@ from simple_history.models import HistoricalRecords
 
 from headway.writes import reaches
 
-KEY_HELP = "Stable identifier used in URLs, the API and YAML files (letters, digits, - and _)."
+KEY_HELP = gettext_lazy(
+    "Stable identifier used in URLs, the API and YAML files (letters, digits, - and _)."
+)
 
 
 class PersonManager(BaseUserManager["Person"]):
@@ -43,7 +45,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="May use the Django admin site.")
+    is_staff = models.BooleanField(
+        default=False, help_text=gettext_lazy("May use the Django admin site.")
+    )
     date_joined = models.DateTimeField(default=timezone.now)
     # The interface language the person reads Headway and their e-mails in (a code of
     # settings.LANGUAGES); blank: the organisation's default (HEADWAY_INTERFACE_LANGUAGE).
@@ -94,7 +98,7 @@ class Team(models.Model):
     checkin_cadence_days = models.PositiveSmallIntegerField(
         default=7,
         validators=[MinValueValidator(1), MaxValueValidator(92)],
-        help_text="A key result with no check-in for longer than this is overdue.",
+        help_text=gettext_lazy("A key result with no check-in for longer than this is overdue."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

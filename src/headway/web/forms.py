@@ -7,11 +7,11 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.utils import flatatt
+from django.forms.utils import flatatt, pretty_name
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from headway.coach.rules import RULES
 from headway.kpis import schedule
@@ -79,13 +79,63 @@ QUICK_WIDGETS: dict[type[forms.Widget], type[forms.Widget]] = {
 }
 
 
+# The labels Django makes from field and model-field names, for the catalogue: NoColon words
+# them in the reader's language (tests/test_i18n.py checks the list is complete).
+AUTOMATIC_LABELS = (
+    gettext_noop("Benchmark"),
+    gettext_noop("Check-in cadence (days)"),
+    gettext_noop("Comment"),
+    gettext_noop("Critical"),
+    gettext_noop("Cycle"),
+    gettext_noop("Decision"),
+    gettext_noop("Definition"),
+    gettext_noop("Description"),
+    gettext_noop("Direction"),
+    gettext_noop("Done"),
+    gettext_noop("Due"),
+    gettext_noop("Email"),
+    gettext_noop("End"),
+    gettext_noop("Fed by KPI"),
+    gettext_noop("Guard-rail KPIs"),
+    gettext_noop("How"),
+    gettext_noop("Key"),
+    gettext_noop("Kind"),
+    gettext_noop("Name"),
+    gettext_noop("Note"),
+    gettext_noop("Owner"),
+    gettext_noop("Part of"),
+    gettext_noop("Password"),
+    gettext_noop("Person"),
+    gettext_noop("Reason"),
+    gettext_noop("Replacement"),
+    gettext_noop("Review cadence"),
+    gettext_noop("Role"),
+    gettext_noop("Start"),
+    gettext_noop("State"),
+    gettext_noop("Target"),
+    gettext_noop("Team"),
+    gettext_noop("Tier"),
+    gettext_noop("Title"),
+    gettext_noop("Type"),
+    gettext_noop("Unit"),
+    gettext_noop("Value"),
+    gettext_noop("Visibility"),
+    gettext_noop("Warning"),
+    gettext_noop("Weight"),
+    gettext_noop("Why"),
+)
+
+
 class NoColon:
-    """Labels without Django's trailing colon (the CSS sets labels apart); quick selects."""
+    """Labels without Django's trailing colon (the CSS sets labels apart); quick selects;
+    labels Django made from a field's name, in the reader's language."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():  # type: ignore[attr-defined]
+        for name, field in self.fields.items():  # type: ignore[attr-defined]
+            if field.label is None or type(field.label) is str:
+                field.label = gettext(field.label or pretty_name(name))
             quick = QUICK_WIDGETS.get(type(field.widget))
             if quick is not None:
                 field.widget.__class__ = quick
@@ -629,6 +679,7 @@ class MeasurementForm(NoColon, forms.Form):
 
 class PromoteForm(NoColon, forms.Form):
     objective = ObjectiveChoiceField(
+        label=gettext_lazy("Objective"),
         queryset=Objective.objects.none(),
         help_text=gettext_lazy("An objective of the active cycle."),
     )
@@ -731,10 +782,10 @@ class KpiReviewForm(NoColon, forms.Form):
 
     decision = forms.ChoiceField(
         choices=[
-            ("confirm", "Confirm: it is still the right KPI"),
-            ("retarget", "Retarget: change its target or thresholds"),
-            ("retire", "Retire: stop tracking it (its history is kept)"),
-            ("replace", "Replace: stop tracking it in favour of another KPI"),
+            ("confirm", gettext_lazy("Confirm: it is still the right KPI")),
+            ("retarget", gettext_lazy("Retarget: change its target or thresholds")),
+            ("retire", gettext_lazy("Retire: stop tracking it (its history is kept)")),
+            ("replace", gettext_lazy("Replace: stop tracking it in favour of another KPI")),
         ],
         widget=forms.RadioSelect,
     )

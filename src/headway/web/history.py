@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Model
 from django.forms import BaseForm
 from django.http import QueryDict
+from django.utils.translation import gettext, pgettext_lazy
 
 from headway.kpis.models import Kpi
 from headway.okrs.models import Objective
@@ -21,6 +22,12 @@ from headway.web.common import DASH, fmt_number
 # Bookkeeping columns that change with every save and say nothing to a reader.
 # Bookkeeping only: silencing the coach (coach_ignore, coach_ignore_why) stays visible.
 IGNORED = {"version", "updated_at", "created_at", "position"}
+# What happened to a record, worded in the reader's language when the page is shown.
+ACTIONS = {
+    "+": pgettext_lazy("history", "created"),
+    "~": pgettext_lazy("history", "changed"),
+    "-": pgettext_lazy("history", "deleted"),
+}
 # Foreign keys shown by name: field name -> model.
 REFERENCES: dict[str, type[Model]] = {
     "owner": Person,
@@ -96,12 +103,12 @@ def entries(groups: Iterable[tuple[str, Iterable[Any]]], limit: int = 100) -> li
     result = []
     for label, record, previous in pending:
         title = getattr(record, "title", None) or getattr(record, "name", "")
-        who = str(record.history_user) if record.history_user_id else "system"
+        who = str(record.history_user) if record.history_user_id else gettext("system")
         entry = Entry(
             when=record.history_date,
             who=who,
-            subject=label.format(title=title),
-            action={"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+            subject=gettext(label).format(title=title),
+            action=str(ACTIONS[record.history_type]),
             reason=record.history_change_reason or "",
         )
         if previous is not None and record.history_type == "~":

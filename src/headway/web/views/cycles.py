@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import REVIEW_RULES, findings_for_objectives
@@ -612,7 +613,11 @@ def _review_post(
     except ValidationError as exc:
         errors.extend(exc.messages)
         return None
-    messages.success(request, f"Saved {changed} reflection{'s' if changed != 1 else ''}.")
+    messages.success(
+        request,
+        ngettext("Saved %(changed)s reflection.", "Saved %(changed)s reflections.", changed)
+        % {"changed": changed},
+    )
     return HttpResponseRedirect(review_url)
 
 

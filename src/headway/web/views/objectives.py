@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_draft, findings_for_objective
@@ -226,9 +227,9 @@ def objective_detail(request: HttpRequest, key: str) -> HttpResponse:
     )
     changes = history.entries(
         [
-            ("Objective", objective.history.select_related("history_user")),
+            (gettext_noop("Objective"), objective.history.select_related("history_user")),
             (
-                "Key result “{title}”",
+                gettext_noop("Key result “{title}”"),
                 KeyResult.history.filter(objective_id=objective.pk).select_related("history_user"),
             ),
         ]
