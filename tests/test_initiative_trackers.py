@@ -626,3 +626,50 @@ def test_yaml_round_trip_keeps_the_following(world: Any) -> None:
     assert server_link in first
     with pytest.raises(DocumentError, match="no tracker in Headway knows this link"):
         load(elsewhere)
+
+
+# --------------------------------------------------------------------------- query budgets
+
+
+def _queries(client: Client, url: str) -> int:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.django_db
+def test_the_trackers_page_runs_a_constant_number_of_queries(world: Any) -> None:
+    client = Client()
+    client.force_login(world.admin)
+    _followed(world, "github")
+    client.get("/settings/trackers")
+    few = _queries(client, "/settings/trackers")
+    for n in range(6):
+        create_tracker(
+            by=world.admin, name=f"more-{n}", kind="gitlab", url=f"https://git{n}.example.test",
+            token="t",
+        )  # fmt: skip
+    for kind in ("gitlab", "jira"):
+        _followed(world, kind, title=f"Also {kind}")
+    assert _queries(client, "/settings/trackers") <= few
+
+
+@pytest.mark.django_db
+def test_the_objective_page_shows_followed_initiatives_in_a_constant_number_of_queries(
+    world: Any,
+) -> None:
+    client = Client()
+    client.force_login(world.member)
+    url = f"/objectives/{world.objective.key}/"
+    _followed(world, "github")
+    client.get(url)
+    few = _queries(client, url)
+    for kind in ("gitlab", "jira"):
+        _followed(world, kind, title=f"Also {kind}")
+    for n in range(4):
+        create_initiative(by=world.member, key_result=world.kr, title=f"Unlinked {n}")
+    page = client.get(url).text
+    assert page.count("status from") == 3
+    assert _queries(client, url) <= few
