@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, connections  # noqa: F401 - skipif reads it
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
