@@ -23,6 +23,14 @@ from django.utils import timezone
 from headway.database import when_unlocked
 
 
+def fetch_lease_seconds() -> float:
+    """A claim's lease for a batch of outside calls (data sources, trackers): long enough
+    for a batch of slow answers, twice the timeout plus a minute."""
+    from django.conf import settings
+
+    return 2 * float(settings.HEADWAY_SOURCE_TIMEOUT) + 60
+
+
 def new_token(worker_id: str) -> str:
     return f"{worker_id[:80]}/{uuid.uuid4().hex[:12]}"
 

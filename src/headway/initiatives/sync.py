@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Q
 
-from headway.claims import claim_rows, new_token
+from headway.claims import claim_rows, fetch_lease_seconds, new_token
 from headway.database import when_unlocked
 from headway.initiatives import actions
 from headway.initiatives.models import TrackedIssue
@@ -42,18 +42,7 @@ class SyncStats:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "claimed": self.claimed,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "failed": self.failed,
-            "lost": self.lost,
-        }
-
-
-def lease_seconds() -> float:
-    """Long enough for a batch of slow answers: twice the timeout, plus a minute."""
-    return 2 * float(settings.HEADWAY_SOURCE_TIMEOUT) + 60
+        return asdict(self)
 
 
 def due(now: datetime) -> Q:
@@ -74,7 +63,7 @@ def claim(
         due,
         token=token,
         batch=batch,
-        lease=lease if lease is not None else lease_seconds(),
+        lease=lease if lease is not None else fetch_lease_seconds(),
         select_related=("tracker", "initiative"),
     )
     return token, mine

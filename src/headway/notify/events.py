@@ -650,12 +650,13 @@ def _kpi_facts(kpi: Kpi) -> list[tuple[str, str]]:
 
 
 def _kpi_numbers(kpi: Kpi) -> dict[str, Any]:
+    target, warning, critical = kpi.thresholds_latest
     return {
         "value": kpi.latest_value,
         "measured_at": kpi.latest_at.isoformat() if kpi.latest_at else None,
-        "target": kpi.thresholds_latest[0],
-        "warning": kpi.thresholds_latest[1],
-        "critical": kpi.thresholds_latest[2],
+        "target": target,
+        "warning": warning,
+        "critical": critical,
         "unit": kpi.unit,
         "health": kpi.health,
         "trend": kpi.trend,

@@ -21,14 +21,14 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from headway.claims import claim_rows, new_token
+from headway.claims import claim_rows, fetch_lease_seconds, new_token
 from headway.database import when_unlocked
 from headway.sources import schedule as timing
 from headway.sources.actions import Collected, FetchResult, collect, store_batch
@@ -53,18 +53,7 @@ class FetchStats:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "claimed": self.claimed,
-            "stored": self.stored,
-            "failed": self.failed,
-            "held": self.held,
-            "lost": self.lost,
-        }
-
-
-def lease_seconds() -> float:
-    """Long enough for a batch of slow fetches: twice the timeout, plus a minute."""
-    return 2 * float(settings.HEADWAY_SOURCE_TIMEOUT) + 60
+        return asdict(self)
 
 
 def due(now: datetime) -> Q:
@@ -83,7 +72,7 @@ def claim(
         due,
         token=token,
         batch=batch,
-        lease=lease if lease is not None else lease_seconds(),
+        lease=lease if lease is not None else fetch_lease_seconds(),
         stamp={"claimed_slot": F("due_slot")},
         select_related=("kpi", "connection"),
     )
