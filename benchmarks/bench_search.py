@@ -64,7 +64,7 @@ def main() -> None:
     settle_heap()
     searches = {
         "a word in a third of the check-ins": "week",
-        "a rare word (one person's name)": someone.name.split()[-1],
+        "a person's last name (shared by many)": someone.name.split()[-1],
         "two words of an objective's title": " ".join(objective.title.split()[1:3]),
         "a team's name": membership.team.name,
         "two letters (prefix of many words)": "re",
