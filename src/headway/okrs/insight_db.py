@@ -27,7 +27,7 @@ from django.utils import formats
 from django.utils.translation import gettext, gettext_noop
 
 from headway.kpis import health
-from headway.kpis.models import Measurement
+from headway.kpis.queries import latest_of_periods
 from headway.okrs import insight, scoring
 from headway.okrs.models import CheckIn, Cycle, CycleState, KeyResult, Objective
 from headway.okrs.tree import attach_key_results, core_cycle, load_points
@@ -286,7 +286,7 @@ def _achieved(cycle: Cycle, kr: KeyResult) -> bool:
 
 
 def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMoveRow]:
-    """Key result id → "did it move the KPI?" for the KPI-linked ones (1 query).
+    """Key result id → "did it move the KPI?" for the KPI-linked ones (a query per cadence).
 
     The KPI's review periods (its cadence; weekly without one) over its trend window before
     the cycle's start and up to the cycle's end are tested for a change at the start. The
@@ -302,16 +302,19 @@ def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMo
         for kr in linked
         if kr.kpi is not None
     }
-    # Only the trend window before the start is tested: a year of weeks, two of months...
-    days = max(health.CADENCE_DAYS[c] * (health.TREND_WINDOW[c] + 1) for c in cadences.values())
-    since = window.starts_at - timedelta(days=days)
-    series: dict[int, list[health.Point]] = defaultdict(list)
-    for kpi_id, at, value in (
-        Measurement.objects.filter(kpi_id__in=set(cadences), at__gte=since, at__lt=window.ends_at)
-        .order_by("kpi_id", "at", "id")
-        .values_list("kpi_id", "at", "value")
-    ):
-        series[kpi_id].append(health.Point(at, value))
+    # Only the trend window before the start is tested: a year of weeks, two years of
+    # months, three of quarters, each KPI its own; the database keeps each period's latest.
+    series = latest_of_periods(
+        {
+            kpi_id: (
+                cadence,
+                window.starts_at
+                - timedelta(days=health.CADENCE_DAYS[cadence] * (health.TREND_WINDOW[cadence] + 1)),
+            )
+            for kpi_id, cadence in cadences.items()
+        },
+        window.ends_at,
+    )
     result = {}
     for kr in linked:
         kpi_id = kr.kpi_id or 0
