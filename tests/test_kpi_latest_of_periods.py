@@ -87,8 +87,10 @@ def test_latest_of_periods_sends_one_row_a_period(org: Any) -> None:
     )
     got = latest_of_periods({kpi.pk: ("quarterly", start)}, start + timedelta(days=1096))[kpi.pk]
     assert len(got) == 36
-    assert got[0].at == datetime(2024, 1, 31, 12, tzinfo=UTC) and got[0].value == 30
+    assert got[0].at == datetime(2024, 1, 31, 12, tzinfo=UTC)
+    assert got[0].value == 30
     assert got[-1].value == 1095
     weekly = latest_of_periods({kpi.pk: ("weekly", start)}, start + timedelta(days=28))[kpi.pk]
     # 2024-01-01 is a Monday: four whole ISO weeks, each ending on its Sunday.
-    assert [p.at.weekday() for p in weekly] == [6, 6, 6, 6] and len(weekly) == 4
+    assert [p.at.weekday() for p in weekly] == [6, 6, 6, 6]
+    assert len(weekly) == 4

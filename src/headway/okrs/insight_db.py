@@ -297,8 +297,8 @@ def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMo
     if not linked:
         return {}
     window = core_cycle(cycle)
-    cadences = {
-        kr.kpi_id: (kr.kpi.cadence if kr.kpi.cadence in health.CADENCES else "weekly")
+    cadences: dict[int, str] = {
+        kr.kpi.pk: (kr.kpi.cadence if kr.kpi.cadence in health.CADENCES else "weekly")
         for kr in linked
         if kr.kpi is not None
     }
