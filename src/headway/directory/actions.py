@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from headway.directory import groups as group_sync
 from headway.directory import providers
@@ -45,7 +46,7 @@ PROVIDER_FIELDS = (
 
 def why_not_manage_sign_in(access: Access) -> str | None:
     """Sign-in providers and group mappings: organisation admins only."""
-    return None if access.can_manage() else "Only admins may change how people sign in."
+    return None if access.can_manage() else _("Only admins may change how people sign in.")
 
 
 def _require_admin(by: Person) -> None:
@@ -64,7 +65,7 @@ def save_provider(
     """Create (provider None) or change a sign-in provider; an empty `secret` keeps the old."""
     _require_admin(by)
     if kind not in ProviderKind.values:
-        raise ValidationError({"kind": f"No kind {kind!r}."})
+        raise ValidationError({"kind": _("No kind %(kind)s.") % {"kind": repr(kind)}})
     row = provider if provider is not None else SignInProvider(kind=kind)
     for name in PROVIDER_FIELDS:
         if name in data:
@@ -74,19 +75,21 @@ def save_provider(
         row.set_secret(secret)
     errors: dict[str, str] = {}
     if row.key in {config.key for config in providers.environment_providers()}:
-        errors["key"] = f"The environment (HEADWAY_SSO_PROVIDERS) already defines {row.key!r}."
+        errors["key"] = _("The environment (HEADWAY_SSO_PROVIDERS) already defines %(key)s.") % {
+            "key": repr(row.key)
+        }
     if kind == ProviderKind.OIDC:
         for name in ("issuer", "client_id"):
             if not getattr(row, name):
-                errors[name] = "Required for OpenID Connect."
+                errors[name] = _("Required for OpenID Connect.")
         if not row.has_secret:
-            errors["client_secret"] = "Required for OpenID Connect."
+            errors["client_secret"] = _("Required for OpenID Connect.")
     elif not row.idp_metadata_url:
         for name in ("idp_entity_id", "idp_sso_url", "idp_certificate"):
             if not getattr(row, name):
-                errors[name] = "Required unless the metadata URL is given."
+                errors[name] = _("Required unless the metadata URL is given.")
         if row.idp_certificate and "BEGIN CERTIFICATE" not in row.idp_certificate:
-            errors["idp_certificate"] = "Paste the certificate in PEM form (BEGIN CERTIFICATE…)."
+            errors["idp_certificate"] = _("Paste the certificate in PEM form (BEGIN CERTIFICATE…).")
     if errors:
         raise ValidationError(errors)
     row.full_clean(exclude=["client_secret_encrypted"])
@@ -127,9 +130,9 @@ def add_group_mapping(*, by: Person, group: str, team: Team, role: str) -> Group
     group = group.strip()
     errors = {}
     if not group:
-        errors["group"] = "Name the group as the provider sends it."
+        errors["group"] = _("Name the group as the provider sends it.")
     if role not in Role.values:
-        errors["role"] = f"No role {role!r}."
+        errors["role"] = _("No role %(role)s.") % {"role": repr(role)}
     if GroupMapping.objects.filter(group__iexact=group, team=team).exists():
         errors["group"] = f"{group} is already mapped to {team}."
     if errors:

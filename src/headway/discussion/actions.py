@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headway.discussion.mentions import handles, resolve
 from headway.discussion.models import Comment
@@ -32,9 +33,11 @@ MAX_BODY = 10_000
 def _clean_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
-        raise ValidationError({"body": "Write something first."})
+        raise ValidationError({"body": _("Write something first.")})
     if len(body) > MAX_BODY:
-        raise ValidationError({"body": f"At most {MAX_BODY:,} characters."})
+        raise ValidationError(
+            {"body": _("At most %(max_body)s characters.") % {"max_body": format(MAX_BODY, ",")}}
+        )
     return body
 
 
@@ -59,7 +62,7 @@ def why_not_discuss(access: Access, target: Target) -> str | None:
     """Everyone who may see a thing may discuss it (PRODUCT.md: permissions as for seeing)."""
     if target.visible_to(access):
         return None
-    return "You cannot see this, so not discuss it."
+    return _("You cannot see this, so not discuss it.")
 
 
 @transaction.atomic
@@ -79,7 +82,7 @@ def add_comment(*, by: Person, target: Target, body: str) -> Comment:
 def why_not_edit_comment(by: Person, comment: Comment) -> str | None:
     if by.pk is not None and comment.author_id == by.pk:
         return None
-    return "Only its author may edit a comment."
+    return _("Only its author may edit a comment.")
 
 
 @transaction.atomic
@@ -92,7 +95,7 @@ def edit_comment(*, by: Person, comment: Comment, body: str, seen_version: int |
     refuse(why_not_edit_comment(by, comment))
     if seen_version is not None and seen_version != comment.version:
         raise ValidationError(
-            "Someone changed this comment since you opened it; reload to see the new text."
+            _("Someone changed this comment since you opened it; reload to see the new text.")
         )
     body = _clean_body(body)
     if body == comment.body:
@@ -117,7 +120,7 @@ def why_not_delete_comment(
         return None
     if (access if access is not None else Access.for_person(by)).is_admin:
         return None
-    return "Only its author or an admin may delete a comment."
+    return _("Only its author or an admin may delete a comment.")
 
 
 @transaction.atomic

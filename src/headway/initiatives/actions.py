@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headway import secrets
 from headway.initiatives import notices, trackers
@@ -43,7 +44,7 @@ FIELDS = frozenset({"title", "owner", "status", "due", "link", "position"})
 def why_not_plan_work(access: Access, key_result: KeyResult) -> str | None:
     if access.can_check_in(key_result):
         return None
-    return "Only members of the team and the key result's owners may plan its initiatives."
+    return _("Only members of the team and the key result's owners may plan its initiatives.")
 
 
 def why_not_edit_initiative(access: Access, initiative: Initiative) -> str | None:
@@ -51,7 +52,7 @@ def why_not_edit_initiative(access: Access, initiative: Initiative) -> str | Non
         return None
     if access.person_id is not None and initiative.owner_id == access.person_id:
         return None
-    return "Only the team, the key result's owners and the initiative's owner may change it."
+    return _("Only the team, the key result's owners and the initiative's owner may change it.")
 
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         try:
             fields["due"] = date.fromisoformat(str(due)) if str(due).strip() else None
         except ValueError:
-            raise ValidationError({"due": "Give the due date as YYYY-MM-DD."}) from None
+            raise ValidationError({"due": _("Give the due date as YYYY-MM-DD.")}) from None
     return fields
 
 
@@ -181,7 +182,7 @@ NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 def why_not_manage_trackers(access: Access) -> str | None:
     """Trackers hold tokens: organisation admins only (as data-source connections)."""
-    return None if access.can_manage_connections() else "Only admins may manage trackers."
+    return None if access.can_manage_connections() else _("Only admins may manage trackers.")
 
 
 def _check_url(value: str, field: str, *, required: bool) -> str:
@@ -190,11 +191,11 @@ def _check_url(value: str, field: str, *, required: bool) -> str:
     value = (value or "").strip().rstrip("/")
     if not value:
         if required:
-            raise ValidationError({field: "Enter the address (https://…)."})
+            raise ValidationError({field: _("Enter the address (https://…).")})
         return ""
     problem = check_url(value, relative_ok=False)
     if problem:
-        raise ValidationError({field: f"The address {problem}."})
+        raise ValidationError({field: _("The address %(problem)s.") % {"problem": problem}})
     return value
 
 
@@ -213,11 +214,15 @@ def create_tracker(
     refuse(why_not_manage_trackers(Access.for_person(by)))
     name = (name or "").strip()
     if not NAME.match(name):
-        raise ValidationError({"name": "Use letters, digits, - and _ (at most 100)."})
+        raise ValidationError({"name": _("Use letters, digits, - and _ (at most 100).")})
     if kind not in trackers.TRACKERS:
-        raise ValidationError({"kind": f"Choose one of {', '.join(trackers.TRACKERS)}."})
+        raise ValidationError(
+            {"kind": _("Choose one of %(names)s.") % {"names": ", ".join(trackers.TRACKERS)}}
+        )
     if Tracker.objects.filter(name=name).exists():
-        raise ValidationError({"name": f"A tracker named {name!r} exists already."})
+        raise ValidationError(
+            {"name": _("A tracker named %(name)s exists already.") % {"name": repr(name)}}
+        )
     tracker = Tracker(
         name=name,
         kind=kind,
@@ -286,13 +291,15 @@ def follow_tracker(*, by: Person, initiative: Initiative) -> TrackedIssue:
     refuse(why_not_edit_initiative(Access.for_person(by), initiative))
     initiative.key_result.objective.cycle.refuse_if_closed()
     if not initiative.link:
-        raise ValidationError({"link": "Give the initiative a link to a tracker issue first."})
+        raise ValidationError({"link": _("Give the initiative a link to a tracker issue first.")})
     matched = match_tracker(initiative.link)
     if matched is None:
         raise ValidationError(
             {
-                "link": "No tracker is set up for this link (GitHub …/issues/N, GitLab "
-                "…/-/issues/N, Jira …/browse/KEY-N): an admin adds one on the Trackers page."
+                "link": _(
+                    "No tracker is set up for this link (GitHub …/issues/N, GitLab …/-/issues/N, "
+                    "Jira …/browse/KEY-N): an admin adds one on the Trackers page."
+                )
             }
         )
     tracker, issue = matched
@@ -335,7 +342,7 @@ def unfollow_tracker(*, by: Person, initiative: Initiative) -> bool:
     """Stop taking the status from the tracker (as editing it); the status stays."""
     initiative = _locked(initiative)
     refuse(why_not_edit_initiative(Access.for_person(by), initiative))
-    deleted, _ = TrackedIssue.objects.filter(initiative=initiative).delete()
+    deleted, _kinds = TrackedIssue.objects.filter(initiative=initiative).delete()
     return bool(deleted)
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
 from headway.keys import free_key
 from headway.kpis import bulk, incremental, selection
@@ -37,33 +38,35 @@ def why_not_add_kpi(access: Access, teams: Iterable[Team]) -> str | None:
     teams = list(teams)
     if any(access.can_create_in(team.pk) for team in teams):
         return None
-    return f"Only members of {teams[0] if len(teams) == 1 else 'a team'} may add its KPIs."
+    if len(teams) == 1:
+        return _("Only members of %(team)s may add its KPIs.") % {"team": teams[0]}
+    return _("Only members of a team may add its KPIs.")
 
 
 def why_not_edit_kpi(access: Access, kpi: Kpi) -> str | None:
     if access.can_edit_kpi(kpi):
         return None
-    return "Only leads of the team and the owner may edit this KPI."
+    return _("Only leads of the team and the owner may edit this KPI.")
 
 
 def why_not_move_kpi(access: Access, team: Team) -> str | None:
     if access.at_least(team.pk, "lead"):
         return None
-    return f"Only leads of {team} may move a KPI there."
+    return _("Only leads of %(team)s may move a KPI there.") % {"team": team}
 
 
 def why_not_promote(access: Access, team_ids: Iterable[int]) -> str | None:
     """Leads and admins of the objective's team; `team_ids` are the candidates' teams."""
     if any(access.can_steer(team_id) for team_id in team_ids):
         return None
-    return "Only leads and admins of the objective's team may promote a KPI."
+    return _("Only leads and admins of the objective's team may promote a KPI.")
 
 
 def why_not_return_to_monitoring(access: Access, key_result: KeyResult) -> str | None:
     """Handing a KPI back to monitoring steers the objective: its team's leads and admins."""
     if access.can_steer(key_result.objective.team_id):
         return None
-    return "Only leads and admins of the objective's team may send a KPI back to monitoring."
+    return _("Only leads and admins of the objective's team may send a KPI back to monitoring.")
 
 
 def why_not_push(access: Access, kpi: Kpi) -> str | None:
@@ -71,7 +74,7 @@ def why_not_push(access: Access, kpi: Kpi) -> str | None:
         return f"{_retired_refusal(kpi)}."
     if access.can_push_measurements(kpi):
         return None
-    return "Only members of the team and the owner may push measurements of this KPI."
+    return _("Only members of the team and the owner may push measurements of this KPI.")
 
 
 # Larger magnitudes are almost surely unit or parsing mistakes, and lose integer precision.
@@ -535,7 +538,9 @@ def promote_kpi(
     refuse(why_not_promote(access, [objective.team_id]))
     if not access.can_see_objective(objective):
         # A private objective the person may not see is not there for them.
-        raise ValidationError({"objective": f"No objective {objective.key!r}."})
+        raise ValidationError(
+            {"objective": _("No objective %(key)s.") % {"key": repr(objective.key)}}
+        )
     errors: dict[str, str] = {}
     if objective.cycle.state != CycleState.ACTIVE:
         errors["objective"] = f"“{objective}” is not in the active cycle."
@@ -547,7 +552,7 @@ def promote_kpi(
     if target is None:
         errors["target"] = f"“{kpi}” has no target: give one."
     elif not math.isfinite(target):
-        errors["target"] = "Enter a finite number."
+        errors["target"] = _("Enter a finite number.")
     if KeyResult.objects.filter(objective=objective, kpi=kpi).exists():
         errors["kpi"] = f"“{objective}” already has a key result linked to “{kpi}”."
     if errors:
@@ -599,7 +604,7 @@ def return_to_monitoring(*, by: Person, key_result: KeyResult, version: Seen = N
     check_version(key_result.version, version)
     kpi = key_result.kpi
     if kpi is None:
-        raise ValidationError("This key result is not fed by a KPI.")
+        raise ValidationError(_("This key result is not fed by a KPI."))
     if not achieved_while_healthy([key_result]):
         raise ValidationError(
             f"“{key_result}” cannot go back to monitoring yet: it must be achieved while "
@@ -639,7 +644,7 @@ def why_not_review_kpi(access: Access, kpi: Kpi) -> str | None:
         return f"{kpi.name} was retired on {kpi.retired_at:%Y-%m-%d}; it has no more reviews."
     if access.can_edit_kpi(kpi):
         return None
-    return "Only leads of the team and the owner may review this KPI."
+    return _("Only leads of the team and the owner may review this KPI.")
 
 
 @dataclass
@@ -692,23 +697,25 @@ def review_kpi(
     errors: dict[str, str] = {}
     reason = (reason or "").strip()
     if not reason:
-        errors["reason"] = "Say why: the reason is kept with the review."
+        errors["reason"] = _("Say why: the reason is kept with the review.")
     if decision not in selection.DECISIONS:
-        errors["decision"] = f"Choose one of: {', '.join(selection.DECISIONS)}."
+        errors["decision"] = _("Choose one of: %(names)s.") % {
+            "names": ", ".join(selection.DECISIONS)
+        }
     moved = real_changes(kpi, changes) if decision == "retarget" else {}
     if decision == "retarget" and not moved:
-        errors["target"] = "A retarget changes the target or a threshold; none was changed."
+        errors["target"] = _("A retarget changes the target or a threshold; none was changed.")
     if decision != "retarget" and changes:
-        errors["decision"] = "Only a retarget changes the target or the thresholds."
+        errors["decision"] = _("Only a retarget changes the target or the thresholds.")
     if decision == "replace":
         if replacement is None:
-            errors["replacement"] = "Name the KPI that replaces this one."
+            errors["replacement"] = _("Name the KPI that replaces this one.")
         elif replacement.pk == kpi.pk:
-            errors["replacement"] = "A KPI cannot replace itself."
+            errors["replacement"] = _("A KPI cannot replace itself.")
         elif replacement.retired_at is not None:
             errors["replacement"] = f"{replacement.name} is retired itself."
     elif replacement is not None:
-        errors["replacement"] = "Only a replacement names another KPI."
+        errors["replacement"] = _("Only a replacement names another KPI.")
     if errors:
         raise ValidationError(errors)
     now = timezone.now()

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headway import secrets
 from headway.notify.delivery import retry_now
@@ -36,7 +37,7 @@ WEB_SCHEMES = URLValidator(schemes=["http", "https"])
 def why_not_configure_slack(access: Access) -> str | None:
     if access.can_manage():
         return None
-    return "Only organisation admins set up the Slack app."
+    return _("Only organisation admins set up the Slack app.")
 
 
 @transaction.atomic
@@ -56,14 +57,14 @@ def why_not_manage_team_webhooks(access: Access, team: Team) -> str | None:
     """A team's webhooks post its news to a channel: its leads (and admins) choose them."""
     if access.can_steer(team.pk):
         return None
-    return "Only leads and admins of the team manage its webhooks."
+    return _("Only leads and admins of the team manage its webhooks.")
 
 
 def why_not_see_deliveries(access: Access) -> str | None:
     """Deliveries, the outbox and invitations carry addresses and set-password links."""
     if access.can_manage():
         return None
-    return "Only organisation admins see deliveries."
+    return _("Only organisation admins see deliveries.")
 
 
 def _url_problem(url: str) -> str | None:
@@ -82,18 +83,22 @@ def _webhook_fields(name: str, url: str, fmt: str, kinds: Sequence[str]) -> dict
     name = name.strip()
     url = url.strip()
     if not name:
-        errors["name"] = ["Give the webhook a name (where it posts, e.g. “#depot-news”)."]
+        errors["name"] = [_("Give the webhook a name (where it posts, e.g. “#depot-news”).")]
     elif len(name) > TeamWebhook._meta.get_field("name").max_length:  # type: ignore[operator]
-        errors["name"] = ["A webhook's name has at most 100 characters."]
+        errors["name"] = [_("A webhook's name has at most 100 characters.")]
     if not url:
-        errors["url"] = ["Paste the incoming-webhook URL the receiving service gave you."]
+        errors["url"] = [_("Paste the incoming-webhook URL the receiving service gave you.")]
     elif problem := _url_problem(url):
         errors["url"] = [problem]
     if fmt and fmt not in WebhookFormat.values:
-        errors["format"] = [f"Choose one of the formats: {', '.join(WebhookFormat.values)}."]
+        errors["format"] = [
+            _("Choose one of the formats: %(names)s.") % {"names": ", ".join(WebhookFormat.values)}
+        ]
     unknown = sorted(set(kinds) - set(TEAM_KINDS))
     if unknown:
-        errors["kinds"] = [f"Not an event a team webhook posts: {', '.join(unknown)}."]
+        errors["kinds"] = [
+            _("Not an event a team webhook posts: %(names)s.") % {"names": ", ".join(unknown)}
+        ]
     if errors:
         raise ValidationError(errors)
     return {
@@ -172,7 +177,9 @@ def save_preferences(
     """
     unknown = sorted(set(choices) - set(KINDS))
     if unknown:
-        raise ValidationError(f"Not a kind of notification: {', '.join(unknown)}.")
+        raise ValidationError(
+            _("Not a kind of notification: %(names)s.") % {"names": ", ".join(unknown)}
+        )
     url = webhook_url.strip()
     if url and (problem := _url_problem(url)):
         raise ValidationError({"webhook_url": [problem]})
@@ -181,7 +188,7 @@ def save_preferences(
         if choice.slack is not None:
             defaults["slack"] = choice.slack
         Preference.objects.update_or_create(person=by, kind=kind, defaults=defaults)
-    hook, _ = PersonalWebhook.objects.update_or_create(
+    hook, _created = PersonalWebhook.objects.update_or_create(
         person=by, defaults={"url": url, "format": guess_format(url)}
     )
     return hook

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headway.keys import free_key
 from headway.kpis.models import Kpi
@@ -46,50 +47,52 @@ def why_not_create_objective(access: Access, teams: Iterable[Team]) -> str | Non
     teams = list(teams)
     if any(access.can_create_in(team.pk) for team in teams):
         return None
-    return f"Only members of {teams[0] if len(teams) == 1 else 'a team'} may create its objectives."
+    if len(teams) == 1:
+        return _("Only members of %(team)s may create its objectives.") % {"team": teams[0]}
+    return _("Only members of a team may create its objectives.")
 
 
 def why_not_align(access: Access, team_id: int) -> str | None:
     if access.can_steer(team_id):
         return None
-    return "Only leads and admins of the team may align an objective."
+    return _("Only leads and admins of the team may align an objective.")
 
 
 def why_not_edit_objective(access: Access, objective: Objective) -> str | None:
     """Text, owner, type, visibility and reflection: leads of the team and the owner."""
     if access.can_edit_objective(objective):
         return None
-    return "Only leads of the team and the owner may edit this objective."
+    return _("Only leads of the team and the owner may edit this objective.")
 
 
 def why_not_delete_objective(access: Access, objective: Objective) -> str | None:
     if access.can_edit_objective(objective):
         return None
-    return "Only leads of the team and the owner may delete this objective."
+    return _("Only leads of the team and the owner may delete this objective.")
 
 
 def why_not_add_key_result(access: Access, objective: Objective) -> str | None:
     if access.can_create_in(objective.team_id) or access.can_edit_objective(objective):
         return None
-    return "Only members of the team and the objective's owner may add key results."
+    return _("Only members of the team and the objective's owner may add key results.")
 
 
 def why_not_edit_key_result(access: Access, key_result: KeyResult) -> str | None:
     if access.can_edit_key_result(key_result):
         return None
-    return "Only leads of the team and the owners may edit this key result."
+    return _("Only leads of the team and the owners may edit this key result.")
 
 
 def why_not_delete_key_result(access: Access, key_result: KeyResult) -> str | None:
     if access.can_edit_objective(key_result.objective):
         return None
-    return "Only leads of the team and the objective's owner may delete its key results."
+    return _("Only leads of the team and the objective's owner may delete its key results.")
 
 
 def why_not_check_in(access: Access, key_result: KeyResult) -> str | None:
     if access.can_check_in(key_result):
         return None
-    return "Only the team's members, the owners and the owner's contributing team may check in."
+    return _("Only the team's members, the owners and the owner's contributing team may check in.")
 
 
 def why_computed(key_result: KeyResult) -> str | None:
@@ -116,45 +119,45 @@ def why_not_check_in_for_team(
     """The team's check-in page: its members, and whoever may check in on one of them."""
     if access.at_least(team.pk, "member") or any(access.can_check_in(k) for k in key_results):
         return None
-    return "Only members of the team and key-result owners may check in."
+    return _("Only members of the team and key-result owners may check in.")
 
 
 def why_not_recalibrate(access: Access, key_result: KeyResult) -> str | None:
     if access.can_steer(key_result.objective.team_id):
         return None
-    return "Only leads and admins of the team may recalibrate a key result."
+    return _("Only leads and admins of the team may recalibrate a key result.")
 
 
 def why_not_manage_cycles(access: Access) -> str | None:
-    return None if access.can_manage() else "Only admins may manage cycles."
+    return None if access.can_manage() else _("Only admins may manage cycles.")
 
 
 def why_not_close(access: Access) -> str | None:
-    return None if access.can_manage() else "Only admins may close a cycle."
+    return None if access.can_manage() else _("Only admins may close a cycle.")
 
 
 def why_not_reopen(access: Access) -> str | None:
-    return None if access.can_manage() else "Only admins may reopen a cycle."
+    return None if access.can_manage() else _("Only admins may reopen a cycle.")
 
 
 def why_not_write_reflections(access: Access, objectives: Iterable[Objective]) -> str | None:
     """The cycle review's reflections: whoever may edit one of `objectives`."""
     if any(access.can_edit_objective(objective) for objective in objectives):
         return None
-    return "You may not write any reflection in this cycle."
+    return _("You may not write any reflection in this cycle.")
 
 
 def why_not_carry_over(access: Access, objective: Objective) -> str | None:
     if access.can_create_in(objective.team_id):
         return None
-    return "Only members of the team may carry its objectives over."
+    return _("Only members of the team may carry its objectives over.")
 
 
 def _finite(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError({field: "Enter a number."})
+        raise ValidationError({field: _("Enter a number.")})
     if not math.isfinite(value):
-        raise ValidationError({field: "Enter a finite number (not NaN or infinity)."})
+        raise ValidationError({field: _("Enter a finite number (not NaN or infinity).")})
     return float(value)
 
 
@@ -217,11 +220,11 @@ def record_checkin(
     errors: dict[str, str] = {}
     if key_result.kind == KeyResultKind.MILESTONE:
         if done is None:
-            errors["done"] = "Say whether the milestone is done."
+            errors["done"] = _("Say whether the milestone is done.")
         value = None
     else:
         if value is None:
-            errors["value"] = "Enter the current value."
+            errors["value"] = _("Enter the current value.")
         else:
             try:
                 value = _finite(value, "value")
@@ -231,7 +234,7 @@ def record_checkin(
     if confidence is not None and (
         isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 10
     ):
-        errors["confidence"] = "Confidence is a whole number from 0 to 10."
+        errors["confidence"] = _("Confidence is a whole number from 0 to 10.")
     now = timezone.now()
     at, at_error = _checkin_moment(at or now, now)
     if at_error:
@@ -296,11 +299,11 @@ def recalibrate_key_result(
     key_result.objective.cycle.refuse_if_closed()
     errors: dict[str, str] = {}
     if not reason or not reason.strip():
-        errors["reason"] = "Say why the key result is recalibrated; it is kept in the history."
+        errors["reason"] = _("Say why the key result is recalibrated; it is kept in the history.")
     changes: dict[str, object] = {}
     if title is not None:
         if not title.strip():
-            errors["title"] = "The title cannot be blank."
+            errors["title"] = _("The title cannot be blank.")
         elif title.strip() != key_result.title:
             changes["title"] = title.strip()
     for field, raw in (("start", start), ("target", target)):
@@ -314,7 +317,7 @@ def recalibrate_key_result(
         if number != getattr(key_result, field):
             changes[field] = number
     if not errors and not changes:
-        errors["__all__"] = "Nothing changes: give a new title, start or target."
+        errors["__all__"] = _("Nothing changes: give a new title, start or target.")
     if errors:
         raise ValidationError(errors)
     for field, new in changes.items():
@@ -330,7 +333,7 @@ def recalibrate_key_result(
 def _check_alignment(objective: Objective, parent: Objective) -> None:
     """Refuse a parent that is the objective itself, in a cycle not spanning it, or below it."""
     if objective.pk is not None and parent.pk == objective.pk:
-        raise ValidationError({"parent": "An objective cannot align to itself."})
+        raise ValidationError({"parent": _("An objective cannot align to itself.")})
     if parent.cycle_id != objective.cycle_id and not parent.cycle.contains(objective.cycle):
         raise ValidationError(
             {
@@ -350,7 +353,7 @@ def _check_alignment(objective: Objective, parent: Objective) -> None:
 def _refuse_hidden_parent(parent: Objective, access: Access, field: str = "parent") -> None:
     """A private objective the person may not see is not there for them (as in a lookup)."""
     if not access.can_see_objective(parent):
-        raise ValidationError({field: f"No objective {parent.key!r}."})
+        raise ValidationError({field: _("No objective %(key)s.") % {"key": repr(parent.key)}})
 
 
 # What create_objective and update_objective accept besides the cycle, team and parent.
@@ -661,7 +664,11 @@ OPEN_STATES = frozenset({CycleState.PLANNING, CycleState.ACTIVE})
 def _check_state(cycle: Cycle) -> None:
     if cycle.state not in OPEN_STATES:
         raise ValidationError(
-            {"state": "A cycle is planning or active; close it from its review, which grades it."}
+            {
+                "state": _(
+                    "A cycle is planning or active; close it from its review, which grades it."
+                )
+            }
         )
 
 
@@ -713,7 +720,7 @@ def preview_close(
     """
     refuse(why_not_close(Access.for_person(by)))
     if cycle.is_closed:
-        raise ValidationError(f"The cycle {cycle} is already closed.")
+        raise ValidationError(_("The cycle %(cycle)s is already closed.") % {"cycle": cycle})
     tree = stored.cycle_tree(cycle, at=timezone.now())
     _check_reflections(cycle, tree, _stripped(reflections))
     return ClosePreview(
@@ -731,7 +738,12 @@ def _check_reflections(cycle: Cycle, tree: Any, reflections: Mapping[str, str]) 
     """Every committed objective graded below 1.0 needs a reflection: all missing named."""
     unknown = sorted(set(reflections) - {o.key for o in tree.objectives})
     if unknown:
-        raise ValidationError({"reflections": f"Not objectives of {cycle}: {', '.join(unknown)}."})
+        raise ValidationError(
+            {
+                "reflections": _("Not objectives of %(cycle)s: %(names)s.")
+                % {"cycle": cycle, "names": ", ".join(unknown)}
+            }
+        )
     missing = []
     for objective in tree.objectives:
         score = tree.objective_result(objective).score
@@ -741,8 +753,11 @@ def _check_reflections(cycle: Cycle, tree: Any, reflections: Mapping[str, str]) 
     if missing:
         raise ValidationError(
             {
-                "reflections": "Committed objectives graded below 1.0 need a reflection "
-                "(what worked, what did not, carry over or drop): " + "; ".join(missing)
+                "reflections": _(
+                    "Committed objectives graded below 1.0 need a reflection (what worked, what "
+                    "did not, carry over or drop): "
+                )
+                + "; ".join(missing)
             }
         )
 
@@ -784,7 +799,8 @@ def update_cycle(*, by: Person, cycle: Cycle, **changes: Any) -> Cycle:
         return cycle
     if cycle.is_closed and set(moved) - {"name"}:
         raise ValidationError(
-            f"The cycle {cycle} is closed: reopen it before changing its dates or state."
+            _("The cycle %(cycle)s is closed: reopen it before changing its dates or state.")
+            % {"cycle": cycle}
         )
     for name, value in moved.items():
         setattr(cycle, name, value)
@@ -815,7 +831,7 @@ def close_cycle(
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     refuse(why_not_close(Access.for_person(by)))
     if cycle.is_closed:
-        raise ValidationError(f"The cycle {cycle} is already closed.")
+        raise ValidationError(_("The cycle %(cycle)s is already closed.") % {"cycle": cycle})
     at = at or timezone.now()
     tree = stored.cycle_tree(cycle, at=at)
     typed = _stripped(reflections)
@@ -867,7 +883,9 @@ def write_reflections(*, by: Person, cycle: Cycle, reflections: Mapping[str, str
         refuse(why_not_write_reflections(access, Objective.objects.filter(cycle=cycle)))
     for key in reflections:
         if key not in objectives:
-            raise ValidationError(f"No objective {key!r} in {cycle}.")
+            raise ValidationError(
+                _("No objective %(key)s in %(cycle)s.") % {"key": repr(key), "cycle": cycle}
+            )
         refuse(why_not_edit_objective(access, objectives[key]))
     cycle.refuse_if_closed()
     changed = 0
@@ -887,7 +905,7 @@ def reopen_cycle(*, cycle: Cycle, by: Person) -> Cycle:
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     refuse(why_not_reopen(Access.for_person(by)))
     if not cycle.is_closed:
-        raise ValidationError(f"The cycle {cycle} is not closed.")
+        raise ValidationError(_("The cycle %(cycle)s is not closed.") % {"cycle": cycle})
     cycle.state = CycleState.ACTIVE
     _check_active_spans(cycle)
     cycle.closed_at = None
@@ -921,7 +939,7 @@ def copy_objective_to_cycle(
     refuse(why_not_carry_over(Access.for_person(by), objective))
     cycle.refuse_if_closed()
     if cycle.pk == objective.cycle_id and not as_template:
-        raise ValidationError({"cycle": "Pick another cycle than the objective's own."})
+        raise ValidationError({"cycle": _("Pick another cycle than the objective's own.")})
     if not as_template:
         graded = objective.grade if objective.grade is not None else objective.score
         if graded >= 1.0:
@@ -936,12 +954,12 @@ def copy_objective_to_cycle(
             )
     picked = list(key_results)
     if not picked:
-        raise ValidationError({"key_results": "Pick at least one key result to take along."})
+        raise ValidationError({"key_results": _("Pick at least one key result to take along.")})
     foreign = [kr for kr in picked if kr.objective_id != objective.pk]
     if foreign:
-        raise ValidationError({"key_results": "Pick key results of this objective only."})
+        raise ValidationError({"key_results": _("Pick key results of this objective only.")})
     if key is not None and Objective.objects.filter(key=key).exists():
-        raise ValidationError({"key": f"The key {key!r} is taken."})
+        raise ValidationError({"key": _("The key %(key)s is taken.") % {"key": repr(key)}})
     parent = objective.parent
     if parent is not None and not (parent.cycle_id == cycle.pk or parent.cycle.contains(cycle)):
         parent = None
@@ -1004,7 +1022,7 @@ def carry_objectives(
         except ValidationError as exc:
             problems.extend(f"{objective.title}: {m}" for m in exc.messages)
     if not copies and not problems:
-        raise ValidationError("Pick the objectives to carry over.")
+        raise ValidationError(_("Pick the objectives to carry over."))
     if problems:
         raise ValidationError(problems)
     return copies

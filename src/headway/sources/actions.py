@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headway import secrets
 from headway.kpis.actions import (
@@ -66,20 +67,22 @@ from headway.versions import Seen, check_version
 
 def why_not_manage_connections(access: Access) -> str | None:
     """Connections hold secrets: organisation admins only."""
-    return None if access.can_manage_connections() else "Only admins may manage connections."
+    return None if access.can_manage_connections() else _("Only admins may manage connections.")
 
 
 def why_not_set_source(access: Access, kpi: Kpi, verb: str = "set") -> str | None:
     """Set, run or try a KPI's source: as for editing the KPI (its owner, the team's leads)."""
     if access.can_set_source(kpi):
         return None
-    return f"Only the KPI's owner and the leads of its team may {verb} its source."
+    return _("Only the KPI's owner and the leads of its team may %(verb)s its source.") % {
+        "verb": verb
+    }
 
 
 def why_not_decide_incident(access: Access, kpi: Kpi) -> str | None:
     if access.can_set_source(kpi):
         return None
-    return "Only the KPI's owner and the leads of its team may decide on its data incidents."
+    return _("Only the KPI's owner and the leads of its team may decide on its data incidents.")
 
 
 logger = logging.getLogger("headway.sources")
@@ -109,7 +112,7 @@ def _clean_connection(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     engine = values.get("engine")
     if engine not in Engine.values:
-        errors["engine"] = f"Choose one of {', '.join(Engine.values)}."
+        errors["engine"] = _("Choose one of %(names)s.") % {"names": ", ".join(Engine.values)}
         raise ValidationError(errors)
     used = ENGINE_FIELDS[engine]
     cleaned: dict[str, Any] = {
@@ -119,7 +122,7 @@ def _clean_connection(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("host", "database", "user", "base_url"):
         raw = values.get(name) or ""
         if not isinstance(raw, str):
-            errors[name] = "Enter text."
+            errors[name] = _("Enter text.")
             continue
         cleaned[name] = raw.strip() if name in used else ""
     port = values.get("port")
@@ -131,14 +134,14 @@ def _clean_connection(values: dict[str, Any]) -> dict[str, Any]:
             if not 1 <= cleaned["port"] <= 65535:
                 raise ValueError
         except (TypeError, ValueError):
-            errors["port"] = "Enter a port between 1 and 65535."
+            errors["port"] = _("Enter a port between 1 and 65535.")
     if engine in (Engine.POSTGRESQL, Engine.MYSQL) and not cleaned.get("host"):
-        errors["host"] = "Enter the database server's host name."
+        errors["host"] = _("Enter the database server's host name.")
     if engine != Engine.HTTP and not cleaned.get("database"):
         errors["database"] = (
-            "Enter the path of the SQLite file."
+            _("Enter the path of the SQLite file.")
             if engine == Engine.SQLITE
-            else "Enter the database name."
+            else _("Enter the database name.")
         )
     if engine == Engine.HTTP:
         from headway.sources.kinds.web import check_url
@@ -187,9 +190,11 @@ def create_connection(
         raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
     name = (name or "").strip()
     if not name or not NAME.match(name) or len(name) > 100:
-        raise ValidationError({"name": "Use letters, digits, - and _ (at most 100)."})
+        raise ValidationError({"name": _("Use letters, digits, - and _ (at most 100).")})
     if Connection.objects.filter(name=name).exists():
-        raise ValidationError({"name": f"A connection named {name!r} exists already."})
+        raise ValidationError(
+            {"name": _("A connection named %(name)s exists already.") % {"name": repr(name)}}
+        )
     connection = Connection(name=name, created_by=by, **_clean_connection(values))
     _apply_secret(connection, password, headers)
     connection.full_clean()
@@ -219,7 +224,9 @@ def update_connection(
     values.update(changes)
     cleaned = _clean_connection(values)
     if cleaned["engine"] != connection.engine and connection.sources.exists():
-        raise ValidationError({"engine": "Sources use this connection: its engine cannot change."})
+        raise ValidationError(
+            {"engine": _("Sources use this connection: its engine cannot change.")}
+        )
     engine_changed = cleaned["engine"] != connection.engine
     for name, value in cleaned.items():
         setattr(connection, name, value)
@@ -237,7 +244,10 @@ def delete_connection(*, by: Person, connection: Connection) -> None:
     used = list(connection.sources.values_list("kpi__key", flat=True)[:5])
     if used:
         raise ValidationError(
-            {"name": f"Sources use {connection.name!r} ({', '.join(used)}): change them first."}
+            {
+                "name": _("Sources use %(name)s (%(names)s): change them first.")
+                % {"name": repr(connection.name), "names": ", ".join(used)}
+            }
         )
     connection.delete()
 
@@ -261,7 +271,7 @@ def check_spec(spec: SourceSpec) -> tuple[dict[str, Any], Connection | None]:
     errors: dict[str, str] = {}
     kind = KINDS.get(spec.kind)
     if kind is None:
-        raise ValidationError({"kind": f"Choose one of {', '.join(KINDS)}."})
+        raise ValidationError({"kind": _("Choose one of %(names)s.") % {"names": ", ".join(KINDS)}})
     config: dict[str, Any] = {}
     try:
         config = kind.clean(spec.config or {})
@@ -272,16 +282,18 @@ def check_spec(spec: SourceSpec) -> tuple[dict[str, Any], Connection | None]:
     if name:
         connection = Connection.objects.filter(name=name).first()
         if connection is None:
-            errors["connection"] = f"No connection named {name!r}; an admin defines connections."
+            errors["connection"] = _(
+                "No connection named %(name)s; an admin defines connections."
+            ) % {"name": repr(name)}
         elif connection.engine not in kind.engines:
             errors["connection"] = (
                 f"{name!r} is a {connection.get_engine_display()} connection; a {kind.id} "
                 f"source needs {' or '.join(sorted(kind.engines))}."
             )
     elif kind.connection == "required":
-        errors["connection"] = f"A {kind.id} source needs a connection."
+        errors["connection"] = _("A %(id)s source needs a connection.") % {"id": kind.id}
     elif "url" not in errors and (raw := (spec.config or {}).get("url")) and "://" not in str(raw):
-        errors["url"] = "Without a connection, give a full http:// or https:// URL."
+        errors["url"] = _("Without a connection, give a full http:// or https:// URL.")
     if connection is not None and connection.engine in (
         Engine.POSTGRESQL,
         Engine.MYSQL,
@@ -339,7 +351,7 @@ def remove_source(*, by: Person | None, kpi: Kpi) -> bool:
     """Take a KPI's source away (its measurements stay)."""
     if by is not None:
         refuse(why_not_set_source(Access.for_person(by), kpi, "set"))
-    deleted, _ = Source.objects.filter(kpi=kpi).delete()
+    deleted, _kinds = Source.objects.filter(kpi=kpi).delete()
     return bool(deleted)
 
 
@@ -851,7 +863,12 @@ def accept_incident(*, by: Person, incident: DataIncident) -> IngestResult:
     )
     refuse(why_not_decide_incident(Access.for_person(by), incident.kpi))
     if incident.status != IncidentStatus.OPEN:
-        raise ValidationError({"incident": f"This data incident is {incident.status} already."})
+        raise ValidationError(
+            {
+                "incident": _("This data incident is %(status)s already.")
+                % {"status": incident.status}
+            }
+        )
     rows = [
         MeasurementRow(kpi=incident.kpi.key, at=at, value=value, line=i)
         for i, (at, value) in enumerate(incident.rows, start=1)
@@ -869,7 +886,12 @@ def dismiss_incident(*, by: Person, incident: DataIncident) -> None:
     )
     refuse(why_not_decide_incident(Access.for_person(by), incident.kpi))
     if incident.status != IncidentStatus.OPEN:
-        raise ValidationError({"incident": f"This data incident is {incident.status} already."})
+        raise ValidationError(
+            {
+                "incident": _("This data incident is %(status)s already.")
+                % {"status": incident.status}
+            }
+        )
     _close(incident, IncidentStatus.DISMISSED, by)
 
 

@@ -26,7 +26,7 @@ TEAM_FIELDS = frozenset({"name", "kind", "parent", "checkin_cadence_days"})
 
 def why_not_manage(access: Access, what: str) -> str | None:
     """People, teams and memberships are the organisation admins' (PRODUCT.md section 6)."""
-    return None if access.can_manage() else f"Only admins may manage {what}."
+    return None if access.can_manage() else _("Only admins may manage %(what)s.") % {"what": what}
 
 
 def _require_admin(by: Person, what: str) -> None:
@@ -95,7 +95,7 @@ def _checked_memberships(memberships: Iterable[tuple[Team, str]]) -> list[tuple[
     twice = sorted({key for key in keys if keys.count(key) > 1})
     if twice:
         errors.append(f"listed twice: {', '.join(twice)}")
-    wrong = sorted({role for _, role in entries if role not in Role.values})
+    wrong = sorted({role for _email, role in entries if role not in Role.values})
     if wrong:
         errors.append(f"no role {', '.join(map(repr, wrong))} (roles: {', '.join(Role.values)})")
     if errors:
@@ -134,7 +134,12 @@ def invite_person(
     except ValidationError:
         raise ValidationError({"email": f"{email!r} is not a valid e-mail address."}) from None
     if Person.objects.filter(email=address).exists():
-        raise ValidationError({"email": f"Someone with the e-mail {address} already exists."})
+        raise ValidationError(
+            {
+                "email": _("Someone with the e-mail %(address)s already exists.")
+                % {"address": address}
+            }
+        )
     entries = _checked_memberships(memberships)
     person = Person(email=address, name=name.strip(), is_active=is_active)
     if password:
@@ -200,12 +205,12 @@ def update_person(
     person = Person.objects.select_for_update().get(pk=person.pk)
     if name is not None:
         if not name.strip() and person.name:
-            raise ValidationError({"name": "A person's name cannot be emptied."})
+            raise ValidationError({"name": _("A person's name cannot be emptied.")})
         person.name = name.strip()
     deactivated = is_active is False and person.is_active
     if deactivated:
         if person.pk == by.pk:
-            raise ValidationError("You cannot deactivate yourself.", code="self")
+            raise ValidationError(_("You cannot deactivate yourself."), code="self")
         refuse_losing_last_admin(person, "deactivating them")
     if memberships is not None:
         memberships = list(memberships)
@@ -226,11 +231,16 @@ def set_membership(*, by: Person, team: Team, person: Person, role: str) -> Memb
     """Put `person` on `team` with `role`, or change the role they have there."""
     _require_admin(by, "people and teams")
     if role not in Role.values:
-        raise ValidationError({"role": f"No role {role!r} (roles: {', '.join(Role.values)})."})
+        raise ValidationError(
+            {
+                "role": _("No role %(role)s (roles: %(names)s).")
+                % {"role": repr(role), "names": ", ".join(Role.values)}
+            }
+        )
     others = Membership.objects.filter(person=person).exclude(team=team)
     _refuse_losing_admin(by, person, [*others.values_list("team_id", "role"), (team.pk, role)])
     # An admin's hand takes the membership over from the directory (it stays as set).
-    membership, _ = Membership.objects.update_or_create(
+    membership, _created = Membership.objects.update_or_create(
         team=team, person=person, defaults={"role": role, "origin": MembershipOrigin.MANUAL}
     )
     return membership
@@ -256,7 +266,7 @@ def _refuse_losing_admin(by: Person, person: Person, roles: list[tuple[int, str]
         return
     if person.pk == by.pk:
         raise ValidationError(
-            "You cannot take away your own admin rights: ask another admin.", code="self"
+            _("You cannot take away your own admin rights: ask another admin."), code="self"
         )
     refuse_losing_last_admin(person, "taking their admin role away")
 
@@ -311,7 +321,7 @@ def deactivate_person(*, by: Person, person: Person) -> Person:
     if not person.is_active:
         return person
     if person.pk == by.pk:
-        raise ValidationError("You cannot deactivate yourself.", code="self")
+        raise ValidationError(_("You cannot deactivate yourself."), code="self")
     refuse_losing_last_admin(person, "deactivating them")
     person.is_active = False
     person.save(update_fields=["is_active"])
@@ -343,7 +353,12 @@ def change_email(*, by: Person, person: Person, email: str) -> Person:
     if address == person.email:
         return person
     if Person.objects.filter(email=address).exclude(pk=person.pk).exists():
-        raise ValidationError({"email": f"Someone with the e-mail {address} already exists."})
+        raise ValidationError(
+            {
+                "email": _("Someone with the e-mail %(address)s already exists.")
+                % {"address": address}
+            }
+        )
     person.email = address
     person.save(update_fields=["email"])
     return person
@@ -372,7 +387,7 @@ def sync_directory_memberships(*, person: Person, grants: Mapping[Team, str]) ->
     person = Person.objects.select_for_update().get(pk=person.pk)
     wrong = sorted({role for role in grants.values() if role not in Role.values})
     if wrong:
-        raise ValidationError({"role": f"No role {', '.join(wrong)}."})
+        raise ValidationError({"role": _("No role %(names)s.") % {"names": ", ".join(wrong)}})
     existing = {
         m.team_id: m for m in Membership.objects.filter(person=person).select_related("team")
     }
