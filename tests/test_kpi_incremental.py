@@ -149,7 +149,10 @@ def test_the_property_took_every_path() -> None:
     if not PATHS:
         test_incremental_state_equals_full_evaluation()
     assert PATHS["full"] > 0
-    assert PATHS["incremental"] > PATHS["full"]
+    # The two counts come out close (754 incremental against 755 full in one run of the
+    # suite), so "more incremental than full" was a coin toss: each path must carry a real
+    # share of the cases.
+    assert PATHS["incremental"] > PATHS["full"] / 3
     assert PATHS["incremental, beyond the tail"] > 50
 
 
