@@ -501,12 +501,9 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
         for row in rows:
             if row.objective.pk == copy.copied_from_id:
                 row.carried_into.append(copy)
-    errors: list[str] = []
-    closing: list[ClosePreview] = []
-    if request.method == "POST":
-        response = _review_post(request, cycle, rows, errors, closing)
-        if response is not None:
-            return response
+    posted = _review_post(request, cycle, rows) if request.method == "POST" else ReviewPost()
+    if posted.response is not None:
+        return posted.response
 
     by_team: dict[int, list[float]] = defaultdict(list)
     for _pk, team_id, _kind, score, grade, _reflection in summary:
@@ -541,9 +538,9 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
             # How this cycle's confidences landed (its own once closed, else all closed ones).
             "calibration": insight_db.calibration(cycle=cycle if cycle.is_closed else None),
             "graded": len(summary),
-            "errors": errors,
+            "errors": posted.errors,
             # "Close cycle" first asks: what closing freezes, and how early it is.
-            "closing": closing[0] if closing else None,
+            "closing": posted.closing,
             "can_manage": can_manage,
             "any_editable": any(r.editable for r in rows),
             "missing": len(missing_ids),
@@ -560,16 +557,20 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-def _review_post(
-    request: HttpRequest,
-    cycle: Cycle,
-    rows: list[ReviewRow],
-    errors: list[str],
-    closing: list[ClosePreview],
-) -> HttpResponse | None:
-    """Save reflections, close or reopen; None re-renders the page with `errors` and typed text.
+@dataclass
+class ReviewPost:
+    """What a POST to the review did: a redirect, or the page again with its errors and,
+    for "Close", the preview of what closing would freeze."""
 
-    "Close" asks first (`closing` gets what it would freeze); "close-confirmed" closes.
+    response: HttpResponse | None = None
+    errors: list[str] = field(default_factory=list)
+    closing: ClosePreview | None = None
+
+
+def _review_post(request: HttpRequest, cycle: Cycle, rows: list[ReviewRow]) -> ReviewPost:
+    """Save reflections, close or reopen; without a redirect the page shows the typed text.
+
+    "Close" asks first (the preview); "close-confirmed" closes.
     """
     me = person(request)
     action = request.POST.get("action", "save")
@@ -586,39 +587,36 @@ def _review_post(
         try:
             reopen_cycle(cycle=cycle, by=me)
         except ValidationError as exc:
-            errors.extend(exc.messages)
-            return None
+            return ReviewPost(errors=exc.messages)
         messages.success(request, _("%(cycle)s is open again.") % {"cycle": cycle})
-        return HttpResponseRedirect(review_url)
+        return ReviewPost(response=HttpResponseRedirect(review_url))
     if action == "close":
         try:
-            closing.append(
-                preview_close(cycle=cycle, by=me, reflections=typed, today=timezone.localdate())
+            preview = preview_close(
+                cycle=cycle, by=me, reflections=typed, today=timezone.localdate()
             )
         except ValidationError as exc:
-            errors.extend(exc.messages)
-        return None
+            return ReviewPost(errors=exc.messages)
+        return ReviewPost(closing=preview)
     if action in {"close", "close-confirmed"}:
         try:
             close_cycle(cycle=cycle, by=me, reflections=typed)
         except ValidationError as exc:
-            errors.extend(exc.messages)
-            return None
+            return ReviewPost(errors=exc.messages)
         messages.success(
             request, _("%(cycle)s is closed; its scores are now grades.") % {"cycle": cycle}
         )
-        return HttpResponseRedirect(review_url)
+        return ReviewPost(response=HttpResponseRedirect(review_url))
     try:
         changed = write_reflections(by=me, cycle=cycle, reflections=typed)
     except ValidationError as exc:
-        errors.extend(exc.messages)
-        return None
+        return ReviewPost(errors=exc.messages)
     messages.success(
         request,
         ngettext("Saved %(changed)s reflection.", "Saved %(changed)s reflections.", changed)
         % {"changed": changed},
     )
-    return HttpResponseRedirect(review_url)
+    return ReviewPost(response=HttpResponseRedirect(review_url))
 
 
 def _require_manager(request: HttpRequest) -> None:
