@@ -90,7 +90,12 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def _literal(node: ast.expr, source: str) -> str | None:
-    """What a `grep` for the message looks for: its text, or an f-string as written."""
+    """What a `grep` for the message looks for: its text, or an f-string as written; a
+    message marked for translation (`_("…")`, `_("…") % {…}`) is its message id."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        node = node.left
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_", "gettext"):
+        node = node.args[0] if node.args else node
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):

@@ -177,11 +177,19 @@ def test_every_message_is_translated(language: str) -> None:
     assert not untranslated, f"{language}: no translation for {untranslated}"
     assert not fuzzy, f"{language}: fuzzy (unchecked) translations {fuzzy}"
     placeholders = re.compile(r"%\(\w+\)s")
+
+    def allowed(e: dict[str, Any]) -> tuple[set[str], set[str]]:
+        """The placeholders every form must have, and those it may have: a plural's forms
+        may leave out the count ("A check-in at …" / "%(n)s check-ins, the first at …")."""
+        forms = [e["msgid"]] + ([e["msgid_plural"]] if e["msgid_plural"] else [])
+        sets = [set(placeholders.findall(form)) for form in forms]
+        return set.intersection(*sets), set.union(*sets)
+
     wrong = [
         e["msgid"]
         for e in entries
         for text in e["msgstr"].values()
-        if set(placeholders.findall(text)) != set(placeholders.findall(e["msgid"]))
+        if not (allowed(e)[0] <= set(placeholders.findall(text)) <= allowed(e)[1])
     ]
     assert not wrong, f"{language}: placeholders differ in {wrong}"
 
@@ -215,9 +223,9 @@ TODAY = date(2026, 11, 24)
 NOW = datetime.combine(TODAY, time(12), UTC)
 
 
-# Texts Python writes in English still (docs/operations.md, "Languages"): the coach's findings
-# (its rules' messages), left out of the check by their element's class.
-NOT_YET_TRANSLATED = {"coach"}
+# Texts left out of the check by their element's class (none now: the coach's findings are
+# translated too). A class named here is skipped with everything inside it.
+NOT_YET_TRANSLATED: set[str] = set()
 
 
 class _Text(HTMLParser):

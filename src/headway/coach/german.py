@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from headway.coach.grammar import Word, analyse, participle_verb
-from headway.coach.verdict import Verdict, quote
+from headway.coach.verdict import Verdict, _, quote
 
 
 def _w(text: str) -> frozenset[str]:
@@ -351,64 +351,98 @@ def kr_is_task(title: str) -> Verdict:
         for w in words[1:5]:
             verb = participle_verb(w.text, "de") if w.pos in ("ADJ", "PART", "FIN") else ""
             if verb in ACTIVITY:
-                return Verdict(True, f'counts outputs ("{words[0].text} {w.text}"), not an outcome')
+                return Verdict(
+                    True,
+                    _(
+                        'counts outputs ("%(text)s %(text2)s"), not an outcome',
+                        text=words[0].text,
+                        text2=w.text,
+                    ),
+                )
     if p is None:
         for w in words[:3]:
             verb = participle_verb(w.text, "de") if w.pos == "ADJ" else ""
             if verb in ACTIVITY and not _condition(words, len(words)):
-                return Verdict(True, f'counts outputs ("{w.text}" from "{verb}")')
-        return Verdict(False, "no verb of doing")
+                return Verdict(
+                    True, _('counts outputs ("%(text)s" from "%(verb)s")', text=w.text, verb=verb)
+                )
+        return Verdict(False, _("no verb of doing"))
     if p.form == "noun":
         if p.lemma in ACTIVITY_NOUNS:
-            return Verdict(True, f'names an activity ("{p.word.text}") instead of its effect')
-        return Verdict(False, f'"{p.word.text}" names a change in a quantity')
+            return Verdict(
+                True, _('names an activity ("%(text)s") instead of its effect', text=p.word.text)
+            )
+        return Verdict(False, _('"%(text)s" names a change in a quantity', text=p.word.text))
     if p.form == "subject":
-        return Verdict(False, f'"{p.word.text}" says what someone else does or what happens')
+        return Verdict(
+            False, _('"%(text)s" says what someone else does or what happens', text=p.word.text)
+        )
     if p.form == "participle":
         cond = _condition(words, words.index(p.word))
         if cond is not None:
-            return Verdict(False, f'"{p.word.text}" with "{cond}" measures a service level')
+            return Verdict(
+                False,
+                _(
+                    '"%(text)s" with "%(cond)s" measures a service level',
+                    text=p.word.text,
+                    cond=cond,
+                ),
+            )
         if p.lemma in ACTIVITY:
-            return Verdict(True, f'reports work done ("{p.word.text}") instead of an outcome')
-        return Verdict(False, f'"{p.word.text}" reports a result')
+            return Verdict(
+                True, _('reports work done ("%(text)s") instead of an outcome', text=p.word.text)
+            )
+        return Verdict(False, _('"%(text)s" reports a result', text=p.word.text))
     if (p.lemma in OUTCOME and p.lemma not in ("halten", "bringen")) or p.lemma in DIRECTION:
         object_words = [w for w in words if w.pos in ("ADJ", "FIN", "PART")]
         for w in object_words:
             verb = participle_verb(w.text, "de")
             if verb in ACTIVITY and lows[:1] in (["anzahl"], ["zahl"]):
-                return Verdict(True, f'counts outputs ("{w.text}"), not an outcome')
-        return Verdict(False, f'"{p.word.text}" moves a quantity')
+                return Verdict(True, _('counts outputs ("%(text)s"), not an outcome', text=w.text))
+        return Verdict(False, _('"%(text)s" moves a quantity', text=p.word.text))
     if p.lemma in ("halten", "bringen") and (_target_shape(words) or _measures(words)):
-        return Verdict(False, f'"{p.word.text}" keeps a quantity at a target')
+        return Verdict(False, _('"%(text)s" keeps a quantity at a target', text=p.word.text))
     if p.lemma in ACTIVITY or (p.form == "finite" and p.lemma not in OUTCOME):
-        return Verdict(True, f'the verb "{p.word.text}" describes work, not its effect')
-    return Verdict(False, f'"{p.word.text}" is no verb of doing')
+        return Verdict(
+            True, _('the verb "%(text)s" describes work, not its effect', text=p.word.text)
+        )
+    return Verdict(False, _('"%(text)s" is no verb of doing', text=p.word.text))
 
 
 def objective_is_metric(title: str) -> Verdict:
     words = analyse(title, "de")
     shape = _target_shape(words)
     if shape is not None:
-        return Verdict(True, f'asks to reach a number ("{shape}")')
+        return Verdict(True, _('asks to reach a number ("%(shape)s")', shape=shape))
     p = _predicate(words)
     measures = _measures(words)
     for n in measures:
         if n.percent:
-            return Verdict(True, f'asks for a percentage ("{n.text} %")')
+            return Verdict(True, _('asks for a percentage ("%(text)s %%")', text=n.text))
     lemma = p.lemma if p else ""
     if p is not None and (lemma in MULTIPLIERS or lemma in MULTIPLIER_NOUNS):
-        return Verdict(True, f'asks to multiply a quantity ("{p.word.text}")')
+        return Verdict(True, _('asks to multiply a quantity ("%(text)s")', text=p.word.text))
     if measures and lemma in COUNT_TARGET_VERBS | DIRECTION:
         n = measures[0]
         counted = _noun_phrase(words, n.index + 1)
         heads = [w.lower for w in counted if w.pos == "NOUN"]
         if n.currency or lemma != "gewinnen" or any(h in POPULATION for h in heads):
-            return Verdict(True, f'asks "{p.word.text if p else ""}" for the number "{n.text}"')
+            return Verdict(
+                True,
+                _(
+                    'asks "%(value)s" for the number "%(text)s"',
+                    value=p.word.text if p else "",
+                    text=n.text,
+                ),
+            )
     if p is not None and (lemma in DIRECTION or lemma in DIRECTION_NOUNS):
         for w in words:
             if w.pos == "NOUN" and w is not p.word and _head(w.text):
-                return Verdict(True, f'asks to "{p.word.text}" the metric "{w.text}"')
-    return Verdict(False, "no number to reach and no metric to move: a qualitative change")
+                return Verdict(
+                    True,
+                    _('asks to "%(text)s" the metric "%(text2)s"', text=p.word.text, text2=w.text),
+                )
+    return Verdict(False, _("no number to reach and no metric to move: a qualitative change"))
 
 
 def _generic_noun(word: Word) -> bool:
@@ -435,47 +469,62 @@ def objective_vague(title: str) -> Verdict:
     """
     words = analyse(title, "de")
     if _measures(words):
-        return Verdict(False, "states a number, so the change is concrete")
+        return Verdict(False, _("states a number, so the change is concrete"))
     main = _clause(words)
     if len(main) < len(words):
-        return Verdict(False, f'says more in a clause ("{words[len(main)].text} …")')
+        return Verdict(False, _('says more in a clause ("%(text)s …")', text=words[len(main)].text))
     p = _predicate(words)
     verb_word = p.word if p else None
     nouns = [w for w in words if w.pos in ("NOUN", "PROPN") and w is not verb_word]
     specific = [w for w in nouns if not _generic_noun(w)]
     verb = p.word.text if p else None
     label = (
-        f'generic verb "{verb}"'
+        _('generic verb "%(verb)s"', verb=verb)
         if verb and p and p.lemma in GENERIC_VERBS
-        else (f'the verb "{verb}"' if verb else "no verb")
+        else (_('the verb "%(verb)s"', verb=verb) if verb else _("no verb"))
     )
     if not specific:
         broad = [w.text for w in words if w.pos in ("NOUN", "PROPN", "ADJ", "ADV")]
         shown = broad or [verb or title]
-        return Verdict(True, f"{label} with only broad words ({quote(shown)})")
+        return Verdict(
+            True, _("%(label)s with only broad words (%(words)s)", label=label, words=quote(shown))
+        )
     if p is not None and p.lemma in PURE_VAGUE:
         qualifier = next((w for w in words if w.lower in QUALIFIERS), None)
         if qualifier is None and len(specific) <= 2:
-            return Verdict(True, f"{label} with a bare object ({quote(w.text for w in specific)})")
-    return Verdict(False, f"names a concrete subject ({quote(w.text for w in specific)})")
+            return Verdict(
+                True,
+                _(
+                    "%(label)s with a bare object (%(words)s)",
+                    label=label,
+                    words=quote(w.text for w in specific),
+                ),
+            )
+    return Verdict(
+        False, _("names a concrete subject (%(words)s)", words=quote(w.text for w in specific))
+    )
 
 
 def kr_not_measurable_milestone(title: str) -> Verdict:
     words = analyse(title, "de")
     task = kr_is_task(title)
     if task.fires:
-        return Verdict(False, "names a deliverable that is done or not")
+        return Verdict(False, _("names a deliverable that is done or not"))
     p = _predicate(words)
     if p is not None and p.form == "subject" and p.lemma not in DIRECTION | {"verbessern"}:
-        return Verdict(False, f'names an event that happens or not ("{p.word.text}")')
+        return Verdict(
+            False, _('names an event that happens or not ("%(text)s")', text=p.word.text)
+        )
     if p is not None and (p.lemma in DIRECTION or p.lemma in ("verbessern", "steigern")):
-        return Verdict(True, f'describes a change ("{p.word.text}") with no number')
+        return Verdict(True, _('describes a change ("%(text)s") with no number', text=p.word.text))
     for w in words:
         if (w.pos == "ADJ" and w.lower[:-1].endswith("er")) or w.lower in ("weniger", "mehr"):
-            return Verdict(True, f'describes a change ("{w.text}") with no number')
+            return Verdict(True, _('describes a change ("%(text)s") with no number', text=w.text))
     quantity = [
         w.text for w in words if w.pos == "NOUN" and (_head(w.text) or w.lower in QUALITIES)
     ]
     if quantity:
-        return Verdict(True, f"names a quantity ({quote(quantity)}) with no number")
-    return Verdict(False, "a done-or-not milestone")
+        return Verdict(
+            True, _("names a quantity (%(words)s) with no number", words=quote(quantity))
+        )
+    return Verdict(False, _("a done-or-not milestone"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from headway.coach import language, wording
+from headway.coach.verdict import Number, Says, _, joined, ngettext
 from headway.kpis.health import STALE_AFTER
 from headway.okrs import insight, timing
 
@@ -147,6 +148,9 @@ class Rule:
 
 RULES: dict[str, Rule] = {}
 
+# A KPI's cadence in a sentence ("its weekly review is overdue").
+CADENCE_WORDS = {"weekly": _("weekly"), "monthly": _("monthly"), "quarterly": _("quarterly")}
+
 
 def rule(id: str, severity: str, principle: str, fix: str) -> Callable[[Check], Check]:
     """Register a check function under a stable id."""
@@ -189,10 +193,14 @@ def _judged(org: Organisation, objective: ObjectiveFacts, title: str) -> str | N
 @rule(
     "objective-count",
     "warning",
-    "Focus: a team with more than five objectives in a cycle has no priorities; "
-    "a team with none has no direction.",
-    "Keep three to five objectives per team and cycle: merge, drop or move the rest to "
-    "the KPI board; give a team without objectives at least one.",
+    _(
+        "Focus: a team with more than five objectives in a cycle has no priorities; a team "
+        "with none has no direction."
+    ),
+    _(
+        "Keep three to five objectives per team and cycle: merge, drop or move the rest to "
+        "the KPI board; give a team without objectives at least one."
+    ),
 )
 def _objective_count(org: Organisation) -> Iterator[tuple[str, str]]:
     counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -203,7 +211,10 @@ def _objective_count(org: Organisation) -> Iterator[tuple[str, str]]:
         for team in org.teams:
             n = counts.get((team.key, cycle.key), 0)
             if n > MAX_OBJECTIVES:
-                yield f"teams/{team.key}", f"{n} objectives in {cycle.key}: more than five."
+                yield (
+                    f"teams/{team.key}",
+                    _("%(n)s objectives in %(cycle)s: more than five.", n=n, cycle=cycle.key),
+                )
     # "None" is judged over all open cycles together: a team with quarterly objectives
     # needs none in the yearly cycle. A period nobody has planned yet is not a finding.
     if org.planned is not None:
@@ -213,15 +224,17 @@ def _objective_count(org: Organisation) -> Iterator[tuple[str, str]]:
     if planned:
         for team in org.teams:
             if not any(counts.get((team.key, key)) for key in planned):
-                yield f"teams/{team.key}", f"No objective in {', '.join(planned)}."
+                yield f"teams/{team.key}", _("No objective in %(names)s.", names=", ".join(planned))
 
 
 @rule(
     "kr-count",
     "warning",
-    "Two to five key results make an objective measurable without drowning it.",
-    "Add key results until the objective's success is unambiguous, or split an objective "
-    "with more than five into two.",
+    _("Two to five key results make an objective measurable without drowning it."),
+    _(
+        "Add key results until the objective's success is unambiguous, or split an "
+        "objective with more than five into two."
+    ),
 )
 def _kr_count(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
@@ -229,50 +242,68 @@ def _kr_count(org: Organisation) -> Iterator[tuple[str, str]]:
         if n < MIN_KEY_RESULTS:
             yield (
                 _objective_path(objective),
-                f"{n} key result{'s' if n != 1 else ''}: fewer than two.",
+                ngettext(
+                    "%(n)s key result: fewer than two.", "%(n)s key results: fewer than two.", n
+                ),
             )
         elif n > MAX_KEY_RESULTS:
-            yield _objective_path(objective), f"{n} key results: more than five."
+            yield _objective_path(objective), _("%(n)s key results: more than five.", n=n)
 
 
 @rule(
     "objective-is-metric",
     "warning",
-    "An objective is a qualitative change worth making; numbers belong in its key results "
-    "and targets of running metrics belong on the KPI board.",
-    "Say what will be different and for whom, and move the number into a key result "
-    "(or keep it as a KPI target).",
+    _(
+        "An objective is a qualitative change worth making; numbers belong in its key "
+        "results and targets of running metrics belong on the KPI board."
+    ),
+    _(
+        "Say what will be different and for whom, and move the number into a key result (or "
+        "keep it as a KPI target)."
+    ),
 )
 def _objective_is_metric(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
         lang = _judged(org, objective, objective.title)
         verdict = wording.objective_is_metric(objective.title, lang) if lang else None
         if verdict:
-            yield _objective_path(objective), f"Reads like a KPI target: {verdict.reason}."
+            yield (
+                _objective_path(objective),
+                _("Reads like a KPI target: %(reason)s.", reason=verdict.reason),
+            )
 
 
 @rule(
     "objective-vague",
     "warning",
-    "An objective must be concrete enough to steer by: whose world changes, and how.",
-    "Name the change and who benefits, e.g. what customers, patients or colleagues will "
-    "experience differently.",
+    _("An objective must be concrete enough to steer by: whose world changes, and how."),
+    _(
+        "Name the change and who benefits, e.g. what customers, patients or colleagues will "
+        "experience differently."
+    ),
 )
 def _objective_vague(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
         lang = _judged(org, objective, objective.title)
         verdict = wording.objective_vague(objective.title, lang) if lang else None
         if verdict:
-            yield _objective_path(objective), f"Too vague to steer by: {verdict.reason}."
+            yield (
+                _objective_path(objective),
+                _("Too vague to steer by: %(reason)s.", reason=verdict.reason),
+            )
 
 
 @rule(
     "kr-is-task",
     "warning",
-    "A key result is an outcome that would only move if the objective were achieved, "
-    "not an activity or a to-do.",
-    "Ask what the activity is for and measure that result instead; keep the activity as an "
-    "initiative.",
+    _(
+        "A key result is an outcome that would only move if the objective were achieved, "
+        "not an activity or a to-do."
+    ),
+    _(
+        "Ask what the activity is for and measure that result instead; keep the activity as "
+        "an initiative."
+    ),
 )
 def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
@@ -280,15 +311,20 @@ def _kr_is_task(org: Organisation) -> Iterator[tuple[str, str]]:
             lang = _judged(org, objective, kr.title)
             verdict = wording.kr_is_task(kr.title, kr.kind, lang) if lang else None
             if verdict:
-                yield _kr_path(objective, kr), f"Reads like a task: {verdict.reason}."
+                yield (
+                    _kr_path(objective, kr),
+                    _("Reads like a task: %(reason)s.", reason=verdict.reason),
+                )
 
 
 @rule(
     "kr-not-measurable",
     "error",
-    "A key result is a number: without a start and a target nobody can tell progress.",
-    "Give the key result a start and a target value (or a threshold for above/below); use "
-    "a milestone only for something that is really done or not done.",
+    _("A key result is a number: without a start and a target nobody can tell progress."),
+    _(
+        "Give the key result a start and a target value (or a threshold for above/below); "
+        "use a milestone only for something that is really done or not done."
+    ),
 )
 def _kr_not_measurable(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
@@ -300,16 +336,23 @@ def _kr_not_measurable(org: Organisation) -> Iterator[tuple[str, str]]:
                 kr.title, kr.kind, kr.start, kr.target, lang or language.DEFAULT
             )
             if verdict:
-                yield _kr_path(objective, kr), f"Not measurable: {verdict.reason}."
+                yield (
+                    _kr_path(objective, kr),
+                    _("Not measurable: %(reason)s.", reason=verdict.reason),
+                )
 
 
 @rule(
     "language-unsupported",
     "info",
-    "The coach judges wording in English and German only; guessing in another language "
-    "would give wrong advice.",
-    "Nothing to fix: the other rules still apply. Write the title in English or German to "
-    "have its wording judged.",
+    _(
+        "The coach judges wording in English and German only; guessing in another language "
+        "would give wrong advice."
+    ),
+    _(
+        "Nothing to fix: the other rules still apply. Write the title in English or German "
+        "to have its wording judged."
+    ),
 )
 def _language_unsupported(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
@@ -321,16 +364,19 @@ def _language_unsupported(org: Organisation) -> Iterator[tuple[str, str]]:
             if code not in language.SUPPORTED:
                 yield (
                     path,
-                    f"Written in {language.name(code)} ({code}): the coach cannot judge "
-                    "its wording.",
+                    _(
+                        "Written in %(name)s (%(code)s): the coach cannot judge its wording.",
+                        name=language.name(code),
+                        code=code,
+                    ),
                 )
 
 
 @rule(
     "kr-no-deadline",
     "error",
-    "A key result is due within its cycle; a date outside it escapes the cycle's review.",
-    "Set the due date inside the cycle, or move the key result to the cycle it belongs to.",
+    _("A key result is due within its cycle; a date outside it escapes the cycle's review."),
+    _("Set the due date inside the cycle, or move the key result to the cycle it belongs to."),
 )
 def _kr_no_deadline(org: Organisation) -> Iterator[tuple[str, str]]:
     cycles = {c.key: c for c in org.cycles}
@@ -342,18 +388,27 @@ def _kr_no_deadline(org: Organisation) -> Iterator[tuple[str, str]]:
             if kr.due is not None and not cycle.start <= kr.due <= cycle.end:
                 yield (
                     _kr_path(objective, kr),
-                    f"Due {kr.due.isoformat()}, outside {cycle.key} "
-                    f"({cycle.start.isoformat()} to {cycle.end.isoformat()}).",
+                    _(
+                        "Due %(due)s, outside %(cycle)s (%(start)s to %(end)s).",
+                        due=kr.due.isoformat(),
+                        cycle=cycle.key,
+                        start=cycle.start.isoformat(),
+                        end=cycle.end.isoformat(),
+                    ),
                 )
 
 
 @rule(
     "checkin-before-cycle",
     "warning",
-    "A cycle's history starts with the cycle: a value recorded before it began is a baseline "
-    "or a date typed wrong, and either way it moves the score and the forecast.",
-    "Check the date: move the check-in into the cycle, or make its value the key result's "
-    "start if it is the baseline.",
+    _(
+        "A cycle's history starts with the cycle: a value recorded before it began is a "
+        "baseline or a date typed wrong, and either way it moves the score and the forecast."
+    ),
+    _(
+        "Check the date: move the check-in into the cycle, or make its value the key "
+        "result's start if it is the baseline."
+    ),
 )
 def _checkin_before_cycle(org: Organisation) -> Iterator[tuple[str, str]]:
     cycles = {c.key: c for c in org.cycles}
@@ -366,21 +421,31 @@ def _checkin_before_cycle(org: Organisation) -> Iterator[tuple[str, str]]:
             if first is None or timing.checkin_timing(first, cycle.start, cycle.end) != "early":
                 continue
             n = max(kr.early_checkins, 1)
-            what = "A check-in" if n == 1 else f"{n} check-ins, the first"
             yield (
                 _kr_path(objective, kr),
-                f"{what} at {_moment(first)} is dated before {cycle.key} starts "
-                f"({cycle.start.isoformat()}).",
+                ngettext(
+                    "A check-in at %(moment)s is dated before %(cycle)s starts (%(start)s).",
+                    "%(n)s check-ins, the first at %(moment)s, are dated before %(cycle)s "
+                    "starts (%(start)s).",
+                    n,
+                    moment=_moment(first),
+                    cycle=cycle.key,
+                    start=cycle.start.isoformat(),
+                ),
             )
 
 
 @rule(
     "target-business-as-usual",
     "warning",
-    "A key result asks for change: a target the KPI's own trend reaches anyway measures "
-    "business as usual, not the objective.",
-    "Set the target beyond where the trend goes on its own, or leave the KPI on the board "
-    "and measure the change the objective wants instead.",
+    _(
+        "A key result asks for change: a target the KPI's own trend reaches anyway measures "
+        "business as usual, not the objective."
+    ),
+    _(
+        "Set the target beyond where the trend goes on its own, or leave the KPI on the "
+        "board and measure the change the objective wants instead."
+    ),
 )
 def _target_business_as_usual(org: Organisation) -> Iterator[tuple[str, str]]:
     cycles = {c.key: c for c in _open_cycles(org)}
@@ -404,10 +469,17 @@ def _target_business_as_usual(org: Organisation) -> Iterator[tuple[str, str]]:
             assert verdict.high is not None
             yield (
                 _kr_path(objective, kr),
-                f"Its KPI's own trend reaches {verdict.projected:.4g} by "
-                f"{cycle.end.isoformat()} (80% range {verdict.low:.4g} to {verdict.high:.4g}): "
-                f"the target {kr.target:g} is met with {verdict.probability:.0%} probability "
-                "without any change.",
+                _(
+                    "Its KPI's own trend reaches %(projected)s by %(date)s (80%% range "
+                    "%(low)s to %(high)s): the target %(target)s is met with "
+                    "%(probability)s probability without any change.",
+                    projected=Number(verdict.projected, ".4g"),
+                    date=cycle.end.isoformat(),
+                    low=Number(verdict.low, ".4g"),
+                    high=Number(verdict.high, ".4g"),
+                    target=Number(kr.target, "g"),
+                    probability=Number(verdict.probability, ".0%"),
+                ),
             )
 
 
@@ -417,8 +489,8 @@ _NUMERIC_KINDS = ("increase", "decrease", "above", "below")
 @rule(
     "kpi-too-many",
     "warning",
-    "Forty metrics are no strategy: a team watches at most seven key KPIs.",
-    "Move the KPIs that are looked at only when something goes wrong to the diagnostic tier.",
+    _("Forty metrics are no strategy: a team watches at most seven key KPIs."),
+    _("Move the KPIs that are looked at only when something goes wrong to the diagnostic tier."),
 )
 def _kpi_too_many(org: Organisation) -> Iterator[tuple[str, str]]:
     counts: dict[str, int] = defaultdict(int)
@@ -427,36 +499,39 @@ def _kpi_too_many(org: Organisation) -> Iterator[tuple[str, str]]:
             counts[kpi.team] += 1
     for team, n in sorted(counts.items()):
         if n > MAX_KEY_KPIS:
-            yield f"teams/{team}", f"{n} key-tier KPIs: more than seven."
+            yield f"teams/{team}", _("%(n)s key-tier KPIs: more than seven.", n=n)
 
 
 @rule(
     "kpi-card-incomplete",
     "warning",
-    "A KPI card answers what, why, how, who and when; a number nobody owns or reviews drifts.",
-    "Fill in the missing parts of the card.",
+    _("A KPI card answers what, why, how, who and when; a number nobody owns or reviews drifts."),
+    _("Fill in the missing parts of the card."),
 )
 def _kpi_card_incomplete(org: Organisation) -> Iterator[tuple[str, str]]:
     for kpi in org.kpis:
         missing = [
             name
             for name, present in (
-                ("an owner", kpi.owner),
-                ("a review cadence", kpi.cadence),
-                ("a target", kpi.target is not None),
-                ("a why", kpi.why.strip()),
+                (_("an owner"), kpi.owner),
+                (_("a review cadence"), kpi.cadence),
+                (_("a target"), kpi.target is not None),
+                (_("a why"), kpi.why.strip()),
             )
             if not present
         ]
         if missing:
-            yield f"kpis/{kpi.key}", "The card lacks " + _join(missing) + "."
+            yield f"kpis/{kpi.key}", _("The card lacks %(parts)s.", parts=joined(missing))
 
 
 @rule(
     "kpi-not-reviewed",
     "warning",
-    "A KPI is only useful if someone looks at it on its cadence.",
-    "Record this period's measurement, or change the cadence to how often it is really reviewed.",
+    _("A KPI is only useful if someone looks at it on its cadence."),
+    _(
+        "Record this period's measurement, or change the cadence to how often it is really "
+        "reviewed."
+    ),
 )
 def _kpi_not_reviewed(org: Organisation) -> Iterator[tuple[str, str]]:
     for kpi in org.kpis:
@@ -468,28 +543,32 @@ def _kpi_not_reviewed(org: Organisation) -> Iterator[tuple[str, str]]:
             days = (org.at - kpi.latest_at).days
             yield (
                 f"kpis/{kpi.key}",
-                f"Last measured {days} days ago; its {kpi.cadence} review is overdue.",
+                _(
+                    "Last measured %(days)s days ago; its %(cadence)s review is overdue.",
+                    days=days,
+                    cadence=CADENCE_WORDS.get(kpi.cadence, kpi.cadence),
+                ),
             )
 
 
 @rule(
     "orphan-objective",
     "warning",
-    "Alignment: every objective below the company's serves one above it.",
-    "Align the objective to the objective of the level above that it serves.",
+    _("Alignment: every objective below the company's serves one above it."),
+    _("Align the objective to the objective of the level above that it serves."),
 )
 def _orphan_objective(org: Organisation) -> Iterator[tuple[str, str]]:
     kinds = {t.key: t.kind for t in org.teams}
     for objective in org.objectives:
         if objective.parent is None and kinds.get(objective.team) != "company":
-            yield _objective_path(objective), "Aligns to nothing."
+            yield _objective_path(objective), _("Aligns to nothing.")
 
 
 @rule(
     "sandbagging",
     "info",
-    "Ambitious targets: scoring 1.0 on everything means the targets were too safe.",
-    "Set targets that feel uncomfortable; for aspirational objectives 0.7 is a strong result.",
+    _("Ambitious targets: scoring 1.0 on everything means the targets were too safe."),
+    _("Set targets that feel uncomfortable; for aspirational objectives 0.7 is a strong result."),
 )
 def _sandbagging(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
@@ -499,7 +578,7 @@ def _sandbagging(org: Organisation) -> Iterator[tuple[str, str]]:
             and grades
             and all(g is not None and g >= 1.0 for g in grades)
         ):
-            yield _objective_path(objective), "Every key result scored 1.0."
+            yield _objective_path(objective), _("Every key result scored 1.0.")
     closed = sorted((c for c in org.cycles if c.closed), key=lambda c: c.start)
     averages: dict[str, dict[str, float]] = defaultdict(dict)
     for cycle in closed:
@@ -515,15 +594,22 @@ def _sandbagging(org: Organisation) -> Iterator[tuple[str, str]]:
             if a is not None and b is not None and min(a, b) >= SANDBAGGING_TEAM_AVERAGE:
                 yield (
                     f"teams/{team}",
-                    f"Averaged {a:.2f} in {earlier.key} and {b:.2f} in {later.key}.",
+                    _(
+                        "Averaged %(earlier_grade)s in %(earlier)s and %(later_grade)s in "
+                        "%(later)s.",
+                        earlier_grade=Number(a, ".2f"),
+                        earlier=earlier.key,
+                        later_grade=Number(b, ".2f"),
+                        later=later.key,
+                    ),
                 )
 
 
 @rule(
     "committed-missed",
     "warning",
-    "A committed objective is expected to reach 1.0; missing it deserves an honest reflection.",
-    "Write what worked, what did not, and whether to carry the objective over or drop it.",
+    _("A committed objective is expected to reach 1.0; missing it deserves an honest reflection."),
+    _("Write what worked, what did not, and whether to carry the objective over or drop it."),
 )
 def _committed_missed(org: Organisation) -> Iterator[tuple[str, str]]:
     for objective in org.objectives:
@@ -535,17 +621,24 @@ def _committed_missed(org: Organisation) -> Iterator[tuple[str, str]]:
         ):
             yield (
                 _objective_path(objective),
-                f"Committed, graded {objective.grade:.1f}, with no reflection.",
+                _(
+                    "Committed, graded %(grade)s, with no reflection.",
+                    grade=Number(objective.grade, ".1f"),
+                ),
             )
 
 
 @rule(
     "kpi-as-kr-everywhere",
     "warning",
-    "Key results measure what should change; linking most of them to existing KPIs "
-    "measures what is already measured.",
-    "Keep KPI-linked key results for the few vital signs that need fixing, and write the "
-    "others as outcomes of the change you want.",
+    _(
+        "Key results measure what should change; linking most of them to existing KPIs "
+        "measures what is already measured."
+    ),
+    _(
+        "Keep KPI-linked key results for the few vital signs that need fixing, and write "
+        "the others as outcomes of the change you want."
+    ),
 )
 def _kpi_as_kr_everywhere(org: Organisation) -> Iterator[tuple[str, str]]:
     open_keys = {c.key for c in _open_cycles(org)}
@@ -558,7 +651,14 @@ def _kpi_as_kr_everywhere(org: Organisation) -> Iterator[tuple[str, str]]:
             totals[objective.team][1] += kr.kpi is not None
     for team, (total, linked) in sorted(totals.items()):
         if total >= 3 and linked * 2 > total:
-            yield f"teams/{team}", f"{linked} of {total} key results are linked to KPIs."
+            yield (
+                f"teams/{team}",
+                _(
+                    "%(linked)s of %(total)s key results are linked to KPIs.",
+                    linked=linked,
+                    total=total,
+                ),
+            )
 
 
 # --------------------------------------------------------------------------- running
@@ -567,10 +667,14 @@ def _kpi_as_kr_everywhere(org: Organisation) -> Iterator[tuple[str, str]]:
 @rule(
     "work-without-outcome",
     "warning",
-    "Key results are outcomes, not work: finished initiatives prove effort, and only a "
-    "check-in shows whether the outcome moved.",
-    "Check in on the key result: if the work is done and the number did not move, say so "
-    "and plan different work; if it moved, record the value.",
+    _(
+        "Key results are outcomes, not work: finished initiatives prove effort, and only a "
+        "check-in shows whether the outcome moved."
+    ),
+    _(
+        "Check in on the key result: if the work is done and the number did not move, say "
+        "so and plan different work; if it moved, record the value."
+    ),
 )
 def _work_without_outcome(org: Organisation) -> Iterator[tuple[str, str]]:
     cycles = {c.key: c for c in org.cycles}
@@ -585,8 +689,12 @@ def _work_without_outcome(org: Organisation) -> Iterator[tuple[str, str]]:
             if kr.work_done == kr.work_total and not kr.outcome_moved:
                 yield (
                     _kr_path(objective, kr),
-                    f"All {kr.work_total} initiative{'s' if kr.work_total != 1 else ''} "
-                    "are done but the outcome has not moved from its start.",
+                    ngettext(
+                        "Its initiative is done but the outcome has not moved from its start.",
+                        "All %(n)s initiatives are done but the outcome has not moved from its "
+                        "start.",
+                        kr.work_total,
+                    ),
                 )
                 continue
             if kr.kpi is not None or kr.kind == "objectives":
@@ -596,9 +704,15 @@ def _work_without_outcome(org: Organisation) -> Iterator[tuple[str, str]]:
                 days = (org.at - since).days
                 yield (
                     _kr_path(objective, kr),
-                    f"{kr.work_total} initiative{'s' if kr.work_total != 1 else ''} planned, "
-                    f"but no check-in for {days} days (two cadences are "
-                    f"{2 * kr.cadence_days} days).",
+                    ngettext(
+                        "%(n)s initiative planned, but no check-in for %(days)s days (two "
+                        "cadences are %(limit)s days).",
+                        "%(n)s initiatives planned, but no check-in for %(days)s days (two "
+                        "cadences are %(limit)s days).",
+                        kr.work_total,
+                        days=days,
+                        limit=2 * kr.cadence_days,
+                    ),
                 )
 
 
@@ -606,10 +720,6 @@ def _moment(at: datetime) -> str:
     """A date alone at 00:00 UTC (how files write a day), else the full moment."""
     utc = at.astimezone(UTC)
     return utc.date().isoformat() if utc.time() == time() else utc.isoformat()
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _silenced(org: Organisation) -> dict[str, frozenset[str]]:
@@ -635,7 +745,10 @@ def run(org: Organisation, rules: Iterable[str] | None = None) -> list[Finding]:
                     rule=spec.id,
                     severity=spec.severity,
                     path=path,
-                    message=f"{message} {spec.principle}",
+                    # Said again in the reader's language by coach.speech.
+                    message=Says(
+                        "%(message)s %(principle)s", message=message, principle=spec.principle
+                    ),
                     fix=spec.fix,
                 )
             )

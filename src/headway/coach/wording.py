@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from headway.coach import german, grammar
-from headway.coach.verdict import Verdict, quote
+from headway.coach.verdict import Number, Verdict, _, quote
 
 __all__ = [
     "Parsed",
@@ -841,7 +841,7 @@ def _to_amount(tokens: list[Token]) -> bool:
 
 
 _BOUNDS_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {
-    first: tuple(p for p in BOUND_PHRASES if p[0] == first) for first, *_ in BOUND_PHRASES
+    first: tuple(p for p in BOUND_PHRASES if p[0] == first) for first, *_rest in BOUND_PHRASES
 }
 
 
@@ -1035,7 +1035,9 @@ def _grammar_task(title: str) -> Verdict | None:
     if head.pos == "NOUN" and head.lower in ACTIVITY_NOUNS and start + 1 < len(words):
         after = words[start + 1].lower
         if after == "of" or words[-1].lower in STATE_WORDS:
-            return Verdict(True, f'names an activity ("{head.text}") instead of its effect')
+            return Verdict(
+                True, _('names an activity ("%(text)s") instead of its effect', text=head.text)
+            )
     lows = [w.lower for w in words]
     lead = 1 if lows[0] in ("we", "i") and len(words) > 1 else 0
     switch = words[lead].lemma in ("move", "transfer", "shift")
@@ -1044,16 +1046,21 @@ def _grammar_task(title: str) -> Verdict | None:
         and ("over" in lows or "to" in lows[lead + 2 :])
         and not any(w.pos == "NUM" for w in words)
     ):
-        return Verdict(True, f'"{words[lead].text} … to …" describes a switch-over task')
+        return Verdict(
+            True, _('"%(text)s … to …" describes a switch-over task', text=words[lead].text)
+        )
     if words[lead].lemma == "sign" and any(w.lower in DOCUMENT_WORDS for w in words[lead + 1 :]):
         document = next(w.text for w in words[lead + 1 :] if w.lower in DOCUMENT_WORDS)
-        return Verdict(True, f'signing a document ("{document}") is a task')
+        return Verdict(True, _('signing a document ("%(document)s") is a task', document=document))
     if "number" in lows:
         i = lows.index("number")
         if lows[i + 1 : i + 2] == ["of"]:
             for w in words[i + 2 : i + 9]:
                 if w.pos in ("PART", "PAST") and lemma(w.lower) in ACTIVITY_VERBS:
-                    return Verdict(True, f'counts outputs ("number of … {w.text}"), not an outcome')
+                    return Verdict(
+                        True,
+                        _('counts outputs ("number of … %(text)s"), not an outcome', text=w.text),
+                    )
     if head.pos not in ("NOUN", "PROPN") or lows[0] in ("we", "i"):
         return None
     for j, w in enumerate(words[start + 1 : start + 8], start=start + 1):
@@ -1063,14 +1070,33 @@ def _grammar_task(title: str) -> Verdict | None:
             verb = lemma(w.lower)
             condition = next((x.text for x in words[j + 1 :] if x.lower in CONDITION_WORDS), None)
             if condition is not None:
-                return Verdict(False, f'"{w.text}" with "{condition}" measures a service level')
+                return Verdict(
+                    False,
+                    _(
+                        '"%(text)s" with "%(condition)s" measures a service level',
+                        text=w.text,
+                        condition=condition,
+                    ),
+                )
             if verb in ACTIVITY_VERBS or verb in DELIVERABLE_VERBS:
-                return Verdict(True, f'reports work done ("{head.text} … {w.text}")')
+                return Verdict(
+                    True,
+                    _('reports work done ("%(text)s … %(text2)s")', text=head.text, text2=w.text),
+                )
             return None
         if w.pos in ("GER", "FIN", "AUX"):
-            return Verdict(False, f'"{head.text} … {w.text}" describes what happens, not a task')
+            return Verdict(
+                False,
+                _(
+                    '"%(text)s … %(text2)s" describes what happens, not a task',
+                    text=head.text,
+                    text2=w.text,
+                ),
+            )
     if head.tag == "NN2" or lows[start + 1 : start + 2] == ["of"]:
-        return Verdict(False, f'starts with the noun "{head.text}", not a verb of doing')
+        return Verdict(
+            False, _('starts with the noun "%(text)s", not a verb of doing', text=head.text)
+        )
     return None
 
 
@@ -1143,22 +1169,22 @@ def _quote(words: Iterable[str], limit: int = 4) -> str:
 
 def _number_evidence(p: Parsed) -> str | None:
     if p.has_from_to:
-        return 'has the shape "from X to Y"'
+        return _('has the shape "from X to Y"')
     if p.has_by_amount:
-        return 'asks for a change "by N"'
+        return _('asks for a change "by N"')
     for t in p.measures:
         if t.percent:
-            return f'contains the percentage "{t.text}"'
+            return _('contains the percentage "%(number)s"', number=t.text)
         if t.currency:
-            return f'states the amount "{t.currency}{t.text}"'
+            return _('states the amount "%(amount)s"', amount=f"{t.currency}{t.text}")
     if p.has_multiplier:
         word = next(
             (w for w in p.tokens if w in MULTIPLIER_WORDS or _MULTIPLIER_RE.fullmatch(w)),
             "in half",
         )
-        return f'asks to multiply a quantity ("{word}")'
+        return _('asks to multiply a quantity ("%(word)s")', word=word)
     if p.measures:
-        return f'contains the number "{p.measures[0].text}"'
+        return _('contains the number "%(number)s"', number=p.measures[0].text)
     return None
 
 
@@ -1193,17 +1219,29 @@ def _english_objective_is_metric(title: str) -> Verdict:
         return Verdict(True, evidence)
     purpose = next((w for w in p.tokens if w in PURPOSE_WORDS), None)
     if purpose is not None:
-        return Verdict(False, f'no target number, and "{purpose} …" says why the change matters')
+        return Verdict(
+            False,
+            _('no target number, and "%(purpose)s …" says why the change matters', purpose=purpose),
+        )
     if p.first_verb in DIRECTION_VERBS and p.first_verb not in PURE_VAGUE_VERBS - {"boost"}:
         head = _object_head(list(p.items), p.verb_end)
         if head is not None and (_is_metric(head) or head in POPULATION_WORDS):
-            return Verdict(True, f'asks to "{p.first_verb}" the metric "{head}"')
+            return Verdict(
+                True,
+                _(
+                    'asks to "%(first_verb)s" the metric "%(head)s"',
+                    first_verb=p.first_verb,
+                    head=head,
+                ),
+            )
     first = p.tokens[0] if p.tokens else ""
     if first in COMPARATIVES and first not in ("better", "improved"):
         head = _object_head(list(p.items), 1)
         if head is not None and _is_metric(head):
-            return Verdict(True, f'asks for "{first}" "{head}", a metric')
-    return Verdict(False, "no number, percentage or metric target: a qualitative change")
+            return Verdict(
+                True, _('asks for "%(first)s" "%(head)s", a metric', first=first, head=head)
+            )
+    return Verdict(False, _("no number, percentage or metric target: a qualitative change"))
 
 
 def _names_who(phrase: list[str]) -> bool:
@@ -1256,19 +1294,23 @@ def _english_objective_vague(title: str) -> Verdict:
     """
     p = parse(title)
     if p.measures or p.has_multiplier:
-        return Verdict(False, "states a number, so the change is concrete")
+        return Verdict(False, _("states a number, so the change is concrete"))
     verb = p.first_verb
     verb_words = set(p.tokens[: p.verb_end]) if verb else set()
     bag = [w for w in p.words if w not in verb_words and w not in LEAD_SKIP]
     bag = [w for w in bag if lemma(w) not in ("be", "become")]
     specific = [w for w in bag if not _is_generic(w)]
-    label = f'generic verb "{verb}"' if verb else "no verb"
+    label = _('generic verb "%(verb)s"', verb=verb) if verb else _("no verb")
     if not bag:
         if verb in VAGUE_VERBS:
-            return Verdict(True, f"{label} with no object: nothing says what should change")
-        return Verdict(False, "too short to judge")
+            return Verdict(
+                True, _("%(label)s with no object: nothing says what should change", label=label)
+            )
+        return Verdict(False, _("too short to judge"))
     if not specific:
-        return Verdict(True, f"{label} with only broad words ({_quote(bag)})")
+        return Verdict(
+            True, _("%(label)s with only broad words (%(words)s)", label=label, words=_quote(bag))
+        )
     pure = verb in PURE_VAGUE_VERBS or (verb in ("make", "get") and "better" in bag)
     if pure:
         obj, qualifier = _object_and_qualifier(p)
@@ -1276,11 +1318,15 @@ def _english_objective_vague(title: str) -> Verdict:
         if qualifier is None and len(obj_specific) <= 2:
             return Verdict(
                 True,
-                f"{label} with a bare object ({_quote(obj)}): no who, where or what change",
+                _(
+                    "%(label)s with a bare object (%(words)s): no who, where or what change",
+                    label=label,
+                    words=_quote(obj),
+                ),
             )
         if qualifier is not None:
-            return Verdict(False, f"has a qualifier ({qualifier})")
-    return Verdict(False, f"names a concrete subject ({_quote(specific)})")
+            return Verdict(False, _("has a qualifier (%(qualifier)s)", qualifier=qualifier))
+    return Verdict(False, _("names a concrete subject (%(words)s)", words=_quote(specific)))
 
 
 def _english_kr_is_task(title: str, kind: str | None = None) -> Verdict:
@@ -1294,10 +1340,16 @@ def _english_kr_is_task(title: str, kind: str | None = None) -> Verdict:
     Rolled-up key results (``kind="objectives"``) never fire.
     """
     if (kind or "").lower() == "objectives":
-        return Verdict(False, "rolled up from child objectives")
+        return Verdict(False, _("rolled up from child objectives"))
     p = parse(title)
     if p.leading_count:
-        return Verdict(True, f'counts things done ("{p.leading_count}") instead of an outcome')
+        return Verdict(
+            True,
+            _(
+                'counts things done ("%(leading_count)s") instead of an outcome',
+                leading_count=p.leading_count,
+            ),
+        )
     decided = _grammar_task(title)
     if decided is not None:
         return decided
@@ -1306,21 +1358,31 @@ def _english_kr_is_task(title: str, kind: str | None = None) -> Verdict:
         if verb in AMBIGUOUS_ACTIVITY:
             comparative = next((w for w in p.tokens[p.verb_end :] if w in COMPARATIVES), None)
             if comparative is not None and verb == "make":
-                return Verdict(False, f'"make … {comparative}" describes a change, not a task')
+                return Verdict(
+                    False,
+                    _(
+                        '"make … %(comparative)s" describes a change, not a task',
+                        comparative=comparative,
+                    ),
+                )
             if p.has_target_shape:
-                return Verdict(False, f'"{verb}" is followed by an outcome with a target')
+                return Verdict(
+                    False, _('"%(verb)s" is followed by an outcome with a target', verb=verb)
+                )
             head = _object_head(list(p.items), p.verb_end)
             counted = _is_measure(list(p.items), p.verb_end)  # "Run 12 sessions": a count
             if head is not None and _is_metric(head) and not counted:
-                return Verdict(False, f'"{verb}" applies to the metric "{head}"')
-        return Verdict(True, f'starts with the activity verb "{verb}"')
+                return Verdict(
+                    False, _('"%(verb)s" applies to the metric "%(head)s"', verb=verb, head=head)
+                )
+        return Verdict(True, _('starts with the activity verb "%(verb)s"', verb=verb))
     if verb in OUTCOME_VERBS:
-        return Verdict(False, f'starts with the outcome verb "{verb}"')
+        return Verdict(False, _('starts with the outcome verb "%(verb)s"', verb=verb))
     if verb is None:
         done = _passive_deliverable(list(p.items))
         if done and not p.has_target_shape:
-            return Verdict(True, f'reports a deliverable as done ("{done}")')
-    return Verdict(False, "no activity verb or count of things done")
+            return Verdict(True, _('reports a deliverable as done ("%(done)s")', done=done))
+    return Verdict(False, _("no activity verb or count of things done"))
 
 
 _INCREASING = ("increase", "decrease")
@@ -1381,37 +1443,68 @@ def kr_not_measurable(
     """
     kind = (kind or "").lower()
     if kind == "objectives":
-        return Verdict(False, "rolled up from child objectives")
+        return Verdict(False, _("rolled up from child objectives"))
     if kind in _INCREASING:
         missing = [name for name, v in (("start", start), ("target", target)) if v is None]
         if missing:
-            return Verdict(True, f"{kind} key result without a {' or '.join(missing)} value")
+            return Verdict(
+                True,
+                _(
+                    "%(kind)s key result without a %(names)s value",
+                    kind=kind,
+                    names=_("start or target")
+                    if len(missing) == 2
+                    else (_("start") if missing == ["start"] else _("target")),
+                ),
+            )
+        # Both present: `missing` is empty.
+        assert start is not None
+        assert target is not None
         if start == target:
-            return Verdict(True, f"start and target are both {start:g}: nothing can move")
-        return Verdict(False, f"measured from {start:g} to {target:g}")
+            return Verdict(
+                True,
+                _(
+                    "start and target are both %(start)s: nothing can move",
+                    start=Number(start, "g"),
+                ),
+            )
+        return Verdict(
+            False,
+            _(
+                "measured from %(start)s to %(target)s",
+                start=Number(start, "g"),
+                target=Number(target, "g"),
+            ),
+        )
     if kind in _GUARD:
         if target is None:
-            return Verdict(True, f'"{kind}" key result without a target value')
-        return Verdict(False, f"kept {kind} {target:g}")
+            return Verdict(True, _('"%(kind)s" key result without a target value', kind=kind))
+        return Verdict(False, _("kept %(kind)s %(target)s", kind=kind, target=Number(target, "g")))
     if kind == "milestone" and language == "de":
         return german.kr_not_measurable_milestone(title)
     p = parse(title)
     if kind == "milestone":
         done = _deliverable(p)
         if done is not None:
-            return Verdict(False, f'names a deliverable that is done or not ("{done}")')
+            return Verdict(
+                False, _('names a deliverable that is done or not ("%(done)s")', done=done)
+            )
         direction = _direction(p)
         quantity = [w for w in p.words if _is_metric(w) or w in QUALITY_WORDS]
         if p.has_target_shape and (direction or quantity):
-            return Verdict(True, "states a target number: use increase/decrease/above/below")
+            return Verdict(True, _("states a target number: use increase/decrease/above/below"))
         if direction:
-            return Verdict(True, f'describes a change ("{direction}") with no number')
+            return Verdict(
+                True, _('describes a change ("%(direction)s") with no number', direction=direction)
+            )
         if quantity:
-            return Verdict(True, f"names a quantity ({_quote(quantity)}) with no number")
-        return Verdict(False, "a done-or-not milestone")
+            return Verdict(
+                True, _("names a quantity (%(words)s) with no number", words=_quote(quantity))
+            )
+        return Verdict(False, _("a done-or-not milestone"))
     if start is None and target is None and not p.measures:
-        return Verdict(True, "no number to measure")
-    return Verdict(False, "has a number")
+        return Verdict(True, _("no number to measure"))
+    return Verdict(False, _("has a number"))
 
 
 # --------------------------------------------------------------------------- by language
@@ -1437,7 +1530,7 @@ def kr_is_task(title: str, kind: str | None = None, language: str = "en") -> Ver
     Rolled-up key results (``kind="objectives"``) never fire.
     """
     if (kind or "").lower() == "objectives":
-        return Verdict(False, "rolled up from child objectives")
+        return Verdict(False, _("rolled up from child objectives"))
     if language == "de":
         return german.kr_is_task(title)
     return _english_kr_is_task(title, kind)

@@ -9,6 +9,7 @@ from django import template
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
+from headway.coach import speech
 from headway.web import common
 
 register = template.Library()
@@ -96,3 +97,15 @@ def percent(value: float | None) -> str:
     if value is None:
         return common.DASH
     return f"{value:.0%}"
+
+
+@register.filter
+def spoken(text: object) -> str:
+    """A coach sentence in the reader's language (other text as it is)."""
+    return speech.spoken(text)
+
+
+@register.filter
+def severity_label(severity: str) -> str:
+    """A coach finding's severity ("warning") in the reader's language."""
+    return str(speech.SEVERITY_LABELS.get(severity, severity))
