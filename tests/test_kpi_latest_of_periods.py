@@ -94,3 +94,41 @@ def test_latest_of_periods_sends_one_row_a_period(org: Any) -> None:
     # 2024-01-01 is a Monday: four whole ISO weeks, each ending on its Sunday.
     assert [p.at.weekday() for p in weekly] == [6, 6, 6, 6]
     assert len(weekly) == 4
+
+
+def test_latest_of_periods_reads_each_kpi_from_its_own_start_in_two_queries(org: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from headway.kpis.models import Kpi, Measurement
+    from headway.kpis.queries import latest_of_periods
+
+    start = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    kpis = {
+        cadence: Kpi.objects.create(key=cadence, name=cadence, team=org.depot, cadence=cadence)
+        for cadence in ("weekly", "monthly", "quarterly")
+    }
+    Measurement.objects.bulk_create(
+        Measurement(kpi=kpi, at=start + timedelta(days=d), value=d)
+        for kpi in kpis.values()
+        for d in range(400)
+    )
+    since = {  # three cadences, each from a different start
+        kpis["weekly"].pk: ("weekly", start + timedelta(days=300)),
+        kpis["monthly"].pk: ("monthly", start + timedelta(days=100)),
+        kpis["quarterly"].pk: ("quarterly", start + timedelta(days=200)),
+    }
+    until = start + timedelta(days=400)
+    with CaptureQueriesContext(connection) as queries:
+        got = latest_of_periods(since, until)
+    assert len(queries.captured_queries) == 2
+    for kpi_id, (cadence, first) in since.items():
+        whole = [p for p in _daily(start, 400) if first <= p.at < until]
+        assert got[kpi_id][0].at >= first
+        assert core.review_periods(got[kpi_id], cadence, until) == core.review_periods(
+            whole, cadence, until
+        )
+
+
+def _daily(start: datetime, days: int) -> list[core.Point]:
+    return [core.Point(start + timedelta(days=d), float(d)) for d in range(days)]
