@@ -143,31 +143,27 @@ def latest_of_periods(
     then up to `until` (excluded) are reduced in the database to the latest of each period,
     so a quarterly KPI with three years of daily values sends 36 rows, not 1,100. Feeding
     the result to `core.review_periods` gives what the whole series would (a property test
-    holds it to that on both databases). Two queries at most, whatever the starts: one for
-    the KPIs reduced by week, one for those reduced by month.
+    holds it to that on both databases). One query per period kind (week or month) and
+    start: `kpi_moves` asks with a start per cadence, so at most three.
     """
     vendor = connection.vendor
-    groups: dict[str, dict[datetime, list[int]]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[tuple[str, datetime], list[int]] = defaultdict(list)
     for kpi_id, (cadence, start) in since.items():
-        groups["weekly" if cadence == "weekly" else "monthly"][start].append(kpi_id)
+        sql_cadence = "weekly" if cadence == "weekly" else "monthly"
+        groups[(sql_cadence, start)].append(kpi_id)
     result: dict[int, list[core.Point]] = defaultdict(list)
     table = connection.ops.quote_name(Measurement._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        for sql_cadence, starts in sorted(groups.items()):
-            # Each KPI from its own start: one condition per distinct start.
-            windows = " OR ".join(
-                f"(kpi_id IN ({', '.join(['%s'] * len(ids))}) AND at >= %s)"
-                for ids in starts.values()
-            )
-            params = [p for start, ids in starts.items() for p in (*ids, adapt(start))]
+        for (sql_cadence, start), ids in sorted(groups.items()):
+            period = _SQL_PERIOD[vendor][sql_cadence]
+            marks = ", ".join(["%s"] * len(ids))
             cursor.execute(
                 f"SELECT kpi_id, at, value FROM (SELECT kpi_id, at, value, id, ROW_NUMBER() "
-                f"OVER (PARTITION BY kpi_id, {_SQL_PERIOD[vendor][sql_cadence]} "
-                f"ORDER BY at DESC, id DESC) AS latest FROM {table} "
-                f"WHERE ({windows}) AND at < %s) AS m "
+                f"OVER (PARTITION BY kpi_id, {period} ORDER BY at DESC, id DESC) AS latest "
+                f"FROM {table} WHERE kpi_id IN ({marks}) AND at >= %s AND at < %s) AS m "
                 "WHERE latest = 1 ORDER BY kpi_id, at, id",
-                [*params, adapt(until)],
+                [*ids, adapt(start), adapt(until)],
             )
             for kpi_id, at, value in cursor.fetchall():
                 result[kpi_id].append(core.Point(at=_moment(at), value=value))

@@ -8,8 +8,9 @@ reads what each needs in a fixed number of queries whatever the size of the orga
 - `calibration`: confidences of closed cycles against what landed, for a person, a team
   or the organisation (1 aggregate query);
 - `team_history`: grades cycle over cycle (1 query) with the team's calibration (1);
-- `kpi_moves`: "did it move the KPI?" for achieved KPI-linked key results (2 queries), cached
-  under a key made of its inputs, so a new or corrected measurement is a new key.
+- `kpi_moves`: "did it move the KPI?" for achieved KPI-linked key results (a query per
+  cadence), cached under a key made of its inputs, so a new or corrected measurement is a
+  new key.
 """
 
 from __future__ import annotations
@@ -286,7 +287,7 @@ def _achieved(cycle: Cycle, kr: KeyResult) -> bool:
 
 
 def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMoveRow]:
-    """Key result id → "did it move the KPI?" for the KPI-linked ones (2 queries).
+    """Key result id → "did it move the KPI?" for the KPI-linked ones (a query per cadence).
 
     The KPI's review periods (its cadence; weekly without one) over its trend window before
     the cycle's start and up to the cycle's end are tested for a change at the start. The
