@@ -41,6 +41,17 @@ def _frozen_time(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the organisation's language: a request as a German reader leaves
+    German active in its thread, as Django's LocaleMiddleware does (the next request of a
+    served process activates its own)."""
+    yield
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Each test starts with an empty cache (sign-in policy, rate limits, used TOTP codes)."""
     yield

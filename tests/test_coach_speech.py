@@ -7,8 +7,8 @@ import pickle
 from django.utils import translation
 
 from headway.coach import rules
-from headway.coach.speech import spoken
 from headway.coach.verdict import Number, Says, _, joined, ngettext
+from headway.speech import spoken
 
 
 def test_a_sentence_is_its_english_text_and_says_itself_in_german() -> None:

@@ -268,11 +268,12 @@ def visible_text(page: str) -> str:
 
 
 def user_data() -> set[str]:
-    """What the demo's people typed (names, titles, descriptions) and the texts stored with
-    each event (written once, in the organisation's language): not for the catalogue."""
+    """What the demo's people typed (names, titles, descriptions): not for the catalogue.
+
+    Events are not in it: their titles, summaries and facts are said again in the reader's
+    language, so any English left of them is found like the pages' own."""
     from headway.initiatives.models import Initiative
     from headway.kpis.models import Kpi
-    from headway.notify.models import Event
     from headway.okrs.models import CheckIn, Cycle, KeyResult, Objective
     from headway.teams.models import Person, Team
 
@@ -286,13 +287,10 @@ def user_data() -> set[str]:
         (CheckIn, ("comment",)),
         (Kpi, ("name", "definition", "unit", "why", "how")),
         (Initiative, ("title",)),
-        (Event, ("title", "summary")),
     ):
         names = [f.name for f in model._meta.get_fields() if f.name in fields]
         for row in model.objects.values_list(*names):
             texts |= {" ".join(str(value).split()) for value in row if value}
-    for data in Event.objects.values_list("data", flat=True):
-        texts |= {str(part) for fact in (data or {}).get("facts", []) for part in fact}
     return texts
 
 

@@ -745,7 +745,7 @@ def run(org: Organisation, rules: Iterable[str] | None = None) -> list[Finding]:
                     rule=spec.id,
                     severity=spec.severity,
                     path=path,
-                    # Said again in the reader's language by coach.speech.
+                    # Said again in the reader's language by headway.speech.
                     message=Says(
                         "%(message)s %(principle)s", message=message, principle=spec.principle
                     ),

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from headway.discussion.mentions import handles, resolve
 from headway.discussion.models import Comment
@@ -149,6 +150,7 @@ def _announce(comment: Comment, target: Target, people: list[int], *, by: Person
     """A `mentioned` event per person newly mentioned (the author is never told)."""
     from headway.notify.events import Draft, guard, record
     from headway.notify.kinds import EventKind
+    from headway.words import Says
 
     people = [p for p in people if p != by.pk]
     if not people:
@@ -159,10 +161,21 @@ def _announce(comment: Comment, target: Target, people: list[int], *, by: Person
         Draft(
             kind=EventKind.MENTIONED,
             key=f"mentioned:{comment.pk}:{person_id}",
-            title=f"{by} mentioned you on the {target.label} “{target.title}”",
+            title=Says(
+                gettext_noop("%(person)s mentioned you on the %(kind)s “%(title)s”"),
+                person=str(by),
+                kind=Says(target.label),
+                title=target.title,
+            ),
             occurred_at=comment.edited_at or comment.created_at,
             summary=excerpt,
-            facts=[("On", f"{target.label} {target.title}"), ("By", str(by))],
+            facts=[
+                (
+                    gettext_noop("On"),
+                    Says("%(kind)s %(title)s", kind=Says(target.label), title=target.title),
+                ),
+                (gettext_noop("By"), str(by)),
+            ],
             link=comment_link(comment),
             team_id=target.team_id,
             cycle_id=objective.cycle_id if objective is not None else None,

@@ -8,17 +8,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
+from django.utils.translation import gettext_noop
 
 if TYPE_CHECKING:
     from headway.kpis.models import Kpi
     from headway.okrs.models import CheckIn, KeyResult, Objective
     from headway.teams.access import Access
 
+#: What a comment is on, as sentences name it (message ids: said in the reader's language).
 KIND_LABELS = {
-    "objective": "objective",
-    "key_result": "key result",
-    "kpi": "KPI",
-    "checkin": "check-in",
+    "objective": gettext_noop("objective"),
+    "key_result": gettext_noop("key result"),
+    "kpi": gettext_noop("KPI"),
+    "checkin": gettext_noop("check-in"),
 }
 
 

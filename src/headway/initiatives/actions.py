@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from headway import secrets
 from headway.initiatives import notices, trackers
@@ -143,17 +144,32 @@ def _announce_if_done(key_result: KeyResult, before: WorkProgress, *, by: Person
     from headway.notify.events import Draft, guard, record
     from headway.notify.kinds import EventKind
     from headway.notify.text import link
+    from headway.words import Says, ngettext
 
     objective = key_result.objective
+    work = ngettext(
+        "%(done)s of %(n)s initiative done",
+        "%(done)s of %(n)s initiatives done",
+        after.total,
+        done=after.done,
+    )
     draft = Draft(
         kind=EventKind.WORK_DONE,
         key=f"{EventKind.WORK_DONE}:{key_result.pk}:{after.done}",
-        title=f"All work done for “{key_result.title}”",
-        summary=(
-            f"{after}: the work planned for “{key_result.title}” is finished. "
-            "Check in to show whether the outcome moved."
+        title=Says(gettext_noop("All work done for “%(key_result)s”"), key_result=key_result.title),
+        summary=Says(
+            gettext_noop(
+                "%(work)s: the work planned for “%(key_result)s” is finished. Check in to "
+                "show whether the outcome moved."
+            ),
+            work=work,
+            key_result=key_result.title,
         ),
-        facts=[("Work", str(after)), ("Objective", objective.title), ("Team", objective.team.name)],
+        facts=[
+            (gettext_noop("Work"), work),
+            (gettext_noop("Objective"), objective.title),
+            (gettext_noop("Team"), objective.team.name),
+        ],
         numbers={"done": after.done, "total": after.total},
         occurred_at=timezone.now(),
         link=link("objective", objective.key),

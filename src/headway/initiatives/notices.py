@@ -11,9 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_noop
+
 from headway.notify import text
 from headway.notify.events import Draft, guard, record
 from headway.notify.kinds import EventKind
+from headway.words import _, ngettext
 
 if TYPE_CHECKING:
     from headway.initiatives.models import TrackedIssue
@@ -31,17 +34,22 @@ def failing(tracked: TrackedIssue, at: datetime) -> None:
     draft = Draft(
         kind=EventKind.TRACKER_FAILING,
         key=key(tracked, tracked.failing_since),
-        title=f"Tracker sync failing: {initiative.title}",
-        summary=(
-            f"“{initiative.title}” could not read {initiative.link} {tracked.failures} times "
-            f"running: {tracked.last_error} Its status stays as it was; Headway keeps "
-            "trying with a back-off."
+        title=_("Tracker sync failing: %(initiative)s", initiative=initiative.title),
+        summary=ngettext(
+            "“%(initiative)s” could not read %(link)s %(n)s time running: %(error)s Its "
+            "status stays as it was; Headway keeps trying with a back-off.",
+            "“%(initiative)s” could not read %(link)s %(n)s times running: %(error)s Its "
+            "status stays as it was; Headway keeps trying with a back-off.",
+            tracked.failures,
+            initiative=initiative.title,
+            link=initiative.link,
+            error=tracked.last_error,
         ),
         facts=[
-            ("Error", tracked.last_error),
-            ("Failing since", text.moment(tracked.failing_since)),
-            ("Last synced", text.moment(tracked.last_synced_at)),
-            ("Tracker", tracked.tracker.name),
+            (gettext_noop("Error"), tracked.last_error),
+            (gettext_noop("Failing since"), text.said_moment(tracked.failing_since)),
+            (gettext_noop("Last synced"), text.said_moment(tracked.last_synced_at)),
+            (gettext_noop("Tracker"), tracked.tracker.name),
         ],
         numbers={"failures": tracked.failures, "initiative": initiative.pk},
         occurred_at=at,

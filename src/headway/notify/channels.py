@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext
 
+from headway import speech
 from headway.database import when_unlocked
 from headway.notify import formats, text
 from headway.notify.kinds import Channel, EventKind, WebhookFormat, label
@@ -134,9 +135,25 @@ def email_context(event: Event) -> dict[str, Any]:
         "event": event,
         "chip": email_chip(event),
         "kind_label": label(event.kind),
-        # Fact labels are stored in English and worded here, in the recipient's language.
-        "facts": [(gettext(name), value) for name, value in event.facts],
-        "sections": event.data.get("sections", []),
+        # Worded when the event happened and said here in the recipient's language.
+        "title": event.said_title,
+        "summary": event.said_summary,
+        "facts": event.said_facts,
+        "sections": [
+            {
+                **section,
+                "title": speech.spoken_packed(section.get("title")),
+                "rows": [
+                    {
+                        **row,
+                        "text": speech.spoken_packed(row.get("text")),
+                        "detail": speech.spoken_packed(row.get("detail")),
+                    }
+                    for row in section.get("rows", [])
+                ],
+            }
+            for section in event.data.get("sections", [])
+        ],
         "url": text.absolute(event.link),
         "settings_url": text.absolute(text.link("notify:settings")),
         "site_url": getattr(settings, "SITE_URL", ""),
@@ -149,7 +166,7 @@ def render_email(event: Event) -> tuple[str, str, str]:
     base = "notify/email/digest" if event.kind == EventKind.WEEKLY_DIGEST else "notify/email/event"
     body = render_to_string(f"{base}.txt", context)
     html = render_to_string(f"{base}.html", context)
-    subject = f"[Headway] {event.title}".replace("\n", " ")[:200]
+    subject = f"[Headway] {context['title']}".replace("\n", " ")[:200]
     return subject, body, html
 
 
@@ -205,17 +222,19 @@ def webhook_body(event: Event, delivery: Delivery | None = None) -> dict[str, An
     an `idempotency_key` that stays the same on every retry.
     """
     url = text.absolute(event.link)
-    facts = event.facts
-    lines = [event.summary] if event.summary else []
+    # People read the text and blocks (in the active language); programs read the
+    # `headway` object, which keeps the English title, summary and facts.
+    title, summary, facts = event.said_title, event.said_summary, event.said_facts
+    lines = [summary] if summary else []
     lines += [f"{name}: {value}" for name, value in facts[:10]]
     if url:
         lines.append(url)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": event.title[:150]}},
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
     ]
-    if event.summary:
+    if summary:
         blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(event.summary)[:2900]}}
+            {"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(summary)[:2900]}}
         )
     if facts:
         blocks.append(
@@ -229,16 +248,16 @@ def webhook_body(event: Event, delivery: Delivery | None = None) -> dict[str, An
         )
     context = f"{label(event.kind)} · {text.moment(event.occurred_at)}"
     if url:
-        context += f" · <{url}|Open in Headway>"
+        context += f" · <{url}|{gettext('Open in Headway')}>"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     key = idempotency_key(delivery) if delivery is not None else f"headway-{event.pk}"
     return {
-        "text": f"{event.title}\n" + "\n".join(lines),
+        "text": f"{title}\n" + "\n".join(lines),
         "blocks": blocks,
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
-        "title": event.title,
-        "summary": event.title,
+        "title": title,
+        "summary": title,
         "themeColor": THEME.get(event.kind, "1565c0"),
         "headway": {
             "event_id": event.pk,
@@ -249,7 +268,7 @@ def webhook_body(event: Event, delivery: Delivery | None = None) -> dict[str, An
             "title": event.title,
             "summary": event.summary,
             "url": url,
-            "facts": [list(f) for f in facts],
+            "facts": [list(f) for f in event.facts],
             "numbers": event.numbers,
         },
     }
@@ -292,10 +311,15 @@ class WebhookChannel:
             raise DeliveryError("The webhook was removed or switched off.", permanent=True)
         key = idempotency_key(delivery)
         build = FORMATS.get(fmt, _generic_body)
+        from headway.teams.middleware import language_of
+
+        # A person's webhook speaks their language; a team's, the organisation's default.
+        with translation.override(language_of(delivery.person)):
+            body = build(delivery.event, key)
         try:
             response = context.http.post(
                 url,
-                json=build(delivery.event, key),
+                json=body,
                 headers={"Idempotency-Key": key, "X-Headway-Event": delivery.event.kind},
             )
         except httpx.HTTPError as exc:
@@ -334,13 +358,17 @@ class SlackChannel:
             raise DeliveryError("The Slack app is not set up any more.", permanent=True)
         api = slack.client(app)
         event = delivery.event
+        from headway.teams.middleware import language_of
+
+        with translation.override(language_of(person)):
+            fallback, blocks = formats.slack_fallback(event), formats.slack_blocks(event)
         try:
             found = api.users_lookupByEmail(email=person.email)
             user_id = str((found.get("user") or {}).get("id") or "")
             api.chat_postMessage(
                 channel=user_id,
-                text=formats.slack_fallback(event),
-                blocks=formats.slack_blocks(event),
+                text=fallback,
+                blocks=blocks,
                 unfurl_links=False,
             )
         except SlackApiError as exc:

@@ -17,19 +17,26 @@ from django.utils.translation import gettext_noop
 from headway.kpis.models import Health, Kpi
 from headway.notify import text
 from headway.notify.events import Draft, record
-from headway.notify.kinds import Channel, EventKind, label
+from headway.notify.kinds import Channel, EventKind, said_label
 from headway.notify.models import Event, Notification, Preference
 from headway.notify.recipients import OrgIndex
 from headway.okrs.models import Cycle, CycleState
 from headway.okrs.tree import load_cycle_tree
 from headway.teams.models import Person
+from headway.words import Says, _, ngettext, pack
 
 MAX_ROWS = 20
 TROUBLE = (Health.CRITICAL, Health.WARNING, Health.STALE)
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _row(result: Any, objective: Any, cycle: Cycle) -> dict[str, object]:
+    """The parameters of a key result's line in the digest."""
+    return {
+        "status": text.said(text.STATUS_SAID, result.status),
+        "score": text.said_score(result.score),
+        "objective": objective.title,
+        "cycle": str(cycle),
+    }
 
 
 def week_label(now: datetime) -> str:
@@ -76,17 +83,25 @@ def weekly_digests(now: datetime) -> int:
                     continue
                 result = tree.key_result_result(kr)
                 was = old.get(kr.pk)
-                change = (
-                    f" (was {text.score(was)} a week ago)"
-                    if was is not None and abs(was - result.score) > 1e-9
-                    else ""
+                moved = was is not None and abs(was - result.score) > 1e-9
+                detail = (
+                    _(
+                        "%(status)s · score %(score)s (was %(was)s a week ago) · %(objective)s "
+                        "(%(cycle)s)",
+                        was=text.said_score(was),
+                        **_row(result, objective, cycle),
+                    )
+                    if moved
+                    else _(
+                        "%(status)s · score %(score)s · %(objective)s (%(cycle)s)",
+                        **_row(result, objective, cycle),
+                    )
                 )
                 statuses[owner].append(result.status)
                 key_results[owner].append(
                     {
                         "text": kr.title,
-                        "detail": f"{text.status(result.status)} · score "
-                        f"{text.score(result.score)}{change} · {objective.title} ({cycle})",
+                        "detail": pack(detail),
                         "url": text.absolute(text.link("objective", objective.key)),
                         "status": result.status,
                     }
@@ -99,25 +114,44 @@ def weekly_digests(now: datetime) -> int:
         kpis[kpi.owner_id].append(
             {
                 "text": kpi.name,
-                "detail": f"{kpi.health} · {text.number(kpi.latest_value, kpi.unit)} "
-                f"(target {text.number(kpi.thresholds_latest[0], kpi.unit)}) · trend {kpi.trend}",
+                "detail": pack(
+                    _(
+                        "%(health)s · %(value)s (target %(target)s) · trend %(trend)s",
+                        health=text.said(text.HEALTH_SAID, kpi.health),
+                        value=text.said_number(kpi.latest_value, kpi.unit),
+                        target=text.said_number(kpi.thresholds_latest[0], kpi.unit),
+                        trend=text.said(text.TREND_SAID, kpi.trend),
+                    )
+                ),
                 "url": text.absolute(text.link("kpi", kpi.key)),
                 "status": kpi.health,
             }
         )
 
     news: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for person_id, title, kind, link, occurred in (
+    for person_id, title, data, kind, link, occurred in (
         Notification.objects.filter(person_id__in=todo, created_at__gte=since)
         .order_by("-id")
         .values_list(
-            "person_id", "event__title", "event__kind", "event__link", "event__occurred_at"
+            "person_id",
+            "event__title",
+            "event__data",
+            "event__kind",
+            "event__link",
+            "event__occurred_at",
         )
     ):
+        said = (data or {}).get("said") or {}
         news[person_id].append(
             {
-                "text": title,
-                "detail": f"{label(kind)} · {occurred:%a %d %b}",
+                "text": said.get("title") or title,
+                "detail": pack(
+                    Says(
+                        "%(kind)s · %(day)s",
+                        kind=said_label(kind),
+                        day=f"{occurred:%Y-%m-%d}",
+                    )
+                ),
                 "url": text.absolute(link),
                 "status": kind,
             }
@@ -131,14 +165,18 @@ def weekly_digests(now: datetime) -> int:
         states = statuses[person_id]
         behind = states.count("off_track") + states.count("at_risk")
         sections = [
-            {"title": "Your key results", "rows": mine[:MAX_ROWS], "more": len(mine) - MAX_ROWS},
             {
-                "title": "Your KPIs in trouble",
+                "title": pack(_("Your key results")),
+                "rows": mine[:MAX_ROWS],
+                "more": len(mine) - MAX_ROWS,
+            },
+            {
+                "title": pack(_("Your KPIs in trouble")),
                 "rows": trouble[:MAX_ROWS],
                 "more": len(trouble) - MAX_ROWS,
             },
             {
-                "title": "What happened this week",
+                "title": pack(_("What happened this week")),
                 "rows": changed[:MAX_ROWS],
                 "more": len(changed) - MAX_ROWS,
             },
@@ -147,11 +185,16 @@ def weekly_digests(now: datetime) -> int:
             Draft(
                 kind=EventKind.WEEKLY_DIGEST,
                 key=f"{EventKind.WEEKLY_DIGEST}:{person_id}:{week}",
-                title=f"Your week in Headway ({week})",
-                summary=(
-                    f"{plural(len(mine), 'key result')} ({behind} behind pace), "
-                    f"{plural(len(trouble), 'KPI')} in trouble, "
-                    f"{plural(len(changed), 'notification')} this week."
+                title=_("Your week in Headway (%(week)s)", week=week),
+                summary=_(
+                    "%(key_results)s (%(behind)s behind pace), %(kpis)s in trouble, "
+                    "%(notifications)s this week.",
+                    key_results=ngettext("%(n)s key result", "%(n)s key results", len(mine)),
+                    behind=str(behind),
+                    kpis=ngettext("%(n)s KPI", "%(n)s KPIs", len(trouble)),
+                    notifications=ngettext(
+                        "%(n)s notification", "%(n)s notifications", len(changed)
+                    ),
                 ),
                 facts=[
                     (gettext_noop("Key results"), str(len(mine))),

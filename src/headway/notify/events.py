@@ -38,6 +38,7 @@ from headway.notify.models import (
     TeamWebhook,
 )
 from headway.notify.recipients import OrgIndex
+from headway.words import Number, Says, _, joined, ngettext, pack
 
 if TYPE_CHECKING:
     from headway.kpis.models import Kpi
@@ -59,6 +60,8 @@ class Draft:
 
     kind: str
     key: str
+    #: Title, summary and fact values are sentences (`Says`) where Headway words them, so
+    #: each recipient reads them in their language; a fact's label is a message id.
     title: str
     occurred_at: datetime
     summary: str = ""
@@ -95,9 +98,14 @@ class Draft:
             title=self.title[:300],
             summary=self.summary,
             data={
-                "facts": [list(f) for f in self.facts],
+                "facts": [[str(name), str(value)] for name, value in self.facts],
                 "numbers": self.numbers,
                 **({"sections": self.sections} if self.sections else {}),
+                "said": {
+                    "title": pack(self.title),
+                    "summary": pack(self.summary),
+                    "facts": [[pack(name), pack(value)] for name, value in self.facts],
+                },
             },
             link=self.link[:300],
             team_id=self.team_id,
@@ -400,15 +408,23 @@ def _objective_draft(
     return Draft(
         kind=kind,
         key=f"{kind}:{objective.pk}",
-        title=f"“{objective.title}” reached {threshold:.1f}",
-        summary=(
-            f"The objective's score rose from {text.score(old)} to {text.score(new)} "
-            f"({objective.type}; {objective.team.name}, {cycle})."
+        title=_(
+            "“%(objective)s” reached %(threshold)s",
+            objective=objective.title,
+            threshold=Number(threshold, ".1f"),
+        ),
+        summary=_(
+            "The objective's score rose from %(old)s to %(new)s (%(type)s; %(team)s, %(cycle)s).",
+            old=text.said_score(old),
+            new=text.said_score(new),
+            type=_OBJECTIVE_TYPES.get(objective.type, objective.type),
+            team=objective.team.name,
+            cycle=str(cycle),
         ),
         facts=[
-            (gettext_noop("Score"), f"{text.score(old)} → {text.score(new)}"),
-            (gettext_noop("Threshold"), f"{threshold:.1f}"),
-            (gettext_noop("Type"), objective.type),
+            (gettext_noop("Score"), _arrow(text.said_score(old), text.said_score(new))),
+            (gettext_noop("Threshold"), Says("%(n)s", n=Number(threshold, ".1f"))),
+            (gettext_noop("Type"), _OBJECTIVE_TYPES.get(objective.type, objective.type)),
             (gettext_noop("Team"), objective.team.name),
             (gettext_noop("Cycle"), str(cycle)),
         ],
@@ -427,23 +443,33 @@ def _objective_draft(
     )
 
 
+#: Objective types as the sentences name them.
+_OBJECTIVE_TYPES: dict[str, Says] = {"committed": _("committed"), "aspirational": _("aspirational")}
+
+
+def _arrow(before: object, after: object) -> Says:
+    """ "0.50 → 0.70": a change, each side in the reader's form (not a message id)."""
+    return Says("%(before)s → %(after)s", before=before, after=after)
+
+
 def _kr_people(kr: KeyResult) -> list[int | None]:
     return [kr.owner_id, kr.objective.owner_id]
 
 
 def _kr_values(kr: KeyResult, current: float | None) -> list[tuple[str, str]]:
-    facts = []
+    facts: list[tuple[str, str]] = []
     if kr.kind in {"increase", "decrease"}:
         facts.append(
             (
-                "Start → target",
-                f"{text.number(kr.start, kr.unit)} → {text.number(kr.target, kr.unit)}",
+                gettext_noop("Start → target"),
+                _arrow(text.said_number(kr.start, kr.unit), text.said_number(kr.target, kr.unit)),
             )
         )
     elif kr.kind in {"above", "below"}:
-        facts.append(("Keep " + kr.kind, text.number(kr.target, kr.unit)))
+        keep = gettext_noop("Keep above") if kr.kind == "above" else gettext_noop("Keep below")
+        facts.append((keep, text.said_number(kr.target, kr.unit)))
     if current is not None:
-        facts.append((gettext_noop("Current value"), text.number(current, kr.unit)))
+        facts.append((gettext_noop("Current value"), text.said_number(current, kr.unit)))
     return facts
 
 
@@ -453,10 +479,15 @@ def _kr_achieved(kr: KeyResult, result: Any, actor_id: int | None) -> Draft:
     return Draft(
         kind=EventKind.KR_ACHIEVED,
         key=f"{EventKind.KR_ACHIEVED}:{kr.pk}",
-        title=f"Key result achieved: “{kr.title}”",
-        summary=f"“{kr.title}” of “{objective.title}” reached its target (score 1.00).",
+        title=_("Key result achieved: “%(key_result)s”", key_result=kr.title),
+        summary=_(
+            "“%(key_result)s” of “%(objective)s” reached its target (score %(score)s).",
+            key_result=kr.title,
+            objective=objective.title,
+            score=Number(1.0, ".2f"),
+        ),
         facts=[
-            (gettext_noop("Score"), "1.00"),
+            (gettext_noop("Score"), text.said_score(1.0)),
             *_kr_values(kr, result.current),
             (gettext_noop("Objective"), objective.title),
             (gettext_noop("Team"), objective.team.name),
@@ -485,15 +516,19 @@ def kr_off_track_draft(
     return Draft(
         kind=EventKind.KR_OFF_TRACK,
         key=f"{EventKind.KR_OFF_TRACK}:{kr.pk}:{moment.isoformat()}",
-        title=f"Off track: “{kr.title}”",
-        summary=(
-            f"“{kr.title}” scores {text.score(result.score)} where "
-            f"{text.score(result.expected)} was expected by now (was {text.status(was)})."
+        title=_("Off track: “%(key_result)s”", key_result=kr.title),
+        summary=_(
+            "“%(key_result)s” scores %(score)s where %(expected)s was expected by now "
+            "(was %(was)s).",
+            key_result=kr.title,
+            score=text.said_score(result.score),
+            expected=text.said_score(result.expected),
+            was=text.said(text.STATUS_SAID, was),
         ),
         facts=[
-            (gettext_noop("Score"), text.score(result.score)),
-            (gettext_noop("Expected by now"), text.score(result.expected)),
-            (gettext_noop("Forecast at cycle end"), text.score(result.forecast)),
+            (gettext_noop("Score"), text.said_score(result.score)),
+            (gettext_noop("Expected by now"), text.said_score(result.expected)),
+            (gettext_noop("Forecast at cycle end"), text.said_score(result.forecast)),
             *_kr_values(kr, result.current),
             (
                 gettext_noop("Confidence"),
@@ -561,22 +596,31 @@ def gaming_drafts(
         period = period_label(at, cadence)
         link, private = _objective_facts(objective)
         guards = counters.get(kr.pk, [])
-        names = ", ".join(f"{k.name} ({text.number(k.latest_value, k.unit)})" for k in guards)
+        names = [
+            Says("%(kpi)s (%(value)s)", kpi=k.name, value=text.said_number(k.latest_value, k.unit))
+            for k in guards
+        ]
         drafts.append(
             Draft(
                 kind=EventKind.POSSIBLE_GAMING,
                 key=f"{EventKind.POSSIBLE_GAMING}:{kr.pk}:{period}",
-                title=f"Possible gaming: “{kr.title}”",
-                summary=(
-                    f"“{kr.title}” improved over the last 3 periods while a counter-KPI "
-                    f"deteriorated: {names}. Check that the number moved for the right reasons."
+                title=_("Possible gaming: “%(key_result)s”", key_result=kr.title),
+                summary=_(
+                    "“%(key_result)s” improved over the last 3 periods while a counter-KPI "
+                    "deteriorated: %(kpis)s. Check that the number moved for the right reasons.",
+                    key_result=kr.title,
+                    kpis=joined(names) if names else "",
                 ),
                 facts=[
                     *_kr_values(kr, kr.current),
                     *[
                         (
-                            f"Counter-KPI {k.name}",
-                            f"{text.number(k.latest_value, k.unit)} ({k.trend})",
+                            _("Counter-KPI %(kpi)s", kpi=k.name),
+                            Says(
+                                "%(value)s (%(trend)s)",
+                                value=text.said_number(k.latest_value, k.unit),
+                                trend=text.said(text.TREND_SAID, k.trend),
+                            ),
                         )
                         for k in guards
                     ],
@@ -629,7 +673,9 @@ LEVELS = {"healthy": 0, "warning": 1, "critical": 2}
 
 
 def _kpi_facts(kpi: Kpi) -> list[tuple[str, str]]:
-    facts = [(gettext_noop("Latest value"), text.number(kpi.latest_value, kpi.unit))]
+    facts: list[tuple[str, str]] = [
+        (gettext_noop("Latest value"), text.said_number(kpi.latest_value, kpi.unit))
+    ]
     if kpi.latest_at is not None:
         facts.append((gettext_noop("Measured"), text.moment(kpi.latest_at)))
     # The thresholds the latest value was judged by (targets may change by period).
@@ -639,11 +685,11 @@ def _kpi_facts(kpi: Kpi) -> list[tuple[str, str]]:
         strict=True,
     ):
         if value is not None:
-            facts.append((label, text.number(value, kpi.unit)))
+            facts.append((label, text.said_number(value, kpi.unit)))
     facts.append(
         (
             gettext_noop("Direction"),
-            "higher is better" if kpi.direction == "up" else "lower is better",
+            _("higher is better") if kpi.direction == "up" else _("lower is better"),
         )
     )
     return facts
@@ -696,22 +742,27 @@ def kpi_drafts(old_states: dict[int, KpiState], kpis: Sequence[Kpi], at: datetim
 
 def _kpi_health(kpi: Kpi, old: str, at: datetime) -> Draft:
     moment = kpi.latest_at.isoformat() if kpi.latest_at else "none"
+    health = text.said(text.HEALTH_SAID, kpi.health)
+    was = text.said(text.HEALTH_SAID, old)
     if kpi.health == "healthy":
-        verb = "recovered: healthy again"
+        title = _("%(kpi)s recovered: healthy again", kpi=kpi.name)
     elif old in LEVELS and LEVELS[kpi.health] < LEVELS[old]:
-        verb = f"improved to {kpi.health}"
+        title = _("%(kpi)s improved to %(health)s", kpi=kpi.name, health=health)
     else:
-        verb = f"is {kpi.health}"
+        title = _("%(kpi)s is %(health)s", kpi=kpi.name, health=health)
     return Draft(
         kind=EventKind.KPI_HEALTH,
         key=f"{EventKind.KPI_HEALTH}:{kpi.pk}:{moment}:{kpi.health}",
-        title=f"{kpi.name} {verb}",
-        summary=(
-            f"{kpi.name} is {text.number(kpi.latest_value, kpi.unit)}: "
-            f"health went from {old.replace('_', ' ')} to {kpi.health}."
+        title=title,
+        summary=_(
+            "%(kpi)s is %(value)s: health went from %(was)s to %(health)s.",
+            kpi=kpi.name,
+            value=text.said_number(kpi.latest_value, kpi.unit),
+            was=was,
+            health=health,
         ),
         facts=[
-            (gettext_noop("Health"), f"{old.replace('_', ' ')} → {kpi.health}"),
+            (gettext_noop("Health"), _arrow(was, health)),
             *_kpi_facts(kpi),
         ],
         numbers={**_kpi_numbers(kpi), "previous_health": old},
@@ -728,23 +779,29 @@ def _kpi_health(kpi: Kpi, old: str, at: datetime) -> Draft:
 def _kpi_promotion(kpi: Kpi, at: datetime) -> Draft:
     moment = kpi.latest_at.isoformat() if kpi.latest_at else "none"
     why = (
-        "it is critical"
+        _("it is critical")
         if kpi.health == "critical"
-        else f"it moved the wrong way {kpi.wrong_way_streak} periods running"
+        else ngettext(
+            "it moved the wrong way %(n)s period running",
+            "it moved the wrong way %(n)s periods running",
+            kpi.wrong_way_streak,
+        )
     )
     return Draft(
         kind=EventKind.KPI_PROMOTION,
         key=f"{EventKind.KPI_PROMOTION}:{kpi.pk}:{moment}",
-        title=f"Make {kpi.name} a key result?",
-        summary=(
-            f"{kpi.name} deserves attention: {why} "
-            f"(latest {text.number(kpi.latest_value, kpi.unit)}, target "
-            f"{text.number(kpi.thresholds_latest[0], kpi.unit)}). A lead can promote it to a "
-            "key result of the current cycle."
+        title=_("Make %(kpi)s a key result?", kpi=kpi.name),
+        summary=_(
+            "%(kpi)s deserves attention: %(why)s (latest %(value)s, target %(target)s). "
+            "A lead can promote it to a key result of the current cycle.",
+            kpi=kpi.name,
+            why=why,
+            value=text.said_number(kpi.latest_value, kpi.unit),
+            target=text.said_number(kpi.thresholds_latest[0], kpi.unit),
         ),
         facts=[
-            (gettext_noop("Health"), kpi.health),
-            (gettext_noop("Trend"), kpi.trend),
+            (gettext_noop("Health"), text.said(text.HEALTH_SAID, kpi.health)),
+            (gettext_noop("Trend"), text.said(text.TREND_SAID, kpi.trend)),
             (gettext_noop("Wrong-way periods"), str(kpi.wrong_way_streak)),
             *_kpi_facts(kpi),
         ],
@@ -765,11 +822,18 @@ def back_to_monitoring_draft(key_result: KeyResult, kpi: Kpi, *, by: Person) -> 
     return Draft(
         kind=EventKind.BACK_TO_MONITORING,
         key=f"{EventKind.BACK_TO_MONITORING}:{key_result.pk}:{kpi.pk}",
-        title=f"{kpi.name} is back to monitoring",
-        summary=(
-            f"“{key_result.title}” reached its target while {kpi.name} stayed healthy "
-            f"{kpi.healthy_streak} periods running: {by} handed the KPI back to monitoring. "
-            "The key result keeps its history and final value."
+        title=_("%(kpi)s is back to monitoring", kpi=kpi.name),
+        summary=ngettext(
+            "“%(key_result)s” reached its target while %(kpi)s stayed healthy %(n)s period "
+            "running: %(person)s handed the KPI back to monitoring. The key result keeps its "
+            "history and final value.",
+            "“%(key_result)s” reached its target while %(kpi)s stayed healthy %(n)s periods "
+            "running: %(person)s handed the KPI back to monitoring. The key result keeps its "
+            "history and final value.",
+            kpi.healthy_streak,
+            key_result=key_result.title,
+            kpi=kpi.name,
+            person=str(by),
         ),
         facts=[
             (gettext_noop("Key result"), key_result.title),
@@ -813,21 +877,29 @@ def checkin_draft(checkin: CheckIn, key_result: KeyResult, *, actor_id: int | No
     objective = key_result.objective
     link, private = _objective_facts(objective)
     value = (
-        ("Done" if checkin.done else "Not done")
+        (_("Done") if checkin.done else _("Not done"))
         if key_result.kind == "milestone"
-        else text.number(checkin.value, key_result.unit)
+        else text.said_number(checkin.value, key_result.unit)
     )
-    facts = [(gettext_noop("Value"), value)]
+    facts: list[tuple[str, str]] = [(gettext_noop("Value"), value)]
     if checkin.confidence is not None:
         facts.append((gettext_noop("Confidence"), f"{checkin.confidence}/10"))
     if checkin.comment:
         facts.append((gettext_noop("Comment"), checkin.comment[:300]))
-    author = str(checkin.author) if checkin.author_id else "A data source"
+    summary_of = {"key_result": key_result.title, "objective": objective.title}
     return Draft(
         kind=EventKind.CHECKIN_ON_OBJECTIVE,
         key=f"{EventKind.CHECKIN_ON_OBJECTIVE}:{checkin.pk}",
-        title=f"Check-in on “{key_result.title}”",
-        summary=f"{author} checked in on “{key_result.title}” of “{objective.title}”.",
+        title=_("Check-in on “%(key_result)s”", key_result=key_result.title),
+        summary=(
+            _(
+                "%(person)s checked in on “%(key_result)s” of “%(objective)s”.",
+                person=str(checkin.author),
+                **summary_of,
+            )
+            if checkin.author_id
+            else _("A data source checked in on “%(key_result)s” of “%(objective)s”.", **summary_of)
+        ),
         facts=[
             *facts,
             (gettext_noop("Objective"), objective.title),
@@ -858,10 +930,13 @@ def aligned_draft(child: Objective, parent: Objective, *, actor_id: int | None) 
     return Draft(
         kind=EventKind.OBJECTIVE_ALIGNED,
         key=f"{EventKind.OBJECTIVE_ALIGNED}:{child.pk}:{parent.pk}",
-        title=f"“{child.title}” is aligned to “{parent.title}”",
-        summary=(
-            f"{child.team.name}'s objective “{child.title}” now rolls up into "
-            f"“{parent.title}” ({child.cycle})."
+        title=_("“%(child)s” is aligned to “%(parent)s”", child=child.title, parent=parent.title),
+        summary=_(
+            "%(team)s's objective “%(child)s” now rolls up into “%(parent)s” (%(cycle)s).",
+            team=child.team.name,
+            child=child.title,
+            parent=parent.title,
+            cycle=str(child.cycle),
         ),
         facts=[
             (gettext_noop("Objective"), child.title),
@@ -900,17 +975,27 @@ def cycle_state_draft(cycle: Cycle, *, closed: bool, actor_id: int | None) -> Dr
     now = timezone.now()
     moment = cycle.closed_at if closed and cycle.closed_at else now
     mean = sum(grades) / len(grades) if grades else None
-    facts = [(gettext_noop("Objectives"), str(len(objectives)))]
+    facts: list[tuple[str, str]] = [(gettext_noop("Objectives"), str(len(objectives)))]
     if closed:
-        facts.append((gettext_noop("Mean grade"), text.score(mean)))
+        facts.append((gettext_noop("Mean grade"), text.said_score(mean)))
     return Draft(
         kind=kind,
         key=f"{kind}:{cycle.pk}:{moment.isoformat()}",
-        title=f"{cycle} was {'closed' if closed else 'reopened'}",
-        summary=(
-            f"{cycle} is closed: every score is frozen as its grade. Read the review."
+        title=(
+            _("%(cycle)s was closed", cycle=str(cycle))
             if closed
-            else f"{cycle} is open again: check-ins and edits are possible until it closes."
+            else _("%(cycle)s was reopened", cycle=str(cycle))
+        ),
+        summary=(
+            _(
+                "%(cycle)s is closed: every score is frozen as its grade. Read the review.",
+                cycle=str(cycle),
+            )
+            if closed
+            else _(
+                "%(cycle)s is open again: check-ins and edits are possible until it closes.",
+                cycle=str(cycle),
+            )
         ),
         facts=facts,
         numbers={"objectives": len(objectives), "mean_grade": mean if closed else None},

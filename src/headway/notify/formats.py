@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -78,10 +79,10 @@ def _mrkdwn(value: str) -> str:
 def slack_blocks(event: Event) -> list[Block]:
     """Block Kit: title, the change (summary), score/status/numbers as fields, link back."""
     url = text.absolute(event.link)
-    blocks: list[Block] = [HeaderBlock(text=event.title[:150])]
-    if event.summary:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_mrkdwn(event.summary)[:3000])))
-    facts = event.facts[:10]
+    blocks: list[Block] = [HeaderBlock(text=event.said_title[:150])]
+    if summary := event.said_summary:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_mrkdwn(summary)[:3000])))
+    facts = event.said_facts[:10]
     if facts:
         blocks.append(
             SectionBlock(
@@ -95,14 +96,16 @@ def slack_blocks(event: Event) -> list[Block]:
     if is_reminder(event):
         buttons.append(
             ButtonElement(
-                text="Check in",
+                text=gettext("Check in"),
                 action_id=CHECKIN_ACTION,
                 value=str(event.key_result_id),
                 style="primary",
             )
         )
     if url:
-        buttons.append(ButtonElement(text="Open in Headway", action_id="headway_open", url=url))
+        buttons.append(
+            ButtonElement(text=gettext("Open in Headway"), action_id="headway_open", url=url)
+        )
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     context = f"{label(event.kind)} · {text.moment(event.occurred_at)}"
@@ -112,7 +115,7 @@ def slack_blocks(event: Event) -> list[Block]:
 
 def slack_fallback(event: Event) -> str:
     """The plain `text` Slack shows in notifications and where blocks cannot be shown."""
-    return f"{event.title}\n{event.summary}".strip()[:3000]
+    return f"{event.said_title}\n{event.said_summary}".strip()[:3000]
 
 
 def slack_body(event: Event, key: str) -> dict[str, Any]:
@@ -131,16 +134,16 @@ def adaptive_card(event: Event) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": event.title,
+            "text": event.said_title,
             "size": "Medium",
             "weight": "Bolder",
             "wrap": True,
             "style": "heading",
         }
     ]
-    if event.summary:
-        body.append({"type": "TextBlock", "text": event.summary, "wrap": True})
-    facts = event.facts[:10]
+    if summary := event.said_summary:
+        body.append({"type": "TextBlock", "text": summary, "wrap": True})
+    facts = event.said_facts[:10]
     if facts:
         body.append(
             {"type": "FactSet", "facts": [{"title": name, "value": value} for name, value in facts]}

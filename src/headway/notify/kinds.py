@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from headway.words import Says
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
@@ -206,8 +209,10 @@ KINDS: dict[str, KindInfo] = {
         team=False,
     ),
     EventKind.TRACKER_FAILING: KindInfo(
-        "An initiative you own could not read its tracker issue several times running "
-        "(once per failure spell; cleared when it syncs again).",
+        _(
+            "An initiative you own could not read its tracker issue several times running "
+            "(once per failure spell; cleared when it syncs again)."
+        ),
         email=True,
         webhook=False,
         team=False,
@@ -219,8 +224,14 @@ TEAM_KINDS: tuple[str, ...] = tuple(kind for kind, info in KINDS.items() if info
 
 
 def label(kind: str) -> str:
-    """The human label of a kind ("Key result achieved")."""
+    """The human label of a kind ("Key result achieved"), in the active language."""
     try:
         return str(EventKind(kind).label)
     except ValueError:
         return kind.replace("_", " ").capitalize()
+
+
+def said_label(kind: str) -> Says:
+    """The label as a sentence kept in an event (its English text is its message id)."""
+    with translation.override("en"):
+        return Says(label(kind))

@@ -14,6 +14,7 @@ from django.core import signing
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from PIL import Image, ImageDraw
 from slack_sdk.models.blocks import (
     ContextBlock,
@@ -25,6 +26,7 @@ from slack_sdk.models.blocks import (
 
 from headway.kpis.models import Kpi
 from headway.notify import text
+from headway.speech import spoken
 from headway.teams.models import Person
 from headway.web.charts import recent_periods, sparkline
 
@@ -85,32 +87,39 @@ def sparkline_png(kpi: Kpi, width: int = 360, height: int = 96) -> bytes:
 def answer(person: Person, name: str) -> tuple[str, list[dict[str, Any]]]:
     """The ephemeral answer: a text and Block Kit blocks (built with slack-sdk's models)."""
     if not name.strip():
-        return "Name a KPI: `/headway kpi NAME`.", []
+        return gettext("Name a KPI: `/headway kpi NAME`."), []
     kpi = find(name)
     if kpi is None:
-        return f"No KPI is called “{name}” (or several are): try its key.", []
-    health = kpi.health.replace("_", " ")
-    latest = text.number(kpi.latest_value, kpi.unit) if kpi.latest_value is not None else "-"
-    summary = f"{kpi.name}: {health}, trend {kpi.trend}, latest {latest}"
+        return gettext("No KPI is called “%(name)s” (or several are): try its key.") % {
+            "name": name
+        }, []
+    # In the language active for the asker (the Slack view sets theirs).
+    health = spoken(text.said(text.HEALTH_SAID, kpi.health))
+    trend = spoken(text.said(text.TREND_SAID, kpi.trend))
+    latest = spoken(text.said_number(kpi.latest_value, kpi.unit))
+    target = spoken(text.said_number(kpi.target_now, kpi.unit))
+    summary = gettext("%(kpi)s: %(health)s, trend %(trend)s, latest %(latest)s") % {
+        "kpi": kpi.name,
+        "health": health,
+        "trend": trend,
+        "latest": latest,
+    }
     url = text.absolute(reverse("kpi", args=[kpi.key]))
+    fields = (
+        (gettext("Health"), f"{HEALTH_EMOJI.get(kpi.health, '')} {health}"),
+        (gettext("Trend"), trend),
+        (gettext("Latest value"), latest),
+        (gettext("Target"), target),
+    )
     blocks = [
         HeaderBlock(text=kpi.name[:150]),
         SectionBlock(
-            fields=[
-                MarkdownTextObject(text=f"*Health*\n{HEALTH_EMOJI.get(kpi.health, '')} {health}"),
-                MarkdownTextObject(text=f"*Trend*\n{kpi.trend}"),
-                MarkdownTextObject(text=f"*Latest value*\n{latest}"),
-                MarkdownTextObject(
-                    text=f"*Target*\n{text.number(kpi.target_now, kpi.unit)}"
-                    if kpi.target_now is not None
-                    else "*Target*\n-"
-                ),
-            ]
+            fields=[MarkdownTextObject(text=f"*{label}*\n{value}") for label, value in fields]
         ),
         ImageBlock(
             image_url=text.absolute(sparkline_path(kpi)),
-            alt_text=f"{kpi.name}: the last review periods",
+            alt_text=gettext("%(kpi)s: the last review periods") % {"kpi": kpi.name},
         ),
-        ContextBlock(elements=[MarkdownTextObject(text=f"<{url}|Open in Headway>")]),
+        ContextBlock(elements=[MarkdownTextObject(text=f"<{url}|{gettext('Open in Headway')}>")]),
     ]
     return summary, [block.to_dict() for block in blocks]

@@ -14,8 +14,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
+from headway import speech
 from headway.notify.kinds import Channel, EventKind, WebhookFormat
 
 
@@ -80,7 +81,39 @@ class Event(models.Model):
 
     @property
     def facts(self) -> list[tuple[str, str]]:
+        """The facts as stored: English labels and values (programs and webhooks read them)."""
         return [(str(a), str(b)) for a, b in self.data.get("facts", [])]
+
+    # Title, summary and facts are stored in English when the event happens, with how each
+    # sentence was made (`data["said"]`, headway.words.pack), so every recipient reads them
+    # in their own language: these say them in the active one. Events recorded before the
+    # sentences were kept read as stored.
+
+    @property
+    def said_title(self) -> str:
+        return speech.spoken_packed(self._said.get("title"), self.title)
+
+    @property
+    def said_summary(self) -> str:
+        return speech.spoken_packed(self._said.get("summary"), self.summary)
+
+    @property
+    def said_facts(self) -> list[tuple[str, str]]:
+        packed = self._said.get("facts")
+        if not isinstance(packed, list) or len(packed) != len(self.data.get("facts", [])):
+            return [(gettext(name), value) for name, value in self.facts]
+        return [
+            (
+                gettext(label) if isinstance(label, str) else speech.spoken_packed(label),
+                speech.spoken_packed(value),
+            )
+            for label, value in packed
+        ]
+
+    @property
+    def _said(self) -> dict[str, Any]:
+        said = self.data.get("said") if isinstance(self.data, dict) else None
+        return said if isinstance(said, dict) else {}
 
     @property
     def numbers(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from headway.notify.models import Event
 from headway.okrs import scoring
 from headway.okrs.models import Cycle, CycleState, KeyResult
 from headway.okrs.tree import core_cycle, load_cycle_tree
+from headway.words import Says, _, ngettext
 
 logger = logging.getLogger("headway.notify")
 
@@ -62,16 +63,26 @@ def checkin_overdue(now: datetime) -> int:
             Draft(
                 kind=EventKind.CHECKIN_OVERDUE,
                 key=f"{EventKind.CHECKIN_OVERDUE}:{kr.pk}:{since.isoformat()}:{window}",
-                title=f"Check-in overdue: “{kr.title}”",
-                summary=(
-                    f"No check-in on “{kr.title}” for {days} days; "
-                    f"{objective.team.name} checks in every "
-                    f"{objective.team.checkin_cadence_days} days."
+                title=_("Check-in overdue: “%(key_result)s”", key_result=kr.title),
+                summary=Says(
+                    "%(without)s; %(cadence)s",
+                    without=ngettext(
+                        "No check-in on “%(key_result)s” for %(n)s day",
+                        "No check-in on “%(key_result)s” for %(n)s days",
+                        days,
+                        key_result=kr.title,
+                    ),
+                    cadence=ngettext(
+                        "%(team)s checks in every %(n)s day.",
+                        "%(team)s checks in every %(n)s days.",
+                        objective.team.checkin_cadence_days,
+                        team=objective.team.name,
+                    ),
                 ),
                 facts=[
-                    (gettext_noop("Last check-in"), text.moment(last)),
+                    (gettext_noop("Last check-in"), text.said_moment(last)),
                     (gettext_noop("Days without"), str(days)),
-                    (gettext_noop("Cadence"), f"{objective.team.checkin_cadence_days} days"),
+                    (gettext_noop("Cadence"), text.said_days(objective.team.checkin_cadence_days)),
                     (gettext_noop("Objective"), objective.title),
                 ],
                 numbers={
@@ -128,16 +139,21 @@ def kpi_review_overdue(now: datetime) -> int:
             Draft(
                 kind=EventKind.KPI_REVIEW_OVERDUE,
                 key=f"{EventKind.KPI_REVIEW_OVERDUE}:{kpi.pk}:{kpi.latest_at.isoformat()}:{window}",
-                title=f"KPI review overdue: {kpi.name}",
-                summary=(
-                    f"{kpi.name} has had no measurement for {days} days; it is reviewed "
-                    f"{cadence}. Push a measurement or review its card."
+                title=_("KPI review overdue: %(kpi)s", kpi=kpi.name),
+                summary=ngettext(
+                    "%(kpi)s has had no measurement for %(n)s day; it is reviewed "
+                    "%(cadence)s. Push a measurement or review its card.",
+                    "%(kpi)s has had no measurement for %(n)s days; it is reviewed "
+                    "%(cadence)s. Push a measurement or review its card.",
+                    days,
+                    kpi=kpi.name,
+                    cadence=text.said(text.CADENCE_SAID, cadence),
                 ),
                 facts=[
-                    (gettext_noop("Latest value"), text.number(kpi.latest_value, kpi.unit)),
-                    (gettext_noop("Measured"), text.moment(kpi.latest_at)),
+                    (gettext_noop("Latest value"), text.said_number(kpi.latest_value, kpi.unit)),
+                    (gettext_noop("Measured"), text.said_moment(kpi.latest_at)),
                     (gettext_noop("Days without"), str(days)),
-                    (gettext_noop("Cadence"), cadence),
+                    (gettext_noop("Cadence"), text.said(text.CADENCE_SAID, cadence)),
                 ],
                 numbers={
                     "value": kpi.latest_value,
@@ -177,19 +193,26 @@ def cycle_ending(now: datetime) -> int:
         people: list[int | None] = [o.owner_id for o in objectives]
         people += [kr.owner_id for kr in tree.key_results()]
         teams = sorted({o.team_id for o in objectives})
-        when = "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
+        when = (
+            _("today") if days_left == 0 else ngettext("in %(n)s day", "in %(n)s days", days_left)
+        )
         draft = Draft(
             kind=EventKind.CYCLE_ENDING,
             key=key,
-            title=f"{cycle} ends {when}",
-            summary=(
-                f"{cycle} ends on {cycle.end:%d %b %Y}: check in on every key result and "
-                "write the reflections before it closes."
+            title=_("%(cycle)s ends %(when)s", cycle=str(cycle), when=when),
+            summary=_(
+                "%(cycle)s ends on %(end)s: check in on every key result and "
+                "write the reflections before it closes.",
+                cycle=str(cycle),
+                end=f"{cycle.end:%Y-%m-%d}",
             ),
             facts=[
-                (gettext_noop("Ends"), f"{cycle.end:%Y-%m-%d} ({when})"),
+                (
+                    gettext_noop("Ends"),
+                    Says("%(end)s (%(when)s)", end=f"{cycle.end:%Y-%m-%d}", when=when),
+                ),
                 (gettext_noop("Objectives"), str(len(objectives))),
-                (gettext_noop("Mean score"), text.score(mean)),
+                (gettext_noop("Mean score"), text.said_score(mean)),
                 (gettext_noop("Key results off track"), str(statuses.count("off_track"))),
                 (gettext_noop("Key results at risk"), str(statuses.count("at_risk"))),
                 (gettext_noop("Key results without data"), str(statuses.count("no_data"))),
@@ -261,23 +284,25 @@ def kpi_selection_due(now: datetime) -> int:
         interval = selection.review_due(started, kpi.effective_cadence) - started
         window = _window(now, fell_due, interval)
         why = kpi.selection_flag or (
-            f"Its last review was {text.moment(kpi.selection_reviewed_at)}."
+            _("Its last review was %(when)s.", when=text.moment(kpi.selection_reviewed_at))
             if kpi.selection_reviewed_at
-            else "It has not been reviewed since it was added."
+            else _("It has not been reviewed since it was added.")
         )
         drafts.append(
             Draft(
                 kind=EventKind.KPI_SELECTION_DUE,
                 key=f"{EventKind.KPI_SELECTION_DUE}:{kpi.pk}:{started.isoformat()}:{window}",
-                title=f"Still the right KPI? {kpi.name} is due for its review",
-                summary=(
-                    f"{why} Confirm {kpi.name}, change its target, retire it or replace it, "
-                    "and say why."
+                title=_("Still the right KPI? %(kpi)s is due for its review", kpi=kpi.name),
+                summary=_(
+                    "%(why)s Confirm %(kpi)s, change its target, retire it or replace it, "
+                    "and say why.",
+                    why=why,
+                    kpi=kpi.name,
                 ),
                 facts=[
                     (gettext_noop("Due since"), text.moment(fell_due)),
-                    (gettext_noop("Last reviewed"), text.moment(kpi.selection_reviewed_at)),
-                    (gettext_noop("Flag"), kpi.selection_flag or "none"),
+                    (gettext_noop("Last reviewed"), text.said_moment(kpi.selection_reviewed_at)),
+                    (gettext_noop("Flag"), kpi.selection_flag or _("none")),
                 ],
                 numbers={
                     "due_at": fell_due.isoformat(),

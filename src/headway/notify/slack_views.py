@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -79,13 +80,19 @@ def commands(request: HttpRequest) -> HttpResponse:
         person = slack.person_for(app, request.POST.get("user_id", ""))
     except slack.Unknown as exc:
         return _ephemeral(str(exc))
+    from headway.teams.middleware import language_of
+
     if verb == "kpi":
         name = words[1] if len(words) > 1 else ""
-        message, blocks = kpi_answer.answer(person, name)
+        with translation.override(language_of(person)):
+            message, blocks = kpi_answer.answer(person, name)
         return _ephemeral(message, blocks)
     key_results = slack.due_key_results(person)
     if not key_results:
-        return _ephemeral("Nothing is due for a check-in: all your key results are up to date.")
+        with translation.override(language_of(person)):
+            return _ephemeral(
+                _("Nothing is due for a check-in: all your key results are up to date.")
+            )
     slack.open_checkin_modal(app, request.POST.get("trigger_id", ""), key_results)
     return HttpResponse(status=200)
 

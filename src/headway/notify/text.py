@@ -8,6 +8,8 @@ from datetime import datetime
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from headway.words import Number, Says, _, ngettext
+
 #: Shown for a missing number (an en dash).
 DASH = "\u2013"
 
@@ -63,3 +65,72 @@ STATUS = {
 
 def status(value: str) -> str:
     return STATUS.get(value, value.replace("_", " "))
+
+
+# --------------------------------------------------------------------------- said again
+# The same words kept as sentences (headway.words.Says), so that an event's title, summary
+# and facts are said again in each recipient's language. Their English text is what the
+# functions above give.
+
+#: Key result statuses as a sentence names them.
+STATUS_SAID: dict[str, Says] = {
+    "achieved": _("achieved"),
+    "on_track": _("on track"),
+    "at_risk": _("at risk"),
+    "off_track": _("off track"),
+    "no_data": _("no data"),
+}
+#: KPI health as a sentence names it.
+HEALTH_SAID: dict[str, Says] = {
+    "healthy": _("healthy"),
+    "warning": _("warning"),
+    "critical": _("critical"),
+    "stale": _("stale"),
+    "no_data": _("no data"),
+}
+#: KPI trends as a sentence names them.
+TREND_SAID: dict[str, Says] = {
+    "improving": _("improving"),
+    "stable": _("stable"),
+    "deteriorating": _("deteriorating"),
+}
+#: Review cadences as a sentence names them ("it is reviewed weekly").
+CADENCE_SAID: dict[str, Says] = {
+    "weekly": _("weekly"),
+    "monthly": _("monthly"),
+    "quarterly": _("quarterly"),
+}
+
+
+def said(words: dict[str, Says], value: str) -> Says | str:
+    """`value` (a status, health, trend or cadence) as a sentence says it."""
+    return words.get(value, value.replace("_", " "))
+
+
+def said_number(value: float | None, unit: str = "") -> Says | str:
+    """`number()` as a sentence: written in the reader's form (92,1 in German)."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    spec = ",.0f" if abs(value) >= 1000 else ".4g"
+    if "e" in format(value, spec):
+        spec = ".2e"
+    figure = Number(value, spec)
+    if not unit:
+        return Says("%(number)s", number=figure)  # not a message id: the number alone
+    shape = "%(number)s%(unit)s" if unit in {"%", "‰"} else "%(number)s %(unit)s"
+    return Says(shape, number=figure, unit=unit)
+
+
+def said_score(value: float | None) -> Says | str:
+    """`score()` as a sentence (0,72 in German)."""
+    return DASH if value is None else Says("%(score)s", score=Number(value, ".2f"))
+
+
+def said_days(days: int) -> Says:
+    """ "7 days" in the reader's language."""
+    return ngettext("%(n)s day", "%(n)s days", days)
+
+
+def said_moment(value: datetime | None) -> Says | str:
+    """`moment()` as a sentence's parameter ("never" in the reader's language)."""
+    return _("never") if value is None else moment(value)

@@ -81,7 +81,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "note": note,
             "event": note.event,
             "kind": label(note.event.kind),
-            "facts": [(_(name), value) for name, value in note.event.facts[:4]],
+            # Worded when the event happened and said here in the reader's language.
+            "title": note.event.said_title,
+            "summary": note.event.said_summary,
+            "facts": note.event.said_facts[:4],
         }
         for note in page.object_list
     ]

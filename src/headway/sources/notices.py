@@ -10,9 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_noop
+
 from headway.notify import text
 from headway.notify.events import Draft, guard, record
 from headway.notify.kinds import EventKind
+from headway.words import Says, _
 
 if TYPE_CHECKING:
     from headway.sources.models import DataIncident, Source
@@ -49,13 +52,18 @@ def failing(source: Source, at: datetime) -> None:
                     source,
                     EventKind.SOURCE_FAILING,
                     f"{EventKind.SOURCE_FAILING}:{source.pk}:{source.failing_since.isoformat()}",
-                    f"Data source failing: {kpi.name}",
-                    f"The {source.label} of {kpi.name} failed: {source.last_error} "
-                    "The last good value is kept; Headway retries with a back-off.",
+                    _("Data source failing: %(kpi)s", kpi=kpi.name),
+                    _(
+                        "The %(source)s of %(kpi)s failed: %(error)s The last good value is "
+                        "kept; Headway retries with a back-off.",
+                        source=Says(source.label),
+                        kpi=kpi.name,
+                        error=source.last_error,
+                    ),
                     [
-                        ("Error", source.last_error),
-                        ("Failing since", text.moment(source.failing_since)),
-                        ("Last success", text.moment(source.last_success_at)),
+                        (gettext_noop("Error"), source.last_error),
+                        (gettext_noop("Failing since"), text.said_moment(source.failing_since)),
+                        (gettext_noop("Last success"), text.said_moment(source.last_success_at)),
                     ],
                     at,
                 )
@@ -73,10 +81,17 @@ def recovered(source: Source, since: datetime, at: datetime) -> None:
                     source,
                     EventKind.SOURCE_RECOVERED,
                     f"{EventKind.SOURCE_RECOVERED}:{source.pk}:{since.isoformat()}",
-                    f"Data source works again: {kpi.name}",
-                    f"The {source.label} of {kpi.name} fetched again after failing since "
-                    f"{text.moment(since)}.",
-                    [("Failing since", text.moment(since)), ("Recovered", text.moment(at))],
+                    _("Data source works again: %(kpi)s", kpi=kpi.name),
+                    _(
+                        "The %(source)s of %(kpi)s fetched again after failing since %(since)s.",
+                        source=Says(source.label),
+                        kpi=kpi.name,
+                        since=text.moment(since),
+                    ),
+                    [
+                        (gettext_noop("Failing since"), text.moment(since)),
+                        (gettext_noop("Recovered"), text.moment(at)),
+                    ],
                     at,
                 )
             ]
@@ -93,11 +108,18 @@ def incident(source: Source, held: DataIncident, at: datetime) -> None:
                     source,
                     EventKind.DATA_INCIDENT,
                     f"{EventKind.DATA_INCIDENT}:{held.pk}",
-                    f"Data incident: {kpi.name}",
-                    f"A fetch of {kpi.name} looks like a pipeline problem, not a business "
-                    f"change, so it was held back: {'; '.join(held.reasons)}. Accept it on "
-                    "the KPI page if the numbers are right.",
-                    [("Why", "; ".join(held.reasons)), ("Rows held", str(len(held.rows)))],
+                    _("Data incident: %(kpi)s", kpi=kpi.name),
+                    _(
+                        "A fetch of %(kpi)s looks like a pipeline problem, not a business "
+                        "change, so it was held back: %(reasons)s. Accept it on the KPI page if "
+                        "the numbers are right.",
+                        kpi=kpi.name,
+                        reasons="; ".join(held.reasons),
+                    ),
+                    [
+                        (gettext_noop("Why"), "; ".join(held.reasons)),
+                        (gettext_noop("Rows held"), str(len(held.rows))),
+                    ],
                     at,
                 )
             ]

@@ -617,7 +617,7 @@ class CheckInRowForm(NoColon, forms.Form):
     value = FiniteFloatField(required=False, widget=forms.NumberInput(attrs={"step": "any"}))
     done = forms.TypedChoiceField(
         required=False,
-        choices=[("", "—"), ("yes", "Done"), ("no", "Not done")],
+        choices=[("", "—"), ("yes", gettext_lazy("Done")), ("no", gettext_lazy("Not done"))],
         coerce=lambda v: v == "yes",
         empty_value=None,
     )

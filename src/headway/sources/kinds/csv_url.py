@@ -25,13 +25,14 @@ from headway.sources.kinds.base import (
     timeout_field,
 )
 from headway.sources.kinds.web import check_url, get
+from headway.words import gettext_noop
 
 THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 class CsvUrlKind:
     id: str = "csv_url"
-    label: str = "CSV at a URL"
+    label: str = gettext_noop("CSV at a URL")
     engines: frozenset[str] = frozenset({"http"})
     connection: str = "optional"
     fields: tuple[FieldSpec, ...] = (

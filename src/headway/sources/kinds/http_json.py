@@ -22,11 +22,12 @@ from headway.sources.kinds.base import (
     timeout_field,
 )
 from headway.sources.kinds.web import check_url, get, header_lines
+from headway.words import gettext_noop
 
 
 class HttpJsonKind:
     id: str = "http_json"
-    label: str = "JSON over HTTP"
+    label: str = gettext_noop("JSON over HTTP")
     engines: frozenset[str] = frozenset({"http"})
     connection: str = "optional"
     fields: tuple[FieldSpec, ...] = (

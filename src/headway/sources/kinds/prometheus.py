@@ -26,6 +26,7 @@ from headway.sources.kinds.base import (
     timeout_field,
 )
 from headway.sources.kinds.web import get
+from headway.words import gettext_noop
 
 DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -40,7 +41,7 @@ def duration(text: str) -> int | None:
 
 class PrometheusKind:
     id: str = "prometheus"
-    label: str = "Prometheus query"
+    label: str = gettext_noop("Prometheus query")
     engines: frozenset[str] = frozenset({"http"})
     connection: str = "required"
     fields: tuple[FieldSpec, ...] = (

@@ -38,6 +38,7 @@ from headway.sources.kinds.base import (
     text_field,
     timeout_field,
 )
+from headway.words import gettext_noop
 
 DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
 MAX_CONNECT_SECONDS = 10.0
@@ -45,7 +46,7 @@ MAX_CONNECT_SECONDS = 10.0
 
 class SqlKind:
     id: str = "sql"
-    label: str = "SQL query"
+    label: str = gettext_noop("SQL query")
     engines: frozenset[str] = frozenset(DIALECTS)
     connection: str = "required"
     fields: tuple[FieldSpec, ...] = (

@@ -9,7 +9,7 @@ from django import template
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
-from headway.coach import speech
+from headway import speech
 from headway.web import common
 
 register = template.Library()
@@ -103,6 +103,14 @@ def percent(value: float | None) -> str:
 def spoken(text: object) -> str:
     """A coach sentence in the reader's language (other text as it is)."""
     return speech.spoken(text)
+
+
+@register.filter
+def trend_label(trend: str) -> str:
+    """A KPI's trend ("improving") in the reader's language."""
+    from headway.notify.text import TREND_SAID
+
+    return speech.spoken(TREND_SAID.get(trend, trend))
 
 
 @register.filter
