@@ -69,7 +69,9 @@ def test_forecast_interval_covers_the_realised_end_value_about_80_percent() -> N
     overall = sum(per_process.values()) / len(per_process)
     assert 0.75 <= overall <= 0.85, per_process
     # Not met per process (docs/scoring.md): 6-11 points cannot tell a trend from a random
-    # walk; the walks are under-covered (62%), the trends over-covered (86%).
+    # walk well enough for one interval to suit both (seed 22: trend 88%, walk 65%, step 80%;
+    # even the walk-only model covers only 78% of walks, and a trend interval <= 85% on trends
+    # leaves walks <= 68%).
     assert all(0.6 <= c <= 0.95 for c in per_process.values()), per_process
 
 

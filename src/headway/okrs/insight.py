@@ -170,7 +170,9 @@ def _fit(x: _Floats, y: _Floats) -> _Fit:
     # cannot tell a trend from a walk hedge between them, long ones pick one.
     weight = np.exp(loglik - loglik.max())
     weight /= weight.sum()
-    noise = sigma2
+    # The m one-step errors also paid for the Theil-Sen slope: the variance is estimated
+    # on m - 1 degrees of freedom, as the Student t of the prediction has (n - 2).
+    noise = sigma2 * m / max(m - 1, 1)
     wander = q * noise
     sxx = float(np.sum((x - x.mean()) ** 2))
     span = float(x[-1] - x[0])
