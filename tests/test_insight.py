@@ -69,7 +69,9 @@ def test_forecast_interval_covers_the_realised_end_value_about_80_percent() -> N
     overall = sum(per_process.values()) / len(per_process)
     assert 0.75 <= overall <= 0.85, per_process
     # Not met per process (docs/scoring.md): 6-11 points cannot tell a trend from a random
-    # walk; the walks are under-covered (62%), the trends over-covered (86%).
+    # walk well enough for one interval to suit both (seed 22: trend 88%, walk 65%, step 80%;
+    # even the walk-only model covers only 78% of walks, and a trend interval <= 85% on trends
+    # leaves walks <= 68%).
     assert all(0.6 <= c <= 0.95 for c in per_process.values()), per_process
 
 
@@ -235,14 +237,20 @@ def test_business_as_usual_finds_easy_targets_and_spares_hard_ones() -> None:
 
 
 def _moved_rate(
-    process: str, shift: float, rng: np.random.Generator, sigma: str = "noise", n: int = 400
+    process: str,
+    shift: float,
+    rng: np.random.Generator,
+    sigma: str = "noise",
+    n: int = 400,
+    upwards: bool | None = True,
 ) -> float:
     """Share of ``n`` series (52 periods before the cycle, 13 in it) found to have moved.
 
     ``shift`` is planted at the cycle's start in units of sigma, measured on each series'
     history before the cycle: ``"noise"`` the standard deviation of the detrended history
     (for trend or AR(1) noise: the noise's own sd), ``"innovation"`` the standard deviation
-    of the period-over-period changes (for a random walk: the sd of one step).
+    of the period-over-period changes (for a random walk: the sd of one step). The key
+    result wants the KPI to go ``upwards`` (None: either way).
     """
     before = 52
     series = _series(process, n, before + WEEKS, rng)
@@ -256,27 +264,38 @@ def _moved_rate(
         row[before:] += shift * sd
     moved = 0
     for i, row in enumerate(series):
-        moved += insight.moved_the_kpi(row.tolist(), before, seed=i).verdict == "moved"
+        found = insight.moved_the_kpi(row.tolist(), before, seed=i, upwards=upwards)
+        moved += found.verdict == "moved"
     return moved / n
 
 
 @pytest.mark.parametrize("process", ["trend", "random_walk", "ar1"])
 def test_moved_the_kpi_keeps_false_positives_at_5_percent(process: str) -> None:
     rate = _moved_rate(process, 0.0, np.random.default_rng(11))
-    # 400 series: the binomial standard error at 5% is 1.1 points (docs give the figures).
+    # 400 series: the binomial standard error at 5% is 1.1 points, so a test at exactly 5%
+    # is seen anywhere in 3-7%; 3,000 series per process are in docs/scoring.md.
     assert rate <= 0.05 + 0.03, rate
 
 
 def test_moved_the_kpi_detects_a_level_shift_of_two_sigma() -> None:
     assert _moved_rate("trend", 2.0, np.random.default_rng(12)) >= 0.80
-    # Not met (docs/scoring.md): AR(1) noise (phi 0.5) leaves 13 periods after the start
-    # about four independent ones, and the test asks about level *or* slope (2 df).
-    assert _moved_rate("ar1", 2.0, np.random.default_rng(12)) >= 0.55
+    assert _moved_rate("ar1", 2.0, np.random.default_rng(12)) >= 0.80
     # A random walk is tested on its changes. Its detrended history's sd grows with its
     # length (about 1.9 steps over 52 periods): 2 of those are found in >= 80%; 2 step sds
-    # are one jump of 2 sd among the changes, which no 5% test finds in 80% (at most ~50%).
-    assert _moved_rate("random_walk", 2.0, np.random.default_rng(12)) >= 0.78
-    assert _moved_rate("random_walk", 2.0, np.random.default_rng(12), "innovation") >= 0.2
+    # are one jump of 2 sd among the changes, which no one-sided 5% test finds in 80%
+    # (at most ~64%, P(Z + 2 > 1.645)).
+    assert _moved_rate("random_walk", 2.0, np.random.default_rng(12)) >= 0.80
+    assert _moved_rate("random_walk", 2.0, np.random.default_rng(12), "innovation") >= 0.35
+
+
+def test_moved_the_kpi_looks_the_way_the_key_result_wants() -> None:
+    rng = np.random.default_rng(15)
+    # A fall is not what an increase asked for; asked for a fall, it is found.
+    assert _moved_rate("ar1", -2.0, rng, n=100) <= 0.05
+    assert _moved_rate("ar1", -2.0, rng, n=100, upwards=False) >= 0.75
+    # Without a direction both ways count (two-sided, so a little less power).
+    assert _moved_rate("ar1", -2.0, rng, n=100, upwards=None) >= 0.6
+    assert _moved_rate("random_walk", -2.0, rng, n=100, upwards=False) >= 0.75
 
 
 def test_moved_the_kpi_tests_a_wandering_kpi_on_its_changes() -> None:

@@ -60,7 +60,7 @@ OVERCONFIDENCE_Z: Final = 1.645
 MIN_PERIODS_BEFORE: Final = 8
 MIN_PERIODS_AFTER: Final = 3
 MOVED_ALPHA: Final = 0.05
-BOOTSTRAP_SAMPLES: Final = 199
+BOOTSTRAP_SAMPLES: Final = 499
 WANDERING_RHO: Final = 0.65
 #: KPI-link decay: the last this-many paired period changes, Spearman, one-sided level.
 CO_MOVEMENT_WINDOW: Final = 8
@@ -170,7 +170,9 @@ def _fit(x: _Floats, y: _Floats) -> _Fit:
     # cannot tell a trend from a walk hedge between them, long ones pick one.
     weight = np.exp(loglik - loglik.max())
     weight /= weight.sum()
-    noise = sigma2
+    # The m one-step errors also paid for the Theil-Sen slope: the variance is estimated
+    # on m - 1 degrees of freedom, as the Student t of the prediction has (n - 2).
+    noise = sigma2 * m / max(m - 1, 1)
     wander = q * noise
     sxx = float(np.sum((x - x.mean()) ** 2))
     span = float(x[-1] - x[0])
@@ -524,12 +526,31 @@ def _whiten(z: _Floats, rho: _Floats) -> _Floats:
     return out
 
 
-def _gls_f(ys: _Floats, design: _Floats, first_after: int) -> _Floats:
-    """F statistics of the last two columns of ``design`` for each row of ``ys`` (GLS).
+def _departure(after: int) -> _Floats:
+    """Weights of the last two coefficients giving the mean departure over the cycle.
+
+    For both designs of ``moved_the_kpi`` the departure from the prior course ``j``
+    periods into the cycle is c + d j (levels: the shift plus the slope change; changes:
+    the jump plus the shifted mean change, accumulated), so its mean over the ``after``
+    periods of the cycle is c + d (after - 1) / 2.
+    """
+    return np.array([1.0, (after - 1) / 2.0])
+
+
+def _gls_stat(
+    ys: _Floats, design: _Floats, first_after: int, upwards: bool | None, mean_departure: bool
+) -> _Floats:
+    """The change statistic of the last two columns of ``design`` for each row of ``ys``.
 
     Each row gets its own AR(1) coefficient, estimated from the residuals of the
     no-change columns fitted before ``first_after`` (bias-corrected, at most
-    WANDERING_RHO), and is fitted after the Prais-Winsten transform with it.
+    WANDERING_RHO), and is fitted by GLS after the Prais-Winsten transform with it.
+
+    ``mean_departure``: the t statistic of the mean departure over the cycle
+    (``_departure``), signed towards ``upwards`` (one-sided), or its absolute value when
+    the direction is unknown. Otherwise the F statistic of both coefficients (2 df),
+    counted only when the mean departure goes the ``upwards`` way (0 otherwise).
+    Larger is more evidence of a change in every case.
     """
     null = design[:first_after, :-2]
     projection = null @ np.linalg.pinv(null)
@@ -548,9 +569,19 @@ def _gls_f(ys: _Floats, design: _Floats, first_after: int) -> _Floats:
     n, k = design.shape
     s2 = np.maximum(np.sum(resid * resid, axis=1) / (n - k), 1e-300)
     b = beta[:, -2:]
-    c_inv = np.linalg.inv(xtx_inv[:, -2:, -2:])
-    f: _Floats = np.einsum("bi,bij,bj->b", b, c_inv, b) / 2.0 / s2
-    return f
+    cov = xtx_inv[:, -2:, -2:]
+    weights = _departure(n - first_after)
+    departure = b @ weights
+    sign = 1.0 if upwards is None or upwards else -1.0
+    if mean_departure:
+        se = np.sqrt(np.einsum("i,bij,j->b", weights, cov, weights) * s2)
+        t = departure / se
+        result: _Floats = np.abs(t) if upwards is None else sign * t
+        return result
+    f: _Floats = np.einsum("bi,bij,bj->b", b, np.linalg.inv(cov), b) / 2.0 / s2
+    if upwards is None:
+        return f
+    return np.where(sign * departure > 0.0, f, 0.0)
 
 
 def _ar1(e: _Floats) -> float:
@@ -562,14 +593,21 @@ def _ar1(e: _Floats) -> float:
     return min(max(rho + (2.0 + 4.0 * rho) / e.size, -0.9), 1.0)
 
 
-def _change_test(y: _Floats, design: _Floats, first_after: int, rng: np.random.Generator) -> float:
+def _change_test(
+    y: _Floats,
+    design: _Floats,
+    first_after: int,
+    rng: np.random.Generator,
+    upwards: bool | None,
+    mean_departure: bool,
+) -> float:
     """Bootstrap p-value of the last two columns of ``design`` (the change) being zero.
 
     The no-change model (the other columns) with AR(1) errors is fitted to the periods
     before the change only, so an effect inflates neither the noise nor its
-    autocorrelation. The statistic is the GLS F statistic (``_gls_f``), judged against a
-    sieve bootstrap of the no-change model: innovations resampled from the fitted ones,
-    the autocorrelation re-estimated in every bootstrap series as in the data.
+    autocorrelation. The statistic (``_gls_stat``) is judged against a sieve bootstrap of
+    the no-change model: innovations resampled from the fitted ones, the autocorrelation
+    re-estimated in every bootstrap series as in the data.
     """
     n = y.size
     null = design[:, :-2]
@@ -580,27 +618,37 @@ def _change_test(y: _Floats, design: _Floats, first_after: int, rng: np.random.G
     innovations = innovations - innovations.mean()
     if not np.any(innovations):
         return 1.0
-    f_obs = float(_gls_f(y[None, :], design, first_after)[0])
+    s_obs = float(_gls_stat(y[None, :], design, first_after, upwards, mean_departure)[0])
     draws = rng.choice(innovations, size=(BOOTSTRAP_SAMPLES, n))
     errors = np.empty_like(draws)
     errors[:, 0] = draws[:, 0] / math.sqrt(1.0 - rho * rho)
     for k in range(1, n):
         errors[:, k] = rho * errors[:, k - 1] + draws[:, k]
-    f_boot = _gls_f(errors + (null @ beta0)[None, :], design, first_after)
-    return float((1 + np.sum(f_boot >= f_obs)) / (BOOTSTRAP_SAMPLES + 1))
+    s_boot = _gls_stat(
+        errors + (null @ beta0)[None, :], design, first_after, upwards, mean_departure
+    )
+    return float((1 + np.sum(s_boot >= s_obs)) / (BOOTSTRAP_SAMPLES + 1))
 
 
-def moved_the_kpi(values: Sequence[float], first_after: int, seed: int = 0) -> KpiMove:
-    """Interrupted time series: did level or slope change from period ``first_after`` on?
+def moved_the_kpi(
+    values: Sequence[float], first_after: int, seed: int = 0, upwards: bool | None = None
+) -> KpiMove:
+    """Interrupted time series: did the KPI depart from its prior course from ``first_after`` on?
 
     ``values`` are one value per review period, oldest first, with the cycle starting at
-    index ``first_after``. Segmented regression y = a + b t + c [t >= t0] + d (t - t0)
-    [t >= t0], tested on (c, d) by ``_change_test`` (GLS F statistic, sieve bootstrap of
-    the no-change model fitted before t0). A KPI whose history wanders like a random walk
-    (corrected autocorrelation of its detrended history >= WANDERING_RHO) is tested on its
+    index ``first_after``; ``upwards`` is the way the key result wants the KPI to go (True
+    up, False down, None unknown: then both ways count). Segmented regression y = a + b t
+    + c [t >= t0] + d (t - t0) [t >= t0], the no-change model fitted before t0 with AR(1)
+    errors, tested by ``_change_test`` (sieve bootstrap). The statistic is the GLS t
+    statistic of the mean departure from the projected prior trend over the cycle,
+    c + d (after - 1) / 2: one number that a change of level or of slope moves, one-sided
+    towards ``upwards``. A KPI whose history wanders like a random walk (corrected
+    autocorrelation of its detrended history >= WANDERING_RHO) is tested on its
     period-over-period changes instead, where a level change is one jump at t0 and a slope
-    change a shift of the mean change. p < 0.05 -> moved, else already_heading.
-    Deterministic for a given ``seed``.
+    change a shift of the mean change, by their joint F statistic counted only when the
+    mean departure goes the ``upwards`` way (a walk's own wander swamps the mean departure;
+    see docs/scoring.md). p < 0.05 -> moved, else already_heading. Deterministic for a
+    given ``seed``.
     """
     y = np.asarray(values, dtype=np.float64)
     n = y.size
@@ -626,10 +674,10 @@ def moved_the_kpi(values: Sequence[float], first_after: int, seed: int = 0) -> K
         changes = np.column_stack(
             [np.ones(n - 1), (td == first_after).astype(np.float64), (td > first_after) * 1.0]
         )
-        p_value = _change_test(d, changes, first_after - 1, rng)
+        p_value = _change_test(d, changes, first_after - 1, rng, upwards, mean_departure=False)
         tested = "changes"
     else:
-        p_value = _change_test(y, design, first_after, rng)
+        p_value = _change_test(y, design, first_after, rng, upwards, mean_departure=True)
         tested = "levels"
     verdict = "moved" if p_value < MOVED_ALPHA else "already_heading"
     return KpiMove(verdict, p_value=p_value, level_change=level, slope_change=slope, tested=tested)

@@ -324,7 +324,7 @@ def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMo
         before = [p for p in periods if p.at < window.starts_at][-health.TREND_WINDOW[cadence] :]
         after = [p for p in periods if p.at >= window.starts_at]
         values = [p.value for p in before + after]
-        move = _cached_move(values, len(before))
+        move = _cached_move(values, len(before), _intended(kr))
         achieved = _achieved(cycle, kr)
         label = gettext(LABELS[move.verdict])
         if move.verdict == "already_heading" and not achieved:
@@ -333,14 +333,21 @@ def kpi_moves(cycle: Cycle, key_results: Sequence[KeyResult]) -> dict[int, KpiMo
     return result
 
 
-def _cached_move(values: list[float], first_after: int) -> insight.KpiMove:
+def _intended(kr: KeyResult) -> bool | None:
+    """Which way the key result wants its KPI to go: up, down, or None when it has no target."""
+    if kr.kind not in NUMERIC or kr.target is None:
+        return None
+    return insight.reaches_upwards(kr.kind, kr.start, kr.target)
+
+
+def _cached_move(values: list[float], first_after: int, upwards: bool | None) -> insight.KpiMove:
     """`moved_the_kpi`, cached under a digest of its inputs (any new value is a new key)."""
-    digest = hashlib.sha256(repr((first_after, values)).encode()).hexdigest()[:32]
+    digest = hashlib.sha256(repr((first_after, values, upwards)).encode()).hexdigest()[:32]
     # The method's version is in the key: a changed test never serves an old verdict.
-    key = f"headway:kpi-move:v2:{digest}"
+    key = f"headway:kpi-move:v3:{digest}"
     found = cache.get(key)
     if isinstance(found, insight.KpiMove):
         return found
-    move = insight.moved_the_kpi(values, first_after)
+    move = insight.moved_the_kpi(values, first_after, upwards=upwards)
     cache.set(key, move, MOVES_CACHE_SECONDS)
     return move
