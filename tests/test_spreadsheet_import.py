@@ -476,3 +476,36 @@ def test_every_column_the_import_reads_is_documented() -> None:
             assert spec.label in table, (kind, spec.label)
             # The first German or English header people write is listed too.
             assert any(h in table.lower() for h in spec.headers[:3]), (kind, spec.id)
+
+
+@pytest.mark.django_db
+def test_a_german_admin_reads_the_preview_and_its_problems_in_german(org: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from headway.web.testing import client_for
+
+    org.admin.language = "de"
+    org.admin.save(update_fields=["language"])
+    client = client_for(org.admin)
+    sheet = "Team,Objective,Key result,Start,Target\nOperations,Calm depots,Delays,9,eins\n"
+    upload = SimpleUploadedFile("okrs.csv", sheet.encode(), content_type="text/csv")
+    url = client.post("/settings/import/", {"file": upload})["Location"]
+    form = {"kind": "okrs", "cycle": "2027-Q1", "col-team": "0", "col-objective": "1",
+            "col-key_result": "2", "col-start": "3", "col-target": "4"}  # fmt: skip
+    page = client.post(url, {**form, "action": "preview"}).content.decode()
+    assert "muss eine Zahl sein, gefunden: &#x27;eins&#x27;" in page
+    assert "Spalte &#x27;Target&#x27;" in page
+    assert "must be a number" not in page
+    form["col-target"] = ""
+    page = client.post(url, {**form, "action": "preview"}).content.decode()
+    assert "<td>Ziele</td>" in page  # the sections of the counts
+    response = client.post(url, {**form, "action": "import"}, follow=True)
+    assert "okrs.csv importiert: Ziele 1 angelegt" in response.content.decode()
+    empty = SimpleUploadedFile("empty.csv", b"", content_type="text/csv")
+    page = client.post("/settings/import/", {"file": empty}).content.decode()
+    assert "die Datei ist leer" in page
+    # The command line and the English stored problems are unchanged.
+    from headway.document.spreadsheet import SheetError, read_sheet_bytes
+
+    with pytest.raises(SheetError, match="the file is empty"):
+        read_sheet_bytes(b"", "empty.csv")

@@ -47,6 +47,7 @@ from headway.document.schema import (
     to_moment,
 )
 from headway.okrs import sharing
+from headway.words import _
 
 __all__ = ["DocumentError", "Problem", "load_documents", "load_texts"]
 
@@ -678,18 +679,24 @@ def _message(error: Mapping[str, Any], model: type[BaseModel]) -> str:
         parent = _model_at(model, loc[:-1])
         allowed = parent.model_fields if parent is not None else []
         return _unknown_field(str(loc[-1]), allowed)
+    # Sentences (`Says`): the web import says them in its reader's language; the YAML
+    # tools print their English. Pydantic's own wording below stays English.
     if kind == "missing":
-        return "required field is missing"
+        return _("required field is missing")
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"must be a mapping (field: value), got {_show(value)}"
+        return _("must be a mapping (field: value), got %(value)s", value=_show(value))
     if kind == "list_type":
-        return f"must be a list, got {_show(value)}"
+        return _("must be a list, got %(value)s", value=_show(value))
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == SLUG_PATTERN:
-        return f"not a valid key {_show(value)}: use only letters, digits, - and _"
+        return _("not a valid key %(value)s: use only letters, digits, - and _", value=_show(value))
     if kind == "string_too_short" and ctx.get("min_length") == 1:
-        return "must not be empty"
+        return _("must not be empty")
     if kind == "literal_error":
-        return f"must be {ctx.get('expected', '?')}, got {_show(value)}"
+        return _(
+            "must be %(expected)s, got %(value)s",
+            expected=str(ctx.get("expected", "?")),
+            value=_show(value),
+        )
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     text = str(error["msg"]).replace("Input should be", "must be")

@@ -40,6 +40,7 @@ from headway.document.schema import (
     SourceMap,
     Team,
 )
+from headway.words import Number, Says, _
 
 __all__ = [
     "FIELDS",
@@ -320,7 +321,13 @@ def read_sheet(path: Path | str, *, sheet: str | None = None) -> Sheet:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SheetError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+        raise SheetError(
+            _(
+                "%(file)s: cannot read the file: %(error)s",
+                file=str(path),
+                error=str(exc.strerror or exc),
+            )
+        ) from None
     return read_sheet_bytes(data, str(path), sheet=sheet)
 
 
@@ -331,9 +338,15 @@ def read_sheet_bytes(data: bytes, name: str, *, sheet: str | None = None) -> She
         return _read_xlsx(data, name, sheet)
     if suffix in (".csv", ".tsv", ".txt", ""):
         if sheet is not None:
-            raise SheetError(f"{name}: a CSV file has no sheets (--sheet {sheet!r})")
+            raise SheetError(
+                _(
+                    "%(file)s: a CSV file has no sheets (--sheet %(sheet)s)",
+                    file=name,
+                    sheet=repr(sheet),
+                )
+            )
         return _read_csv(data, name)
-    raise SheetError(f"{name}: not a spreadsheet Headway reads (CSV or XLSX)")
+    raise SheetError(_("%(file)s: not a spreadsheet Headway reads (CSV or XLSX)", file=name))
 
 
 def _trim(rows: Iterable[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
@@ -343,18 +356,20 @@ def _trim(rows: Iterable[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
             continue  # blank rows between blocks are common and mean nothing
         kept.append((line, row))
         if len(kept) > MAX_ROWS:
-            raise SheetError(f"more than {MAX_ROWS:,} rows: split the file")
+            raise SheetError(
+                _("more than %(rows)s rows: split the file", rows=Number(MAX_ROWS, ",.0f"))
+            )
     return kept
 
 
 def _headers(name: str, row: Sequence[Any] | None) -> list[str]:
     if row is None:
-        raise SheetError(f"{name}: the file is empty; the first row must name the columns")
+        raise SheetError(_EMPTY_FILE(name))
     headers = ["" if v is None else _header_text(v) for v in row]
     while headers and not headers[-1]:
         headers.pop()
     if not any(headers):
-        raise SheetError(f"{name}: the first row is empty; it must name the columns")
+        raise SheetError(_("%(file)s: the first row is empty; it must name the columns", file=name))
     return headers
 
 
@@ -373,7 +388,9 @@ def _read_csv(data: bytes, name: str) -> Sheet:
         # Excel on Windows saves "CSV" in the ANSI code page: Western European by default.
         text = data.decode("cp1252", errors="replace")
     if "\x00" in text:
-        raise SheetError(f"{name}: not a text file (a CSV is text; XLSX files end in .xlsx)")
+        raise SheetError(
+            _("%(file)s: not a text file (a CSV is text; XLSX files end in .xlsx)", file=name)
+        )
     sample = text[:20_000]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
@@ -384,10 +401,17 @@ def _read_csv(data: bytes, name: str) -> Sheet:
     try:
         rows = [(n, list(row)) for n, row in enumerate(reader, start=1)]
     except csv.Error as exc:
-        raise SheetError(f"{name}:{reader.line_num}: not readable as CSV: {exc}") from None
+        raise SheetError(
+            _(
+                "%(file)s:%(line)s: not readable as CSV: %(error)s",
+                file=name,
+                line=reader.line_num,
+                error=str(exc),
+            )
+        ) from None
     rows = _trim(rows)
     if not rows:
-        raise SheetError(f"{name}: the file is empty; the first row must name the columns")
+        raise SheetError(_EMPTY_FILE(name))
     headers = _headers(name, rows[0][1])
     # A semicolon-separated file is what Excel writes where the comma is the decimal mark.
     return Sheet(name, headers, rows[1:], decimal="," if delimiter == ";" else ".", guarded=True)
@@ -402,11 +426,20 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None) -> Sheet:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SheetError(f"{name}: not a readable XLSX workbook ({exc})") from None
+        raise SheetError(
+            _("%(file)s: not a readable XLSX workbook (%(error)s)", file=name, error=str(exc))
+        ) from None
     try:
         names = list(book.sheetnames)
         if sheet is not None and sheet not in names:
-            raise SheetError(f"{name}: no sheet {sheet!r} (sheets: {', '.join(names)})")
+            raise SheetError(
+                _(
+                    "%(file)s: no sheet %(sheet)s (sheets: %(sheets)s)",
+                    file=name,
+                    sheet=repr(sheet),
+                    sheets=", ".join(names),
+                )
+            )
         worksheet: Any = book[sheet] if sheet is not None else book.worksheets[0]
         rows = _trim(
             (n, list(row)) for n, row in enumerate(worksheet.iter_rows(values_only=True), start=1)
@@ -414,7 +447,9 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None) -> Sheet:
     finally:
         book.close()
     if not rows:
-        raise SheetError(f"{name}: the sheet is empty; the first row must name the columns")
+        raise SheetError(
+            _("%(file)s: the sheet is empty; the first row must name the columns", file=name)
+        )
     headers = _headers(name, rows[0][1])
     return Sheet(name, headers, rows[1:], sheets=names)
 
@@ -665,12 +700,24 @@ _NOT_DONE = {"not done", "no", "false", "open", "offen", "nein", "0", "todo", "p
 
 
 class _Bad(ValueError):
-    pass
+    """A cell that cannot be read; its one argument is the sentence (`Says`) saying why."""
+
+    @property
+    def said(self) -> Says:
+        return self.args[0]  # type: ignore[no-any-return]
+
+
+def _NOT_A_NUMBER(value: str) -> Says:
+    return _("must be a number, got %(value)s", value=value)
+
+
+def _EMPTY_FILE(name: str) -> Says:
+    return _("%(file)s: the file is empty; the first row must name the columns", file=name)
 
 
 def _number(value: Any, decimal: str) -> float:
     if isinstance(value, bool):
-        raise _Bad(f"must be a number, got {value!r}")
+        raise _Bad(_NOT_A_NUMBER(repr(value)))
     if isinstance(value, int | float):
         number = float(value)
     else:
@@ -684,13 +731,13 @@ def _number(value: Any, decimal: str) -> float:
             text = text.replace(thousands, "")
         text = text.replace(decimal, ".")
         if percent and not text:
-            raise _Bad(f"must be a number, got {str(value)!r}")
+            raise _Bad(_NOT_A_NUMBER(repr(str(value))))
         try:
             number = float(text)
         except ValueError:
-            raise _Bad(f"must be a number, got {str(value)!r}") from None
+            raise _Bad(_NOT_A_NUMBER(repr(str(value)))) from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise _Bad(f"must be a finite number, got {value!r}")
+        raise _Bad(_("must be a finite number, got %(value)s", value=repr(value)))
     return number
 
 
@@ -715,23 +762,30 @@ def _moment(value: Any, day_first: bool | None) -> datetime:
             y, m, d = c, b, a
         else:
             if day_first is None:
-                raise _Bad(f"{text!r} could be day/month or month/day: write dates as 2027-01-31")
+                raise _Bad(
+                    _(
+                        "%(value)s could be day/month or month/day: write dates as 2027-01-31",
+                        value=repr(text),
+                    )
+                )
             y, m, d = (c, b, a) if day_first else (c, a, b)
         try:
             return datetime(y, m, d, hh, mm, ss, tzinfo=UTC)
         except ValueError:
-            raise _Bad(f"not a real date: {text!r}") from None
+            raise _Bad(_("not a real date: %(value)s", value=repr(text))) from None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _Bad(f"must be a date (2027-01-31 or 31.01.2027), got {text!r}") from None
+        raise _Bad(
+            _("must be a date (2027-01-31 or 31.01.2027), got %(value)s", value=repr(text))
+        ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _day(value: Any, day_first: bool | None) -> date:
     moment = _moment(value, day_first)
     if moment.time() != time():
-        raise _Bad(f"must be a date without a time, got {value!r}")
+        raise _Bad(_("must be a date without a time, got %(value)s", value=repr(value)))
     return moment.date()
 
 
@@ -814,6 +868,10 @@ class Conversion:
         return self.document
 
 
+#: The objective's fields a later row may contradict, as a sentence names them.
+_FIELD_WORDS = {"cycle": _("cycle"), "team": _("team")}
+
+
 class _Rows:
     """Collects problems per (line, column) and the source lines of document paths."""
 
@@ -824,10 +882,11 @@ class _Rows:
         self.lines: dict[FieldPath, int] = {}
 
     def bad(self, line: int, field_id: str | None, message: str, column: int | None = None) -> None:
+        """A problem on `line`: `message` is a sentence (`Says`) except pydantic's own."""
         if column is None and field_id is not None:
             column = self.mapping.columns.get(field_id)
         header = self.sheet.headers[column] if column is not None else ""
-        where = f"column {header!r}" if header else (field_id or "")
+        where = _("column %(header)s", header=repr(header)) if header else (field_id or "")
         self.problems.append(
             (
                 line,
@@ -849,7 +908,7 @@ def _value(
     try:
         return parse(raw, *args)
     except _Bad as exc:
-        rows.bad(line, field_id, str(exc))
+        rows.bad(line, field_id, exc.said)
         return None
 
 
@@ -869,7 +928,7 @@ def convert(
     """
     rows = _Rows(sheet, mapping)
     for spec in mapping.missing():
-        rows.bad(1, None, f"no column for {spec.label}: map one (it is required)")
+        rows.bad(1, None, _("no column for %(field)s: map one (it is required)", field=spec.label))
     if rows.problems:
         return Conversion(None, rows.sorted(), mapping, len(sheet.rows))
     if mapping.kind == "okrs":
@@ -904,7 +963,7 @@ def _convert_okrs(
 ) -> Conversion:
     day_first = _slash_first(sheet, mapping, ("due", "checkin_at"))
     if "cycle" not in mapping.columns and not default_cycle:
-        rows.bad(1, None, "no cycle: map a cycle column, or name the cycle (--cycle 2027-Q1)")
+        rows.bad(1, None, _("no cycle: map a cycle column, or name the cycle (--cycle 2027-Q1)"))
         return Conversion(None, rows.sorted(), mapping, len(sheet.rows))
     new_teams: dict[str, str] = {}
     new_people: dict[str, int] = {}
@@ -919,12 +978,18 @@ def _convert_okrs(
             return None
         email = known.person_email(_text(raw))
         if email is None:
-            rows.bad(line, field_id, f"unknown person {_text(raw)!r}: give an e-mail address")
+            rows.bad(
+                line,
+                field_id,
+                _("unknown person %(person)s: give an e-mail address", person=repr(_text(raw))),
+            )
             return None
         try:
             Person.model_validate({"email": email})
         except ValidationError:
-            rows.bad(line, field_id, f"not a valid e-mail address: {_text(raw)!r}")
+            rows.bad(
+                line, field_id, _("not a valid e-mail address: %(value)s", value=repr(_text(raw)))
+            )
             return None
         if email not in known.people:
             new_people.setdefault(email, line)
@@ -942,8 +1007,11 @@ def _convert_okrs(
                 rows.bad(
                     line,
                     "cycle",
-                    f"unknown cycle {cycle_key!r}: create it first, or use a key like "
-                    "2027-Q1, 2027-H1 or 2027 (its dates are then known)",
+                    _(
+                        "unknown cycle %(cycle)s: create it first, or use a key like "
+                        "2027-Q1, 2027-H1 or 2027 (its dates are then known)",
+                        cycle=repr(cycle_key),
+                    ),
                 )
                 continue
             new_cycles[cycle_key] = dates
@@ -951,7 +1019,7 @@ def _convert_okrs(
         raw_team = sheet.cell(cells, mapping.columns.get("team"))
         team_key: str | None = None
         if raw_team is None:
-            rows.bad(line, "team", "the team is missing")
+            rows.bad(line, "team", _("the team is missing"))
         else:
             team_key = known.team_key(_text(raw_team), new_teams)
             if team_key is None:
@@ -959,8 +1027,11 @@ def _convert_okrs(
                     rows.bad(
                         line,
                         "team",
-                        f"unknown team {_text(raw_team)!r}, and no company "
-                        "to put a new team under: create the organisation first",
+                        _(
+                            "unknown team %(team)s, and no company to put a new team under: "
+                            "create the organisation first",
+                            team=repr(_text(raw_team)),
+                        ),
                     )
                 else:
                     team_key = _free(
@@ -970,10 +1041,10 @@ def _convert_okrs(
         # ---- objective
         title = sheet.cell(cells, mapping.columns.get("objective"))
         if title is None:
-            rows.bad(line, "objective", "the objective is missing")
+            rows.bad(line, "objective", _("the objective is missing"))
         kr_title = sheet.cell(cells, mapping.columns.get("key_result"))
         if kr_title is None:
-            rows.bad(line, "key_result", "the key result is missing")
+            rows.bad(line, "key_result", _("the key result is missing"))
         owner = person(line, "owner")
         objective_owner = person(line, "objective_owner")
         start = _value(rows, line, cells, "start", _number, sheet.decimal)
@@ -983,7 +1054,11 @@ def _convert_okrs(
         at = _value(rows, line, cells, "checkin_at", _moment, day_first)
         confidence = _value(rows, line, cells, "confidence", _number, sheet.decimal)
         if confidence is not None and not (confidence.is_integer() and 0 <= confidence <= 10):
-            rows.bad(line, "confidence", f"must be a whole number from 0 to 10, got {confidence:g}")
+            rows.bad(
+                line,
+                "confidence",
+                _("must be a whole number from 0 to 10, got %(value)s", value=Number(confidence)),
+            )
             confidence = None
         raw_kind = sheet.cell(cells, mapping.columns.get("kind"))
         kind = _kind(_text(raw_kind)) if raw_kind is not None else None
@@ -991,8 +1066,11 @@ def _convert_okrs(
             rows.bad(
                 line,
                 "kind",
-                "must be increase, decrease, above, below, milestone or objectives, "
-                f"got {_text(raw_kind)!r}",
+                _(
+                    "must be increase, decrease, above, below, milestone or objectives, "
+                    "got %(value)s",
+                    value=repr(_text(raw_kind)),
+                ),
             )
         raw_type = sheet.cell(cells, mapping.columns.get("objective_type"))
         objective_type = _objective_type(_text(raw_type)) if raw_type is not None else None
@@ -1000,7 +1078,7 @@ def _convert_okrs(
             rows.bad(
                 line,
                 "objective_type",
-                f"must be committed or aspirational, got {_text(raw_type)!r}",
+                _("must be committed or aspirational, got %(value)s", value=repr(_text(raw_type))),
             )
         raw_current = sheet.cell(cells, mapping.columns.get("current"))
         current: float | None = None
@@ -1022,7 +1100,7 @@ def _convert_okrs(
             try:
                 wide.append((when, _number(raw, sheet.decimal), column))
             except _Bad as exc:
-                rows.bad(line, None, str(exc), column=column)
+                rows.bad(line, None, exc.said, column=column)
         if len(rows.problems) > before or title is None or kr_title is None or team_key is None:
             continue
 
@@ -1035,7 +1113,10 @@ def _convert_okrs(
                 rows.bad(
                     line,
                     "objective_key",
-                    f"not a valid key {objective_key!r}: use letters, digits, - and _",
+                    _(
+                        "not a valid key %(key)s: use letters, digits, - and _",
+                        key=repr(objective_key),
+                    ),
                 )
                 continue
         else:
@@ -1061,8 +1142,15 @@ def _convert_okrs(
                     rows.bad(
                         line,
                         field_id,
-                        f"objective {objective_key!r} is in {name} "
-                        f"{draft.data[name]!r} on line {draft.line}, here {value!r}",
+                        _(
+                            "objective %(objective)s is in %(field)s %(was)s on line "
+                            "%(line)s, here %(value)s",
+                            objective=repr(objective_key),
+                            field=_FIELD_WORDS[name],
+                            was=repr(draft.data[name]),
+                            line=draft.line,
+                            value=repr(value),
+                        ),
                     )
         if objective_owner:
             draft.data["owner"] = objective_owner
@@ -1107,8 +1195,11 @@ def _convert_okrs(
                     rows.bad(
                         line,
                         _FIELD_OF.get(name, name),
-                        f"differs from line "
-                        f"{draft.kr_lines[kr_key]} for the same key result ({kr[name]!r})",
+                        _(
+                            "differs from line %(line)s for the same key result (%(was)s)",
+                            line=draft.kr_lines[kr_key],
+                            was=repr(kr[name]),
+                        ),
                     )
         for when, number, _column in wide:
             kr["checkins"].append({"at": when, "value": number})
@@ -1369,7 +1460,7 @@ def _convert_kpis(sheet: Sheet, mapping: ColumnMapping, known: Known, rows: _Row
         before = len(rows.problems)
         raw = sheet.cell(cells, mapping.columns.get("kpi"))
         if raw is None:
-            rows.bad(line, "kpi", "the KPI is missing")
+            rows.bad(line, "kpi", _("the KPI is missing"))
             continue
         name = _text(raw)
         key = name if name in known.kpis or name in cards else by_name.get(_fold(name))
@@ -1378,9 +1469,9 @@ def _convert_kpis(sheet: Sheet, mapping: ColumnMapping, known: Known, rows: _Row
         at = _value(rows, line, cells, "at", _moment, day_first)
         value = _value(rows, line, cells, "value", _number, sheet.decimal)
         if at is None and sheet.cell(cells, mapping.columns.get("at")) is None:
-            rows.bad(line, "at", "the date is missing")
+            rows.bad(line, "at", _("the date is missing"))
         if value is None and sheet.cell(cells, mapping.columns.get("value")) is None:
-            rows.bad(line, "value", "the value is missing")
+            rows.bad(line, "value", _("the value is missing"))
         target = _value(rows, line, cells, "target", _number, sheet.decimal)
         raw_team = sheet.cell(cells, mapping.columns.get("team"))
         team: str | None = None
@@ -1388,7 +1479,7 @@ def _convert_kpis(sheet: Sheet, mapping: ColumnMapping, known: Known, rows: _Row
             team = known.team_key(_text(raw_team), new_teams)
             if team is None:
                 if known.company is None:
-                    rows.bad(line, "team", f"unknown team {_text(raw_team)!r}")
+                    rows.bad(line, "team", _("unknown team %(team)s", team=repr(_text(raw_team))))
                 else:
                     team = _free(_slug(_text(raw_team)), set(known.teams) | set(new_teams))
                     new_teams[team] = _text(raw_team)
@@ -1397,7 +1488,11 @@ def _convert_kpis(sheet: Sheet, mapping: ColumnMapping, known: Known, rows: _Row
         if owner_cell is not None:
             owner = known.person_email(_text(owner_cell))
             if owner is None:
-                rows.bad(line, "owner", f"unknown person {_text(owner_cell)!r}: give an e-mail")
+                rows.bad(
+                    line,
+                    "owner",
+                    _("unknown person %(person)s: give an e-mail", person=repr(_text(owner_cell))),
+                )
             elif owner not in known.people:
                 new_people.setdefault(owner, line)
         direction = sheet.cell(cells, mapping.columns.get("direction"))
@@ -1414,7 +1509,11 @@ def _convert_kpis(sheet: Sheet, mapping: ColumnMapping, known: Known, rows: _Row
                 "fallend": "down",
             }.get(_fold(_text(direction)))
             if direction_value is None:
-                rows.bad(line, "direction", f"must be up or down, got {_text(direction)!r}")
+                rows.bad(
+                    line,
+                    "direction",
+                    _("must be up or down, got %(value)s", value=repr(_text(direction))),
+                )
         cadence = sheet.cell(cells, mapping.columns.get("cadence"))
         cadence_value = None
         if cadence is not None:
@@ -1429,13 +1528,22 @@ def _convert_kpis(sheet: Sheet, mapping: ColumnMapping, known: Known, rows: _Row
             }.get(_fold(_text(cadence)))
             if cadence_value is None:
                 rows.bad(
-                    line, "cadence", f"must be weekly, monthly or quarterly, got {_text(cadence)!r}"
+                    line,
+                    "cadence",
+                    _(
+                        "must be weekly, monthly or quarterly, got %(value)s",
+                        value=repr(_text(cadence)),
+                    ),
                 )
         if len(rows.problems) > before or at is None or value is None:
             continue
         if key is None:
             if team is None:
-                rows.bad(line, "kpi", f"unknown KPI {name!r}: give its team to create it")
+                rows.bad(
+                    line,
+                    "kpi",
+                    _("unknown KPI %(kpi)s: give its team to create it", kpi=repr(name)),
+                )
                 continue
             key = _free(_slug(name), set(known.kpis) | set(cards))
         card = cards.get(key)
@@ -1461,8 +1569,13 @@ def _convert_kpis(sheet: Sheet, mapping: ColumnMapping, known: Known, rows: _Row
             rows.bad(
                 line,
                 "at",
-                f"a second value for {name!r} at {_day_text(at)} (the first is "
-                f"on line {first}): one measurement per moment",
+                _(
+                    "a second value for %(kpi)s at %(at)s (the first is on line %(line)s): one "
+                    "measurement per moment",
+                    kpi=repr(name),
+                    at=_day_text(at),
+                    line=first,
+                ),
             )
             continue
         seen[(key, at)] = line

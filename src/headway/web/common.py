@@ -42,6 +42,20 @@ HEALTH_LABELS: dict[str, StrOrPromise] = {
     "stale": gettext_lazy("Stale"),
     "no_data": gettext_lazy("No data"),
 }
+#: The sections of an import's counts (document.importer.COUNTED), as the preview names them.
+SECTION_LABELS = {
+    "people": gettext_lazy("People"),
+    "teams": gettext_lazy("Teams"),
+    "memberships": gettext_lazy("Memberships"),
+    "cycles": gettext_lazy("Cycles"),
+    "connections": gettext_lazy("Connections"),
+    "kpis": gettext_lazy("KPIs"),
+    "sources": gettext_lazy("Data sources"),
+    "measurements": gettext_lazy("Measurements"),
+    "objectives": gettext_lazy("Objectives"),
+    "key_results": gettext_lazy("Key results"),
+    "checkins": gettext_lazy("Check-ins"),
+}
 PAGE_SIZE = 24
 DASH = "\u2013"  # en dash: what a missing number shows
 

@@ -106,6 +106,12 @@ def spoken(text: object) -> str:
 
 
 @register.filter
+def section_label(section: str) -> str:
+    """An import section ("key_results") as the preview names it, in the reader's language."""
+    return str(common.SECTION_LABELS.get(section, section.replace("_", " ")))
+
+
+@register.filter
 def trend_label(trend: str) -> str:
     """A KPI's trend ("improving") in the reader's language."""
     from headway.notify.text import TREND_SAID

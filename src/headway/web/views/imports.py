@@ -20,8 +20,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
+from headway.document.importer import ImportResult
 from headway.document.load import DocumentError
 from headway.document.sheet_import import import_sheet, preview_sheet, why_not_import
 from headway.document.spreadsheet import (
@@ -34,8 +36,9 @@ from headway.document.spreadsheet import (
     read_sheet_bytes,
 )
 from headway.okrs.models import Cycle
+from headway.speech import spoken
 from headway.teams.access import refuse
-from headway.web.common import access, person
+from headway.web.common import SECTION_LABELS, access, person
 
 #: Largest upload taken (a sheet is read into memory to be checked).
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -85,17 +88,19 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         upload = request.FILES.get("file")
         sheet_name = request.POST.get("sheet", "").strip()
         if upload is None:
-            error = "Choose a CSV or XLSX file."
+            error = gettext("Choose a CSV or XLSX file.")
         elif upload.size is not None and upload.size > MAX_UPLOAD:
-            error = f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB: split it."
+            error = gettext("The file is larger than %(megabytes)s MB: split it.") % {
+                "megabytes": MAX_UPLOAD // (1024 * 1024)
+            }
         elif Path(upload.name or "").suffix.lower() not in SPREADSHEET_SUFFIXES:
-            error = "Headway reads CSV and XLSX files (.csv, .tsv, .xlsx, .xlsm)."
+            error = gettext("Headway reads CSV and XLSX files (.csv, .tsv, .xlsx, .xlsm).")
         else:
             data = upload.read()
             try:
                 read_sheet_bytes(data, upload.name or "upload.csv", sheet=sheet_name or None)
             except SheetError as exc:
-                error = str(exc)
+                error = spoken(exc.args[0])
             else:
                 _forget_old()
                 token = secrets.token_urlsafe(24)
@@ -129,7 +134,7 @@ def import_sheet_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         sheet = _read(path, meta)
     except SheetError as exc:
-        raise Http404(str(exc)) from None
+        raise Http404(spoken(exc.args[0])) from None
     kind = request.POST.get("kind") or request.GET.get("kind") or ""
     guessed = guess_mapping(sheet.headers, "kpis" if kind == "kpis" else "okrs" if kind else None)
     mapping = _mapping_from(request, sheet, guessed) if request.method == "POST" else guessed
@@ -148,7 +153,7 @@ def import_sheet_view(request: HttpRequest, token: str) -> HttpResponse:
                 known = dict(request.session.get(SESSION_KEY, {}))
                 known.pop(token, None)
                 request.session[SESSION_KEY] = known
-                messages.success(request, f"Imported {meta['name']}: {result}.")
+                messages.success(request, _imported(meta["name"], result))
                 if mapping.kind == "kpis":
                     return redirect("kpis")
                 return redirect("cycles")
@@ -186,3 +191,19 @@ def import_sheet_view(request: HttpRequest, token: str) -> HttpResponse:
             "action": reverse("import_sheet", kwargs={"token": token}),
         },
     )
+
+
+def _imported(name: str, result: ImportResult) -> str:
+    """ "Imported okrs.xlsx: Objectives 3 created, 1 updated, 0 unchanged; …" """
+    parts = [
+        gettext("%(section)s %(created)s created, %(updated)s updated, %(unchanged)s unchanged")
+        % {
+            "section": SECTION_LABELS.get(section, section),
+            "created": counts.created,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+        }
+        for section, counts in result.counts.items()
+        if counts.created or counts.updated or counts.unchanged
+    ]
+    return gettext("Imported %(file)s: %(result)s.") % {"file": name, "result": "; ".join(parts)}
