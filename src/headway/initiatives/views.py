@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from headway.initiatives import actions
@@ -33,7 +35,9 @@ def trackers(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Tracker {made.name} saved: test it below.")
+            messages.success(
+                request, _("Tracker %(name)s saved: test it below.") % {"name": made.name}
+            )
             return redirect("trackers")
     rows = Tracker.objects.annotate(following=Count("issues")).order_by("name")
     return render(
@@ -56,13 +60,23 @@ def tracker_action(request: HttpRequest, name: str) -> HttpResponse:
     if request.POST.get("action") == "delete":
         stopped = actions.delete_tracker(by=person(request), tracker=tracker)
         messages.success(
-            request, f"Tracker {name} removed; {stopped} initiative(s) no longer follow it."
+            request,
+            ngettext(
+                "Tracker %(name)s removed; %(n)s initiative no longer follows it.",
+                "Tracker %(name)s removed; %(n)s initiatives no longer follow it.",
+                stopped,
+            )
+            % {"name": name, "n": stopped},
         )
         return redirect("trackers")
     try:
         who = actions.try_tracker(by=person(request), tracker=tracker)
     except ValidationError as exc:
-        messages.error(request, f"{name}: " + " ".join(exc.messages))
+        messages.error(
+            request, _("%(name)s: %(error)s") % {"name": name, "error": " ".join(exc.messages)}
+        )
     else:
-        messages.success(request, f"{name} works: signed in as {who}.")
+        messages.success(
+            request, _("%(name)s works: signed in as %(who)s.") % {"name": name, "who": who}
+        )
     return redirect("trackers")

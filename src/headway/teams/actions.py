@@ -94,10 +94,13 @@ def _checked_memberships(memberships: Iterable[tuple[Team, str]]) -> list[tuple[
     keys = [team.key for team, _ in entries]
     twice = sorted({key for key in keys if keys.count(key) > 1})
     if twice:
-        errors.append(f"listed twice: {', '.join(twice)}")
+        errors.append(_("listed twice: %(teams)s") % {"teams": ", ".join(twice)})
     wrong = sorted({role for _email, role in entries if role not in Role.values})
     if wrong:
-        errors.append(f"no role {', '.join(map(repr, wrong))} (roles: {', '.join(Role.values)})")
+        errors.append(
+            _("no role %(wrong)s (roles: %(roles)s)")
+            % {"wrong": ", ".join(map(repr, wrong)), "roles": ", ".join(Role.values)}
+        )
     if errors:
         raise ValidationError({"memberships": "; ".join(errors).capitalize() + "."})
     return entries

@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from headway.okrs.actions import carry_objectives, copy_objective_to_cycle, why_not_carry_over
@@ -67,7 +68,7 @@ def objective_carry(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST":
         target = next((c for c in cycles if c.key == chosen_cycle), None)
         if target is None:
-            errors.append("Pick an open cycle to put it in.")
+            errors.append(_("Pick an open cycle to put it in."))
         else:
             try:
                 copy = copy_objective_to_cycle(
@@ -166,9 +167,9 @@ def cycle_carry(request: HttpRequest, key: str) -> HttpResponse:
             (row.objective, [kr for kr, on in row.key_results if on]) for row in rows if row.picked
         ]
         if target is None:
-            errors.append("Pick an open cycle to carry them into.")
+            errors.append(_("Pick an open cycle to carry them into."))
         elif not picks:
-            errors.append("Tick the objectives to carry over.")
+            errors.append(_("Tick the objectives to carry over."))
         else:
             try:
                 copies = carry_objectives(cycle=target, picks=picks, by=person(request))
@@ -177,7 +178,13 @@ def cycle_carry(request: HttpRequest, key: str) -> HttpResponse:
             else:
                 n = len(copies)
                 messages.success(
-                    request, f"Carried {n} objective{'s' if n != 1 else ''} into {target}."
+                    request,
+                    ngettext(
+                        "Carried %(n)s objective into %(target)s.",
+                        "Carried %(n)s objectives into %(target)s.",
+                        n,
+                    )
+                    % {"n": n, "target": target},
                 )
                 return redirect("cycle_review", key=cycle.key)
     else:

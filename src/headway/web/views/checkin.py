@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from headway.okrs import insight_db, timing
@@ -124,7 +125,10 @@ def checkin(request: HttpRequest, key: str) -> HttpResponse:
             if not failed:
                 messages.success(
                     request,
-                    f"Checked in {len(filled)} key result{'s' if len(filled) != 1 else ''}.",
+                    ngettext(
+                        "Checked in %(n)s key result.", "Checked in %(n)s key results.", len(filled)
+                    )
+                    % {"n": len(filled)},
                 )
                 # A cycle past its end still takes updates (okrs.timing): say so.
                 for cycle in sorted({f.key_result.objective.cycle for f in filled}, key=str):

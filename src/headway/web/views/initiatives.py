@@ -163,11 +163,13 @@ def initiative_tracker(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if request.POST.get("action") == "unfollow":
             actions.unfollow_tracker(by=person(request), initiative=initiative)
-            messages.success(request, "It no longer takes its status from the tracker.")
+            messages.success(request, _("It no longer takes its status from the tracker."))
         else:
             tracked = actions.follow_tracker(by=person(request), initiative=initiative)
             messages.success(
-                request, f"It takes its status from {tracked.tracker.label} within minutes."
+                request,
+                _("It takes its status from %(tracker)s within minutes.")
+                % {"tracker": tracked.tracker.label},
             )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

@@ -29,7 +29,7 @@ from headway.teams.actions import (
     update_team,
     why_not_manage,
 )
-from headway.teams.models import Membership, Person, Team
+from headway.teams.models import Membership, Person, Role, Team
 from headway.web.common import access, add_errors, form_changes, person
 from headway.web.forms import MembershipForm, PersonForm, TeamForm
 
@@ -133,8 +133,11 @@ def team_detail(request: HttpRequest, key: str) -> HttpResponse:
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             else:
+                role = form.cleaned_data["role"]
                 messages.success(
-                    request, f"{form.cleaned_data['person']} is now {form.cleaned_data['role']}."
+                    request,
+                    _("%(person)s is now %(role)s.")
+                    % {"person": form.cleaned_data["person"], "role": Role(role).label},
                 )
             return redirect("team", key=team.key)
     members = list(team.memberships.select_related("person").order_by("person__name"))
