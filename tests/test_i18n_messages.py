@@ -15,6 +15,7 @@ from django.utils import translation
 
 from headway.okrs.models import Objective
 from headway.web.testing import build_okrs, client_for, current_cycle
+from tests.code_scan import bare_english, project_calls
 
 ACTIONS = sorted((Path(__file__).resolve().parents[1] / "src" / "headway").glob("*/actions.py"))
 
@@ -165,27 +166,17 @@ def test_the_api_says_a_refusal_in_the_requested_language(org: Any) -> None:
 FLASHES = {"success", "error", "info", "warning"}
 
 
-def _bare(node: ast.expr) -> bool:
-    """English written out: a literal, an f-string, or one joined to something else."""
-    if isinstance(node, ast.Constant | ast.JoinedStr):
-        return True
-    return isinstance(node, ast.BinOp) and (_bare(node.left) or _bare(node.right))
-
-
 def test_every_message_a_page_flashes_is_marked_for_translation() -> None:
     """`messages.success(request, …)` and its kind say what happened to a reader: through
     gettext (or an action's own translated words), never as bare English."""
-    found = []
-    for path in sorted((Path(__file__).resolve().parent.parent / "src" / "headway").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == "messages"
-                and node.func.attr in FLASHES
-                and len(node.args) >= 2
-                and _bare(node.args[1])
-            ):
-                found.append(f"{path.name}:{node.lineno}")
+    found = [
+        f"{path.name}:{call.lineno}"
+        for path, call in project_calls()
+        if isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id == "messages"
+        and call.func.attr in FLASHES
+        and len(call.args) >= 2
+        and bare_english(call.args[1])
+    ]
     assert not found, f"flash messages not marked for translation: {found}"

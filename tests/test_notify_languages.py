@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from headway.notify.models import Event
 from headway.okrs.actions import record_checkin
 from headway.okrs.models import KeyResult, Objective
 from headway.words import Number, Says, _, ngettext, pack, unpack
+from tests.code_scan import bare_english, called, project_calls
 
 NOW = datetime(2027, 2, 15, 12, tzinfo=UTC)
 
@@ -138,21 +138,8 @@ def test_every_event_of_the_demo_keeps_how_its_title_was_worded() -> None:
     assert {"kpi_health", "kpi_promotion"} <= kinds
 
 
-SOURCES = Path(__file__).resolve().parent.parent / "src" / "headway"
 #: Calls whose result keeps its words (headway.words), or a name bound to one.
-WORDED = {"_", "ngettext", "Says", "said_label"}
-
-
-def _unworded(node: ast.expr) -> bool:
-    """Text written out in English only: a literal or an f-string, or either in a branch."""
-    if isinstance(node, ast.Constant | ast.JoinedStr | ast.BinOp):
-        return True
-    if isinstance(node, ast.IfExp):
-        return _unworded(node.body) or _unworded(node.orelse)
-    if isinstance(node, ast.Call):
-        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-        return name not in WORDED
-    return False
+WORDED = frozenset({"_", "ngettext", "Says", "said_label"})
 
 
 def test_every_notification_sentence_keeps_its_words() -> None:
@@ -161,15 +148,12 @@ def test_every_notification_sentence_keeps_its_words() -> None:
     (A title or summary given by name is checked where the name is built: the mention's
     summary is the comment's own words, the data sources' `_draft` gets `_()` calls.)"""
     found = []
-    for path in sorted(SOURCES.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call):
-                continue
-            name = node.func.id if isinstance(node.func, ast.Name) else ""
-            if name not in {"Draft", "_draft"}:
-                continue
-            words = [k.value for k in node.keywords if k.arg in {"title", "summary"}]
-            if name == "_draft":  # (source, kind, key, title, summary, facts, at)
-                words += node.args[3:5]
-            found += [f"{path.name}:{w.lineno}" for w in words if _unworded(w)]
+    for path, call in project_calls():
+        name = called(call)
+        if name not in {"Draft", "_draft"} or not isinstance(call.func, ast.Name):
+            continue
+        words = [k.value for k in call.keywords if k.arg in {"title", "summary"}]
+        if name == "_draft":  # (source, kind, key, title, summary, facts, at)
+            words += call.args[3:5]
+        found += [f"{path.name}:{w.lineno}" for w in words if bare_english(w, WORDED)]
     assert not found, f"notification text not kept as a sentence: {found}"

@@ -93,7 +93,7 @@ def sign_in_settings(request: HttpRequest) -> HttpResponse:
                     request,
                     _("Two-factor sign-in is now required for password sign-ins.")
                     if required
-                    else "Two-factor sign-in is now optional.",
+                    else _("Two-factor sign-in is now optional."),
                 )
                 return redirect("sign-in-settings")
         except ValidationError as exc:

@@ -605,7 +605,7 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
             add_errors(form, exc)
         else:
             messages.success(
-                request, "Key result recalibrated." if moved and recalibrating else "Saved."
+                request, _("Key result recalibrated.") if moved and recalibrating else _("Saved.")
             )
             return redirect("objective", key=objective.key)
     coach = key_result_draft_findings(
