@@ -15,7 +15,7 @@ from django.utils import translation
 
 from headway.okrs.models import Objective
 from headway.web.testing import build_okrs, client_for, current_cycle
-from tests.code_scan import bare_english, project_calls
+from tests.code_scan import bare_english, called, project_calls
 
 ACTIONS = sorted((Path(__file__).resolve().parents[1] / "src" / "headway").glob("*/actions.py"))
 
@@ -180,3 +180,26 @@ def test_every_message_a_page_flashes_is_marked_for_translation() -> None:
         and bare_english(call.args[1])
     ]
     assert not found, f"flash messages not marked for translation: {found}"
+
+
+#: Where a form or an action words an error for a page (the API, the command line and the
+#: YAML tools speak English to programs and CI logs, docs/operations.md).
+FOR_PAGES = ("/web/", "/views.py", "/forms.py", "/models.py", "/actions.py", "/access.py")
+
+
+def test_every_form_error_a_page_shows_is_marked_for_translation() -> None:
+    """`form.add_error(field, …)` and `ValidationError(…)` go through gettext on the pages."""
+    found = []
+    for path, call in project_calls():
+        if not str(path).endswith(FOR_PAGES) and "/web/" not in str(path):
+            continue
+        name = called(call)
+        said = (
+            call.args[1:2]
+            if name == "add_error"
+            else call.args[:1]
+            if name == "ValidationError"
+            else []
+        )
+        found += [f"{path.name}:{call.lineno}" for node in said if bare_english(node)]
+    assert not found, f"form errors not marked for translation: {found}"

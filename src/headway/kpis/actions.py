@@ -607,8 +607,11 @@ def return_to_monitoring(*, by: Person, key_result: KeyResult, version: Seen = N
         raise ValidationError(_("This key result is not fed by a KPI."))
     if not achieved_while_healthy([key_result]):
         raise ValidationError(
-            f"“{key_result}” cannot go back to monitoring yet: it must be achieved while "
-            f"{kpi} stays healthy {core.MONITORING_STREAK} review periods running."
+            _(
+                "“%(key_result)s” cannot go back to monitoring yet: it must be achieved "
+                "while %(kpi)s stays healthy %(periods)s review periods running."
+            )
+            % {"key_result": key_result, "kpi": kpi, "periods": core.MONITORING_STREAK}
         )
     now = timezone.now()
     last = key_result.checkins.order_by("-at", "-ordinal").first()

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, TruncDate
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from headway.okrs import sharing
@@ -96,8 +96,11 @@ class Cycle(models.Model):
         """Raise ValidationError when the cycle is closed: its scores are frozen as grades."""
         if self.is_closed:
             raise ValidationError(
-                f"The cycle {self} is closed: its scores are frozen as grades. "
-                "An admin can reopen it."
+                gettext(
+                    "The cycle %(cycle)s is closed: its scores are frozen as grades. "
+                    "An admin can reopen it."
+                )
+                % {"cycle": self}
             )
 
     def contains(self, other: Cycle) -> bool:

@@ -109,7 +109,7 @@ def source_edit(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_action_errors(exc)
         except StaleVersion:
-            form.add_error(None, "Someone changed this source meanwhile: reload and try again.")
+            form.add_error(None, _("Someone changed this source meanwhile: reload and try again."))
     return render(
         request,
         "sources/source_form.html",

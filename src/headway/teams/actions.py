@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from headway.teams.access import Access, refuse
 from headway.teams.models import Membership, MembershipOrigin, Person, Role, Team, TeamKind
@@ -171,9 +172,13 @@ def resend_invitation(*, by: Person, person: Person) -> None:
     _require_admin(by, "people")
     person = Person.objects.select_for_update().get(pk=person.pk)
     if invitation_states([person])[person.pk].state == "accepted":
-        raise ValidationError(f"{person.email} has set a password already: nothing to resend.")
+        raise ValidationError(
+            _("%(email)s has set a password already: nothing to resend.") % {"email": person.email}
+        )
     if not person.is_active:
-        raise ValidationError(f"{person.email} is deactivated: reactivate them first.")
+        raise ValidationError(
+            _("%(email)s is deactivated: reactivate them first.") % {"email": person.email}
+        )
     queue_invitation(person, by=by)
 
 
@@ -214,7 +219,7 @@ def update_person(
     if deactivated:
         if person.pk == by.pk:
             raise ValidationError(_("You cannot deactivate yourself."), code="self")
-        refuse_losing_last_admin(person, "deactivating them")
+        refuse_losing_last_admin(person, gettext_noop("deactivating them"))
     if memberships is not None:
         memberships = list(memberships)
         _refuse_losing_admin(by, person, [(t.pk, r) for t, r in memberships])
@@ -271,7 +276,7 @@ def _refuse_losing_admin(by: Person, person: Person, roles: list[tuple[int, str]
         raise ValidationError(
             _("You cannot take away your own admin rights: ask another admin."), code="self"
         )
-    refuse_losing_last_admin(person, "taking their admin role away")
+    refuse_losing_last_admin(person, gettext_noop("taking their admin role away"))
 
 
 # Directory: deactivation and group-mapped memberships ----------------------------------------
@@ -296,8 +301,11 @@ def refuse_losing_last_admin(person: Person, what: str) -> None:
     admins = _admin_ids()
     if person.pk in admins and not admins - {person.pk}:
         raise ValidationError(
-            f"{person.email} is the last admin: {what} would leave nobody to manage Headway. "
-            "Make someone else an admin first.",
+            _(
+                "%(email)s is the last admin: %(what)s would leave nobody to manage Headway. "
+                "Make someone else an admin first."
+            )
+            % {"email": person.email, "what": _(what)},
             code="last_admin",
         )
 
@@ -325,7 +333,7 @@ def deactivate_person(*, by: Person, person: Person) -> Person:
         return person
     if person.pk == by.pk:
         raise ValidationError(_("You cannot deactivate yourself."), code="self")
-    refuse_losing_last_admin(person, "deactivating them")
+    refuse_losing_last_admin(person, gettext_noop("deactivating them"))
     person.is_active = False
     person.save(update_fields=["is_active"])
     end_sessions(person)
@@ -420,9 +428,12 @@ def sync_directory_memberships(*, person: Person, grants: Mapping[Team, str]) ->
         admins = _admin_ids()
         if not admins:
             raise ValidationError(
-                f"{person.email} is the last admin: the directory's groups would take the "
-                "admin role away and leave nobody to manage Headway. Make someone else an "
-                "admin first.",
+                _(
+                    "%(email)s is the last admin: the directory's groups would take the "
+                    "admin role away and leave nobody to manage Headway. Make someone else "
+                    "an admin first."
+                )
+                % {"email": person.email},
                 code="last_admin",
             )
     return changes

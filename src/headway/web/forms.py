@@ -147,7 +147,7 @@ class FiniteFloatField(forms.FloatField):
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value is not None and not math.isfinite(value):
-            raise ValidationError("Enter a finite number.", code="invalid")
+            raise ValidationError(gettext("Enter a finite number."), code="invalid")
 
 
 class PersonChoiceField(forms.ModelChoiceField[Person]):
@@ -407,14 +407,14 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
         if "coach_ignore" in self.fields:
             why = (data.get("coach_ignore_why") or "").strip()
             if data.get("coach_ignore") and not why:
-                self.add_error("coach_ignore_why", "Say why the coach should stay quiet.")
+                self.add_error("coach_ignore_why", gettext("Say why the coach should stay quiet."))
             data["coach_ignore_why"] = why if data.get("coach_ignore") else ""
         return data
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data.get("key") or ""
         if key and Objective.objects.filter(key=key).exclude(pk=self.instance.pk).exists():
-            raise ValidationError("This key is taken; pick another or leave it empty.")
+            raise ValidationError(gettext("This key is taken; pick another or leave it empty."))
         return key
 
 
@@ -495,7 +495,7 @@ class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
     def clean_key(self) -> str:
         key: str = self.cleaned_data.get("key") or ""
         if key and KeyResult.objects.filter(objective=self.objective, key=key).exists():
-            raise ValidationError("This objective already has a key result with this key.")
+            raise ValidationError(gettext("This objective already has a key result with this key."))
         return key
 
     def clean(self) -> dict[str, Any]:
@@ -504,17 +504,25 @@ class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
         start, target = data.get("start"), data.get("target")
         if kind in RANGE_KINDS:
             if start is None:
-                self.add_error("start", "An increase or decrease key result needs a start.")
+                self.add_error(
+                    "start", gettext("An increase or decrease key result needs a start.")
+                )
             if target is None:
-                self.add_error("target", "Say which number counts as done.")
+                self.add_error("target", gettext("Say which number counts as done."))
             if start is not None and target is not None:
                 if kind == KeyResultKind.INCREASE and target <= start:
-                    self.add_error("target", "To increase, the target must be above the start.")
+                    self.add_error(
+                        "target", gettext("To increase, the target must be above the start.")
+                    )
                 if kind == KeyResultKind.DECREASE and target >= start:
-                    self.add_error("target", "To decrease, the target must be below the start.")
+                    self.add_error(
+                        "target", gettext("To decrease, the target must be below the start.")
+                    )
         elif kind in NUMERIC_KINDS:
             if target is None:
-                self.add_error("target", "A guard-rail key result needs the value to stay on.")
+                self.add_error(
+                    "target", gettext("A guard-rail key result needs the value to stay on.")
+                )
             data["start"] = None
         else:
             data["start"] = data["target"] = None
@@ -525,7 +533,11 @@ class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
         due = data.get("due")
         cycle = self.objective.cycle
         if due is not None and not cycle.start <= due <= cycle.end:
-            self.add_error("due", f"Pick a day within the cycle ({cycle.start} to {cycle.end}).")
+            self.add_error(
+                "due",
+                gettext("Pick a day within the cycle (%(start)s to %(end)s).")
+                % {"start": cycle.start, "end": cycle.end},
+            )
         return data
 
     def _post_clean(self) -> None:
@@ -602,12 +614,12 @@ class KpiForm(NoColon, forms.ModelForm[Kpi]):
         try:
             return schedule.parse_lines(self.cleaned_data.get("target_schedule") or "")
         except ValueError as exc:
-            raise ValidationError(f"Not a schedule: {exc}.") from exc
+            raise ValidationError(gettext("Not a schedule: %(error)s.") % {"error": exc}) from exc
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data.get("key") or ""
         if key and Kpi.objects.filter(key=key).exists():
-            raise ValidationError("This key is taken; pick another or leave it empty.")
+            raise ValidationError(gettext("This key is taken; pick another or leave it empty."))
         return key
 
 

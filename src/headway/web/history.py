@@ -141,13 +141,26 @@ def show_stale(form: BaseForm, instance: Any, stale: StaleVersion, what: str) ->
     """
     instance.refresh_from_db()
     latest = instance.history.select_related("history_user").first()
-    who = str(latest.history_user) if latest is not None and latest.history_user else "someone"
-    when = f" at {latest.history_date:%Y-%m-%d %H:%M} UTC" if latest is not None else ""
+    who = (
+        str(latest.history_user)
+        if latest is not None and latest.history_user
+        else gettext("someone")
+    )
+    if latest is not None:
+        changed = gettext("%(who)s changed this %(what)s at %(when)s UTC") % {
+            "who": who,
+            "what": gettext(what),
+            "when": f"{latest.history_date:%Y-%m-%d %H:%M}",
+        }
+    else:
+        changed = gettext("%(who)s changed this %(what)s") % {"who": who, "what": gettext(what)}
     form.add_error(
         None,
-        f"Not saved: {who} changed this {what}{when} while you were editing it. Their "
-        "change is kept; your input is still in the form. Save again to replace their "
-        "change with yours.",
+        gettext(
+            "Not saved: %(changed)s while you were editing it. Their change is kept; your "
+            "input is still in the form. Save again to replace their change with yours."
+        )
+        % {"changed": changed},
     )
     cleaned = getattr(form, "cleaned_data", {})
     for name, form_field in form.fields.items():
@@ -156,7 +169,11 @@ def show_stale(form: BaseForm, instance: Any, stale: StaleVersion, what: str) ->
         theirs, yours = getattr(instance, name), cleaned[name]
         if _comparable(theirs) != _comparable(yours):
             label = form_field.label or name.replace("_", " ").capitalize()
-            form.add_error(None, f"{label}: theirs “{_said(theirs)}”, yours “{_said(yours)}”.")
+            form.add_error(
+                None,
+                gettext("%(field)s: theirs “%(theirs)s”, yours “%(yours)s”.")
+                % {"field": label, "theirs": _said(theirs), "yours": _said(yours)},
+            )
     data = QueryDict(mutable=True)
     data.update(form.data)
     data["version"] = str(stale.current)

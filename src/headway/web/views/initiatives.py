@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from headway.initiatives import actions
@@ -109,7 +110,7 @@ def initiative_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 **{n: v for n, v in form_changes(form).items() if n in FIELDS},
             )
         except StaleVersion as exc:
-            show_stale(form, initiative, exc, "initiative")
+            show_stale(form, initiative, exc, gettext_noop("initiative"))
         except ValidationError as exc:
             add_errors(form, exc)
         else:

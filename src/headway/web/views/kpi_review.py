@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from headway.kpis.actions import RETARGET_FIELDS, review_kpi, why_not_review_kpi
@@ -21,10 +22,14 @@ from headway.web.forms import KpiReviewForm, carry_version
 from headway.web.history import show_stale
 
 DONE = {
-    "confirm": "{kpi} is confirmed until its next review.",
-    "retarget": "{kpi} has its new target and thresholds; its health was re-evaluated.",
-    "retire": "{kpi} is retired: its history is kept and it takes no new measurements.",
-    "replace": "{kpi} is retired in favour of {replacement}.",
+    "confirm": gettext_lazy("%(kpi)s is confirmed until its next review."),
+    "retarget": gettext_lazy(
+        "%(kpi)s has its new target and thresholds; its health was re-evaluated."
+    ),
+    "retire": gettext_lazy(
+        "%(kpi)s is retired: its history is kept and it takes no new measurements."
+    ),
+    "replace": gettext_lazy("%(kpi)s is retired in favour of %(replacement)s."),
 }
 
 
@@ -55,16 +60,15 @@ def kpi_review(request: HttpRequest, key: str) -> HttpResponse:
                     by=person(request), kpi=kpi, version=form.cleaned_data.get("version"), **chosen
                 )
             except StaleVersion as exc:
-                show_stale(form, kpi, exc, "KPI")
+                show_stale(form, kpi, exc, gettext_noop("KPI"))
             except ValidationError as exc:
                 add_errors(form, exc)
             else:
                 replacement = result.review.replacement
                 messages.success(
                     request,
-                    DONE[result.review.decision].format(
-                        kpi=kpi.name, replacement=replacement.name if replacement else ""
-                    ),
+                    str(DONE[result.review.decision])
+                    % {"kpi": kpi.name, "replacement": replacement.name if replacement else ""},
                 )
                 return redirect("kpi", key=kpi.key)
     visible = acc.can_see_objective

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
 from headway.coach.db import findings_for_kpi
@@ -220,7 +221,7 @@ def _measure_errors(form: MeasurementForm, exc: IngestError) -> None:
             elif part.startswith("value: "):
                 form.add_error("value", part.removeprefix("value: "))
             elif "in the future" in part:
-                form.add_error("at", "This day is in the future.")
+                form.add_error("at", _("This day is in the future."))
             else:
                 form.add_error(None, part)
 
@@ -426,7 +427,7 @@ def kpi_edit(request: HttpRequest, key: str) -> HttpResponse:
         try:
             update_kpi(by=me, kpi=kpi, version=form.cleaned_data.get("version"), **_card(form))
         except StaleVersion as exc:
-            show_stale(form, kpi, exc, "KPI")
+            show_stale(form, kpi, exc, gettext_noop("KPI"))
         except ValidationError as exc:
             add_errors(form, exc)
         else:

@@ -473,7 +473,7 @@ def objective_edit(request: HttpRequest, key: str) -> HttpResponse:
                 if (parent.pk if parent else None) != old_parent:
                     align_objective(objective=objective, parent=parent, by=me)
         except StaleVersion as exc:
-            show_stale(form, objective, exc, "objective")
+            show_stale(form, objective, exc, gettext_noop("objective"))
         except PermissionDenied as exc:
             form.add_error("parent", str(exc))
         except ValidationError as exc:
@@ -515,7 +515,9 @@ def key_result_create(request: HttpRequest, key: str) -> HttpResponse:
         request.POST or None, objective=objective, initial={"owner": me.pk, "weight": 1.0}
     )
     if request.method == "POST" and objective.cycle.is_closed:
-        form.add_error(None, f"{objective.cycle} is closed: its objectives are frozen.")
+        form.add_error(
+            None, _("%(cycle)s is closed: its objectives are frozen.") % {"cycle": objective.cycle}
+        )
     elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -598,7 +600,7 @@ def key_result_edit(request: HttpRequest, key: str, kr: str) -> HttpResponse:
                 if recalibrating and moved:
                     recalibrate_key_result(key_result=key_result, by=me, reason=reason, **moved)
         except StaleVersion as exc:
-            show_stale(form, key_result, exc, "key result")
+            show_stale(form, key_result, exc, gettext_noop("key result"))
         except PermissionDenied as exc:
             form.add_error("reason" if "reason" in form.fields else None, str(exc))
         except ValidationError as exc:
