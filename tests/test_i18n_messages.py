@@ -15,7 +15,7 @@ from django.utils import translation
 
 from headway.okrs.models import Objective
 from headway.web.testing import build_okrs, client_for, current_cycle
-from tests.code_scan import bare_english, called, project_calls
+from tests.code_scan import SOURCES, bare_english, called, project_calls
 
 ACTIONS = sorted((Path(__file__).resolve().parents[1] / "src" / "headway").glob("*/actions.py"))
 
@@ -203,3 +203,29 @@ def test_every_form_error_a_page_shows_is_marked_for_translation() -> None:
         )
         found += [f"{path.name}:{call.lineno}" for node in said if bare_english(node)]
     assert not found, f"form errors not marked for translation: {found}"
+
+
+def test_every_label_and_help_text_is_marked_for_translation() -> None:
+    """A field's label and help text (keyword, a form's Meta, or set later) are words of
+    the pages: through gettext_lazy, never bare English (migrations keep what they had)."""
+    found = []
+    for path in sorted(SOURCES.rglob("*.py")):
+        if {"api", "document", "migrations"} & set(path.parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            said: list[ast.expr] = []
+            if isinstance(node, ast.Call):
+                said += [k.value for k in node.keywords if k.arg in {"help_text", "label"}]
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id in {"help_texts", "labels"}:
+                        if isinstance(node.value, ast.Dict):
+                            said += [v for v in node.value.values if v is not None]
+                    elif isinstance(target, ast.Attribute) and target.attr in {"help_text"}:
+                        said.append(node.value)
+            found += [
+                f"{path.name}:{n.lineno}"
+                for n in said
+                if bare_english(n) and not (isinstance(n, ast.Constant) and n.value in ("", None))
+            ]
+    assert not found, f"labels or help texts not marked for translation: {found}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 if TYPE_CHECKING:
     from headway.kpis.models import Kpi
@@ -68,7 +68,13 @@ class Target:
 
     @property
     def label(self) -> str:
+        """What it is, in English: a message id (the notifications say it per reader)."""
         return KIND_LABELS[self.kind]
+
+    @property
+    def shown_label(self) -> str:
+        """What it is, in the active language (the discussion page)."""
+        return gettext(KIND_LABELS[self.kind])
 
     @property
     def title(self) -> str:

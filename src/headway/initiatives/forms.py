@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from headway.initiatives.trackers import TRACKERS
 from headway.web.forms import NoColon
@@ -13,37 +14,47 @@ from headway.web.forms import NoColon
 class TrackerForm(NoColon, forms.Form):
     """A new tracker; the token is never filled in again (it is stored encrypted)."""
 
-    name = forms.SlugField(max_length=100, help_text="What pages call it, e.g. github or jira.")
+    name = forms.SlugField(
+        max_length=100, help_text=gettext_lazy("What pages call it, e.g. github or jira.")
+    )
     kind = forms.ChoiceField(
         choices=[(k, t.label) for k, t in TRACKERS.items()],
         widget=forms.Select(attrs={"data-kind-select": ""}),
     )
     url = forms.CharField(
         max_length=500,
-        label="Address",
-        help_text="The site its issue links are under: https://github.com, your GitLab, "
-        "https://acme.atlassian.net.",
+        label=gettext_lazy("Address"),
+        help_text=gettext_lazy(
+            "The site its issue links are under: https://github.com, your GitLab, "
+            "https://acme.atlassian.net."
+        ),
     )
     api_url = forms.CharField(
         required=False,
         max_length=500,
-        label="API address",
-        help_text="GitHub only, when not the usual one (https://api.github.com, or "
-        "<address>/api/v3 for GitHub Enterprise Server).",
+        label=gettext_lazy("API address"),
+        help_text=gettext_lazy(
+            "GitHub only, when not the usual one (https://api.github.com, or "
+            "<address>/api/v3 for GitHub Enterprise Server)."
+        ),
     )
     email = forms.CharField(
         required=False,
         max_length=254,
-        label="Account e-mail",
-        help_text="Jira Cloud: the e-mail of the API token's account (basic auth). Empty: the "
-        "token is sent as a Bearer token (Jira Data Center personal access token).",
+        label=gettext_lazy("Account e-mail"),
+        help_text=gettext_lazy(
+            "Jira Cloud: the e-mail of the API token's account (basic auth). Empty: the "
+            "token is sent as a Bearer token (Jira Data Center personal access token)."
+        ),
     )
     token = forms.CharField(
         required=False,
         max_length=2000,
-        label="API token",
+        label=gettext_lazy("API token"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Read access to issues is enough. Stored encrypted and never shown again.",
+        help_text=gettext_lazy(
+            "Read access to issues is enough. Stored encrypted and never shown again."
+        ),
     )
 
     KINDS_OF = {"api_url": "github", "email": "jira"}

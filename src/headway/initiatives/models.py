@@ -83,14 +83,18 @@ class Tracker(models.Model):
     name = models.SlugField(max_length=100, unique=True, help_text=KEY_HELP)
     #: A key of initiatives.trackers.TRACKERS (no check constraint: a kind is a registry line).
     kind = models.CharField(max_length=20)
-    url = models.URLField(max_length=500, help_text="The site its issue links are under.")
+    url = models.URLField(
+        max_length=500, help_text=gettext_lazy("The site its issue links are under.")
+    )
     api_url = models.URLField(
         max_length=500,
         blank=True,
-        help_text="GitHub only: the REST API's address when it is not the usual one.",
+        help_text=gettext_lazy("GitHub only: the REST API's address when it is not the usual one."),
     )
     email = models.CharField(
-        max_length=254, blank=True, help_text="Jira Cloud: the account's e-mail (basic auth)."
+        max_length=254,
+        blank=True,
+        help_text=gettext_lazy("Jira Cloud: the account's e-mail (basic auth)."),
     )
     #: Fernet token of the API token; see `token`.
     secret = models.TextField(blank=True, editable=False)

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
@@ -160,7 +161,7 @@ def checkin_modal(key_results: list[KeyResult]) -> dict[str, Any]:
             blocks.append(
                 InputBlock(
                     block_id=f"kr-{kr.pk}-done",
-                    label="Done?",
+                    label=gettext("Done?"),
                     optional=True,
                     element=StaticSelectElement(
                         action_id="done",
@@ -175,7 +176,11 @@ def checkin_modal(key_results: list[KeyResult]) -> dict[str, Any]:
             blocks.append(
                 InputBlock(
                     block_id=f"kr-{kr.pk}-value",
-                    label=f"Current value ({kr.unit})" if kr.unit else "Current value",
+                    label=(
+                        gettext("Current value (%(unit)s)") % {"unit": kr.unit}
+                        if kr.unit
+                        else gettext("Current value")
+                    ),
                     optional=True,
                     element=PlainTextInputElement(action_id="value", placeholder=target),
                 )
@@ -183,7 +188,7 @@ def checkin_modal(key_results: list[KeyResult]) -> dict[str, Any]:
         blocks.append(
             InputBlock(
                 block_id=f"kr-{kr.pk}-confidence",
-                label="Confidence (0 to 10)",
+                label=gettext("Confidence (0 to 10)"),
                 optional=True,
                 element=PlainTextInputElement(action_id="confidence", max_length=2),
             )
@@ -191,7 +196,7 @@ def checkin_modal(key_results: list[KeyResult]) -> dict[str, Any]:
         blocks.append(
             InputBlock(
                 block_id=f"kr-{kr.pk}-comment",
-                label="Comment",
+                label=gettext("Comment"),
                 optional=True,
                 element=PlainTextInputElement(action_id="comment", multiline=True),
             )

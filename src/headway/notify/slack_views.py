@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -161,12 +162,14 @@ class SlackAppForm(forms.Form):
     bot_token = forms.CharField(
         max_length=300,
         widget=forms.PasswordInput(render_value=False),
-        help_text="The app's Bot User OAuth Token (xoxb-…), from OAuth & Permissions.",
+        help_text=gettext_lazy(
+            "The app's Bot User OAuth Token (xoxb-…), from OAuth & Permissions.",
+        ),
     )
     signing_secret = forms.CharField(
         max_length=200,
         widget=forms.PasswordInput(render_value=False),
-        help_text="From Basic Information, App Credentials.",
+        help_text=gettext_lazy("From Basic Information, App Credentials."),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from headway.search.highlight import START, STOP, has_match, plain, segments
 from headway.search.index import INDEXED, fts5_query, tsquery, words
@@ -23,12 +24,12 @@ from headway.teams.access import Access
 
 KINDS = tuple(INDEXED)
 KIND_LABELS = {
-    "objective": "Objective",
-    "key_result": "Key result",
-    "checkin": "Check-in",
-    "kpi": "KPI",
-    "team": "Team",
-    "person": "Person",
+    "objective": gettext_lazy("Objective"),
+    "key_result": gettext_lazy("Key result"),
+    "checkin": gettext_lazy("Check-in"),
+    "kpi": gettext_lazy("KPI"),
+    "team": gettext_lazy("Team"),
+    "person": gettext_lazy("Person"),
 }
 # Ranks of different kinds come from different indexes; these lean the merged list towards
 # the things people look for by name, and check-in chatter last.
@@ -71,7 +72,7 @@ class Hit:
 
     @property
     def label(self) -> str:
-        return KIND_LABELS[self.kind]
+        return str(KIND_LABELS[self.kind])
 
     @property
     def title_text(self) -> str:

@@ -210,7 +210,7 @@ def scale_person_field(form: forms.BaseForm, name: str) -> None:
         help_text=gettext_lazy("Their e-mail address."),
         widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}),
     )
-    typed.error_messages["invalid_choice"] = "No active person has this e-mail address."
+    typed.error_messages["invalid_choice"] = gettext("No active person has this e-mail address.")
     form.fields[name] = typed
     chosen = form.initial.get(name)
     if isinstance(chosen, int):
@@ -237,7 +237,7 @@ def scale_teams_field(form: forms.BaseForm, name: str) -> None:
     form.fields[name] = TeamKeysField(
         required=False,
         label=field.label,
-        help_text=f"{field.help_text} Type their keys, apart by commas.",
+        help_text=gettext("%(help)s Type their keys, apart by commas.") % {"help": field.help_text},
         widget=forms.TextInput(attrs={"placeholder": "team-key, other-team"}),
     )
     chosen = form.initial.get(name)
@@ -275,10 +275,11 @@ def scale_objective_field(form: forms.BaseForm, name: str, choices: Any, suggest
         to_field_name="key",
         required=field.required,
         label=field.label,
-        help_text=f"{field.help_text} Type its key; suggestions come from the teams above.",
+        help_text=gettext("%(help)s Type its key; suggestions come from the teams above.")
+        % {"help": field.help_text},
         widget=SuggestInput(hints, attrs={"placeholder": "objective-key"}),
     )
-    typed.error_messages["invalid_choice"] = "No objective you may align to has this key."
+    typed.error_messages["invalid_choice"] = gettext("No objective you may align to has this key.")
     form.fields[name] = typed
     chosen = form.initial.get(name)
     if isinstance(chosen, int):
@@ -359,8 +360,8 @@ class ObjectiveForm(NoColon, forms.ModelForm[Objective]):
         )
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
-            "title": "A qualitative change worth making, not a number.",
-            "visibility": "Private objectives are seen by their team only.",
+            "title": gettext_lazy("A qualitative change worth making, not a number."),
+            "visibility": gettext_lazy("Private objectives are seen by their team only."),
         }
 
     def __init__(
@@ -462,13 +463,20 @@ class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
             "kind": forms.Select(attrs={"data-kind-select": ""}),
             "counter_kpis": forms.SelectMultiple(attrs={"size": 4}),
         }
-        labels = {"kpi": "Fed by KPI", "counter_kpis": "Guard-rail KPIs"}
+        labels = {
+            "kpi": gettext_lazy("Fed by KPI"),
+            "counter_kpis": gettext_lazy("Guard-rail KPIs"),
+        }
         help_texts = {
-            "title": "An outcome, not a task: a number that only moves if the objective is met.",
-            "kind": "increase/decrease: from start to target; above/below: keep on the right "
-            "side of the target; milestone: done or not; objectives: rolled up from the "
-            "objectives aligned to this one.",
-            "kpi": "Each measurement of the KPI becomes this key result's value.",
+            "title": gettext_lazy(
+                "An outcome, not a task: a number that only moves if the objective is met."
+            ),
+            "kind": gettext_lazy(
+                "increase/decrease: from start to target; above/below: keep on the right "
+                "side of the target; milestone: done or not; objectives: rolled up from the "
+                "objectives aligned to this one."
+            ),
+            "kpi": gettext_lazy("Each measurement of the KPI becomes this key result's value."),
         }
 
     def __init__(
@@ -488,7 +496,9 @@ class KeyResultForm(NoColon, forms.ModelForm[KeyResult]):
             del self.fields["key"]
         if recalibrating:
             self.fields["kind"].disabled = True
-            self.fields["kind"].help_text = "The kind is fixed once the cycle is active."
+            self.fields["kind"].help_text = gettext_lazy(
+                "The kind is fixed once the cycle is active."
+            )
         else:
             del self.fields["reason"]
 
@@ -600,7 +610,7 @@ class KpiForm(NoColon, forms.ModelForm[Kpi]):
             "why": forms.Textarea(attrs={"rows": 2}),
             "how": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"cadence": "Review cadence"}
+        labels = {"cadence": gettext_lazy("Review cadence")}
 
     def __init__(self, *args: Any, teams: list[Team], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -736,7 +746,10 @@ class TeamForm(NoColon, forms.ModelForm[Team]):
     class Meta:
         model = Team
         fields = ("name", "key", "kind", "parent", "checkin_cadence_days")
-        labels = {"parent": "Part of", "checkin_cadence_days": "Check-in cadence (days)"}
+        labels = {
+            "parent": gettext_lazy("Part of"),
+            "checkin_cadence_days": gettext_lazy("Check-in cadence (days)"),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

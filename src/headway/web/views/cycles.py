@@ -635,7 +635,7 @@ def cycle_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Cycle %(cycle)s created.") % {"cycle": cycle})
             return redirect("cycle", key=cycle.key)
-    return render(request, "web/form.html", {"form": form, "title": "New cycle"})
+    return render(request, "web/form.html", {"form": form, "title": _("New cycle")})
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from headway.initiatives import actions
@@ -30,7 +30,7 @@ class InitiativeForm(NoColon, forms.ModelForm[Initiative]):
     class Meta:
         model = Initiative
         fields = ("title", "owner", "status", "due", "link")
-        labels = {"link": "Tracker issue"}
+        labels = {"link": gettext_lazy("Tracker issue")}
         widgets = {"due": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
