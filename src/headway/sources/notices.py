@@ -41,10 +41,16 @@ def _draft(source: Source, kind: str, key: str, title: str, summary: str,
     )
 
 
-def failing(source: Source, at: datetime) -> None:
-    """Announce a failure spell once (`source_failing:<source>:<failing since>`)."""
+def failing(source: Source, at: datetime, error: str | None = None) -> None:
+    """Announce a failure spell once (`source_failing:<source>:<failing since>`).
+
+    `error` is the failure as worded (a `Says`, said in each recipient's language);
+    without it, the English `last_error`.
+    """
     assert source.failing_since is not None
     kpi = source.kpi
+    if error is None or str(error) != source.last_error:
+        error = source.last_error
     with guard("source failing"):
         record(
             [
@@ -58,10 +64,10 @@ def failing(source: Source, at: datetime) -> None:
                         "kept; Headway retries with a back-off.",
                         source=Says(source.label),
                         kpi=kpi.name,
-                        error=source.last_error,
+                        error=error,
                     ),
                     [
-                        (gettext_noop("Error"), source.last_error),
+                        (gettext_noop("Error"), error),
                         (gettext_noop("Failing since"), text.said_moment(source.failing_since)),
                         (gettext_noop("Last success"), text.said_moment(source.last_success_at)),
                     ],

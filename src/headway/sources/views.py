@@ -20,6 +20,7 @@ from headway.sources.actions import Preview
 from headway.sources.forms import ConnectionForm, SourceForm
 from headway.sources.kinds import KINDS
 from headway.sources.models import Connection, DataIncident, IncidentStatus, Source, SourceFetch
+from headway.speech import spoken
 from headway.teams.access import Access, refuse
 from headway.versions import StaleVersion
 from headway.web.common import access, add_errors, person
@@ -146,7 +147,7 @@ def _tell(request: HttpRequest, result: actions.FetchResult) -> None:
     elif result.outcome == "held":
         messages.warning(request, _("Held back as a data incident: ") + "; ".join(result.reasons))
     else:
-        messages.error(request, _("The source failed: %(error)s") % {"error": result.error})
+        messages.error(request, _("The source failed: %(error)s") % {"error": spoken(result.error)})
 
 
 @require_POST
