@@ -95,6 +95,23 @@ def test_a_failing_source_reads_in_german_and_stays_english_in_last_error(failin
     inbox = client.get("/inbox/").content.decode()
     assert f"{failing.url} antwortete mit HTTP 503 Service Unavailable" in inbox, inbox
     assert "ist fehlgeschlagen" in inbox
+    # The KPI page's source card says it again from the spell's notification.
+    kpi_page = client.get("/kpis/sales/").content.decode()
+    assert f"{failing.url} antwortete mit HTTP 503 Service Unavailable" in kpi_page, kpi_page
+
+
+def test_a_retry_that_fails_otherwise_is_shown_as_stored(failing: Any, http_server: Any) -> None:
+    client = Client()
+    client.force_login(failing.member)
+    client.post("/kpis/sales/source/", {"action": "run"})
+    http_server.routes["/languages/down"] = Route(500, "broken", "text/plain")
+    client.post("/kpis/sales/source/", {"action": "run"})
+    source = Source.objects.get()
+    assert source.last_error == f"{failing.url} answered HTTP 500 Internal Server Error"
+    # The spell's notification worded the first error only: the page shows the English.
+    kpi_page = client.get("/kpis/sales/").content.decode()
+    assert source.last_error in kpi_page
+    assert Event.objects.filter(kind="source_failing").count() == 1
 
 
 def test_trying_a_source_says_its_error_in_german(failing: Any) -> None:

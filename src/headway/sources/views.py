@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from headway.kpis.models import Kpi
-from headway.sources import actions
+from headway.sources import actions, notices
 from headway.sources import schedule as timing
 from headway.sources.actions import Preview
 from headway.sources.forms import ConnectionForm, SourceForm
@@ -42,6 +42,13 @@ class Panel:
         if self.source is None:
             return ""
         return timing.describe(self.source.schedule, self.source.kpi.cadence)
+
+    @property
+    def error(self) -> str:
+        """The failing source's error as worded, for `spoken` (see notices.failing_said)."""
+        if self.source is None or not self.source.failing:
+            return ""
+        return notices.failing_said(self.source)
 
     @property
     def what(self) -> str:
