@@ -211,7 +211,10 @@ def _check_url(value: str, field: str, *, required: bool) -> str:
         return ""
     problem = check_url(value, relative_ok=False)
     if problem:
-        raise ValidationError({field: _("The address %(problem)s.") % {"problem": problem}})
+        from headway.speech import spoken
+
+        said = {"problem": spoken(problem)}
+        raise ValidationError({field: _("The address %(problem)s.") % said})
     return value
 
 

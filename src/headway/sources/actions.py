@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from headway import secrets
 from headway.kpis.actions import (
@@ -57,9 +57,11 @@ from headway.sources.models import (
     SourceFetch,
     SourceState,
 )
+from headway.speech import spoken
 from headway.teams.access import Access, refuse
 from headway.teams.models import Person
 from headway.versions import Seen, check_version
+from headway.words import Number, Says, _
 
 # Who may do what to data sources, with the reason when not: the actions refuse with these,
 # the pages and the API ask them first. None means allowed.
@@ -67,14 +69,16 @@ from headway.versions import Seen, check_version
 
 def why_not_manage_connections(access: Access) -> str | None:
     """Connections hold secrets: organisation admins only."""
-    return None if access.can_manage_connections() else _("Only admins may manage connections.")
+    return (
+        None if access.can_manage_connections() else gettext("Only admins may manage connections.")
+    )
 
 
 def why_not_set_source(access: Access, kpi: Kpi, verb: str = "set") -> str | None:
     """Set, run or try a KPI's source: as for editing the KPI (its owner, the team's leads)."""
     if access.can_set_source(kpi):
         return None
-    return _("Only the KPI's owner and the leads of its team may %(verb)s its source.") % {
+    return gettext("Only the KPI's owner and the leads of its team may %(verb)s its source.") % {
         "verb": verb
     }
 
@@ -82,7 +86,9 @@ def why_not_set_source(access: Access, kpi: Kpi, verb: str = "set") -> str | Non
 def why_not_decide_incident(access: Access, kpi: Kpi) -> str | None:
     if access.can_set_source(kpi):
         return None
-    return _("Only the KPI's owner and the leads of its team may decide on its data incidents.")
+    return gettext(
+        "Only the KPI's owner and the leads of its team may decide on its data incidents."
+    )
 
 
 logger = logging.getLogger("headway.sources")
@@ -112,7 +118,7 @@ def _clean_connection(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     engine = values.get("engine")
     if engine not in Engine.values:
-        errors["engine"] = _("Choose one of %(names)s.") % {"names": ", ".join(Engine.values)}
+        errors["engine"] = gettext("Choose one of %(names)s.") % {"names": ", ".join(Engine.values)}
         raise ValidationError(errors)
     used = ENGINE_FIELDS[engine]
     cleaned: dict[str, Any] = {
@@ -122,7 +128,7 @@ def _clean_connection(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("host", "database", "user", "base_url"):
         raw = values.get(name) or ""
         if not isinstance(raw, str):
-            errors[name] = _("Enter text.")
+            errors[name] = gettext("Enter text.")
             continue
         cleaned[name] = raw.strip() if name in used else ""
     port = values.get("port")
@@ -134,21 +140,23 @@ def _clean_connection(values: dict[str, Any]) -> dict[str, Any]:
             if not 1 <= cleaned["port"] <= 65535:
                 raise ValueError
         except (TypeError, ValueError):
-            errors["port"] = _("Enter a port between 1 and 65535.")
+            errors["port"] = gettext("Enter a port between 1 and 65535.")
     if engine in (Engine.POSTGRESQL, Engine.MYSQL) and not cleaned.get("host"):
-        errors["host"] = _("Enter the database server's host name.")
+        errors["host"] = gettext("Enter the database server's host name.")
     if engine != Engine.HTTP and not cleaned.get("database"):
         errors["database"] = (
-            _("Enter the path of the SQLite file.")
+            gettext("Enter the path of the SQLite file.")
             if engine == Engine.SQLITE
-            else _("Enter the database name.")
+            else gettext("Enter the database name.")
         )
     if engine == Engine.HTTP:
         from headway.sources.kinds.web import check_url
 
         url = cleaned.get("base_url", "")
         problem = (
-            "Enter the base URL (https://…)." if not url else check_url(url, relative_ok=False)
+            gettext("Enter the base URL (https://…).")
+            if not url
+            else spoken(check_url(url, relative_ok=False) or "")
         )
         if problem:
             errors["base_url"] = (
@@ -168,7 +176,7 @@ def _apply_secret(
     if connection.engine == Engine.HTTP:
         parsed, problem = header_lines(headers or "")
         if problem:
-            raise ValidationError({"headers": problem})
+            raise ValidationError({"headers": spoken(problem)})
         connection.set_secret(headers=parsed)
     else:
         connection.set_secret(password=password or "")
@@ -190,10 +198,10 @@ def create_connection(
         raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
     name = (name or "").strip()
     if not name or not NAME.match(name) or len(name) > 100:
-        raise ValidationError({"name": _("Use letters, digits, - and _ (at most 100).")})
+        raise ValidationError({"name": gettext("Use letters, digits, - and _ (at most 100).")})
     if Connection.objects.filter(name=name).exists():
         raise ValidationError(
-            {"name": _("A connection named %(name)s exists already.") % {"name": repr(name)}}
+            {"name": gettext("A connection named %(name)s exists already.") % {"name": repr(name)}}
         )
     connection = Connection(name=name, created_by=by, **_clean_connection(values))
     _apply_secret(connection, password, headers)
@@ -225,7 +233,7 @@ def update_connection(
     cleaned = _clean_connection(values)
     if cleaned["engine"] != connection.engine and connection.sources.exists():
         raise ValidationError(
-            {"engine": _("Sources use this connection: its engine cannot change.")}
+            {"engine": gettext("Sources use this connection: its engine cannot change.")}
         )
     engine_changed = cleaned["engine"] != connection.engine
     for name, value in cleaned.items():
@@ -245,7 +253,7 @@ def delete_connection(*, by: Person, connection: Connection) -> None:
     if used:
         raise ValidationError(
             {
-                "name": _("Sources use %(name)s (%(names)s): change them first.")
+                "name": gettext("Sources use %(name)s (%(names)s): change them first.")
                 % {"name": repr(connection.name), "names": ", ".join(used)}
             }
         )
@@ -271,41 +279,60 @@ def check_spec(spec: SourceSpec) -> tuple[dict[str, Any], Connection | None]:
     errors: dict[str, str] = {}
     kind = KINDS.get(spec.kind)
     if kind is None:
-        raise ValidationError({"kind": _("Choose one of %(names)s.") % {"names": ", ".join(KINDS)}})
+        raise ValidationError(
+            {"kind": gettext("Choose one of %(names)s.") % {"names": ", ".join(KINDS)}}
+        )
     config: dict[str, Any] = {}
     try:
         config = kind.clean(spec.config or {})
     except ConfigError as error:
-        errors.update(error.errors)
+        # The kind's messages are `Says`: said here in the reader's language.
+        errors.update({name: spoken(message) for name, message in error.errors.items()})
     connection = None
     name = (spec.connection or "").strip()
     if name:
         connection = Connection.objects.filter(name=name).first()
         if connection is None:
-            errors["connection"] = _(
+            errors["connection"] = gettext(
                 "No connection named %(name)s; an admin defines connections."
             ) % {"name": repr(name)}
         elif connection.engine not in kind.engines:
-            errors["connection"] = (
-                f"{name!r} is a {connection.get_engine_display()} connection; a {kind.id} "
-                f"source needs {' or '.join(sorted(kind.engines))}."
-            )
+            errors["connection"] = gettext(
+                "%(name)s is a %(engine)s connection; a %(kind)s source needs %(engines)s."
+            ) % {
+                "name": repr(name),
+                "engine": connection.get_engine_display(),
+                "kind": kind.id,
+                "engines": spoken(_either(sorted(kind.engines))),
+            }
     elif kind.connection == "required":
-        errors["connection"] = _("A %(id)s source needs a connection.") % {"id": kind.id}
+        errors["connection"] = gettext("A %(id)s source needs a connection.") % {"id": kind.id}
     elif "url" not in errors and (raw := (spec.config or {}).get("url")) and "://" not in str(raw):
-        errors["url"] = _("Without a connection, give a full http:// or https:// URL.")
+        errors["url"] = gettext("Without a connection, give a full http:// or https:// URL.")
     if connection is not None and connection.engine in (
         Engine.POSTGRESQL,
         Engine.MYSQL,
         Engine.SQLITE,
     ):
         for problem in kind.lint(config, connection.engine):
-            errors.setdefault("query", problem[0].upper() + problem[1:])
+            errors.setdefault("query", _capital(spoken(problem)))
     if wrong := timing.schedule_problem(spec.schedule or ""):
-        errors["schedule"] = wrong[0].upper() + wrong[1:]
+        errors["schedule"] = _capital(spoken(wrong))
     if errors:
         raise ValidationError(errors)
     return config, connection
+
+
+def _capital(text: str) -> str:
+    return text[0].upper() + text[1:] if text else text
+
+
+def _either(names: list[str]) -> str:
+    """ "a or b or c": the alternatives, the "or" said in the reader's language."""
+    listed: str = names[0] if names else ""
+    for name in names[1:]:
+        listed = _("%(either)s or %(other)s", either=listed, other=name)
+    return listed
 
 
 @transaction.atomic
@@ -360,7 +387,11 @@ def remove_source(*, by: Person | None, kpi: Kpi) -> bool:
 
 @dataclass
 class Collected:
-    """What the network half of a fetch gave: rows, or an error (already redacted)."""
+    """What the network half of a fetch gave: rows, or an error (already redacted).
+
+    The error is a `Says` when Headway worded it (what a server said is a parameter), so
+    the pages and the notification say it in the reader's language; its `str` is English.
+    """
 
     rows: list[MeasurementRow] = field(default_factory=list)
     error: str = ""
@@ -369,7 +400,32 @@ class Collected:
 
 def _redacted(message: str, connection: ConnectionInfo | None) -> str:
     secret_values = connection.secrets if connection is not None else []
+    if isinstance(message, Says):
+        # Each text parameter is redacted; if that does not mask all the English text
+        # would (a secret across a parameter's edge), the plain redacted text is kept.
+        cleaned = _redacted_said(message, secret_values)
+        english = secrets.redact(str(message), secret_values)
+        if str(cleaned) == english:
+            return fitted(cleaned)
+        return english[:MAX_ERROR]
     return secrets.redact(message, secret_values)[:MAX_ERROR]
+
+
+def _redacted_said(message: Says, secret_values: list[str]) -> Says:
+    params: dict[str, Any] = {}
+    for name, value in message.params.items():
+        if isinstance(value, Says):
+            params[name] = _redacted_said(value, secret_values)
+        elif isinstance(value, Number):
+            params[name] = value
+        else:
+            params[name] = secrets.redact(str(value), secret_values)
+    return Says(message.template, message.plural, message.number, **params)
+
+
+def fitted(error: str) -> str:
+    """An error cut to MAX_ERROR characters; a `Says` that fits is kept as one."""
+    return error if len(error) <= MAX_ERROR else str(error)[:MAX_ERROR]
 
 
 def collect(
@@ -389,8 +445,13 @@ def collect(
     info: ConnectionInfo | None = None
     if connection is not None and connection.incomplete:
         return Collected(
-            error=f"the connection {connection.name!r} is not set up yet: an admin completes "
-            "it on the Connections page",
+            error=fitted(
+                _(
+                    "the connection %(name)s is not set up yet: an admin completes it on the "
+                    "Connections page",
+                    name=repr(connection.name),
+                )
+            ),
             started_at=started,
         )
     try:
@@ -398,17 +459,23 @@ def collect(
             info = connection.info()
         raw: list[Row] = KINDS[kind_id].fetch(config, info, limits())
     except FetchError as error:
-        return Collected(error=_redacted(str(error), info), started_at=started)
+        return Collected(error=_redacted(error.said, info), started_at=started)
     except secrets.SecretError as error:
         return Collected(error=str(error), started_at=started)
     except Exception as error:  # a driver's surprise must not stop the other sources
         logger.warning("Source of %s failed unexpectedly: %s", kpi_key, type(error).__name__)
         return Collected(
-            error=_redacted(f"unexpected error: {type(error).__name__}: {error}", info),
+            error=_redacted(
+                _(
+                    "unexpected error: %(error)s",
+                    error=f"{type(error).__name__}: {error}",  # the driver's words
+                ),
+                info,
+            ),
             started_at=started,
         )
     if not raw:
-        return Collected(error="the source returned no rows", started_at=started)
+        return Collected(error=_("the source returned no rows"), started_at=started)
     rows = [
         MeasurementRow(kpi=kpi_key, at=slot if r.at is None else r.at, value=r.value, line=i)
         for i, r in enumerate(raw, start=1)
@@ -424,23 +491,52 @@ def check_rows(rows: list[MeasurementRow], now: datetime) -> tuple[list[guard.Po
     for row in rows:
         try:
             at = parse_moment(row.at)
-            if at > now + FUTURE_TOLERANCE:
-                raise ValueError(f"{at.isoformat()} is in the future")
-        except ValueError as error:
-            problems.append(f"row {row.line}: at: {error}")
+        except ValueError as error:  # the ingestion's own words (headway.kpis)
+            problems.append(
+                _("row %(line)s: at: %(problem)s", line=str(row.line), problem=str(error))
+            )
+            continue
+        if at > now + FUTURE_TOLERANCE:
+            problems.append(
+                _(
+                    "row %(line)s: at: %(at)s is in the future",
+                    line=str(row.line),
+                    at=at.isoformat(),
+                )
+            )
             continue
         if at in seen:
-            problems.append(f"rows {seen[at]} and {row.line} are both for {at.isoformat()}")
+            problems.append(
+                _(
+                    "rows %(first)s and %(second)s are both for %(at)s",
+                    first=str(seen[at]),
+                    second=str(row.line),
+                    at=at.isoformat(),
+                )
+            )
             continue
         seen[at] = row.line
         try:
             points.append(guard.Point(at=at, value=parse_value(row.value)))
         except ValueError as error:
-            problems.append(f"row {row.line}: value: {error}")
+            problems.append(
+                _("row %(line)s: value: %(problem)s", line=str(row.line), problem=str(error))
+            )
     if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        return [], "; ".join(problems[:3]) + more
+        return [], fitted(_problems(problems))
     return points, ""
+
+
+def _problems(problems: list[str]) -> str:
+    """The first three problems, "; " between them, and how many more there are."""
+    listed: str = problems[0]
+    for problem in problems[1:3]:
+        listed = Says("%(listed)s; %(item)s", listed=listed, item=problem)  # not a message id
+    if len(problems) > 3:
+        listed = _(
+            "%(problems)s (and %(count)s more)", problems=listed, count=str(len(problems) - 3)
+        )
+    return listed
 
 
 @dataclass
@@ -520,7 +616,12 @@ def store(
                     rows=collected.rows, by=None, source=_label(locked), now=now
                 )
             except IngestError as problem:
-                error = "; ".join(f"row {line}: {message}" for line, message in problem.rows[:3])
+                error = fitted(
+                    _joined_rows(
+                        _("row %(line)s: %(problem)s", line=str(line), problem=str(message))
+                        for line, message in problem.rows[:3]
+                    )
+                )
             else:
                 result = _stored(locked, ingested, len(collected.rows), now, manual)
                 _finish(locked, result, collected, slot, worker, manual, now)
@@ -663,15 +764,25 @@ def _stored(
     )
 
 
+def _joined_rows(items: Any) -> str:
+    listed: str = ""
+    for item in items:
+        listed = Says("%(listed)s; %(item)s", listed=listed, item=item) if listed else item
+    return listed
+
+
 def _failed(source: Source, error: str, now: datetime, manual: bool) -> FetchResult:
+    """A failed fetch: the English text in `last_error`; the notification and the result
+    keep the `Says`, to be said in each reader's language."""
+    error = fitted(error)
     source.state = SourceState.FAILING
-    source.last_error = error[:MAX_ERROR]
+    source.last_error = str(error)
     source.attempts += 1
     new_spell = source.failing_since is None
     if new_spell:
         source.failing_since = now
-    notices.failing(source, now)
-    return FetchResult("failed", error=source.last_error)
+    notices.failing(source, now, error=error)
+    return FetchResult("failed", error=error)
 
 
 def _hold(
@@ -748,7 +859,7 @@ def _finish(
         rows=result.rows,
         created=result.created,
         replaced=result.replaced,
-        error=result.error,
+        error=str(result.error),
         worker=worker[:100],
         manual=manual,
     )
@@ -770,7 +881,9 @@ def run_source(*, by: Person | None, kpi: Kpi) -> FetchResult:
         refuse(why_not_set_source(Access.for_person(by), kpi, "run"))
     source = Source.objects.filter(kpi=kpi).first()
     if source is None:
-        raise ValidationError({"source": f"{kpi.name} has no data source."})
+        raise ValidationError(
+            {"source": gettext("%(kpi)s has no data source.") % {"kpi": kpi.name}}
+        )
     return fetch_now(source)
 
 
@@ -834,7 +947,7 @@ def preview_source(*, by: Person | None, kpi: Kpi, spec: SourceSpec) -> Preview:
     seen: set[datetime] = set()
     for point in sorted(points, key=lambda p: p.at):
         if point.at in seen:
-            return Preview(error=f"two rows for the moment {point.at.isoformat()}")
+            return Preview(error=_("two rows for the moment %(at)s", at=point.at.isoformat()))
         seen.add(point.at)
         old = existing.get(point.at)
         if old is None:
@@ -865,7 +978,7 @@ def accept_incident(*, by: Person, incident: DataIncident) -> IngestResult:
     if incident.status != IncidentStatus.OPEN:
         raise ValidationError(
             {
-                "incident": _("This data incident is %(status)s already.")
+                "incident": gettext("This data incident is %(status)s already.")
                 % {"status": incident.status}
             }
         )
@@ -888,7 +1001,7 @@ def dismiss_incident(*, by: Person, incident: DataIncident) -> None:
     if incident.status != IncidentStatus.OPEN:
         raise ValidationError(
             {
-                "incident": _("This data incident is %(status)s already.")
+                "incident": gettext("This data incident is %(status)s already.")
                 % {"status": incident.status}
             }
         )

@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from headway.kpis.models import Kpi
-from headway.sources import actions
+from headway.sources import actions, notices
 from headway.sources import schedule as timing
 from headway.sources.actions import Preview
 from headway.sources.forms import ConnectionForm, SourceForm
 from headway.sources.kinds import KINDS
 from headway.sources.models import Connection, DataIncident, IncidentStatus, Source, SourceFetch
+from headway.speech import spoken
 from headway.teams.access import Access, refuse
 from headway.versions import StaleVersion
 from headway.web.common import access, add_errors, person
@@ -41,6 +42,13 @@ class Panel:
         if self.source is None:
             return ""
         return timing.describe(self.source.schedule, self.source.kpi.cadence)
+
+    @property
+    def error(self) -> str:
+        """The failing source's error as worded, for `spoken` (see notices.failing_said)."""
+        if self.source is None or not self.source.failing:
+            return ""
+        return notices.failing_said(self.source)
 
     @property
     def what(self) -> str:
@@ -146,7 +154,7 @@ def _tell(request: HttpRequest, result: actions.FetchResult) -> None:
     elif result.outcome == "held":
         messages.warning(request, _("Held back as a data incident: ") + "; ".join(result.reasons))
     else:
-        messages.error(request, _("The source failed: %(error)s") % {"error": result.error})
+        messages.error(request, _("The source failed: %(error)s") % {"error": spoken(result.error)})
 
 
 @require_POST

@@ -19,6 +19,7 @@ from headway.sources.kinds.base import (
     Limits,
     Row,
 )
+from headway.words import _
 
 __all__ = [
     "KINDS",
@@ -45,5 +46,6 @@ def kind_of(kind_id: str) -> Kind:
         return KINDS[kind_id]
     except KeyError:
         raise ConfigError(
-            {"kind": f"unknown kind {kind_id!r}; one of {', '.join(KINDS)}"}
-        ) from None
+            {"kind": _("unknown kind %(kind)s; one of %(kinds)s", kind=repr(kind_id),
+                       kinds=", ".join(KINDS))}
+        ) from None  # fmt: skip

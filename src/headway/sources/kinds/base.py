@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from headway.words import Number, _
+
 __all__ = [
     "ConfigError",
     "ConnectionInfo",
@@ -21,7 +23,17 @@ __all__ = [
 
 
 class FetchError(Exception):
-    """A fetch that failed in a way the owner should read (no traceback, no secret)."""
+    """A fetch that failed in a way the owner should read (no traceback, no secret).
+
+    Its message is a `Says` (Headway's sentence, what a server or driver said kept as a
+    parameter), so pages can say it in the reader's language; `str()` is the English.
+    """
+
+    @property
+    def said(self) -> str:
+        """The message as given: a `Says` when it was built as one (`str()` drops that)."""
+        message = self.args[0] if self.args else ""
+        return message if isinstance(message, str) else str(message)
 
 
 class ConfigError(ValueError):
@@ -105,15 +117,15 @@ def text_field(config: Mapping[str, Any], name: str, errors: dict[str, str], *,
     if raw is None:
         raw = ""
     if not isinstance(raw, str):
-        errors[name] = "must be text"
+        errors[name] = _("must be text")
         return ""
     value = raw.strip()
     if "\x00" in value:
-        errors[name] = "NUL characters are not allowed"
+        errors[name] = _("NUL characters are not allowed")
     elif required and not value:
-        errors[name] = "is required"
+        errors[name] = _("is required")
     elif len(value) > max_length:
-        errors[name] = f"is longer than {max_length} characters"
+        errors[name] = _("is longer than %(max)s characters", max=Number(max_length))
     return value
 
 
@@ -125,10 +137,10 @@ def timeout_field(config: Mapping[str, Any], errors: dict[str, str]) -> float | 
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        errors["timeout"] = "must be a number of seconds"
+        errors["timeout"] = _("must be a number of seconds")
         return None
     if not math.isfinite(value) or value <= 0 or value > 3600:
-        errors["timeout"] = "must be between 0 and 3600 seconds"
+        errors["timeout"] = _("must be between 0 and 3600 seconds")
         return None
     return value
 
@@ -167,9 +179,9 @@ def cron_problem(schedule: str) -> str | None:
     if not text:
         return None
     if len(text.split()) != 5:
-        return "a cron expression has 5 fields: minute hour day month weekday"
+        return _("a cron expression has 5 fields: minute hour day month weekday")
     try:
         CronSim(text, datetime(2027, 1, 1, tzinfo=UTC))
     except CronSimError as error:
-        return f"not a cron expression: {error}"
+        return _("not a cron expression: %(error)s", error=str(error))
     return None

@@ -25,7 +25,7 @@ from headway.sources.kinds.base import (
     timeout_field,
 )
 from headway.sources.kinds.web import check_url, get
-from headway.words import gettext_noop
+from headway.words import Number, _, gettext_noop
 
 THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
@@ -56,7 +56,7 @@ class CsvUrlKind:
         timeout = timeout_field(config, errors)
         unknown = set(config) - {"url", "value_column", "at_column", "timeout"}
         if unknown:
-            errors[sorted(unknown)[0]] = "is not a field of a csv_url source"
+            errors[sorted(unknown)[0]] = _("is not a field of a csv_url source")
         if errors:
             raise ConfigError(errors)
         cleaned: dict[str, Any] = {"url": url, "value_column": value_column}
@@ -79,13 +79,13 @@ class CsvUrlKind:
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise FetchError("the answer is not UTF-8 text") from None
+            raise FetchError(_("the answer is not UTF-8 text")) from None
         return parse(text, str(config["value_column"]), str(config.get("at_column") or ""), limits)
 
 
 def parse(text: str, value_column: str, at_column: str, limits: Limits) -> list[Row]:
     if not text.strip():
-        raise FetchError("the CSV is empty")
+        raise FetchError(_("the CSV is empty"))
     sample = text[:4096]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -95,7 +95,7 @@ def parse(text: str, value_column: str, at_column: str, limits: Limits) -> list[
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
-        raise FetchError("the CSV has no header row") from None
+        raise FetchError(_("the CSV has no header row")) from None
     names = [h.strip().lower() for h in header]
 
     def column(name: str) -> int:
@@ -103,7 +103,13 @@ def parse(text: str, value_column: str, at_column: str, limits: Limits) -> list[
             return names.index(name.strip().lower())
         except ValueError:
             shown = ", ".join(repr(h.strip()) for h in header[:12])
-            raise FetchError(f"the CSV has no column {name!r} (its columns: {shown})") from None
+            raise FetchError(
+                _(
+                    "the CSV has no column %(name)s (its columns: %(columns)s)",
+                    name=repr(name),
+                    columns=shown,
+                )
+            ) from None
 
     v = column(value_column)
     a = column(at_column) if at_column else None
@@ -118,11 +124,19 @@ def parse(text: str, value_column: str, at_column: str, limits: Limits) -> list[
                     rows = [Row(at=None, value=number(value))]
                 continue
             if len(rows) >= limits.max_rows:
-                raise FetchError(f"the CSV has more than {limits.max_rows:,} rows")
+                raise FetchError(
+                    _("the CSV has more than %(rows)s rows", rows=Number(limits.max_rows, ",.0f"))
+                )
             at = record[a].strip() if a < len(record) else ""
             rows.append(Row(at=at, value=number(value)))
     except csv.Error as error:
-        raise FetchError(f"the CSV cannot be read: line {reader.line_num}: {error}") from None
+        raise FetchError(
+            _(
+                "the CSV cannot be read: line %(line)s: %(error)s",
+                line=str(reader.line_num),
+                error=str(error),
+            )
+        ) from None
     return rows
 
 

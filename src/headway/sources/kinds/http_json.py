@@ -22,7 +22,7 @@ from headway.sources.kinds.base import (
     timeout_field,
 )
 from headway.sources.kinds.web import check_url, get, header_lines
-from headway.words import gettext_noop
+from headway.words import Number, Says, _, gettext_noop
 
 
 class HttpJsonKind:
@@ -64,7 +64,7 @@ class HttpJsonKind:
         timeout = timeout_field(config, errors)
         unknown = set(config) - {"url", "expression", "headers", "timeout"}
         if unknown:
-            errors[sorted(unknown)[0]] = "is not a field of an http_json source"
+            errors[sorted(unknown)[0]] = _("is not a field of an http_json source")
         if errors:
             raise ConfigError(errors)
         cleaned: dict[str, Any] = {"url": url, "expression": expression}
@@ -76,7 +76,9 @@ class HttpJsonKind:
 
     def lint(self, config: Mapping[str, Any], engine: str | None) -> list[str]:
         problem = compile_problem(str(config.get("expression", "")))
-        return [f"the JMESPath expression does not compile: {problem}"] if problem else []
+        if not problem:
+            return []
+        return [_("the JMESPath expression does not compile: %(problem)s", problem=problem)]
 
     def fetch(
         self, config: Mapping[str, Any], connection: ConnectionInfo | None, limits: Limits
@@ -94,7 +96,7 @@ class HttpJsonKind:
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise FetchError("the answer is not JSON") from None
+            raise FetchError(_("the answer is not JSON")) from None
         picked = jmespath.search(str(config["expression"]), document)
         return pick(picked, limits)
 
@@ -104,49 +106,70 @@ def compile_problem(expression: str) -> str | None:
     from jmespath.exceptions import JMESPathError
 
     if not expression:
-        return "is required"
+        return _("is required")
     try:
         jmespath.compile(expression)
     except JMESPathError as error:
-        return str(error).splitlines()[0]
+        return str(error).splitlines()[0]  # jmespath's own words
     return None
 
 
 def pick(picked: Any, limits: Limits) -> list[Row]:
     """Rows from what the expression selected (see the module doc)."""
     if picked is None:
-        raise FetchError("the JMESPath expression selected nothing")
+        raise FetchError(_("the JMESPath expression selected nothing"))
     if isinstance(picked, list):
         if len(picked) > limits.max_rows:
-            raise FetchError(f"the expression selected more than {limits.max_rows:,} rows")
+            raise FetchError(
+                _(
+                    "the expression selected more than %(rows)s rows",
+                    rows=Number(limits.max_rows, ",.0f"),
+                )
+            )
         return [_row(item, index) for index, item in enumerate(picked, start=1)]
     if isinstance(picked, dict):
         return [_row(picked, 1)]
     if isinstance(picked, int | float | str) and not isinstance(picked, bool):
         return [Row(at=None, value=picked)]
     raise FetchError(
-        f"the expression selected {_kind(picked)}, not a number or a list of {{at, value}}"
+        _(
+            "the expression selected %(what)s, not a number or a list of {at, value}",
+            what=_kind(picked),
+        )
     )
 
 
 def _row(item: Any, index: int) -> Row:
     if isinstance(item, dict):
         if "value" not in item:
-            raise FetchError(f"item {index} has no `value`")
+            raise FetchError(_("item %(index)s has no `value`", index=str(index)))
         return Row(at=moment(item.get("at")) if "at" in item else None, value=item["value"])
     if isinstance(item, list) and len(item) == 2:
         return Row(at=moment(item[0]), value=item[1])
     if isinstance(item, int | float | str) and not isinstance(item, bool):
         raise FetchError(
-            "the expression selected a list of values without moments; select [at, value] "
-            "pairs or {at, value} objects"
+            _(
+                "the expression selected a list of values without moments; select [at, value] "
+                "pairs or {at, value} objects"
+            )
         )
-    raise FetchError(f"item {index} is {_kind(item)}, not {{at, value}} or [at, value]")
+    raise FetchError(
+        _(
+            "item %(index)s is %(what)s, not {at, value} or [at, value]",
+            index=str(index),
+            what=_kind(item),
+        )
+    )
 
 
 def _kind(value: Any) -> str:
-    names = {bool: "a boolean", dict: "an object", list: "a list", str: "a text"}
-    return names.get(type(value), type(value).__name__)
+    names: dict[type, Says] = {
+        bool: _("a boolean"),
+        dict: _("an object"),
+        list: _("a list"),
+        str: _("a text"),
+    }
+    return names.get(type(value), type(value).__name__)  # other types by their Python name
 
 
 KIND = HttpJsonKind()

@@ -26,7 +26,7 @@ from headway.sources.kinds.base import (
     timeout_field,
 )
 from headway.sources.kinds.web import get
-from headway.words import gettext_noop
+from headway.words import Number, _, gettext_noop
 
 DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -71,40 +71,45 @@ class PrometheusKind:
             errors["query"] = problem
         mode = text_field(config, "mode", errors) or "instant"
         if mode not in {"instant", "range"}:
-            errors["mode"] = "must be instant or range"
+            errors["mode"] = _("must be instant or range")
         cleaned: dict[str, Any] = {"query": query, "mode": mode}
         if mode == "range":
             for name in ("lookback", "step"):
                 value = text_field(config, name, errors, required=True, max_length=20)
                 if name not in errors and duration(value) is None:
-                    errors[name] = "must be a duration like 30m, 6h, 7d or 2w"
+                    errors[name] = _("must be a duration like 30m, 6h, 7d or 2w")
                 cleaned[name] = value
             lookback, step = duration(cleaned["lookback"]), duration(cleaned["step"])
             if lookback and step and lookback // step > MAX_POINTS:
-                errors["step"] = f"gives more than {MAX_POINTS:,} points over the lookback"
+                errors["step"] = _(
+                    "gives more than %(points)s points over the lookback",
+                    points=Number(MAX_POINTS, ",.0f"),
+                )
         else:
             for name in ("lookback", "step"):
                 if config.get(name):
-                    errors[name] = "is only for range mode"
+                    errors[name] = _("is only for range mode")
         timeout = timeout_field(config, errors)
         if timeout is not None:
             cleaned["timeout"] = timeout
         unknown = set(config) - {"query", "mode", "lookback", "step", "timeout"}
         if unknown:
-            errors[sorted(unknown)[0]] = "is not a field of a prometheus source"
+            errors[sorted(unknown)[0]] = _("is not a field of a prometheus source")
         if errors:
             raise ConfigError(errors)
         return cleaned
 
     def lint(self, config: Mapping[str, Any], engine: str | None) -> list[str]:
         problem = promql_problem(str(config.get("query", "")))
-        return [f"the PromQL expression is not well formed: {problem}"] if problem else []
+        if not problem:
+            return []
+        return [_("the PromQL expression is not well formed: %(problem)s", problem=problem)]
 
     def fetch(
         self, config: Mapping[str, Any], connection: ConnectionInfo | None, limits: Limits
     ) -> list[Row]:
         if connection is None:
-            raise FetchError("a prometheus source needs a connection to the server")
+            raise FetchError(_("a prometheus source needs a connection to the server"))
         timeout = min(float(config.get("timeout") or limits.timeout), limits.timeout)
         params = {"query": str(config["query"]), "timeout": f"{max(1, int(timeout))}s"}
         if config.get("mode") == "range":
@@ -126,11 +131,11 @@ class PrometheusKind:
                 answered=(400, 422),
             )
         except FetchError as error:
-            raise FetchError(f"Prometheus: {error}") from None
+            raise FetchError(_("Prometheus: %(error)s", error=error.said)) from None
         try:
             answer = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise FetchError("Prometheus: the answer is not JSON") from None
+            raise FetchError(_("Prometheus: the answer is not JSON")) from None
         return read(answer, limits)
 
 
@@ -138,18 +143,28 @@ def read(answer: Any, limits: Limits) -> list[Row]:
     """Rows from a Prometheus API answer (vector, matrix or scalar of one series)."""
     if not isinstance(answer, dict) or answer.get("status") != "success":
         error = answer.get("error") if isinstance(answer, dict) else None
-        raise FetchError(f"Prometheus refused the query: {error or 'no success status'}")
+        raise FetchError(
+            _(
+                "Prometheus refused the query: %(error)s",
+                error=str(error) if error else _("no success status"),
+            )
+        )
     data = answer.get("data") or {}
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar" and isinstance(result, list) and len(result) == 2:
         return [Row(at=moment(result[0]), value=result[1])]
     if kind not in {"vector", "matrix"} or not isinstance(result, list):
-        raise FetchError(f"Prometheus answered a {kind or 'strange'} result, not a series")
+        if not kind:
+            raise FetchError(_("Prometheus answered a strange result, not a series"))
+        raise FetchError(_("Prometheus answered a %(type)s result, not a series", type=str(kind)))
     if not result:
-        raise FetchError("the expression returned no series (nothing matches it right now)")
+        raise FetchError(_("the expression returned no series (nothing matches it right now)"))
     if len(result) > 1:
         raise FetchError(
-            f"the expression returned {len(result)} series; aggregate it to one, e.g. sum(…)"
+            _(
+                "the expression returned %(count)s series; aggregate it to one, e.g. sum(…)",
+                count=str(len(result)),
+            )
         )
     series = result[0]
     if kind == "vector":
@@ -157,7 +172,12 @@ def read(answer: Any, limits: Limits) -> list[Row]:
         return [Row(at=moment(ts), value=value)]
     values = series.get("values") or []
     if len(values) > limits.max_rows:
-        raise FetchError(f"the range has more than {limits.max_rows:,} points; use a longer step")
+        raise FetchError(
+            _(
+                "the range has more than %(points)s points; use a longer step",
+                points=Number(limits.max_rows, ",.0f"),
+            )
+        )
     return [Row(at=moment(ts), value=value) for ts, value in values]
 
 
@@ -171,7 +191,7 @@ def promql_problem(query: str) -> str | None:
     what a typo in a file usually breaks.
     """
     if not query.strip():
-        return "is required"
+        return _("is required")
     stack: list[tuple[str, int]] = []
     quote: str | None = None
     escaped = False
@@ -192,13 +212,13 @@ def promql_problem(query: str) -> str | None:
             stack.append((ch, index))
         elif ch in PAIRS.values():
             if not stack or PAIRS[stack[-1][0]] != ch:
-                return f"unexpected {ch!r} at character {index}"
+                return _("unexpected %(ch)s at character %(index)s", ch=repr(ch), index=str(index))
             stack.pop()
     if quote:
-        return "a quoted string is not closed"
+        return _("a quoted string is not closed")
     if stack:
         ch, index = stack[-1]
-        return f"{ch!r} at character {index} is not closed"
+        return _("%(ch)s at character %(index)s is not closed", ch=repr(ch), index=str(index))
     return None
 
 

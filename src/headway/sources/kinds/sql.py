@@ -38,7 +38,7 @@ from headway.sources.kinds.base import (
     text_field,
     timeout_field,
 )
-from headway.words import gettext_noop
+from headway.words import Number, Says, _, gettext_noop
 
 DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
 MAX_CONNECT_SECONDS = 10.0
@@ -67,7 +67,7 @@ class SqlKind:
         timeout = timeout_field(config, errors)
         unknown = set(config) - {"query", "timeout"}
         if unknown:
-            errors[sorted(unknown)[0]] = "is not a field of an sql source"
+            errors[sorted(unknown)[0]] = _("is not a field of an sql source")
         if errors:
             raise ConfigError(errors)
         return {"query": query.rstrip().rstrip(";").rstrip(), **_opt("timeout", timeout)}
@@ -83,30 +83,42 @@ class SqlKind:
             statements = [s for s in sqlglot.parse(query, read=DIALECTS.get(engine or "")) if s]
         except ParseError as error:
             first = error.errors[0] if error.errors else {}
-            where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
-            return [f"the query does not parse{where}: {first.get('description', error)}"]
+            description = str(first.get("description", error))  # sqlglot's own words
+            if not first:
+                return [_("the query does not parse: %(problem)s", problem=description)]
+            return [
+                _(
+                    "the query does not parse (line %(line)s, column %(column)s): %(problem)s",
+                    line=str(first.get("line")),
+                    column=str(first.get("col")),
+                    problem=description,
+                )
+            ]
         if len(statements) != 1:
-            return [f"the query must be one statement, not {len(statements)}"]
+            return [_("the query must be one statement, not %(count)s", count=str(len(statements)))]
         statement = statements[0]
         writes = (exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Create, exp.Alter,
                   exp.Merge, exp.TruncateTable, exp.Command)  # fmt: skip
         if isinstance(statement, writes) or any(statement.find_all(*writes[:-1])):
-            return ["the query writes; a source may only read (the database would refuse it)"]
+            return [_("the query writes; a source may only read (the database would refuse it)")]
         if not isinstance(statement, exp.Query):
-            return [f"the query must be a SELECT, not {statement.key.upper()}"]
+            return [_("the query must be a SELECT, not %(what)s", what=statement.key.upper())]
         return []
 
     def fetch(
         self, config: Mapping[str, Any], connection: ConnectionInfo | None, limits: Limits
     ) -> list[Row]:
         if connection is None or connection.engine not in DIALECTS:
-            raise FetchError("an sql source needs a PostgreSQL, MySQL or SQLite connection")
+            raise FetchError(_("an sql source needs a PostgreSQL, MySQL or SQLite connection"))
         timeout = min(float(config.get("timeout") or limits.timeout), limits.timeout)
         run = {"postgresql": _postgresql, "mysql": _mysql, "sqlite": _sqlite}[connection.engine]
         names, rows = run(str(config["query"]), connection, timeout, limits.max_rows)
         if len(rows) > limits.max_rows:
             raise FetchError(
-                f"the query returned more than {limits.max_rows:,} rows; add a WHERE or a LIMIT"
+                _(
+                    "the query returned more than %(rows)s rows; add a WHERE or a LIMIT",
+                    rows=Number(limits.max_rows, ",.0f"),
+                )
             )
         return shape(names, rows)
 
@@ -127,13 +139,19 @@ def shape(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Row]:
         a, v = 0, 1
     else:
         raise FetchError(
-            f"the query returns {len(names)} columns; return (at, value), or one value, "
-            "or name the columns `at` and `value`"
+            _(
+                "the query returns %(count)s columns; return (at, value), or one value, or "
+                "name the columns `at` and `value`",
+                count=str(len(names)),
+            )
         )
     if a is None and len(rows) > 1:
         raise FetchError(
-            f"the query returns {len(rows)} rows but no `at` column; return one row, or "
-            "(at, value) rows"
+            _(
+                "the query returns %(count)s rows but no `at` column; return one row, or "
+                "(at, value) rows",
+                count=str(len(rows)),
+            )
         )
     return [Row(at=None if a is None else moment(r[a]), value=number(r[v])) for r in rows]
 
@@ -156,24 +174,26 @@ def _postgresql(
             options=f"-c default_transaction_read_only=on -c statement_timeout={ms}",
         )
     except psycopg.OperationalError as error:
-        raise FetchError(f"cannot connect to PostgreSQL: {_first_line(error)}") from None
+        raise FetchError(
+            _("cannot connect to PostgreSQL: %(error)s", error=_first_line(error))
+        ) from None
     try:
         with conn.cursor() as cursor:
             cursor.execute("SET TRANSACTION READ ONLY")
             cursor.execute(f"SET LOCAL statement_timeout = {ms}")
             cursor.execute(query.encode())  # admins' and owners' own SQL, one statement
             if cursor.description is None:
-                raise FetchError("the query returned no result set (is it a SELECT?)")
+                raise FetchError(_("the query returned no result set (is it a SELECT?)"))
             names = [d.name for d in cursor.description]
             rows = cursor.fetchmany(max_rows + 1)
         conn.rollback()
         return names, rows
     except psycopg.errors.ReadOnlySqlTransaction as error:
-        raise FetchError(f"refused by the database (read-only): {_first_line(error)}") from None
+        raise FetchError(_read_only(_first_line(error))) from None
     except psycopg.errors.QueryCanceled:
-        raise FetchError(f"the query ran past its timeout of {timeout:g} s") from None
+        raise FetchError(_past_timeout(timeout)) from None
     except psycopg.Error as error:
-        raise FetchError(f"PostgreSQL: {_first_line(error)}") from None
+        raise FetchError(_("PostgreSQL: %(error)s", error=_first_line(error))) from None
     finally:
         conn.close()
 
@@ -198,7 +218,9 @@ def _mysql(
             charset="utf8mb4",
         )
     except pymysql.err.MySQLError as error:
-        raise FetchError(f"cannot connect to MySQL/MariaDB: {_mysql_message(error)}") from None
+        raise FetchError(
+            _("cannot connect to MySQL/MariaDB: %(error)s", error=_mysql_message(error))
+        ) from None
     started = time.monotonic()
     try:
         with conn.cursor() as cursor:
@@ -215,7 +237,7 @@ def _mysql(
             started = time.monotonic()
             cursor.execute(query)
             if cursor.description is None:
-                raise FetchError("the query returned no result set (is it a SELECT?)")
+                raise FetchError(_("the query returned no result set (is it a SELECT?)"))
             names = [d[0] for d in cursor.description]
             rows = list(cursor.fetchmany(max_rows + 1))
         conn.rollback()
@@ -223,12 +245,10 @@ def _mysql(
     except pymysql.err.MySQLError as error:
         code = error.args[0] if error.args else 0
         if code in (1792, 1290):
-            raise FetchError(
-                f"refused by the database (read-only): {_mysql_message(error)}"
-            ) from None
+            raise FetchError(_read_only(_mysql_message(error))) from None
         if code in (1969, 3024, 1317) or (code == 2013 and time.monotonic() - started >= timeout):
-            raise FetchError(f"the query ran past its timeout of {timeout:g} s") from None
-        raise FetchError(f"MySQL/MariaDB: {_mysql_message(error)}") from None
+            raise FetchError(_past_timeout(timeout)) from None
+        raise FetchError(_("MySQL/MariaDB: %(error)s", error=_mysql_message(error))) from None
     finally:
         conn.close()
 
@@ -247,35 +267,44 @@ def _sqlite(
     query: str, c: ConnectionInfo, timeout: float, max_rows: int
 ) -> tuple[list[str], list[Any]]:
     if not c.database:
-        raise FetchError("the SQLite connection names no file")
+        raise FetchError(_("the SQLite connection names no file"))
     deadline = time.monotonic() + timeout
     try:
         conn = sqlite3.connect(
             f"file:{quote(c.database)}?mode=ro", uri=True, timeout=min(timeout, 5.0)
         )
     except sqlite3.Error as error:
-        raise FetchError(f"cannot open the SQLite file: {error}") from None
+        raise FetchError(_("cannot open the SQLite file: %(error)s", error=str(error))) from None
     try:
         conn.execute("PRAGMA query_only = ON")
         conn.set_authorizer(lambda action, *_: sqlite3.SQLITE_DENY if action in DENIED else 0)
         conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 5000)
         cursor = conn.execute(query)
         if cursor.description is None:
-            raise FetchError("the query returned no result set (is it a SELECT?)")
+            raise FetchError(_("the query returned no result set (is it a SELECT?)"))
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchmany(max_rows + 1)
         return names, rows
     except sqlite3.OperationalError as error:
         text = str(error)
         if "interrupted" in text:
-            raise FetchError(f"the query ran past its timeout of {timeout:g} s") from None
+            raise FetchError(_past_timeout(timeout)) from None
         if "readonly" in text or "read-only" in text or "not authorized" in text:
-            raise FetchError(f"refused by the database (read-only): {text}") from None
-        raise FetchError(f"SQLite: {text}") from None
+            raise FetchError(_read_only(text)) from None
+        raise FetchError(_("SQLite: %(error)s", error=text)) from None
     except sqlite3.Error as error:
-        raise FetchError(f"SQLite: {error}") from None
+        raise FetchError(_("SQLite: %(error)s", error=str(error))) from None
     finally:
         conn.close()
+
+
+def _read_only(error: str) -> Says:
+    """The database refused a write; `error` is its own message (not translated)."""
+    return _("refused by the database (read-only): %(error)s", error=error)
+
+
+def _past_timeout(timeout: float) -> Says:
+    return _("the query ran past its timeout of %(seconds)s s", seconds=Number(timeout))
 
 
 def _first_line(error: Exception) -> str:

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from headway.sources.kinds.base import ConnectionInfo, FetchError, Limits
+from headway.words import Number, _
 
 MAX_CONNECT_SECONDS = 10.0
 
@@ -36,8 +37,12 @@ def resolve(url: str, connection: ConnectionInfo | None) -> str:
     if "://" in url:
         if not url.startswith(base) and url.rstrip("/") != base.rstrip("/"):
             raise FetchError(
-                f"the URL is not under the connection {connection.name!r} "
-                f"({where(base)}); give a path relative to it"
+                _(
+                    "the URL is not under the connection %(name)s (%(base)s); give a path "
+                    "relative to it",
+                    name=repr(connection.name),
+                    base=where(base),
+                )
             )
         return url
     return urljoin(base, url.lstrip("/"))
@@ -56,12 +61,12 @@ def check_url(url: str, *, relative_ok: bool) -> str | None:
     if not url:
         return None
     if "://" not in url:
-        return None if relative_ok else "must be an http:// or https:// URL"
+        return None if relative_ok else _("must be an http:// or https:// URL")
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return "must be an http:// or https:// URL"
+        return _("must be an http:// or https:// URL")
     if parts.username or parts.password:
-        return "must not carry a user or password; put secrets in a connection"
+        return _("must not carry a user or password; put secrets in a connection")
     return None
 
 
@@ -98,35 +103,57 @@ def get(
         ):
             if response.status_code >= 400 and response.status_code not in answered:
                 raise FetchError(
-                    f"{label} answered HTTP {response.status_code} {response.reason_phrase}"
+                    _(
+                        "%(where)s answered HTTP %(status)s %(reason)s",
+                        where=label,
+                        status=str(response.status_code),
+                        reason=response.reason_phrase,
+                    )
                 )
             if 300 <= response.status_code < 400:
                 raise FetchError(
-                    f"{label} answered a redirect (HTTP {response.status_code}), which is not "
-                    "followed with a connection's secrets"
+                    _(
+                        "%(where)s answered a redirect (HTTP %(status)s), which is not "
+                        "followed with a connection's secrets",
+                        where=label,
+                        status=str(response.status_code),
+                    )
                 )
             body = bytearray()
             for chunk in response.iter_bytes():
                 body.extend(chunk)
                 if len(body) > limits.max_bytes:
                     raise FetchError(
-                        f"{label} sent more than {limits.max_bytes:,} bytes; fetch less"
+                        _(
+                            "%(where)s sent more than %(bytes)s bytes; fetch less",
+                            where=label,
+                            bytes=Number(limits.max_bytes, ",.0f"),
+                        )
                     )
             return bytes(body), response.headers.get("content-type", "")
     except httpx.ConnectError as error:
-        raise FetchError(f"cannot connect to {label}: {_reason(error)}") from None
+        raise FetchError(
+            _("cannot connect to %(where)s: %(reason)s", where=label, reason=_reason(error))
+        ) from None
     except httpx.TimeoutException:
-        raise FetchError(f"{label} did not answer within {timeout:g} s") from None
+        raise FetchError(
+            _(
+                "%(where)s did not answer within %(seconds)s s",
+                where=label,
+                seconds=Number(timeout),
+            )
+        ) from None
     except httpx.TooManyRedirects:
-        raise FetchError(f"{label} redirected too many times") from None
+        raise FetchError(_("%(where)s redirected too many times", where=label)) from None
     except httpx.HTTPError as error:
+        # The error's name and text are httpx's: quoted, not translated.
         raise FetchError(f"{label}: {type(error).__name__}: {_reason(error)}") from None
 
 
 def _reason(error: Exception) -> str:
     text = str(error)
     if "refused" in text.lower():
-        return "connection refused"
+        return _("connection refused")
     return text.splitlines()[0] if text else type(error).__name__
 
 
@@ -144,19 +171,19 @@ def header_lines(raw: object) -> tuple[dict[str, str], str | None]:
                 continue
             head, sep, tail = line.partition(":")
             if not sep:
-                return {}, f"{line.strip()!r} is not a 'Name: value' line"
+                return {}, _("%(line)s is not a 'Name: value' line", line=repr(line.strip()))
             items.append((head, tail))
     else:
-        return {}, "must be 'Name: value' lines or a mapping"
+        return {}, _("must be 'Name: value' lines or a mapping")
     headers: dict[str, str] = {}
     for raw_name, value in items:
         if not isinstance(raw_name, str) or not isinstance(value, str | int | float):
-            return {}, "header names and values must be text"
+            return {}, _("header names and values must be text")
         name = raw_name.strip()
         if not name or any(ch in name for ch in " \t\r\n:") or not name.isascii():
-            return {}, f"{name!r} is not a header name"
+            return {}, _("%(name)s is not a header name", name=repr(name))
         text = str(value).strip()
         if "\n" in text or "\r" in text:
-            return {}, f"the value of {name} spans lines"
+            return {}, _("the value of %(name)s spans lines", name=name)
         headers[name] = text
     return headers, None
