@@ -61,7 +61,7 @@ from headway.speech import spoken
 from headway.teams.access import Access, refuse
 from headway.teams.models import Person
 from headway.versions import Seen, check_version
-from headway.words import Number, Says, _
+from headway.words import Number, Says, _, pack
 
 # Who may do what to data sources, with the reason when not: the actions refuse with these,
 # the pages and the API ask them first. None means allowed.
@@ -777,6 +777,7 @@ def _failed(source: Source, error: str, now: datetime, manual: bool) -> FetchRes
     error = fitted(error)
     source.state = SourceState.FAILING
     source.last_error = str(error)
+    source.last_error_said = pack(error)
     source.attempts += 1
     new_spell = source.failing_since is None
     if new_spell:
@@ -845,7 +846,8 @@ def _finish(
         source.claimed_by, source.lease_until, source.claimed_slot = "", None, None
     source.save(
         update_fields=[
-            "state", "last_error", "last_attempt_at", "last_success_at", "failing_since",
+            "state", "last_error", "last_error_said", "last_attempt_at", "last_success_at",
+            "failing_since",
             "attempts", "due_slot", "next_attempt_at", "claimed_by", "lease_until",
             "claimed_slot", "updated_at",
         ]

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from headway import secrets
 from headway.sources.kinds import KINDS, ConnectionInfo
 from headway.teams.models import KEY_HELP
+from headway.words import Says, unpack
 
 
 class Engine(models.TextChoices):
@@ -174,6 +175,10 @@ class Source(models.Model):
     enabled = models.BooleanField(default=True)
     state = models.CharField(max_length=20, choices=SourceState, default=SourceState.NEW)
     last_error = models.TextField(blank=True)
+    #: How `last_error` was worded (headway.words.pack), so pages say it in their reader's
+    #: language; read through `error_said`, which trusts it only while it still reads as
+    #: `last_error` (every write of the English text need not clear it).
+    last_error_said = models.JSONField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     failing_since = models.DateTimeField(null=True, blank=True)
@@ -207,6 +212,12 @@ class Source(models.Model):
     @property
     def failing(self) -> bool:
         return self.state == SourceState.FAILING
+
+    @property
+    def error_said(self) -> str:
+        """`last_error` as worded (a `Says`, for `spoken`), else its English text."""
+        said = unpack(self.last_error_said) if self.last_error_said is not None else None
+        return said if isinstance(said, Says) and said == self.last_error else self.last_error
 
     @property
     def label(self) -> str:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_noop
 from headway.notify import text
 from headway.notify.events import Draft, guard, record
 from headway.notify.kinds import EventKind
-from headway.words import Says, _, unpack
+from headway.words import Says, _
 
 if TYPE_CHECKING:
     from headway.sources.models import DataIncident, Source
@@ -75,28 +75,6 @@ def failing(source: Source, at: datetime, error: str | None = None) -> None:
                 )
             ]
         )
-
-
-def failing_said(source: Source) -> str:
-    """The failing source's `last_error` as worded (a `Says`), for pages to say it again.
-
-    `Source` keeps only the English text (no migration for a second column): the wording
-    is the Error fact packed in this spell's `source_failing` event, used only while it
-    still reads as `last_error` (a retry may fail otherwise); else the English text.
-    """
-    from headway.notify.models import Event
-
-    if not source.last_error or source.failing_since is None:
-        return source.last_error
-    key = f"{EventKind.SOURCE_FAILING}:{source.pk}:{source.failing_since.isoformat()}"
-    data = Event.objects.filter(dedupe_key=key).values_list("data", flat=True).first()
-    facts = ((data or {}).get("said") or {}).get("facts") or []
-    for fact in facts:
-        if isinstance(fact, list) and len(fact) == 2 and fact[0] == "Error":
-            said = unpack(fact[1])
-            if isinstance(said, Says) and str(said) == source.last_error:
-                return said
-    return source.last_error
 
 
 def recovered(source: Source, since: datetime, at: datetime) -> None:

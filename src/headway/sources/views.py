@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from headway.kpis.models import Kpi
-from headway.sources import actions, notices
+from headway.sources import actions
 from headway.sources import schedule as timing
 from headway.sources.actions import Preview
 from headway.sources.forms import ConnectionForm, SourceForm
@@ -45,10 +45,10 @@ class Panel:
 
     @property
     def error(self) -> str:
-        """The failing source's error as worded, for `spoken` (see notices.failing_said)."""
+        """The failing source's error as worded, for `spoken` (Source.error_said)."""
         if self.source is None or not self.source.failing:
             return ""
-        return notices.failing_said(self.source)
+        return self.source.error_said
 
     @property
     def what(self) -> str:
