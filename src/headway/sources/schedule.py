@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
 from django.conf import settings
+from django.utils.translation import gettext
 
+from headway import speech
+from headway.notify.text import CADENCE_SAID
 from headway.sources.kinds.base import cron_problem
 
 CADENCE_SCHEDULES = {
@@ -70,4 +73,8 @@ def describe(schedule: str, cadence: str) -> str:
     """A short text for pages: the cron expression, or the cadence it follows."""
     if schedule.strip():
         return f"cron {schedule.strip()} ({settings.TIME_ZONE})"
-    return f"the KPI's cadence ({cadence or DEFAULT_CADENCE}: {effective('', cadence)})"
+    cadence = cadence or DEFAULT_CADENCE
+    return gettext("the KPI's cadence (%(cadence)s: %(cron)s)") % {
+        "cadence": speech.spoken(CADENCE_SAID.get(cadence, cadence)),
+        "cron": effective("", cadence),
+    }
