@@ -226,6 +226,9 @@ NOW = datetime.combine(TODAY, time(12), UTC)
 # Texts left out of the check by their element's class (none now: the coach's findings are
 # translated too). A class named here is skipped with everything inside it.
 NOT_YET_TRANSLATED: set[str] = set()
+# Excerpts of people's own texts, cut mid-sentence (search snippets: PostgreSQL and SQLite
+# cut them differently), which the user-data filter cannot recognise whole.
+EXCERPTS = {"snippet"}
 
 
 class _Text(HTMLParser):
@@ -240,7 +243,7 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         void = tag in ("area", "br", "hr", "img", "input", "link", "meta", "source", "wbr")
         classes = set((dict(attrs).get("class") or "").split())
-        if not void and (self._left_out or NOT_YET_TRANSLATED & classes):
+        if not void and (self._left_out or (NOT_YET_TRANSLATED | EXCERPTS) & classes):
             self._left_out.append(tag)
             return
         if tag in ("script", "style", "template"):
