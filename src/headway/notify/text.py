@@ -29,11 +29,6 @@ def number(value: float | None, unit: str = "") -> str:
     return f"{text}{unit}" if unit in {"%", "‰"} else f"{text} {unit}"
 
 
-def score(value: float | None) -> str:
-    """A score to two decimals (0.72), so a crossing of 0.7 reads as one."""
-    return DASH if value is None else f"{value:.2f}"
-
-
 def moment(value: datetime | None) -> str:
     return "never" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -54,23 +49,9 @@ def absolute(path: str) -> str:
     return f"{base}{path}"
 
 
-STATUS = {
-    "achieved": "achieved",
-    "on_track": "on track",
-    "at_risk": "at risk",
-    "off_track": "off track",
-    "no_data": "no data",
-}
-
-
-def status(value: str) -> str:
-    return STATUS.get(value, value.replace("_", " "))
-
-
 # --------------------------------------------------------------------------- said again
-# The same words kept as sentences (headway.words.Says), so that an event's title, summary
-# and facts are said again in each recipient's language. Their English text is what the
-# functions above give.
+# Words kept as sentences (headway.words.Says), so that an event's title, summary and
+# facts are said again in each recipient's language.
 
 #: Key result statuses as a sentence names them.
 STATUS_SAID: dict[str, Says] = {
@@ -122,7 +103,8 @@ def said_number(value: float | None, unit: str = "") -> Says | str:
 
 
 def said_score(value: float | None) -> Says | str:
-    """`score()` as a sentence (0,72 in German)."""
+    """A score to two decimals (0.72, so a crossing of 0.7 reads as one), as a sentence
+    writes it in the reader's language (0,72 in German)."""
     return DASH if value is None else Says("%(score)s", score=Number(value, ".2f"))
 
 
