@@ -71,16 +71,22 @@ class Number:
         return format(self.value, self.spec)
 
 
+def separated(items: Iterable[str], separator: str) -> str:
+    """ "a; b; c": each item keeps its own words; the separator is not a message id."""
+    listed = ""
+    for item in items:
+        listed = (
+            Says(f"%(listed)s{separator}%(item)s", listed=listed, item=item) if listed else item
+        )
+    return listed
+
+
 def joined(items: Iterable[str]) -> Says:
     """ "a", "a and b", "a, b and c": the conjunction said in the reader's language."""
     items = list(items)
     if len(items) == 1:
         return Says("%(item)s", item=items[0])  # nothing to translate: not a message id
-    listed: str = items[0]
-    for item in items[1:-1]:
-        # Each item keeps its own translation; the comma is not a message id.
-        listed = Says("%(listed)s, %(item)s", listed=listed, item=item)
-    return _("%(items)s and %(last)s", items=listed, last=items[-1])
+    return _("%(items)s and %(last)s", items=separated(items[:-1], ", "), last=items[-1])
 
 
 def pack(text: object) -> Any:

@@ -61,7 +61,7 @@ from headway.speech import spoken
 from headway.teams.access import Access, refuse
 from headway.teams.models import Person
 from headway.versions import Seen, check_version
-from headway.words import Number, Says, _, pack
+from headway.words import Number, Says, _, pack, separated
 
 # Who may do what to data sources, with the reason when not: the actions refuse with these,
 # the pages and the API ask them first. None means allowed.
@@ -529,9 +529,7 @@ def check_rows(rows: list[MeasurementRow], now: datetime) -> tuple[list[guard.Po
 
 def _problems(problems: list[str]) -> str:
     """The first three problems, "; " between them, and how many more there are."""
-    listed: str = problems[0]
-    for problem in problems[1:3]:
-        listed = Says("%(listed)s; %(item)s", listed=listed, item=problem)  # not a message id
+    listed = separated(problems[:3], "; ")
     if len(problems) > 3:
         listed = _(
             "%(problems)s (and %(count)s more)", problems=listed, count=str(len(problems) - 3)
@@ -617,9 +615,12 @@ def store(
                 )
             except IngestError as problem:
                 error = fitted(
-                    _joined_rows(
-                        _("row %(line)s: %(problem)s", line=str(line), problem=str(message))
-                        for line, message in problem.rows[:3]
+                    separated(
+                        (
+                            _("row %(line)s: %(problem)s", line=str(line), problem=str(message))
+                            for line, message in problem.rows[:3]
+                        ),
+                        "; ",
                     )
                 )
             else:
@@ -762,13 +763,6 @@ def _stored(
         replaced=ingested.replaced,
         unchanged=ingested.unchanged,
     )
-
-
-def _joined_rows(items: Any) -> str:
-    listed: str = ""
-    for item in items:
-        listed = Says("%(listed)s; %(item)s", listed=listed, item=item) if listed else item
-    return listed
 
 
 def _failed(source: Source, error: str, now: datetime, manual: bool) -> FetchResult:
