@@ -364,7 +364,7 @@ def _trim(rows: Iterable[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
 
 def _headers(name: str, row: Sequence[Any] | None) -> list[str]:
     if row is None:
-        raise SheetError(_EMPTY_FILE(name))
+        raise SheetError(_empty_file(name))
     headers = ["" if v is None else _header_text(v) for v in row]
     while headers and not headers[-1]:
         headers.pop()
@@ -411,7 +411,7 @@ def _read_csv(data: bytes, name: str) -> Sheet:
         ) from None
     rows = _trim(rows)
     if not rows:
-        raise SheetError(_EMPTY_FILE(name))
+        raise SheetError(_empty_file(name))
     headers = _headers(name, rows[0][1])
     # A semicolon-separated file is what Excel writes where the comma is the decimal mark.
     return Sheet(name, headers, rows[1:], decimal="," if delimiter == ";" else ".", guarded=True)
@@ -707,17 +707,17 @@ class _Bad(ValueError):
         return self.args[0]  # type: ignore[no-any-return]
 
 
-def _NOT_A_NUMBER(value: str) -> Says:
+def _not_a_number(value: str) -> Says:
     return _("must be a number, got %(value)s", value=value)
 
 
-def _EMPTY_FILE(name: str) -> Says:
+def _empty_file(name: str) -> Says:
     return _("%(file)s: the file is empty; the first row must name the columns", file=name)
 
 
 def _number(value: Any, decimal: str) -> float:
     if isinstance(value, bool):
-        raise _Bad(_NOT_A_NUMBER(repr(value)))
+        raise _Bad(_not_a_number(repr(value)))
     if isinstance(value, int | float):
         number = float(value)
     else:
@@ -731,11 +731,11 @@ def _number(value: Any, decimal: str) -> float:
             text = text.replace(thousands, "")
         text = text.replace(decimal, ".")
         if percent and not text:
-            raise _Bad(_NOT_A_NUMBER(repr(str(value))))
+            raise _Bad(_not_a_number(repr(str(value))))
         try:
             number = float(text)
         except ValueError:
-            raise _Bad(_NOT_A_NUMBER(repr(str(value)))) from None
+            raise _Bad(_not_a_number(repr(str(value)))) from None
     if number != number or number in (float("inf"), float("-inf")):
         raise _Bad(_("must be a finite number, got %(value)s", value=repr(value)))
     return number
