@@ -5,6 +5,7 @@ See docs/notifications.md for who receives which kind and why.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -231,6 +232,7 @@ def label(kind: str) -> str:
         return kind.replace("_", " ").capitalize()
 
 
+@functools.cache  # the digest asks once per notification of the week; labels never change
 def said_label(kind: str) -> Says:
     """The label as a sentence kept in an event (its English text is its message id)."""
     with translation.override("en"):
