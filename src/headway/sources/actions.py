@@ -766,8 +766,9 @@ def _stored(
 
 
 def _failed(source: Source, error: str, now: datetime, manual: bool) -> FetchResult:
-    """A failed fetch: the English text in `last_error`; the notification and the result
-    keep the `Says`, to be said in each reader's language."""
+    """A failed fetch: the English text in `last_error`, its wording in `last_error_said`
+    (the notification reads it there) and in the result, to be said in each reader's
+    language."""
     error = fitted(error)
     source.state = SourceState.FAILING
     source.last_error = str(error)
@@ -776,7 +777,7 @@ def _failed(source: Source, error: str, now: datetime, manual: bool) -> FetchRes
     new_spell = source.failing_since is None
     if new_spell:
         source.failing_since = now
-    notices.failing(source, now, error=error)
+    notices.failing(source, now)
     return FetchResult("failed", error=error)
 
 

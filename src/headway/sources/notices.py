@@ -41,16 +41,12 @@ def _draft(source: Source, kind: str, key: str, title: str, summary: str,
     )
 
 
-def failing(source: Source, at: datetime, error: str | None = None) -> None:
-    """Announce a failure spell once (`source_failing:<source>:<failing since>`).
-
-    `error` is the failure as worded (a `Says`, said in each recipient's language);
-    without it, the English `last_error`.
-    """
+def failing(source: Source, at: datetime) -> None:
+    """Announce a failure spell once (`source_failing:<source>:<failing since>`); its error
+    as worded (`Source.error_said`), said in each recipient's language."""
     assert source.failing_since is not None
     kpi = source.kpi
-    if error is None or str(error) != source.last_error:
-        error = source.last_error
+    error = source.error_said
     with guard("source failing"):
         record(
             [
