@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headway.okrs.models import KeyResult, Objective
-from headway.teams.access import Access
+from headway.teams.access import RANK, Access, effective_roles
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +93,38 @@ def test_objective_condition_agrees_with_can_see_objective(org: Any) -> None:
         access = Access.for_person(person)
         filtered = set(Objective.objects.filter(access.objective_condition()))
         assert filtered == {o for o in Objective.objects.all() if access.can_see_objective(o)}
+
+
+def _roles_walking_up(direct: dict[int, str], parents: dict[int, int | None]) -> dict[int, str]:
+    """The rule as written: each team takes the highest role on it or on a team above."""
+    roles = {}
+    for team_id in parents:
+        held = [direct[t] for t in _ancestors_and_self(team_id, parents) if t in direct]
+        if held:
+            roles[team_id] = max(held, key=RANK.__getitem__)
+    return roles
+
+
+def _ancestors_and_self(team_id: int, parents: dict[int, int | None]) -> list[int]:
+    chain: list[int] = []
+    node: int | None = team_id
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = parents.get(node)
+    return chain
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), size=st.integers(min_value=1, max_value=40))
+def test_effective_roles_are_the_highest_role_on_the_team_or_above(
+    data: st.DataObject, size: int
+) -> None:
+    # A random forest: each team's parent is an earlier team or none.
+    parents: dict[int, int | None] = {
+        t: data.draw(st.one_of(st.none(), st.integers(0, t - 1))) if t else None
+        for t in range(size)
+    }
+    direct = data.draw(
+        st.dictionaries(st.integers(0, size - 1), st.sampled_from(sorted(RANK)), max_size=6)
+    )
+    assert effective_roles(direct, parents.items()) == _roles_walking_up(direct, parents)

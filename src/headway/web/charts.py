@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
-
 from headway.kpis.health import CADENCE_DAYS, KpiEvaluation, Point, review_periods
-from headway.kpis.models import Kpi, Measurement
+from headway.kpis.models import Kpi
+from headway.kpis.queries import latest_of_periods
 
 SPARK_PERIODS = 26
 CHART_PERIODS = 104
@@ -72,23 +70,23 @@ def sparkline(
 def recent_periods(
     kpis: Sequence[Kpi], at: datetime, count: int = SPARK_PERIODS
 ) -> dict[int, tuple[Point, ...]]:
-    """The last `count` review periods of each KPI, read in one query."""
-    by_cadence: dict[str, list[int]] = defaultdict(list)
-    for kpi in kpis:
-        by_cadence[kpi.effective_cadence].append(kpi.pk)
-    if not by_cadence:
+    """The last `count` review periods of each KPI, in one query per cadence.
+
+    The database keeps the latest measurement of each period (`latest_of_periods`): a
+    board of daily KPIs read every measurement of the window before, about 11,500 rows
+    for 24 tiles, and building them was most of the page's time.
+    """
+    since = {
+        kpi.pk: (
+            kpi.effective_cadence,
+            at - timedelta(days=CADENCE_DAYS[kpi.effective_cadence] * (count + 2)),
+        )
+        for kpi in kpis
+    }
+    if not since:
         return {}
-    window = Q(pk__in=[])
-    for cadence, ids in by_cadence.items():
-        since = at - timedelta(days=CADENCE_DAYS[cadence] * (count + 2))
-        window |= Q(kpi_id__in=ids, at__gte=since)
-    points: dict[int, list[Point]] = defaultdict(list)
-    for kpi_id, when, value in (
-        Measurement.objects.filter(window, at__lte=at)
-        .order_by()
-        .values_list("kpi_id", "at", "value")
-    ):
-        points[kpi_id].append(Point(at=when, value=value))
+    # `until` is excluded there; a measurement stamped exactly `at` belongs on the board.
+    points = latest_of_periods(since, at + timedelta(microseconds=1))
     return {
         kpi.pk: review_periods(points.get(kpi.pk, []), kpi.effective_cadence, at)[-count:]
         for kpi in kpis
