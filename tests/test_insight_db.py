@@ -77,6 +77,34 @@ def test_calibration_counts_each_persons_confidences_against_what_landed(
     assert insight_db.calibration(team=org.sales).forecasts == 0
 
 
+def test_calibration_is_cached_until_a_closed_cycle_changes(org: Any, history: Any) -> None:
+    first = insight_db.calibration()
+    with CaptureQueriesContext(connection) as queries:
+        again = insight_db.calibration()
+    assert again == first
+    assert len(queries) == 3  # the closed cycles' state; the count itself is cached
+    # An import re-grading a key result of a closed cycle stamps it as changed.
+    later = history.missed.updated_at + timedelta(seconds=1)
+    KeyResult.objects.filter(pk=history.missed.pk).update(grade=1.0, updated_at=later)
+    regraded = insight_db.calibration()
+    assert regraded.forecasts == first.forecasts
+    assert sum(r.landed for r in regraded.rows) == sum(r.landed for r in first.rows) + 10
+    # A check-in written into a closed cycle (a restore) is a new newest check-in.
+    CheckIn.objects.create(key_result=history.missed, at=datetime(2026, 12, 20, tzinfo=UTC),
+                           value=30, confidence=2, author=org.member)  # fmt: skip
+    assert insight_db.calibration().forecasts == first.forecasts + 1
+    # Reopened, the cycle's confidences no longer count.
+    Cycle.objects.filter(pk=history.q4.pk).update(state="active")
+    assert insight_db.calibration().forecasts == 0
+
+
+def test_calibration_without_a_closed_cycle_reads_no_check_in(org: Any) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        result = insight_db.calibration()
+    assert result.forecasts == 0
+    assert len(queries) == 1
+
+
 def test_team_history_gives_grades_bands_types_and_carry_overs(org: Any, history: Any) -> None:
     cycles = insight_db.team_history(org.depot)
     assert [h.cycle.key for h in cycles] == ["2026-Q3", "2026-Q4"]

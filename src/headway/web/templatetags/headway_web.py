@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
@@ -123,3 +125,30 @@ def trend_label(trend: str) -> str:
 def severity_label(severity: str) -> str:
     """A coach finding's severity ("warning") in the reader's language."""
     return str(speech.SEVERITY_LABELS.get(severity, severity))
+
+
+@register.simple_tag
+def options(items: Any, value: str, label: str, chosen: Any) -> SafeString:
+    """`<option>`s of `items`, rendered in Python: a `{% for %}` over a thousand teams cost
+    about 0.05 ms an option on the tree and review pages.
+
+    `value` and `label` are dotted attribute paths on each item ("team.key"); an empty
+    `label` uses the item's text. The option whose value equals `chosen` (as text) is
+    selected.
+    """
+    picked = "" if chosen is None else str(chosen)
+    values, labels = value.split("."), label.split(".") if label else []
+    parts = []
+    for item in items:
+        key = str(_path(item, values))
+        text = _path(item, labels) if labels else item
+        selected = " selected" if key == picked else ""
+        # html.escape, not Django's escape: the same characters, without a SafeString each.
+        parts.append(f'<option value="{escape(key)}"{selected}>{escape(str(text))}</option>')
+    return SafeString("".join(parts))
+
+
+def _path(item: Any, names: list[str]) -> Any:
+    for name in names:
+        item = getattr(item, name)
+    return item
