@@ -121,16 +121,34 @@ def gaming_alerts(
 # SQL and then taking review periods in Python gives exactly what the full series gives.
 _SQL_PERIOD = {
     "sqlite": {
-        # The stored text's date part: SQLite's date functions round to milliseconds, which
-        # would move 23:59:59.9995 into the next day (and week).
-        "weekly": "date(substr(at, 1, 10), '-' || "
-        "((CAST(strftime('%%w', substr(at, 1, 10)) AS INTEGER) + 6) %% 7) || ' days')",
+        # Whole weeks since 0001-01-01, a Monday (julian day 1721425.5), of the stored text's
+        # date part: SQLite's date functions round to milliseconds, which would move
+        # 23:59:59.9995 into the next day (and week). One julianday() is half the cost of
+        # the date and strftime pair that gave the week's Monday.
+        "weekly": "CAST((julianday(substr(at, 1, 10)) - 1721425.5) / 7 AS INTEGER)",
         "monthly": "substr(at, 1, 7)",
     },
     "postgresql": {
         "weekly": "date_trunc('week', at AT TIME ZONE 'UTC')",
         "monthly": "date_trunc('month', at AT TIME ZONE 'UTC')",
     },
+}
+
+# The latest row of each (KPI, period). A KPI has one measurement per moment (the
+# measurement_one_per_moment constraint), so "the latest" is the one with the greatest
+# moment and needs no tie-break. SQLite: a bare column beside max() comes from the row
+# holding the maximum (documented SQLite behaviour), read along the (kpi, at) index,
+# about 5 times faster than ROW_NUMBER() over the same rows. PostgreSQL: DISTINCT ON.
+_SQL_LATEST = {
+    "sqlite": (
+        "SELECT kpi_id, max(at), value FROM {table} WHERE kpi_id IN ({marks}) "
+        "AND at >= %s AND at < %s GROUP BY kpi_id, {period} ORDER BY kpi_id, 2"
+    ),
+    "postgresql": (
+        "SELECT kpi_id, at, value FROM (SELECT DISTINCT ON (kpi_id, {period}) kpi_id, at, "
+        "value FROM {table} WHERE kpi_id IN ({marks}) AND at >= %s AND at < %s "
+        "ORDER BY kpi_id, {period}, at DESC) AS m ORDER BY kpi_id, at"
+    ),
 }
 
 
@@ -159,10 +177,7 @@ def latest_of_periods(
             period = _SQL_PERIOD[vendor][sql_cadence]
             marks = ", ".join(["%s"] * len(ids))
             cursor.execute(
-                f"SELECT kpi_id, at, value FROM (SELECT kpi_id, at, value, id, ROW_NUMBER() "
-                f"OVER (PARTITION BY kpi_id, {period} ORDER BY at DESC, id DESC) AS latest "
-                f"FROM {table} WHERE kpi_id IN ({marks}) AND at >= %s AND at < %s) AS m "
-                "WHERE latest = 1 ORDER BY kpi_id, at, id",
+                _SQL_LATEST[vendor].format(table=table, marks=marks, period=period),
                 [*ids, adapt(start), adapt(until)],
             )
             for kpi_id, at, value in cursor.fetchall():
