@@ -7,8 +7,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
@@ -16,6 +18,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -220,6 +223,25 @@ class Bar:
             return None
         return f"{max(0.0, min(1.0, self.expected)) * 100:.1f}"
 
+    def __html__(self) -> str:
+        """The bar as SVG: `{{ bar }}` in a template. Made here rather than by including a
+        template fragment, which cost about 0.1 ms a bar (200 on the review page)."""
+        label = escape(self.label)
+        pace = self.pace
+        marker = (
+            f'<line class="bar-pace" x1="{pace}" x2="{pace}" y1="0" y2="10" '
+            'vector-effect="non-scaling-stroke"/>'
+            if pace is not None
+            else ""
+        )
+        return (
+            f'<svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" '
+            f'aria-label="{label}"><title>{label}</title>'
+            '<rect class="bar-track" x="0" y="0" width="100" height="10"/>'
+            f'<rect class="bar-fill band-{escape(self.band)}" x="0" y="0" width="{self.width}" '
+            f'height="10"/>{marker}</svg>'
+        )
+
     @property
     def label(self) -> str:
         text = _("Score %(score)s of %(best)s") % {
@@ -312,6 +334,10 @@ class Signal:
     bar: Bar
     phase: str
 
+    def __html__(self) -> str:
+        """The chip: `{{ s }}` in a template (see `Bar.__html__`)."""
+        return f'<span class="chip {escape(self.chip)}">{escape(self.word)}</span>'
+
     @property
     def in_flight(self) -> bool:
         """Whether pace, forecast and likelihood mean anything (an active cycle)."""
@@ -350,3 +376,27 @@ def signal(result: Any, phase: str) -> Signal:
         bar=Bar(score=score_value, expected=result.expected, tone=tone),
         phase=phase,
     )
+
+
+_SLOT = "slot-for-the-key"
+
+
+@dataclass(frozen=True)
+class UrlFor:
+    """A URL pattern reversed once, for the key of each row: `UrlFor("objective")(key)`.
+
+    Pages of many rows ask for the same link once a row; `reverse` costs about 0.05 ms a
+    call. The key goes where a placeholder was reversed (the last one: earlier arguments,
+    such as the cycle's key, may be anything).
+    """
+
+    head: str
+    tail: str
+
+    @classmethod
+    def of(cls, name: str, *args: str) -> UrlFor:
+        head, _slot, tail = reverse(name, args=[*args, _SLOT]).rpartition(_SLOT)
+        return cls(head, tail)
+
+    def __call__(self, key: str) -> str:
+        return f"{self.head}{quote(key)}{self.tail}"

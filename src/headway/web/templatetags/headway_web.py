@@ -64,7 +64,7 @@ def ago(value: datetime | None) -> str:
 
 @register.filter
 def bar(value: float | None, expected: float | None = None) -> common.Bar:
-    """A progress bar for `{% include "web/ui.html#bar" with bar=score|bar:expected %}`."""
+    """A progress bar for `{{ score|bar:expected }}` (it draws itself: `Bar.__html__`)."""
     return common.Bar(score=value or 0.0, expected=expected)
 
 

@@ -44,7 +44,7 @@ from headway.okrs.tree import core_cycle
 from headway.teams.access import refuse
 from headway.teams.models import Person, Team, TeamKind
 from headway.teams.models import team_subtree as team_subtree  # web.views.kpis imports it from here
-from headway.web.common import access, add_errors, form_changes, is_htmx, person
+from headway.web.common import UrlFor, access, add_errors, form_changes, is_htmx, person
 from headway.web.forms import CycleForm
 
 KIND_ORDER: dict[str, int] = {TeamKind.COMPANY: 0, TeamKind.DEPARTMENT: 1, TeamKind.TEAM: 2}
@@ -64,6 +64,10 @@ class Node:
     # is listed for one of them (the team filter), not for its own team.
     shared_with: list[str] = field(default_factory=list)
     contributing: bool = False
+    # Links made once per page by `build_forest` ({% url %} twice a node was a tenth of
+    # the tree's rendering).
+    url: str = ""
+    node_url: str = ""
 
 
 def count_param(request: HttpRequest, name: str, default: int) -> int:
@@ -182,7 +186,9 @@ def build_forest(
         )
         for o in tree.objectives
     }
+    objective_url, node_url = UrlFor.of("objective"), UrlFor.of("cycle_node", cycle.key)
     for node in nodes.values():
+        node.url, node.node_url = objective_url(node.objective.key), node_url(node.objective.key)
         parent = nodes.get(node.objective.parent_id or 0)
         if parent is not None and node.objective.pk in skeleton.children.get(
             parent.objective.pk, []

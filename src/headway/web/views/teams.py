@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
@@ -32,7 +31,7 @@ from headway.teams.actions import (
     why_not_manage,
 )
 from headway.teams.models import Membership, Person, Role, Team
-from headway.web.common import access, add_errors, form_changes, person
+from headway.web.common import UrlFor, access, add_errors, form_changes, person
 from headway.web.forms import MembershipForm, PersonForm, TeamForm
 
 
@@ -109,8 +108,7 @@ def teams(request: HttpRequest) -> HttpResponse:
         memberships = memberships.filter(role__in=("lead", "admin"))
     for membership in memberships:
         nodes[membership.team_id].members.append(membership)
-    # One reverse() for every node's link: the key is the only part that changes.
-    url = reverse("team", args=["KEY"])
+    url = UrlFor.of("team")
     for pk in drawn:
         node, kids = nodes[pk], children.get(pk, [])
         if pk in cut:
@@ -120,7 +118,7 @@ def teams(request: HttpRequest) -> HttpResponse:
             ) % {"hidden_children": len(kids)}
         else:
             node.children = [nodes[kid] for kid in kids]
-        node.url = url.replace("KEY", quote(node.team.key))
+        node.url = url(node.team.key)
         node.members_label = ngettext(
             "%(member_count)s member", "%(member_count)s members", node.member_count
         ) % {"member_count": node.member_count}
