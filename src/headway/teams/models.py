@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -14,6 +15,9 @@ from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from headway.writes import reaches
+
+if TYPE_CHECKING:
+    from headway.teams.refs import TeamRef
 
 KEY_HELP = gettext_lazy(
     "Stable identifier used in URLs, the API and YAML files (letters, digits, - and _)."
@@ -139,7 +143,7 @@ class Team(models.Model):
             )
 
 
-def team_subtree(teams: list[Team], key: str) -> set[int]:
+def team_subtree(teams: Sequence[Team] | Sequence[TeamRef], key: str) -> set[int]:
     """Ids of the team with `key` and every team below it; an empty set for an unknown key."""
     root = next((t for t in teams if t.key == key), None)
     if root is None:

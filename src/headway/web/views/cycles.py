@@ -44,6 +44,7 @@ from headway.okrs.tree import core_cycle
 from headway.teams.access import refuse
 from headway.teams.models import Person, Team, TeamKind
 from headway.teams.models import team_subtree as team_subtree  # web.views.kpis imports it from here
+from headway.teams.refs import TeamRef
 from headway.web.common import UrlFor, access, add_errors, form_changes, is_htmx, person
 from headway.web.forms import CycleForm
 
@@ -364,7 +365,7 @@ class ReviewRow:
 
 @dataclass
 class TeamRow:
-    team: Team
+    team: TeamRef
     score: float
     objectives: int
 
@@ -445,8 +446,9 @@ class ReviewScope:
         return urlencode({k: v for k, v in params.items() if v})
 
 
-def _graded(cycle: Cycle, score: float, grade: float | None) -> float:
-    return grade if cycle.is_closed and grade is not None else score
+def _graded(closed: bool, score: float, grade: float | None) -> float:
+    """What the review shows of an objective: its grade once the cycle closed, else its score."""
+    return grade if closed and grade is not None else score
 
 
 @require_http_methods(["GET", "POST"])
@@ -461,7 +463,8 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
     # The close box shows when the action would let this person close (or reopen) it.
     can_manage = (why_not_reopen(acc) if cycle.is_closed else why_not_close(acc)) is None
     scope = ReviewScope.from_request(request)
-    teams_by_id = {t.pk: t for t in Team.objects.all()}
+    closed = cycle.is_closed
+    teams_by_id = {t.pk: t for t in TeamRef.every()}
     visible = Objective.objects.filter(acc.objective_condition(), cycle=cycle)
     summary = list(
         visible.values_list("pk", "team_id", "type", "score", "grade", "reflection").order_by()
@@ -469,7 +472,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
     missing_ids = {
         pk
         for pk, _team, kind, score, grade, reflection in summary
-        if kind == "committed" and _graded(cycle, score, grade) < 1.0 and not reflection.strip()
+        if kind == "committed" and _graded(closed, score, grade) < 1.0 and not reflection.strip()
     }
     listed = visible
     subtree: set[int] = set()
@@ -493,7 +496,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
         ReviewRow(
             objective=objective,
             result=tree.objective_result(objective),
-            grade=_graded(cycle, objective.score, objective.grade),
+            grade=_graded(closed, objective.score, objective.grade),
             editable=not cycle.is_closed and why_not_edit_objective(acc, objective) is None,
             reflection=objective.reflection,
             key_results=[(kr, tree.key_result_result(kr)) for kr in tree.key_results_of(objective)],
@@ -513,7 +516,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
 
     by_team: dict[int, list[float]] = defaultdict(list)
     for _pk, team_id, _kind, score, grade, _reflection in summary:
-        by_team[team_id].append(_graded(cycle, score, grade))
+        by_team[team_id].append(_graded(closed, score, grade))
     teams = sorted(
         (
             TeamRow(
