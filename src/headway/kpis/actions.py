@@ -26,6 +26,7 @@ from headway.okrs import stored
 from headway.okrs.models import CheckIn, CycleState, KeyResult, KeyResultKind, Objective
 from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Team
+from headway.teams.refs import TeamRef
 from headway.versions import Seen, check_version
 from headway.writes import real_changes, refuse_unknown, retry_on_conflict, save_checked
 
@@ -33,7 +34,7 @@ from headway.writes import real_changes, refuse_unknown, retry_on_conflict, save
 # refuse with these, the pages ask them whether to offer a form. None means allowed.
 
 
-def why_not_add_kpi(access: Access, teams: Iterable[Team]) -> str | None:
+def why_not_add_kpi(access: Access, teams: Iterable[Team | TeamRef]) -> str | None:
     """Members add their team's KPIs; `teams` are the candidates (any one will do)."""
     teams = list(teams)
     if any(access.can_create_in(team.pk) for team in teams):

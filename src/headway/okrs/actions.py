@@ -34,6 +34,7 @@ from headway.okrs.models import (
 )
 from headway.teams.access import Access, refuse
 from headway.teams.models import Person, Team
+from headway.teams.refs import TeamRef
 from headway.versions import Seen, check_version
 from headway.writes import reaches, real_changes, refuse_unknown, retry_on_conflict, save_checked
 
@@ -42,7 +43,7 @@ from headway.writes import reaches, real_changes, refuse_unknown, retry_on_confl
 # rule and its wording live here only. None means allowed.
 
 
-def why_not_create_objective(access: Access, teams: Iterable[Team]) -> str | None:
+def why_not_create_objective(access: Access, teams: Iterable[Team | TeamRef]) -> str | None:
     """Members write their team's objectives; `teams` are the candidates (any one will do)."""
     teams = list(teams)
     if any(access.can_create_in(team.pk) for team in teams):

@@ -20,6 +20,9 @@ class TeamRef(NamedTuple):
     kind: str
     parent_id: int | None
 
+    def __str__(self) -> str:
+        return self.name
+
     @classmethod
     def every(cls) -> list[TeamRef]:
         rows = Team.objects.order_by("name").values_list("pk", "key", "name", "kind", "parent_id")

@@ -44,6 +44,7 @@ from headway.okrs.models import CycleState, KeyResult, Objective
 from headway.sources.views import kpi_panel
 from headway.teams.access import Access, refuse
 from headway.teams.models import Team
+from headway.teams.refs import TeamRef
 from headway.versions import StaleVersion
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
 from headway.web.common import (
@@ -88,7 +89,7 @@ PROMOTE_ACTIONS = frozenset({"promote", "promote-confirmed"})
 def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
     """Health tiles with sparklines, filterable by health and tier, paginated."""
     team = get_object_or_404(Team, key=key) if key is not None else None
-    teams = list(Team.objects.order_by("name"))
+    teams = TeamRef.every()
     # The source's state (issue 15) rides along: a failing source shows on its tile.
     kpis = Kpi.objects.select_related("team", "owner", "source").order_by("team__name", "name")
     if team is not None:
