@@ -132,3 +132,37 @@ def test_latest_of_periods_reads_each_kpi_from_its_own_start_a_query_per_start(o
 
 def _daily(start: datetime, days: int) -> list[core.Point]:
     return [core.Point(start + timedelta(days=d), float(d)) for d in range(days)]
+
+
+@pytest.mark.django_db(transaction=False)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    cadence=st.sampled_from(core.CADENCES),
+    points=st.lists(st.tuples(moments, st.floats(0, 200)), min_size=1, max_size=60),
+    at_days=st.integers(-100, 210),
+)
+def test_a_kpis_evaluation_from_the_latest_of_its_periods_is_that_of_every_measurement(
+    org: Any, cadence: str, points: list[tuple[datetime, float]], at_days: int
+) -> None:
+    """`Kpi.evaluate` reads one row a period; health, trend, streaks and anomalies are those
+    of the whole series."""
+    from django.db import transaction
+
+    from headway.kpis.models import Kpi, Measurement
+
+    at = EDGE + timedelta(days=at_days)
+    unique = dict(points)
+    with transaction.atomic():
+        kpi = Kpi.objects.create(key="otd", name="On-time", team=org.depot, cadence=cadence,
+                                 target=100, warning=80, critical=60)  # fmt: skip
+        Measurement.objects.bulk_create(
+            Measurement(kpi=kpi, at=t, value=v) for t, v in unique.items()
+        )
+        got = kpi.evaluate(at)
+        transaction.set_rollback(True)
+    whole = [core.Point(t, v) for t, v in sorted(unique.items())]
+    assert got == core.evaluate(kpi.core(), whole, at)

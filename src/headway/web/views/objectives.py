@@ -336,6 +336,11 @@ def _align_url(acc: Any, objective: Objective) -> str | None:
     best: tuple[int, int] | None = None  # (distance below the objective's team, team id)
     fallback: int | None = None
     for team_id in above:
+        # Only teams one holds a role on can pass (roles hold downwards; a superuser holds
+        # every team): asking the rule, which words its refusal, of a thousand teams was a
+        # tenth of the page.
+        if not acc.is_superuser and team_id not in acc.roles:
+            continue
         # Creating an objective aligned at once is for leads (as align_objective is).
         if okr_rights.why_not_align(acc, team_id) is not None:
             continue
