@@ -283,7 +283,7 @@ def test_moved_the_kpi_detects_a_level_shift_of_two_sigma() -> None:
     # A random walk is tested on its changes. Its detrended history's sd grows with its
     # length (about 1.9 steps over 52 periods): 2 of those are found in >= 80%; 2 step sds
     # are one jump of 2 sd among the changes, which no one-sided 5% test finds in 80%
-    # (at most ~64%, P(Z + 2 > 1.645)).
+    # (at most ~64%, P(Z + 2 > 1.645); seed 12: 40.5%).
     assert _moved_rate("random_walk", 2.0, np.random.default_rng(12)) >= 0.80
     assert _moved_rate("random_walk", 2.0, np.random.default_rng(12), "innovation") >= 0.35
 
@@ -296,6 +296,19 @@ def test_moved_the_kpi_looks_the_way_the_key_result_wants() -> None:
     # Without a direction both ways count (two-sided, so a little less power).
     assert _moved_rate("ar1", -2.0, rng, n=100, upwards=None) >= 0.6
     assert _moved_rate("random_walk", -2.0, rng, n=100, upwards=False) >= 0.75
+
+
+def test_moved_the_kpi_finds_a_wandering_kpi_whose_drift_changed() -> None:
+    # The changes test watches the slope too: from the cycle's start the walk's drift grows
+    # by one step sd per period, with no jump (300 series, seed 16: 79.7%).
+    rng = np.random.default_rng(16)
+    series = _series("random_walk", 100, 65, rng)
+    found = 0
+    for i, row in enumerate(series):
+        step = np.std(np.diff(row[:52]), ddof=1)
+        row[52:] += step * np.arange(1, 14)
+        found += insight.moved_the_kpi(row.tolist(), 52, seed=i, upwards=True).verdict == "moved"
+    assert found / 100 >= 0.65
 
 
 def test_moved_the_kpi_tests_a_wandering_kpi_on_its_changes() -> None:

@@ -8,6 +8,7 @@ measurements into ``(x, value)`` points and calls these functions. ``docs/scorin
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ MIN_PERIODS_BEFORE: Final = 8
 MIN_PERIODS_AFTER: Final = 3
 MOVED_ALPHA: Final = 0.05
 BOOTSTRAP_SAMPLES: Final = 499
+LEVELS_CRITICAL_SAMPLES: Final = 4000
 WANDERING_RHO: Final = 0.65
 #: KPI-link decay: the last this-many paired period changes, Spearman, one-sided level.
 CO_MOVEMENT_WINDOW: Final = 8
@@ -548,9 +550,11 @@ def _gls_stat(
 
     ``mean_departure``: the t statistic of the mean departure over the cycle
     (``_departure``), signed towards ``upwards`` (one-sided), or its absolute value when
-    the direction is unknown. Otherwise the F statistic of both coefficients (2 df),
-    counted only when the mean departure goes the ``upwards`` way (0 otherwise).
-    Larger is more evidence of a change in every case.
+    the direction is unknown. Otherwise the larger of the two coefficients' own t
+    statistics, each signed towards ``upwards`` (absolute values when the direction is
+    unknown): whichever of the two changes happened counts in full, and the bootstrap
+    gives the maximum its own null distribution. Larger is more evidence of a change in
+    every case.
     """
     null = design[:first_after, :-2]
     projection = null @ np.linalg.pinv(null)
@@ -570,18 +574,16 @@ def _gls_stat(
     s2 = np.maximum(np.sum(resid * resid, axis=1) / (n - k), 1e-300)
     b = beta[:, -2:]
     cov = xtx_inv[:, -2:, -2:]
-    weights = _departure(n - first_after)
-    departure = b @ weights
     sign = 1.0 if upwards is None or upwards else -1.0
     if mean_departure:
+        weights = _departure(n - first_after)
         se = np.sqrt(np.einsum("i,bij,j->b", weights, cov, weights) * s2)
-        t = departure / se
+        t = (b @ weights) / se
         result: _Floats = np.abs(t) if upwards is None else sign * t
         return result
-    f: _Floats = np.einsum("bi,bij,bj->b", b, np.linalg.inv(cov), b) / 2.0 / s2
-    if upwards is None:
-        return f
-    return np.where(sign * departure > 0.0, f, 0.0)
+    each = b / np.sqrt(np.diagonal(cov, axis1=1, axis2=2) * s2[:, None])
+    largest: _Floats = (np.abs(each) if upwards is None else sign * each).max(axis=1)
+    return largest
 
 
 def _ar1(e: _Floats) -> float:
@@ -608,6 +610,14 @@ def _change_test(
     autocorrelation. The statistic (``_gls_stat``) is judged against a sieve bootstrap of
     the no-change model: innovations resampled from the fitted ones, the autocorrelation
     re-estimated in every bootstrap series as in the data.
+
+    On the changes (``mean_departure`` False: the history was read as a random walk), the
+    p-value is that of the whole two-branch procedure under the no-change walk: a
+    bootstrap walk whose history ``moved_the_kpi`` would have read as stationary counts as
+    the levels test would judge it (against ``_levels_critical``), not by the changes
+    statistic. Without that, the few walks misread as stationary, whose wander the levels
+    test reads as a departure, raise the procedure's false positives on walks above the
+    level (docs/scoring.md).
     """
     n = y.size
     null = design[:, :-2]
@@ -624,10 +634,65 @@ def _change_test(
     errors[:, 0] = draws[:, 0] / math.sqrt(1.0 - rho * rho)
     for k in range(1, n):
         errors[:, k] = rho * errors[:, k - 1] + draws[:, k]
-    s_boot = _gls_stat(
-        errors + (null @ beta0)[None, :], design, first_after, upwards, mean_departure
-    )
-    return float((1 + np.sum(s_boot >= s_obs)) / (BOOTSTRAP_SAMPLES + 1))
+    boot = errors + (null @ beta0)[None, :]
+    s_boot = _gls_stat(boot, design, first_after, upwards, mean_departure)
+    exceed = s_boot >= s_obs
+    if mean_departure:
+        return float((1 + np.sum(exceed)) / (BOOTSTRAP_SAMPLES + 1))
+    # The changes of a wandering KPI: a bootstrap walk whose history the pre-test would
+    # have read as stationary would have been tested on its levels, where a walk's wander
+    # reads as a departure; it counts as the levels test would judge it, so the p-value
+    # is that of the whole two-branch procedure under the no-change walk.
+    misread = _stationary_looking(boot[:, :first_after])
+    hits = int(np.sum(exceed & ~misread))
+    if np.any(misread):
+        levels = np.concatenate(
+            [np.zeros((int(np.sum(misread)), 1)), np.cumsum(boot[misread], axis=1)], axis=1
+        )
+        before, after = first_after + 1, levels.shape[1] - first_after - 1
+        t_lev = _gls_stat(levels, _segmented(before + after, before), before, upwards, True)
+        hits += int(np.sum(t_lev >= _levels_critical(before, after, upwards is None)))
+    return float((1 + hits) / (BOOTSTRAP_SAMPLES + 1))
+
+
+def _segmented(n: int, first_after: int) -> _Floats:
+    """Design of the levels: intercept, trend, level change and slope change at first_after."""
+    t = np.arange(n, dtype=np.float64)
+    post = (t >= first_after).astype(np.float64)
+    return np.column_stack([np.ones(n), t, post, (t - first_after) * post])
+
+
+@functools.lru_cache(maxsize=256)
+def _levels_critical(before: int, after: int, two_sided: bool) -> float:
+    """The levels statistic's 1 - MOVED_ALPHA quantile under no change, AR(1) noise at
+    the pre-test's boundary (autocorrelation WANDERING_RHO, where the walks it misreads
+    sit): how the levels test judges a stationary-looking series, computed once per
+    shape (seeded, Gaussian)."""
+    rng = np.random.default_rng(before * 1000 + after)
+    n = before + after
+    rho = WANDERING_RHO
+    draws = rng.standard_normal((LEVELS_CRITICAL_SAMPLES, n))
+    e = np.empty_like(draws)
+    e[:, 0] = draws[:, 0] / math.sqrt(1.0 - rho * rho)
+    for k in range(1, n):
+        e[:, k] = rho * e[:, k - 1] + draws[:, k]
+    stat = _gls_stat(e, _segmented(n, before), before, None if two_sided else True, True)
+    return float(np.quantile(stat, 1.0 - MOVED_ALPHA))
+
+
+def _stationary_looking(changes: _Floats) -> npt.NDArray[np.bool_]:
+    """Which rows of history changes add up to a history that ``moved_the_kpi`` would
+    test on its levels (corrected autocorrelation of the detrended levels < WANDERING_RHO)."""
+    levels = np.concatenate([np.zeros((changes.shape[0], 1)), np.cumsum(changes, axis=1)], axis=1)
+    m = levels.shape[1]
+    centred = np.arange(m, dtype=np.float64) - (m - 1) / 2.0
+    slope = levels @ centred / float(centred @ centred)
+    e = levels - levels.mean(axis=1, keepdims=True) - slope[:, None] * centred
+    den = np.sum(e[:, :-1] ** 2, axis=1)
+    rho = np.sum(e[:, 1:] * e[:, :-1], axis=1) / np.where(den > 0.0, den, 1.0)
+    rho = rho + (2.0 + 4.0 * rho) / m
+    looks: npt.NDArray[np.bool_] = rho < WANDERING_RHO
+    return looks
 
 
 def moved_the_kpi(
@@ -645,10 +710,11 @@ def moved_the_kpi(
     towards ``upwards``. A KPI whose history wanders like a random walk (corrected
     autocorrelation of its detrended history >= WANDERING_RHO) is tested on its
     period-over-period changes instead, where a level change is one jump at t0 and a slope
-    change a shift of the mean change, by their joint F statistic counted only when the
-    mean departure goes the ``upwards`` way (a walk's own wander swamps the mean departure;
-    see docs/scoring.md). p < 0.05 -> moved, else already_heading. Deterministic for a
-    given ``seed``.
+    change a shift of the mean change, by the larger of their two one-sided t statistics
+    (a walk's own wander swamps the mean departure; see docs/scoring.md), and its p-value
+    is that of the whole procedure under a no-change walk, the walks the pre-test would
+    misread as stationary included (``_change_test``). p < 0.05 -> moved, else
+    already_heading. Deterministic for a given ``seed``.
     """
     y = np.asarray(values, dtype=np.float64)
     n = y.size
@@ -659,18 +725,15 @@ def moved_the_kpi(
             reason=f"{before} periods before the cycle and {after} in it; "
             f"the test needs {MIN_PERIODS_BEFORE} and {MIN_PERIODS_AFTER}.",
         )
-    t = np.arange(n, dtype=np.float64)
-    post = (t >= first_after).astype(np.float64)
-    design = np.column_stack([np.ones(n), t, post, (t - first_after) * post])
+    design = _segmented(n, first_after)
     beta_full, *_ = np.linalg.lstsq(design, y, rcond=None)
     level, slope = float(beta_full[2]), float(beta_full[3])
-    trend, *_ = np.linalg.lstsq(design[:first_after, :2], y[:first_after], rcond=None)
-    history = y[:first_after] - design[:first_after, :2] @ trend
     rng = np.random.default_rng(seed)
-    if _ar1(history) >= WANDERING_RHO:
+    d = np.diff(y)
+    # The pre-test is the one the changes bootstrap imitates (_stationary_looking).
+    if not _stationary_looking(d[None, : first_after - 1])[0]:
         # Changes d_t = y_t - y_(t-1), t >= 1: d = b + c [t = t0] + d [t > t0] + noise.
-        d = np.diff(y)
-        td = t[1:]
+        td = np.arange(1, n, dtype=np.float64)
         changes = np.column_stack(
             [np.ones(n - 1), (td == first_after).astype(np.float64), (td > first_after) * 1.0]
         )

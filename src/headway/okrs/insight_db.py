@@ -381,7 +381,7 @@ def _cached_move(values: list[float], first_after: int, upwards: bool | None) ->
     """`moved_the_kpi`, cached under a digest of its inputs (any new value is a new key)."""
     digest = hashlib.sha256(repr((first_after, values, upwards)).encode()).hexdigest()[:32]
     # The method's version is in the key: a changed test never serves an old verdict.
-    key = f"headway:kpi-move:v3:{digest}"
+    key = f"headway:kpi-move:v4:{digest}"
     found = cache.get(key)
     if isinstance(found, insight.KpiMove):
         return found
