@@ -163,7 +163,12 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
     """Create the Notification and Delivery rows of freshly inserted events (set-based)."""
     from headway.teams.models import Person
 
-    org = OrgIndex.load()
+    # Only the chains of the teams these events concern: leads are looked up from
+    # lead_teams upwards, and visibility of a private event from its own team upwards.
+    org = OrgIndex.load(
+        {t for e in events for t in drafts[e.dedupe_key].lead_teams}
+        | {e.team_id for e in events if e.team_id is not None}
+    )
     candidates: set[int] = set()
     for event in events:
         draft = drafts[event.dedupe_key]

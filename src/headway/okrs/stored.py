@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -200,10 +201,11 @@ def _with_ancestors(ids: set[int]) -> set[int]:
     found = set(ids)
     frontier = set(ids)
     while frontier:
+        # order_by(): the default ordering (cycle, team) would join both tables for nothing.
         parents = set(
-            Objective.objects.filter(pk__in=frontier, parent__isnull=False).values_list(
-                "parent_id", flat=True
-            )
+            Objective.objects.filter(pk__in=frontier, parent__isnull=False)
+            .order_by()
+            .values_list("parent_id", flat=True)
         )
         frontier = parents - found
         found |= frontier
@@ -219,7 +221,9 @@ def lock_objectives(objective_ids: Iterable[int | None]) -> set[int]:
     then needs (the deadlock of issue 13). A no-op on SQLite, which has one writer.
     """
     ids = _with_ancestors({pk for pk in objective_ids if pk is not None})
-    if ids:
+    # SQLite ignores FOR UPDATE (its write transaction already excludes other writers), so
+    # the query would only cost time there.
+    if ids and connection.features.has_select_for_update:
         list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
     return ids
 
@@ -234,16 +238,23 @@ def _depth(objective: Objective, by_id: dict[int, Objective]) -> int:
     return depth
 
 
-def rescore(objective_ids: Iterable[int | None], *, at: datetime | None = None) -> ScoreChanges:
+def rescore(
+    objective_ids: Iterable[int | None],
+    *,
+    at: datetime | None = None,
+    locked: set[int] | None = None,
+) -> ScoreChanges:
     """Recompute the stored scores of these objectives and of every objective above them.
 
     Call it inside the transaction of the change, after writing it. Objectives of closed
     cycles are left alone (their scores froze at closing). Returns what changed, with
-    statuses judged at `at` (default now), for the notifications.
+    statuses judged at `at` (default now), for the notifications. `locked` is what
+    `lock_objectives(objective_ids)` returned earlier in this transaction (the action
+    locked them first): they are not looked up and locked a second time.
     """
     at = at or timezone.now()
     changes = ScoreChanges(at=at)
-    ids = lock_objectives(objective_ids)
+    ids = locked if locked is not None else lock_objectives(objective_ids)
     if not ids:
         return changes
     objectives = list(

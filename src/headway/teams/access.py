@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Q
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ RANK = {"viewer": 0, "member": 1, "lead": 2, "admin": 3}
 
 @dataclass
 class Access:
-    """One person's effective role on every team, computed with two queries."""
+    """One person's effective role on every team, computed with one query."""
 
     person_id: int | None
     is_superuser: bool
@@ -38,32 +39,33 @@ class Access:
 
         if person is None or not person.is_authenticated or not person.is_active:
             return cls(person_id=None, is_superuser=False)
-        direct = {
-            team_id: role
-            for team_id, role in Membership.objects.filter(person=person).values_list(
-                "team_id", "role"
+        # One recursive query from the person's memberships down the team tree, rather
+        # than the whole team table walked upwards for every team: a lead of one team
+        # reads that team's subtree, not the organisation's 1,000 teams. Each row is a
+        # team and a role held on it or above it; UNION ends at rows already found, so
+        # a loop the database let through ends too.
+        quote = connection.ops.quote_name
+        teams = quote(Team._meta.db_table)
+        memberships = quote(Membership._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE down(team_id, role, direct) AS ("
+                f"SELECT team_id, role, 1 FROM {memberships} WHERE person_id = %s "
+                f"UNION SELECT t.id, down.role, 0 FROM {teams} t "
+                f"JOIN down ON t.parent_id = down.team_id"
+                f") SELECT team_id, role, direct FROM down",
+                [person.pk],
             )
-        }
+            rows = cursor.fetchall()
         access = cls(
             person_id=person.pk,
             is_superuser=person.is_superuser,
-            member_of=frozenset(direct),
+            member_of=frozenset(team_id for team_id, _role, direct in rows if direct),
         )
-        if not direct:
-            return access
-        parents = dict(Team.objects.values_list("id", "parent_id"))
-        for team_id in parents:
-            best: str | None = None
-            node: int | None = team_id
-            seen: set[int] = set()
-            while node is not None and node not in seen:
-                seen.add(node)
-                role = direct.get(node)
-                if role is not None and (best is None or RANK[role] > RANK[best]):
-                    best = role
-                node = parents.get(node)
-            if best is not None:
-                access.roles[team_id] = best
+        for team_id, role, _direct in rows:
+            best = access.roles.get(team_id)
+            if best is None or RANK[role] > RANK[best]:
+                access.roles[team_id] = role
         return access
 
     def role(self, team_id: int) -> str | None:
