@@ -196,20 +196,32 @@ def _apply(
     return changed, changed_krs
 
 
+_ANCESTORS = (
+    "WITH RECURSIVE up(id, parent_id) AS ("
+    "SELECT id, parent_id FROM {table} WHERE id IN ({marks}) "
+    "UNION SELECT o.id, o.parent_id FROM {table} o JOIN up ON o.id = up.parent_id"
+    ") "
+)
+
+
+def _ancestry_sql(ids: list[int]) -> tuple[str, str]:
+    table = connection.ops.quote_name(Objective._meta.db_table)
+    return table, _ANCESTORS.format(table=table, marks=", ".join(["%s"] * len(ids)))
+
+
 def _with_ancestors(ids: set[int]) -> set[int]:
-    """`ids` and every objective they align to (one query per level of alignment)."""
-    found = set(ids)
-    frontier = set(ids)
-    while frontier:
-        # order_by(): the default ordering (cycle, team) would join both tables for nothing.
-        parents = set(
-            Objective.objects.filter(pk__in=frontier, parent__isnull=False)
-            .order_by()
-            .values_list("parent_id", flat=True)
-        )
-        frontier = parents - found
-        found |= frontier
-    return found
+    """`ids` and every objective they align to (one recursive query, whatever the depth).
+
+    UNION (not UNION ALL) ends at rows already found, so a loop the database let
+    through ends too.
+    """
+    if not ids:
+        return set()
+    ordered = sorted(ids)
+    _table, with_up = _ancestry_sql(ordered)
+    with connection.cursor() as cursor:
+        cursor.execute(with_up + "SELECT id FROM up", ordered)
+        return set(ids) | {row[0] for row in cursor.fetchall()}
 
 
 def lock_objectives(objective_ids: Iterable[int | None]) -> set[int]:
@@ -218,14 +230,21 @@ def lock_objectives(objective_ids: Iterable[int | None]) -> set[int]:
     The one global lock order of a write that rescores: KPIs, then objectives (by id,
     with their ancestors), then key results. Two check-ins on key results of one
     objective each lock the objective first, so neither can hold a key result the other
-    then needs (the deadlock of issue 13). A no-op on SQLite, which has one writer.
+    then needs (the deadlock of issue 13). SQLite, which has one writer and ignores FOR
+    UPDATE, only looks the ancestors up; elsewhere one query finds and locks them.
     """
-    ids = _with_ancestors({pk for pk in objective_ids if pk is not None})
-    # SQLite ignores FOR UPDATE (its write transaction already excludes other writers), so
-    # the query would only cost time there.
-    if ids and connection.features.has_select_for_update:
-        list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
-    return ids
+    ids = {pk for pk in objective_ids if pk is not None}
+    if not ids or not connection.features.has_select_for_update:
+        return _with_ancestors(ids)
+    ordered = sorted(ids)
+    table, with_up = _ancestry_sql(ordered)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            with_up + f"SELECT o.id FROM {table} o WHERE o.id IN (SELECT id FROM up) "
+            "ORDER BY o.id FOR UPDATE OF o",
+            ordered,
+        )
+        return ids | {row[0] for row in cursor.fetchall()}
 
 
 def _depth(objective: Objective, by_id: dict[int, Objective]) -> int:
@@ -270,8 +289,11 @@ def rescore(
     points = load_points(key_results, objective_filter={"pk__in": list(by_id)}, at=EVERYTHING)
     # Children outside the set keep their stored results; those inside get fresh ones.
     children: dict[int, list[Objective]] = defaultdict(list)
-    for child in Objective.objects.filter(parent_id__in=list(by_id)).only(
-        "pk", "parent_id", "cycle_id", *STORED_OBJECTIVE_FIELDS
+    # order_by(): the default ordering (cycle, team) would join both tables for nothing.
+    for child in (
+        Objective.objects.filter(parent_id__in=list(by_id))
+        .order_by()
+        .only("pk", "parent_id", "cycle_id", *STORED_OBJECTIVE_FIELDS)
     ):
         if child.cycle_id == by_id[child.parent_id].cycle_id:  # type: ignore[index]
             children[child.parent_id].append(child)  # type: ignore[index]

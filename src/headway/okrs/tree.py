@@ -92,9 +92,14 @@ def load_points(
     """
     points: dict[int, list[scoring.CheckIn]] = defaultdict(list)
     lookup = {f"key_result__objective__{k}": v for k, v in objective_filter.items()}
-    for kr_id, when, value, done, confidence in CheckIn.objects.filter(
-        **lookup, at__lte=at
-    ).values_list("key_result_id", "at", "value", "done", "confidence"):
+    # Ordered by key result id rather than the default (key result, at, ordinal), which
+    # Django expands through the key result's, objective's, cycle's and team's orderings
+    # into four joins: the order within a key result, all that is used here, is the same.
+    for kr_id, when, value, done, confidence in (
+        CheckIn.objects.filter(**lookup, at__lte=at)
+        .order_by("key_result_id", "at", "ordinal")
+        .values_list("key_result_id", "at", "value", "done", "confidence")
+    ):
         points[kr_id].append(
             scoring.CheckIn(at=when, value=value, done=done, confidence=confidence)
         )
@@ -106,9 +111,14 @@ def load_points(
         starts = {
             kr.pk: core_cycle(kr.objective.cycle).starts_at for krs in linked.values() for kr in krs
         }
-        for kpi_id, when, value in Measurement.objects.filter(
-            kpi_id__in=list(linked), at__gte=min(starts.values()), at__lte=at
-        ).values_list("kpi_id", "at", "value"):
+        # By KPI id, not the default (KPI, at) that joins the KPI and its team to sort.
+        for kpi_id, when, value in (
+            Measurement.objects.filter(
+                kpi_id__in=list(linked), at__gte=min(starts.values()), at__lte=at
+            )
+            .order_by("kpi_id", "at")
+            .values_list("kpi_id", "at", "value")
+        ):
             for kr in linked[kpi_id]:
                 if when >= starts[kr.pk]:
                     points[kr.pk].append(scoring.CheckIn(at=when, value=value))
