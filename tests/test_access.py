@@ -91,3 +91,27 @@ def test_objective_condition_agrees_with_can_see_objective(org: Any) -> None:
         access = Access.for_person(person)
         filtered = set(Objective.objects.filter(access.objective_condition()))
         assert filtered == {o for o in Objective.objects.all() if access.can_see_objective(o)}
+
+
+def test_the_strongest_role_on_the_way_down_wins(org: Any) -> None:
+    from headway.teams.models import Membership
+
+    Membership.objects.create(person=org.viewer, team=org.depot, role="lead")
+    access = Access.for_person(org.viewer)
+    assert access.role(org.ops.pk) == "viewer"  # on ops itself
+    assert access.role(org.depot.pk) == "lead"  # lead below beats viewer above
+    assert access.role(org.sales.pk) is None
+    assert access.member_of == frozenset({org.ops.pk, org.depot.pk})
+
+
+def test_a_loop_in_the_team_tree_ends_the_walks(org: Any) -> None:
+    from headway.teams.models import Team, team_ancestry
+
+    # A loop the checks would refuse, written behind their back: the walks still end.
+    Team.objects.filter(pk=org.company.pk).update(parent=org.depot)
+    assert Access.for_person(org.lead).role(org.company.pk) == "lead"
+    assert team_ancestry([org.depot.pk]) == {
+        org.depot.pk: org.ops.pk,
+        org.ops.pk: org.company.pk,
+        org.company.pk: org.depot.pk,
+    }
