@@ -131,7 +131,7 @@ def main() -> None:
             post(kr, person)
         profiler.disable()
         only = sys.argv[2] if len(sys.argv) > 2 else ""  # e.g. "headway": our code only
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(only, 80)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(only, 80)
         return
 
     def direct(kr: KeyResult, person: Person) -> None:

@@ -179,9 +179,9 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
             candidates.update(org.nearest_leads(team_id))
     persons = {
         pk: is_superuser
-        for pk, is_superuser in Person.objects.filter(
-            pk__in=candidates, is_active=True
-        ).values_list("pk", "is_superuser")
+        for pk, is_superuser in Person.objects.filter(pk__in=candidates, is_active=True)
+        .order_by()
+        .values_list("pk", "is_superuser")
     }
     recipients: dict[int, list[int]] = {}
     for event in events:
@@ -212,7 +212,10 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
     hook_teams = {t for e in events for t in drafts[e.dedupe_key].webhook_teams}
     team_hooks: dict[int, list[TeamWebhook]] = {}
     if hook_teams:
-        for hook in TeamWebhook.objects.filter(team_id__in=hook_teams, active=True):
+        # Each team's hooks in their default order (name, id), without joining the teams.
+        for hook in TeamWebhook.objects.filter(team_id__in=hook_teams, active=True).order_by(
+            "team_id", "name", "id"
+        ):
             team_hooks.setdefault(hook.team_id, []).append(hook)
 
     notes: list[Notification] = []

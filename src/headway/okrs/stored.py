@@ -276,10 +276,12 @@ def rescore(
     ids = locked if locked is not None else lock_objectives(objective_ids)
     if not ids:
         return changes
+    # By id: Django compiles the default ordering (cycle, team, key) through three models.
     objectives = list(
         Objective.objects.filter(pk__in=ids)
         .exclude(cycle__state=CycleState.CLOSED)
         .select_related("cycle", "team", "owner")
+        .order_by("pk")
     )
     if not objectives:
         return changes
