@@ -286,7 +286,11 @@ def rescore(
     if not objectives:
         return changes
     by_id = {o.pk: o for o in objectives}
-    grouped = attach_key_results(objectives, KeyResult.objects.filter(objective_id__in=list(by_id)))
+    # Without owners and KPIs: scoring and the notifications of what changed (transitions)
+    # read only their ids.
+    grouped = attach_key_results(
+        objectives, KeyResult.objects.filter(objective_id__in=list(by_id)), related=()
+    )
     key_results = [kr for krs in grouped.values() for kr in krs]
     points = load_points(key_results, objective_filter={"pk__in": list(by_id)}, at=EVERYTHING)
     # Children outside the set keep their stored results; those inside get fresh ones.

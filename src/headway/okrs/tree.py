@@ -61,19 +61,22 @@ def core_cycle(cycle: Cycle) -> scoring.Cycle:
 
 
 def attach_key_results(
-    objectives: list[Objective], key_results: QuerySet[KeyResult]
+    objectives: list[Objective],
+    key_results: QuerySet[KeyResult],
+    related: tuple[str, ...] = ("owner", "kpi"),
 ) -> dict[int, list[KeyResult]]:
     """Load `key_results` (of these objectives) in display order, linked both ways (1 query).
 
     Each objective gets `key_results_list` and each key result its `objective`; returns
-    the key results grouped by objective id.
+    the key results grouped by objective id. `related` is what is read along (pages show
+    owners and KPIs; rescoring needs neither).
     """
     by_id = {o.pk: o for o in objectives}
     grouped: dict[int, list[KeyResult]] = defaultdict(list)
+    if related:  # select_related() with no names would follow every foreign key
+        key_results = key_results.select_related(*related)
     if by_id:
-        for kr in key_results.select_related("owner", "kpi").order_by(
-            "objective_id", "position", "id"
-        ):
+        for kr in key_results.order_by("objective_id", "position", "id"):
             kr.objective = by_id[kr.objective_id]
             grouped[kr.objective_id].append(kr)
     for objective in objectives:
