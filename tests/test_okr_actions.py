@@ -58,6 +58,29 @@ def test_checkin_moves_current_value_and_carries_confidence(okr: Any) -> None:
     assert okr.kr.version == 3
 
 
+def test_a_back_dated_checkin_takes_the_confidence_before_it_and_leaves_the_newest_current(
+    okr: Any,
+) -> None:
+    record_checkin(key_result=okr.kr, by=okr.member, value=90, confidence=3, at=at(1))
+    record_checkin(key_result=okr.kr, by=okr.member, value=94, confidence=8, at=at(10))
+    late = record_checkin(key_result=okr.kr, by=okr.member, value=91, at=at(5))
+    okr.kr.refresh_from_db()
+    assert (late.confidence, late.ordinal) == (3, 0)  # from at(1), the one before it
+    assert okr.kr.current == 94  # at(10) is still the newest
+    again = record_checkin(key_result=okr.kr, by=okr.member, value=92, at=at(5))
+    okr.kr.refresh_from_db()
+    assert (again.confidence, again.ordinal) == (3, 1)  # after the first of that moment
+    assert okr.kr.current == 94
+
+
+def test_a_milestone_done_at_the_newest_moment_is_current(okr: Any) -> None:
+    record_checkin(key_result=okr.milestone, by=okr.member, done=False, at=at(4))
+    last = record_checkin(key_result=okr.milestone, by=okr.member, done=True, at=at(4))
+    okr.milestone.refresh_from_db()
+    assert last.ordinal == 1
+    assert okr.milestone.done is True
+
+
 def test_checkin_on_milestone_records_done(okr: Any) -> None:
     record_checkin(key_result=okr.milestone, by=okr.member, done=True, at=at(2))
     okr.milestone.refresh_from_db()

@@ -123,12 +123,14 @@ def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def record(drafts: Iterable[Draft]) -> list[Event]:
+def record(drafts: Iterable[Draft], *, savepoint: bool = True) -> list[Event]:
     """Insert the events not recorded yet and fan them out; returns the new events.
 
     Runs in the caller's transaction (a savepoint of it), so the events commit or roll
     back with the change that caused them. Safe to call twice with the same drafts and
     from concurrent transactions: the unique key lets exactly one insert win.
+    `savepoint=False` when the caller already runs it in one (`guard`), which saves
+    two statements.
     """
     by_key: dict[str, Draft] = {}
     for draft in drafts:
@@ -146,7 +148,7 @@ def record(drafts: Iterable[Draft]) -> list[Event]:
         return []
     now = timezone.now()
     fresh: list[Event] = []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         # Sorted keys: concurrent inserts of overlapping sets lock in the same order.
         Event.objects.bulk_create(
             [by_key[key].as_event(now) for key in missing], ignore_conflicts=True, batch_size=CHUNK
@@ -163,7 +165,12 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
     """Create the Notification and Delivery rows of freshly inserted events (set-based)."""
     from headway.teams.models import Person
 
-    org = OrgIndex.load()
+    # Only the chains of the teams these events concern: leads are looked up from
+    # lead_teams upwards, and visibility of a private event from its own team upwards.
+    org = OrgIndex.load(
+        {t for e in events for t in drafts[e.dedupe_key].lead_teams}
+        | {e.team_id for e in events if e.team_id is not None}
+    )
     candidates: set[int] = set()
     for event in events:
         draft = drafts[event.dedupe_key]
@@ -172,9 +179,9 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
             candidates.update(org.nearest_leads(team_id))
     persons = {
         pk: is_superuser
-        for pk, is_superuser in Person.objects.filter(
-            pk__in=candidates, is_active=True
-        ).values_list("pk", "is_superuser")
+        for pk, is_superuser in Person.objects.filter(pk__in=candidates, is_active=True)
+        .order_by()
+        .values_list("pk", "is_superuser")
     }
     recipients: dict[int, list[int]] = {}
     for event in events:
@@ -205,7 +212,10 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
     hook_teams = {t for e in events for t in drafts[e.dedupe_key].webhook_teams}
     team_hooks: dict[int, list[TeamWebhook]] = {}
     if hook_teams:
-        for hook in TeamWebhook.objects.filter(team_id__in=hook_teams, active=True):
+        # Each team's hooks in their default order (name, id), without joining the teams.
+        for hook in TeamWebhook.objects.filter(team_id__in=hook_teams, active=True).order_by(
+            "team_id", "name", "id"
+        ):
             team_hooks.setdefault(hook.team_id, []).append(hook)
 
     notes: list[Notification] = []
@@ -276,7 +286,7 @@ def _fan_out(events: list[Event], drafts: dict[str, Draft], now: datetime) -> No
     Delivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=CHUNK)
     pending = sorted({d.event.pk for d in deliveries if d.status == DeliveryStatus.PENDING})
     if pending:
-        _enqueue_after_commit(pending)
+        _enqueue_with_the_change(pending)
 
 
 def _pending(
@@ -301,20 +311,24 @@ def _pending(
     )
 
 
-def _enqueue_after_commit(event_ids: list[int]) -> None:
-    """Queue the delivery task once the transaction commits (never for a rolled-back one)."""
+def _enqueue_with_the_change(event_ids: list[int]) -> None:
+    """Queue the delivery task in the change's own transaction (a savepoint of it).
 
-    def enqueue() -> None:
-        from headway.notify.tasks import deliver
+    The task row is in the same database as the events: it commits with them, so a
+    rolled-back change queues nothing, and a committed one cannot lose its task to a
+    crash between the commit and a second write; it also saves that second write and
+    its commit (a flush to disk on PostgreSQL) on every check-in. The worker sees the
+    task only once the deliveries it sends are committed, and claims them atomically.
+    """
+    from headway.notify.tasks import deliver
 
-        try:
+    try:
+        with transaction.atomic():
             for start in range(0, len(event_ids), CHUNK):
                 deliver.enqueue(event_ids=event_ids[start : start + CHUNK])
-        except Exception:
-            # The worker's polling sends them anyway; the task only makes it sooner.
-            logger.exception("Could not queue the delivery task for events %s", event_ids[:5])
-
-    transaction.on_commit(enqueue, robust=True)
+    except Exception:
+        # The worker's polling sends them anyway; the task only makes it sooner.
+        logger.exception("Could not queue the delivery task for events %s", event_ids[:5])
 
 
 #: Tests set this to see hook failures instead of a log line.
@@ -869,7 +883,7 @@ def after_checkin(
         drafts = transitions(changes, trigger_at=checkin.at, actor_id=actor_id)
         drafts += gaming_drafts([key_result], at=max(changes.at, checkin.at), actor_id=actor_id)
         drafts.append(checkin_draft(checkin, key_result, actor_id=actor_id))
-        record(drafts)
+        record(drafts, savepoint=False)  # guard's savepoint is the one it needs
 
 
 def checkin_draft(checkin: CheckIn, key_result: KeyResult, *, actor_id: int | None) -> Draft:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from headway.teams.access import RANK
-from headway.teams.models import Membership, Role, Team
+from headway.teams.models import Membership, Role, Team, team_ancestry
 
 LEAD_ROLES = (Role.LEAD, Role.ADMIN)
 
@@ -25,14 +25,23 @@ class OrgIndex:
     roles: dict[int, dict[int, str]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls) -> OrgIndex:
-        """Team tree and lead memberships (two queries)."""
-        parents: dict[int, int | None] = dict(Team.objects.values_list("id", "parent_id"))
+    def load(cls, team_ids: Iterable[int] | None = None) -> OrgIndex:
+        """Team tree and lead memberships (two queries).
+
+        Given `team_ids`, only those teams and the teams above them: all that
+        `ancestors`, `nearest_leads` and `effective_role` read for events on these teams
+        (a check-in's fan-out reads one chain, not the whole organisation).
+        """
+        leads_of = Membership.objects.filter(role__in=LEAD_ROLES, person__is_active=True)
+        parents: dict[int, int | None]
+        if team_ids is None:
+            parents = dict(Team.objects.order_by().values_list("id", "parent_id"))
+        else:
+            parents = team_ancestry(team_ids)
+            leads_of = leads_of.filter(team_id__in=list(parents))
         leads: dict[int, list[int]] = defaultdict(list)
-        for team_id, person_id in (
-            Membership.objects.filter(role__in=LEAD_ROLES, person__is_active=True)
-            .order_by("team_id", "person_id")
-            .values_list("team_id", "person_id")
+        for team_id, person_id in leads_of.order_by("team_id", "person_id").values_list(
+            "team_id", "person_id"
         ):
             leads[team_id].append(person_id)
         return cls(parents=parents, leads=dict(leads))
@@ -40,9 +49,11 @@ class OrgIndex:
     def load_roles(self, person_ids: Iterable[int]) -> None:
         """Direct memberships of these people (one query), for visibility checks."""
         roles: dict[int, dict[int, str]] = defaultdict(dict)
-        for person_id, team_id, role in Membership.objects.filter(
-            person_id__in=list(person_ids)
-        ).values_list("person_id", "team_id", "role"):
+        for person_id, team_id, role in (
+            Membership.objects.filter(person_id__in=list(person_ids))
+            .order_by()
+            .values_list("person_id", "team_id", "role")
+        ):
             roles[person_id][team_id] = role
         self.roles = dict(roles)
 

@@ -15,7 +15,7 @@ from headway.notify.models import Delivery, DeliveryStatus
 
 @task()
 def deliver(event_ids: list[int]) -> dict[str, int]:
-    """Send the pending deliveries of these events; queued after the events' commit.
+    """Send the pending deliveries of these events; queued in the events' transaction.
 
     Whatever waits for a back-off is queued again for when it is due, so a deployment
     that runs only `db_worker` retries too. Claims are atomic, so this task and the

@@ -209,7 +209,7 @@ def record_checkin(
     (`okrs.timing`), and at an instant already taken it comes after the check-ins there.
     """
     # The objectives before the key result: the global lock order (stored.lock_objectives).
-    stored.lock_objectives([key_result.objective_id])
+    locked = stored.lock_objectives([key_result.objective_id])
     key_result = _locked_key_result(key_result)
     refuse(why_not_check_in(Access.for_person(by), key_result))
     cycle = key_result.objective.cycle
@@ -243,11 +243,18 @@ def record_checkin(
     if errors:
         raise ValidationError(errors)
 
-    # Check-ins already at this very moment come before this one (`okrs.timing`).
-    previous = key_result.checkins.filter(at__lte=at).order_by("-at", "-ordinal").first()
+    # Check-ins already at this very moment come before this one (`okrs.timing`). The
+    # usual check-in is the newest: then the latest one so far is also the previous one,
+    # none can share its moment unless that latest does, and one query answers all three.
+    newest = key_result.checkins.order_by("-at", "-ordinal").first()
+    if newest is None or newest.at < at:
+        previous, ordinal, is_latest = newest, 0, True
+    else:  # back-dated, or at the latest's very moment
+        previous = key_result.checkins.filter(at__lte=at).order_by("-at", "-ordinal").first()
+        ordinal = key_result.checkins.filter(at=at).count()
+        is_latest = newest.at == at
     if confidence is None and previous is not None:
         confidence = previous.confidence
-    ordinal = key_result.checkins.filter(at=at).count()
     checkin = CheckIn.objects.create(
         key_result=key_result,
         at=at,
@@ -258,15 +265,15 @@ def record_checkin(
         comment=comment.strip(),
         author=by,
     )
-    latest = key_result.checkins.order_by("-at", "-ordinal").values("value", "done").first()
+    latest = checkin if is_latest else newest
     assert latest is not None
     # update() rather than save(): the check-in is the history, not a new KR version.
     KeyResult.objects.filter(pk=key_result.pk).update(
-        current=latest["value"],
-        done=bool(latest["done"]),
+        current=latest.value,
+        done=bool(latest.done),
         version=F("version") + 1,
     )
-    changes = stored.rescore([key_result.objective_id], at=max(now, at))
+    changes = stored.rescore([key_result.objective_id], at=max(now, at), locked=locked)
     # Notifications (issue 8): record what the check-in changed, in this transaction.
     from headway.notify import events as notify_events
 

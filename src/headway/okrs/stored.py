@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -195,19 +196,32 @@ def _apply(
     return changed, changed_krs
 
 
+_ANCESTORS = (
+    "WITH RECURSIVE up(id, parent_id) AS ("
+    "SELECT id, parent_id FROM {table} WHERE id IN ({marks}) "
+    "UNION SELECT o.id, o.parent_id FROM {table} o JOIN up ON o.id = up.parent_id"
+    ") "
+)
+
+
+def _ancestry_sql(ids: list[int]) -> tuple[str, str]:
+    table = connection.ops.quote_name(Objective._meta.db_table)
+    return table, _ANCESTORS.format(table=table, marks=", ".join(["%s"] * len(ids)))
+
+
 def _with_ancestors(ids: set[int]) -> set[int]:
-    """`ids` and every objective they align to (one query per level of alignment)."""
-    found = set(ids)
-    frontier = set(ids)
-    while frontier:
-        parents = set(
-            Objective.objects.filter(pk__in=frontier, parent__isnull=False).values_list(
-                "parent_id", flat=True
-            )
-        )
-        frontier = parents - found
-        found |= frontier
-    return found
+    """`ids` and every objective they align to (one recursive query, whatever the depth).
+
+    UNION (not UNION ALL) ends at rows already found, so a loop the database let
+    through ends too.
+    """
+    if not ids:
+        return set()
+    ordered = sorted(ids)
+    _table, with_up = _ancestry_sql(ordered)
+    with connection.cursor() as cursor:
+        cursor.execute(with_up + "SELECT id FROM up", ordered)
+        return set(ids) | {row[0] for row in cursor.fetchall()}
 
 
 def lock_objectives(objective_ids: Iterable[int | None]) -> set[int]:
@@ -216,12 +230,21 @@ def lock_objectives(objective_ids: Iterable[int | None]) -> set[int]:
     The one global lock order of a write that rescores: KPIs, then objectives (by id,
     with their ancestors), then key results. Two check-ins on key results of one
     objective each lock the objective first, so neither can hold a key result the other
-    then needs (the deadlock of issue 13). A no-op on SQLite, which has one writer.
+    then needs (the deadlock of issue 13). SQLite, which has one writer and ignores FOR
+    UPDATE, only looks the ancestors up; elsewhere one query finds and locks them.
     """
-    ids = _with_ancestors({pk for pk in objective_ids if pk is not None})
-    if ids:
-        list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
-    return ids
+    ids = {pk for pk in objective_ids if pk is not None}
+    if not ids or not connection.features.has_select_for_update:
+        return _with_ancestors(ids)
+    ordered = sorted(ids)
+    table, with_up = _ancestry_sql(ordered)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            with_up + f"SELECT o.id FROM {table} o WHERE o.id IN (SELECT id FROM up) "
+            "ORDER BY o.id FOR UPDATE OF o",
+            ordered,
+        )
+        return ids | {row[0] for row in cursor.fetchall()}
 
 
 def _depth(objective: Objective, by_id: dict[int, Objective]) -> int:
@@ -234,33 +257,49 @@ def _depth(objective: Objective, by_id: dict[int, Objective]) -> int:
     return depth
 
 
-def rescore(objective_ids: Iterable[int | None], *, at: datetime | None = None) -> ScoreChanges:
+def rescore(
+    objective_ids: Iterable[int | None],
+    *,
+    at: datetime | None = None,
+    locked: set[int] | None = None,
+) -> ScoreChanges:
     """Recompute the stored scores of these objectives and of every objective above them.
 
     Call it inside the transaction of the change, after writing it. Objectives of closed
     cycles are left alone (their scores froze at closing). Returns what changed, with
-    statuses judged at `at` (default now), for the notifications.
+    statuses judged at `at` (default now), for the notifications. `locked` is what
+    `lock_objectives(objective_ids)` returned earlier in this transaction (the action
+    locked them first): they are not looked up and locked a second time.
     """
     at = at or timezone.now()
     changes = ScoreChanges(at=at)
-    ids = lock_objectives(objective_ids)
+    ids = locked if locked is not None else lock_objectives(objective_ids)
     if not ids:
         return changes
+    # By id: Django compiles the default ordering (cycle, team, key) through three models.
     objectives = list(
         Objective.objects.filter(pk__in=ids)
         .exclude(cycle__state=CycleState.CLOSED)
         .select_related("cycle", "team", "owner")
+        .order_by("pk")
     )
     if not objectives:
         return changes
     by_id = {o.pk: o for o in objectives}
-    grouped = attach_key_results(objectives, KeyResult.objects.filter(objective_id__in=list(by_id)))
+    # Without owners and KPIs: scoring and the notifications of what changed (transitions)
+    # read only their ids.
+    grouped = attach_key_results(
+        objectives, KeyResult.objects.filter(objective_id__in=list(by_id)), related=()
+    )
     key_results = [kr for krs in grouped.values() for kr in krs]
     points = load_points(key_results, objective_filter={"pk__in": list(by_id)}, at=EVERYTHING)
     # Children outside the set keep their stored results; those inside get fresh ones.
     children: dict[int, list[Objective]] = defaultdict(list)
-    for child in Objective.objects.filter(parent_id__in=list(by_id)).only(
-        "pk", "parent_id", "cycle_id", *STORED_OBJECTIVE_FIELDS
+    # order_by(): the default ordering (cycle, team) would join both tables for nothing.
+    for child in (
+        Objective.objects.filter(parent_id__in=list(by_id))
+        .order_by()
+        .only("pk", "parent_id", "cycle_id", *STORED_OBJECTIVE_FIELDS)
     ):
         if child.cycle_id == by_id[child.parent_id].cycle_id:  # type: ignore[index]
             children[child.parent_id].append(child)  # type: ignore[index]
@@ -292,10 +331,10 @@ def rescore(objective_ids: Iterable[int | None], *, at: datetime | None = None) 
         for kr in krs_changed:
             changed_krs.append(kr)
             changes.key_results.append((kr, kr_before[kr.pk], key_result_result(kr, expected)))
-    if changed_objectives:
-        Objective.objects.bulk_update(changed_objectives, STORED_OBJECTIVE_FIELDS)
-    if changed_krs:
-        KeyResult.objects.bulk_update(changed_krs, STORED_KEY_RESULT_FIELDS)
+    # One prepared UPDATE by primary key run over the rows, as store_tree does: bulk_update's
+    # CASE per field and row cost more to build in Python than the write itself.
+    update_by_pk(Objective, changed_objectives, STORED_OBJECTIVE_FIELDS)
+    update_by_pk(KeyResult, changed_krs, STORED_KEY_RESULT_FIELDS)
     return changes
 
 

@@ -61,19 +61,22 @@ def core_cycle(cycle: Cycle) -> scoring.Cycle:
 
 
 def attach_key_results(
-    objectives: list[Objective], key_results: QuerySet[KeyResult]
+    objectives: list[Objective],
+    key_results: QuerySet[KeyResult],
+    related: tuple[str, ...] = ("owner", "kpi"),
 ) -> dict[int, list[KeyResult]]:
     """Load `key_results` (of these objectives) in display order, linked both ways (1 query).
 
     Each objective gets `key_results_list` and each key result its `objective`; returns
-    the key results grouped by objective id.
+    the key results grouped by objective id. `related` is what is read along (pages show
+    owners and KPIs; rescoring needs neither).
     """
     by_id = {o.pk: o for o in objectives}
     grouped: dict[int, list[KeyResult]] = defaultdict(list)
+    if related:  # select_related() with no names would follow every foreign key
+        key_results = key_results.select_related(*related)
     if by_id:
-        for kr in key_results.select_related("owner", "kpi").order_by(
-            "objective_id", "position", "id"
-        ):
+        for kr in key_results.order_by("objective_id", "position", "id"):
             kr.objective = by_id[kr.objective_id]
             grouped[kr.objective_id].append(kr)
     for objective in objectives:
@@ -92,9 +95,14 @@ def load_points(
     """
     points: dict[int, list[scoring.CheckIn]] = defaultdict(list)
     lookup = {f"key_result__objective__{k}": v for k, v in objective_filter.items()}
-    for kr_id, when, value, done, confidence in CheckIn.objects.filter(
-        **lookup, at__lte=at
-    ).values_list("key_result_id", "at", "value", "done", "confidence"):
+    # Ordered by key result id rather than the default (key result, at, ordinal), which
+    # Django expands through the key result's, objective's, cycle's and team's orderings
+    # into four joins: the order within a key result, all that is used here, is the same.
+    for kr_id, when, value, done, confidence in (
+        CheckIn.objects.filter(**lookup, at__lte=at)
+        .order_by("key_result_id", "at", "ordinal")
+        .values_list("key_result_id", "at", "value", "done", "confidence")
+    ):
         points[kr_id].append(
             scoring.CheckIn(at=when, value=value, done=done, confidence=confidence)
         )
@@ -106,9 +114,14 @@ def load_points(
         starts = {
             kr.pk: core_cycle(kr.objective.cycle).starts_at for krs in linked.values() for kr in krs
         }
-        for kpi_id, when, value in Measurement.objects.filter(
-            kpi_id__in=list(linked), at__gte=min(starts.values()), at__lte=at
-        ).values_list("kpi_id", "at", "value"):
+        # By KPI id, not the default (KPI, at) that joins the KPI and its team to sort.
+        for kpi_id, when, value in (
+            Measurement.objects.filter(
+                kpi_id__in=list(linked), at__gte=min(starts.values()), at__lte=at
+            )
+            .order_by("kpi_id", "at")
+            .values_list("kpi_id", "at", "value")
+        ):
             for kr in linked[kpi_id]:
                 if when >= starts[kr.pk]:
                     points[kr.pk].append(scoring.CheckIn(at=when, value=value))

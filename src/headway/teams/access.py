@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Q
 
 if TYPE_CHECKING:
@@ -22,35 +23,9 @@ if TYPE_CHECKING:
 RANK = {"viewer": 0, "member": 1, "lead": 2, "admin": 3}
 
 
-def effective_roles(
-    direct: dict[int, str], teams: Iterable[tuple[int, int | None]]
-) -> dict[int, str]:
-    """Team id → the highest role a person holds there: their own or one on a team above.
-
-    `direct` is the person's memberships (team id → role), `teams` every (id, parent id).
-    The walk goes down from each of the person's teams, not up from every team: it costs
-    the teams below theirs instead of every team's depth (1,000 teams on every page).
-    """
-    children: dict[int | None, list[int]] = {}
-    for team_id, parent_id in teams:
-        children.setdefault(parent_id, []).append(team_id)
-    roles: dict[int, str] = {}
-    for team_id, role in direct.items():
-        rank = RANK[role]
-        stack = [team_id]
-        while stack:
-            node = stack.pop()
-            held = roles.get(node)
-            if held is not None and RANK[held] >= rank:
-                continue  # a role at least as high already covers this subtree
-            roles[node] = role
-            stack.extend(children.get(node, ()))
-    return roles
-
-
 @dataclass
 class Access:
-    """One person's effective role on every team, computed with two queries."""
+    """One person's effective role on every team, computed with one query."""
 
     person_id: int | None
     is_superuser: bool
@@ -64,20 +39,33 @@ class Access:
 
         if person is None or not person.is_authenticated or not person.is_active:
             return cls(person_id=None, is_superuser=False)
-        direct = {
-            team_id: role
-            for team_id, role in Membership.objects.filter(person=person).values_list(
-                "team_id", "role"
+        # One recursive query from the person's memberships down the team tree, rather
+        # than the whole team table walked upwards for every team: a lead of one team
+        # reads that team's subtree, not the organisation's 1,000 teams. Each row is a
+        # team and a role held on it or above it; UNION ends at rows already found, so
+        # a loop the database let through ends too.
+        quote = connection.ops.quote_name
+        teams = quote(Team._meta.db_table)
+        memberships = quote(Membership._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE down(team_id, role, direct) AS ("
+                f"SELECT team_id, role, 1 FROM {memberships} WHERE person_id = %s "
+                f"UNION SELECT t.id, down.role, 0 FROM {teams} t "
+                f"JOIN down ON t.parent_id = down.team_id"
+                f") SELECT team_id, role, direct FROM down",
+                [person.pk],
             )
-        }
+            rows = cursor.fetchall()
         access = cls(
             person_id=person.pk,
             is_superuser=person.is_superuser,
-            member_of=frozenset(direct),
+            member_of=frozenset(team_id for team_id, _role, direct in rows if direct),
         )
-        if not direct:
-            return access
-        access.roles.update(effective_roles(direct, Team.objects.values_list("id", "parent_id")))
+        for team_id, role, _direct in rows:
+            best = access.roles.get(team_id)
+            if best is None or RANK[role] > RANK[best]:
+                access.roles[team_id] = role
         return access
 
     def role(self, team_id: int) -> str | None:
