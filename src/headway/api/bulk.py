@@ -153,9 +153,11 @@ class Kept:
                 self._bytes -= dropped.size
 
     def clear(self) -> None:
+        """Forget every body and the counts of readings."""
         with self._lock:
             self._bodies.clear()
             self._bytes = 0
+            self.hits = self.misses = 0
 
 
 KEPT = Kept()
