@@ -7,16 +7,18 @@ These run outside a test transaction (`transaction=True`): inside one nothing is
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import time_machine
 from django.db import connection, transaction
+from ninja.responses import NinjaJSONEncoder
 
-from headway.api import bulk, readversion, tokens
+from headway.api import bulk, readversion, tokens, tree
 from headway.api.routes import cycles
 from headway.api.testing import ApiClient, token_for
+from headway.api.tree import dumps
 from headway.okrs.actions import create_key_result, create_objective, record_checkin
 from headway.okrs.models import KeyResult
 from headway.teams.actions import update_team
@@ -138,7 +140,9 @@ def test_a_write_by_any_path_moves_the_version(okr: Any) -> None:
 def test_a_renamed_team_reorders_the_kept_tree(okr: Any) -> None:
     """Objectives are listed by team name: Depot North before Operations, then after."""
     assert list(json.loads(read(okr.admin, "scores"))["objectives"]) == [
-        "calm-depot", "secret", "deliver"
+        "calm-depot",
+        "secret",
+        "deliver",
     ]
     read(okr.admin, "scores")
     update_team(by=okr.admin, team=okr.depot, name="Zebra depot")
@@ -189,7 +193,7 @@ def test_statuses_and_expectations_of_a_kept_body_follow_the_clock(
 def test_a_body_read_while_someone_writes_is_not_kept(
     okr: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    read_rows = cycles.stored_rows
+    read_rows = tree.stored_rows
 
     def rows_then_a_write(*args: Any, **kwargs: Any) -> Any:
         rows = read_rows(*args, **kwargs)
@@ -198,7 +202,7 @@ def test_a_body_read_while_someone_writes_is_not_kept(
 
     monkeypatch.setattr(cycles, "stored_rows", rows_then_a_write)
     read(okr.viewer)
-    monkeypatch.setattr(cycles, "stored_rows", read_rows)
+    monkeypatch.undo()
     assert kr_of(read(okr.viewer), "untouched")["title"] == "Written meanwhile"
     assert bulk.KEPT.hits == 0
 
@@ -209,3 +213,19 @@ def test_nothing_is_kept_inside_a_transaction(okr: Any) -> None:
         read(okr.viewer)
         read(okr.viewer)
     assert bulk.KEPT.hits == 0
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2027, 2, 8, 9, tzinfo=UTC),
+        datetime(2027, 2, 8, 9, 0, 0, 123999, tzinfo=UTC),
+        datetime(2027, 2, 8, 9, 0, 0, 999, tzinfo=UTC),
+        datetime(2027, 2, 8, 9, 0, 0, 1000, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2027, 2, 8, 9, 0, 0, 5),
+    ],
+)
+def test_bodies_write_moments_as_the_rest_of_the_api_does(moment: datetime) -> None:
+    expected = json.dumps({"at": moment, "day": moment.date()}, cls=NinjaJSONEncoder,
+                          separators=(",", ":"))  # fmt: skip
+    assert dumps({"at": moment, "day": moment.date()}) == expected.encode()

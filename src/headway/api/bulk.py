@@ -1,6 +1,6 @@
 """The whole-cycle tree and scores as rendered bodies, kept per reader while nothing changed.
 
-A whole cycle is 25,000 objectives and key results: reading their rows costs 150–300 ms
+A whole cycle is 25,000 objectives and key results: reading their rows costs 150 to 300 ms
 on SQLite at the large organisation's size whatever the encoder, so a body is kept once
 rendered. What it holds is everything read from stored rows; what depends on the clock
 is left as marks and filled in at each reading:
@@ -73,7 +73,7 @@ class Template:
     def of(cls, tail: dict[str, object], marks: Marks) -> Template:
         """`tail` (a body without its head, its statuses and expectations `marks`')."""
         encoded = dumps(tail)
-        assert encoded[:1] == b"{" and encoded[-1:] == b"}"
+        assert encoded[:1] == b"{", "a body is an object"
         segments = []
         slots: list[tuple[float, bool] | None] = []
         cut = 1  # the head brings the opening brace
@@ -91,9 +91,7 @@ class Template:
         statuses = _STATUSES
         status_for = scoring.status_for
         fills = [
-            expected_bytes
-            if slot is None
-            else statuses[status_for(slot[0], expected, slot[1])]
+            expected_bytes if slot is None else statuses[status_for(slot[0], expected, slot[1])]
             for slot in self.slots
         ]
         parts = [dumps(head)[:-1], b","]

@@ -329,16 +329,26 @@ def scores_body(
     return scores_head(cycle, at) | scores_tail(rows, teams)
 
 
-_DJANGO_DEFAULT = NinjaJSONEncoder().default
+_NINJA_DEFAULT = NinjaJSONEncoder().default
+
+
+def _default(value: object) -> object:
+    """What orjson leaves to us, written as the API's own encoder writes it."""
+    if type(value) is datetime:
+        # DjangoJSONEncoder's form (`2027-02-01T09:00:00.123Z`: milliseconds, cut, not
+        # rounded), without its chain of isinstance checks: 20,000 key results have one.
+        text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return _NINJA_DEFAULT(value)
 
 
 def dumps(body: object) -> bytes:
     """`body` as JSON, with orjson (a tenth of `json.dumps`' time on a whole cycle).
 
     Datetimes, dates and anything else orjson does not know go through the API's own
-    encoder, so they read as before (`2027-02-01T09:00:00Z`, milliseconds at most).
+    encoder's rules, so they read as before (`2027-02-01T09:00:00Z`, milliseconds at most).
     """
-    return orjson.dumps(body, default=_DJANGO_DEFAULT, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    return orjson.dumps(body, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def json_response(body: dict[str, Any] | bytes) -> HttpResponse:
