@@ -7,6 +7,7 @@ These run outside a test transaction (`transaction=True`): inside one nothing is
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -19,6 +20,7 @@ from headway.api import bulk, readversion, tokens, tree
 from headway.api.routes import cycles
 from headway.api.testing import ApiClient, token_for
 from headway.api.tree import dumps
+from headway.okrs import scoring
 from headway.okrs.actions import create_key_result, create_objective, record_checkin
 from headway.okrs.models import KeyResult
 from headway.teams.actions import update_team
@@ -229,3 +231,37 @@ def test_bodies_write_moments_as_the_rest_of_the_api_does(moment: datetime) -> N
     expected = json.dumps({"at": moment, "day": moment.date()}, cls=NinjaJSONEncoder,
                           separators=(",", ":"))  # fmt: skip
     assert dumps({"at": moment, "day": moment.date()}) == expected.encode()
+
+
+def test_a_template_judges_every_status_as_scoring_does_at_any_moment() -> None:
+    """Scores on and around every boundary of the statuses, judged at moments across the
+    cycle, read as `scoring.status_for` judges them one by one."""
+    rng = random.Random(16)
+    edges = [1.0, 1.0 - 1e-10, 0.0, 0.5, 0.4, 0.25, 0.15, 0.9, 0.75]
+    scores = [*edges, *(e + d for e in edges for d in (1e-12, -1e-12)),
+              *(rng.random() for _ in range(300))]  # fmt: skip
+    moments = [0.0, 1.0, 0.5, 0.35, 0.4, 0.25, *(rng.random() for _ in range(40))]
+    results = [
+        scoring.KeyResultResult(
+            score=score,
+            status="",
+            forecast=None,
+            current=None,
+            expected=0.0,
+            last_checkin_at=None,
+            confidence=None,
+            has_data=has_data,
+        )
+        for score in scores
+        for has_data in (True, False)
+    ]
+    marks = bulk.Marks()
+    tail = {"items": [{"status": marks.status(r), "expected": marks.expected(r)} for r in results]}
+    template = bulk.Template.of(tail, marks)
+    for expected in moments:
+        body = json.loads(template.render({"at": "now"}, expected))
+        assert body["at"] == "now"
+        assert [item["status"] for item in body["items"]] == [
+            scoring.status_for(r.score, expected, r.has_data) for r in results
+        ]
+        assert {item["expected"] for item in body["items"]} == {expected}

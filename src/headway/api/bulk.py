@@ -21,11 +21,16 @@ one rendered afresh at the same moment (tests/test_api_bulk.py). Kept in the pro
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from headway.api.tree import dumps
 from headway.okrs import scoring
@@ -58,48 +63,85 @@ class Marks:
         return _EXPECTED_MARK
 
 
+# A slot's code: the five statuses (their `_FILLS` order), the expected progress, and
+# "judged by pace": a score with data short of achieved, whose status moves with the clock.
+_ORDER = ("achieved", "no_data", "on_track", "at_risk", "off_track")
+_ON_TRACK, _AT_RISK, _OFF_TRACK = 2, 3, 4
+_EXPECTED = 5
+_PACE = 6
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A body's bytes cut at its marks: `segments` has one more item than `slots`.
+    """A body's bytes cut at its marks: `segments` has one more item than `codes`.
 
-    A slot is the (score, has data) of a status, or None for the expected progress.
+    A slot judged by pace has the rank of its score among `paced` (the distinct such
+    scores, ascending): at a given moment the scores from some rank on are on track,
+    from a lower one at risk, below off track, so two binary searches with
+    `scoring.status_for` itself judge them all.
     """
 
     segments: tuple[bytes, ...]
-    slots: tuple[tuple[float, bool] | None, ...]
+    codes: npt.NDArray[np.int8]
+    ranks: npt.NDArray[np.int64]
+    paced: tuple[float, ...]
     size: int
 
     @classmethod
-    def of(cls, tail: dict[str, object], marks: Marks) -> Template:
+    def of(cls, tail: dict[str, Any], marks: Marks) -> Template:
         """`tail` (a body without its head, its statuses and expectations `marks`')."""
         encoded = dumps(tail)
         assert encoded[:1] == b"{", "a body is an object"
         segments = []
-        slots: list[tuple[float, bool] | None] = []
+        codes = []
+        scores = []
         cut = 1  # the head brings the opening brace
         for found in _MARKS.finditer(encoded):
             segments.append(encoded[cut : found.start()])
-            index = found.group(1)
-            slots.append(marks.scored[int(index)] if index is not None else None)
             cut = found.end()
+            index = found.group(1)
+            if index is None:
+                codes.append(_EXPECTED)
+                scores.append(0.0)
+                continue
+            score, has_data = marks.scored[int(index)]
+            if has_data and score < 1.0 - scoring.TOLERANCE:
+                codes.append(_PACE)
+            else:  # achieved, or no data: the same at any moment
+                codes.append(_ORDER.index(scoring.status_for(score, 0.0, has_data)))
+            scores.append(score)
         segments.append(encoded[cut:])
-        return cls(tuple(segments), tuple(slots), len(encoded))
+        code_array = np.array(codes, dtype=np.int8)
+        score_array = np.array(scores, dtype=np.float64)
+        paced = np.unique(score_array[code_array == _PACE])
+        return cls(
+            segments=tuple(segments),
+            codes=code_array,
+            ranks=np.searchsorted(paced, score_array),
+            paced=tuple(paced.tolist()),
+            size=len(encoded),
+        )
 
-    def render(self, head: dict[str, object], expected: float) -> bytes:
+    def render(self, head: dict[str, Any], expected: float) -> bytes:
         """The whole body: `head` first, statuses judged at `expected` progress."""
-        expected_bytes = b'"expected":' + dumps(expected)
-        statuses = _STATUSES
-        status_for = scoring.status_for
-        fills = [
-            expected_bytes if slot is None else statuses[status_for(slot[0], expected, slot[1])]
-            for slot in self.slots
-        ]
-        parts = [dumps(head)[:-1], b","]
-        for segment, fill in zip(self.segments, fills, strict=False):
-            parts.append(segment)
-            parts.append(fill)
-        parts.append(self.segments[-1])
-        return b"".join(parts)
+
+        def judged(score: float) -> str:
+            return scoring.status_for(score, expected, True)
+
+        at_risk_from = bisect.bisect_left(self.paced, True, key=lambda s: judged(s) != "off_track")
+        on_track_from = bisect.bisect_left(self.paced, True, key=lambda s: judged(s) == "on_track")
+        by_pace = np.where(
+            self.ranks >= on_track_from,
+            _ON_TRACK,
+            np.where(self.ranks >= at_risk_from, _AT_RISK, _OFF_TRACK),
+        )
+        codes = np.where(self.codes == _PACE, by_pace, self.codes)
+        fills = np.array([*(_STATUSES[s] for s in _ORDER), b'"expected":' + dumps(expected)],
+                         dtype=object)  # fmt: skip
+        parts: list[bytes] = [b""] * (2 * len(self.segments) - 1)
+        parts[0::2] = self.segments
+        parts[1::2] = fills[codes].tolist()
+        return dumps(head)[:-1] + b"," + b"".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
