@@ -265,3 +265,21 @@ def test_a_template_judges_every_status_as_scoring_does_at_any_moment() -> None:
             scoring.status_for(r.score, expected, r.has_data) for r in results
         ]
         assert {item["expected"] for item in body["items"]} == {expected}
+
+
+def test_folding_the_changes_keeps_the_version_and_the_next_write_moves_it(
+    okr: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL keeps a row per writing transaction and folds them past PRUNE_AT."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite keeps one counter row")
+    monkeypatch.setattr(readversion, "PRUNE_AT", 2)
+    for n in range(4):
+        KeyResult.objects.filter(key="untouched").update(title=f"Touched {n}")
+    before = readversion.current(connection)  # folds
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {readversion.CHANGES}")
+        assert cursor.fetchone()[0] == 1
+    assert readversion.current(connection) == before
+    KeyResult.objects.filter(key="untouched").update(title="Touched again")
+    assert readversion.current(connection) != before

@@ -11,11 +11,14 @@ code that a new write path could forget:
   show) change in the same transaction as the write: a counter and a random token (so
   a number reused after a rolled-back write is still a new version). SQLite has one
   writer at a time, so the shared row costs no lock contention.
-- **PostgreSQL**: the reading statement's snapshot (`pg_current_snapshot()`): it changes
-  whenever any transaction that wrote anything commits or aborts, so two reads with the same
-  snapshot see the same committed rows. No trigger and no shared counter row, which on
-  PostgreSQL would serialise every concurrent writer on one row lock (and could deadlock
-  against the rows they lock). Coarser: any write anywhere starts a new version.
+- **PostgreSQL**: statement-level triggers on the same tables add a row for their
+  transaction to `api_readchange` (`ON CONFLICT DO NOTHING`: one per transaction), and the
+  version is the sum of the rows' weights with the greatest transaction id. Each
+  committed writing transaction adds one, a rolled-back one nothing, so the sum grows with
+  every commit, and equal sums mean no commit in between. Rows of different transactions
+  never wait for each other, unlike one shared counter row, which would serialise every
+  concurrent writer (and could deadlock against the rows they lock). Past `PRUNE_AT` rows
+  a reader folds the older rows' weights into the newest one, which keeps the sum.
 
 Inside a transaction (`atomic`) there is no version: a transaction's own uncommitted
 writes are not what the version names, so nothing is cached or read from the cache there.
@@ -60,8 +63,49 @@ def _sqlite_triggers(table: str, columns: tuple[str, ...] | None) -> list[str]:
     ]
 
 
+CHANGES = "api_readchange"
+PRUNE_AT = 1000
+_PG_BUMP = f"{TABLE}_bump"
+
+
+def _install_postgresql(connection: BaseDatabaseWrapper) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {CHANGES} "
+            "(xid xid8 PRIMARY KEY, weight bigint NOT NULL DEFAULT 1)"
+        )
+        cursor.execute(
+            f"CREATE OR REPLACE FUNCTION {_PG_BUMP}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN INSERT INTO {CHANGES} (xid) VALUES (pg_current_xact_id()) "
+            "ON CONFLICT DO NOTHING; RETURN NULL; END $$"
+        )
+        for table, columns in WATCHED.items():
+            update = f"UPDATE OF {', '.join(columns)}" if columns else "UPDATE"
+            cursor.execute(
+                f"CREATE OR REPLACE TRIGGER {TABLE}_{table} "
+                f"AFTER INSERT OR DELETE OR {update} OR TRUNCATE ON {table} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {_PG_BUMP}()"
+            )
+        cursor.execute(f"INSERT INTO {CHANGES} (xid) VALUES (pg_current_xact_id()) "
+                       "ON CONFLICT DO NOTHING")  # fmt: skip
+
+
+def _prune_postgresql(connection: BaseDatabaseWrapper) -> None:
+    """Fold every row but the newest into it: the sum, and so the version, stays."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH top AS (SELECT max(xid) AS xid FROM {CHANGES}), "
+            f"gone AS (DELETE FROM {CHANGES} WHERE xid < (SELECT xid FROM top) RETURNING weight) "
+            f"UPDATE {CHANGES} SET weight = weight + (SELECT coalesce(sum(weight), 0) FROM gone) "
+            "WHERE xid = (SELECT xid FROM top)"
+        )
+
+
 def install(connection: BaseDatabaseWrapper) -> None:
-    """Create or repair the version's table and triggers (SQLite; nothing on PostgreSQL)."""
+    """Create or repair the version's table and triggers."""
+    if connection.vendor == "postgresql":
+        _install_postgresql(connection)
+        return
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
@@ -79,6 +123,13 @@ def install(connection: BaseDatabaseWrapper) -> None:
 
 
 def uninstall(connection: BaseDatabaseWrapper) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in WATCHED:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_{table} ON {table}")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {_PG_BUMP}()")
+            cursor.execute(f"DROP TABLE IF EXISTS {CHANGES}")
+        return
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
@@ -95,8 +146,18 @@ def current(connection: BaseDatabaseWrapper) -> str | None:
         return None
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_current_snapshot()::text")
-        elif connection.vendor == "sqlite":
+            try:
+                cursor.execute(
+                    f"SELECT coalesce(sum(weight), 0) || ':' || coalesce(max(xid)::text, ''), "
+                    f"count(*) FROM {CHANGES}"
+                )
+            except DatabaseError:  # not installed: writes are not counted
+                return None
+            version, rows = cursor.fetchone()
+            if rows > PRUNE_AT:
+                _prune_postgresql(connection)
+            return f"postgresql:{version}"
+        if connection.vendor == "sqlite":
             try:
                 cursor.execute(f"SELECT n || ':' || token FROM {TABLE} WHERE id = 1")
             except DatabaseError:  # not installed: writes are not counted
