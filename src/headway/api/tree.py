@@ -9,12 +9,13 @@ moment, into small records and render JSON themselves. The output is `TreeOut` a
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from ninja.responses import NinjaJSONEncoder
@@ -202,7 +203,20 @@ def nest(objectives: list[tuple[int, int | None, dict[str, Any]]]) -> list[dict[
     return [nodes[pk] for pk in top]
 
 
-def _tree_key_result(kr: KeyResultRow) -> dict[str, Any]:
+def _own_status(result: scoring.ObjectiveResult | scoring.KeyResultResult) -> object:
+    return result.status
+
+
+def _own_expected(result: scoring.ObjectiveResult | scoring.KeyResultResult) -> object:
+    return result.expected
+
+
+# What a body writes for a result's status and expected progress: the result's own, or a
+# mark that `bulk.Template` fills in at the moment of reading.
+Fill = Callable[[scoring.ObjectiveResult | scoring.KeyResultResult], object]
+
+
+def _tree_key_result(kr: KeyResultRow, status: Fill) -> dict[str, Any]:
     r = kr.result
     return {
         "key": kr.key,
@@ -215,17 +229,26 @@ def _tree_key_result(kr: KeyResultRow) -> dict[str, Any]:
         "weight": kr.weight,
         "kpi": kr.kpi,
         "score": r.score,
-        "status": r.status,
+        "status": status(r),
         "forecast": r.forecast,
         "confidence": r.confidence,
         "last_checkin_at": r.last_checkin_at,
     }
 
 
-def tree_body(
-    cycle: Cycle, rows: list[ObjectiveRow], *, at: datetime, teams: dict[str, float]
+def tree_head(cycle: Cycle, at: datetime) -> dict[str, Any]:
+    """`TreeOut`'s fields that are read afresh every time: the cycle and the moment."""
+    return {
+        "cycle": ser.cycle(cycle),
+        "at": at,
+        "expected": scoring.expected_progress(core_cycle(cycle), at),
+    }
+
+
+def tree_tail(
+    rows: list[ObjectiveRow], teams: dict[str, float], status: Fill = _own_status
 ) -> dict[str, Any]:
-    """`TreeOut`: the rows nested by alignment, with the team scores `teams`."""
+    """`TreeOut`'s other fields: the team scores and the rows nested by alignment."""
     nodes = [
         (
             row.id,
@@ -239,34 +262,59 @@ def tree_body(
                 "visibility": row.visibility,
                 "grade": row.grade,
                 "score": row.result.score,
-                "status": row.result.status,
+                "status": status(row.result),
                 "grade_band": row.result.grade_band,
                 "forecast": row.result.forecast,
-                "key_results": [_tree_key_result(kr) for kr in row.key_results],
+                "key_results": [_tree_key_result(kr, status) for kr in row.key_results],
                 "children": [],
             },
         )
         for row in rows
     ]
-    return {
-        "cycle": ser.cycle(cycle),
-        "at": at,
-        "expected": scoring.expected_progress(core_cycle(cycle), at),
-        "teams": teams,
-        "objectives": nest(nodes),
-    }
+    return {"teams": teams, "objectives": nest(nodes)}
 
 
-def scores_body(
+def tree_body(
     cycle: Cycle, rows: list[ObjectiveRow], *, at: datetime, teams: dict[str, float]
 ) -> dict[str, Any]:
-    """`ScoresOut`: objectives by key, key results by `<objective>/<key result>`, teams."""
+    """`TreeOut`: the rows nested by alignment, with the team scores `teams`."""
+    return tree_head(cycle, at) | tree_tail(rows, teams)
+
+
+def scores_head(cycle: Cycle, at: datetime) -> dict[str, Any]:
+    """`ScoresOut`'s fields that are read afresh every time."""
+    return {"cycle": cycle.key, "at": at}
+
+
+def scores_tail(
+    rows: list[ObjectiveRow],
+    teams: dict[str, float],
+    status: Fill = _own_status,
+    expected: Fill = _own_expected,
+) -> dict[str, Any]:
+    """`ScoresOut`'s other fields: objectives by key, key results by
+    `<objective>/<key result>` (as `ser.objective_result` and `ser.key_result_result`), teams."""
     return {
-        "cycle": cycle.key,
-        "at": at,
-        "objectives": {row.key: ser.objective_result(row.result) for row in rows},
+        "objectives": {
+            row.key: {
+                "score": row.result.score,
+                "status": status(row.result),
+                "grade_band": row.result.grade_band,
+                "forecast": row.result.forecast,
+                "expected": expected(row.result),
+            }
+            for row in rows
+        },
         "key_results": {
-            f"{row.key}/{kr.key}": ser.key_result_result(kr.result)
+            f"{row.key}/{kr.key}": {
+                "score": kr.result.score,
+                "status": status(kr.result),
+                "forecast": kr.result.forecast,
+                "expected": expected(kr.result),
+                "current": kr.result.current,
+                "confidence": kr.result.confidence,
+                "last_checkin_at": kr.result.last_checkin_at,
+            }
             for row in rows
             for kr in row.key_results
         },
@@ -274,8 +322,36 @@ def scores_body(
     }
 
 
-def json_response(body: dict[str, Any]) -> HttpResponse:
+def scores_body(
+    cycle: Cycle, rows: list[ObjectiveRow], *, at: datetime, teams: dict[str, float]
+) -> dict[str, Any]:
+    """`ScoresOut`: objectives by key, key results by `<objective>/<key result>`, teams."""
+    return scores_head(cycle, at) | scores_tail(rows, teams)
+
+
+_NINJA_DEFAULT = NinjaJSONEncoder().default
+
+
+def _default(value: object) -> object:
+    """What orjson leaves to us, written as the API's own encoder writes it."""
+    if type(value) is datetime:
+        # DjangoJSONEncoder's form (`2027-02-01T09:00:00.123Z`: milliseconds, cut, not
+        # rounded), without its chain of isinstance checks: 20,000 key results have one.
+        text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return _NINJA_DEFAULT(value)
+
+
+def dumps(body: object) -> bytes:
+    """`body` as JSON, with orjson (a tenth of `json.dumps`' time on a whole cycle).
+
+    Datetimes, dates and anything else orjson does not know go through the API's own
+    encoder's rules, so they read as before (`2027-02-01T09:00:00Z`, milliseconds at most).
+    """
+    return orjson.dumps(body, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
+def json_response(body: dict[str, Any] | bytes) -> HttpResponse:
     """`body` rendered as the API renders JSON, without validating it against a schema again."""
-    return HttpResponse(
-        json.dumps(body, cls=NinjaJSONEncoder), content_type="application/json; charset=utf-8"
-    )
+    content = body if isinstance(body, bytes) else dumps(body)
+    return HttpResponse(content, content_type="application/json; charset=utf-8")

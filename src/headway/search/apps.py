@@ -18,4 +18,7 @@ class SearchConfig(AppConfig):
     label = "search"
 
     def ready(self) -> None:
-        post_migrate.connect(_repair, sender=self, dispatch_uid="headway.search.repair")
+        # For every app, not `sender=self`: Django sends post_migrate only for apps with
+        # models, and this one has none, so the repair never ran; install is idempotent
+        # and costs two queries when nothing is missing.
+        post_migrate.connect(_repair, dispatch_uid="headway.search.repair")

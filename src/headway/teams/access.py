@@ -6,7 +6,7 @@ everywhere, and so is an admin of the company (root) team.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -117,6 +117,17 @@ class Access:
         if self.person_id is not None:
             allowed |= Q(owner_id=self.person_id)
         return allowed
+
+    def condition_key(self) -> Hashable:
+        """Everything `objective_condition` is made of: two accesses with equal keys see the
+        same objectives (the API keeps whole-cycle bodies per key, api/bulk.py)."""
+        if self.is_superuser:
+            return ("everything",)
+        return (
+            frozenset(self.visible_private_team_ids()),
+            self.seen_as_contributor,
+            self.person_id,
+        )
 
     @cached_property
     def seen_as_contributor(self) -> frozenset[int]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from headway.api import lookups
+from headway.api import bulk, lookups, readversion
 from headway.api import serialize as ser
 from headway.api.auth import access_of, caller
 from headway.api.errors import BadRequest
@@ -31,8 +32,12 @@ from headway.api.tree import (
     fresh_rows,
     json_response,
     scores_body,
+    scores_head,
+    scores_tail,
     stored_rows,
     tree_body,
+    tree_head,
+    tree_tail,
 )
 from headway.okrs import actions, stored
 from headway.okrs.models import Cycle, Objective, ObjectiveContributor
@@ -128,28 +133,56 @@ def _stored_team_scores(cycle: Cycle, team_ids: set[int] | None) -> dict[str, fl
     return {k: sum(v) / len(v) for k, v in scores.items()}
 
 
-def _rows(
-    request: HttpRequest, key: str, params: AtParams, team: str | None = None
-) -> tuple[Cycle, list[ObjectiveRow], datetime, dict[str, float]]:
-    """The objectives one may see (of `team` and below), the moment and the team scores.
+def _stored_body(request: HttpRequest, key: str, what: str, team: str | None) -> bytes:
+    """The tree or scores body of the stored scores, judged now: kept per reader (`bulk`).
 
-    Without `at`: the stored scores judged now, team scores over every objective of the
-    teams asked for. With `at`: the cycle scored afresh at that moment.
+    The objectives one may see (of `team` and below); team scores over every objective of
+    the teams asked for.
     """
     cycle = lookups.cycle(key)
     access = access_of(request)
-    team_ids, teams = _team_ids(team)
-    at = moment(params.at)
-    if at is None:
-        at = display_moment(cycle)
-        query = Objective.objects.filter(access.objective_condition(), cycle=cycle)
+    team_ids, _teams = _team_ids(team)
+    at = display_moment(cycle)
+    expected = expected_progress(core_cycle(cycle), at)
+    head = tree_head(cycle, at) if what == "tree" else scores_head(cycle, at)
+    condition = access.objective_condition()
+    version = readversion.current(connection)
+    kept_key = (
+        bulk.Key(version, what, cycle.pk, team, access.condition_key())
+        if version is not None
+        else None
+    )
+    template = bulk.KEPT.get(kept_key) if kept_key is not None else None
+    if template is None:
+        query = Objective.objects.filter(condition, cycle=cycle)
         if team_ids is not None:
             # A team's tree holds the objectives it contributes to (shared), which count
             # for their own teams' scores only.
             shared = ObjectiveContributor.objects.filter(team_id__in=list(team_ids))
             query = query.filter(Q(team_id__in=team_ids) | Q(pk__in=shared.values("objective_id")))
-        expected = expected_progress(core_cycle(cycle), at)
-        return cycle, stored_rows(query, expected), at, _stored_team_scores(cycle, team_ids)
+        rows = stored_rows(query, expected)
+        teams = _stored_team_scores(cycle, team_ids)
+        marks = bulk.Marks()
+        tail = (
+            tree_tail(rows, teams, marks.status)
+            if what == "tree"
+            else scores_tail(rows, teams, marks.status, marks.expected)
+        )
+        template = bulk.Template.of(tail, marks)
+        # Kept only if nothing was written while it was read: then it is of `version`.
+        if kept_key is not None and readversion.current(connection) == version:
+            bulk.KEPT.put(kept_key, template)
+    return template.render(head, expected)
+
+
+def _rows_at(
+    request: HttpRequest, key: str, at: datetime, team: str | None = None
+) -> tuple[Cycle, list[ObjectiveRow], dict[str, float]]:
+    """The objectives one may see (of `team` and below) and the team scores, the cycle
+    scored afresh at `at`."""
+    cycle = lookups.cycle(key)
+    access = access_of(request)
+    team_ids, teams = _team_ids(team)
     tree = stored.cycle_tree(cycle, at=at)
     shared_ids = (
         set(
@@ -170,7 +203,7 @@ def _rows(
     if team_ids is not None:
         keys = {t.key for t in teams if t.pk in team_ids}
         scores = {k: v for k, v in scores.items() if k in keys}
-    return cycle, fresh_rows(tree, visible), at, scores
+    return cycle, fresh_rows(tree, visible), scores
 
 
 @router.get(
@@ -182,7 +215,10 @@ def cycle_tree(request: HttpRequest, key: str, params: Query[TreeParams]) -> Htt
     Objectives aligned to one you may not see (or, with `team`, of a team outside it)
     appear at the top level.
     """
-    cycle, rows, at, teams = _rows(request, key, params, params.team)
+    at = moment(params.at)
+    if at is None:
+        return json_response(_stored_body(request, key, "tree", params.team))
+    cycle, rows, teams = _rows_at(request, key, at, params.team)
     return json_response(tree_body(cycle, rows, at=at, teams=teams))
 
 
@@ -195,5 +231,8 @@ def cycle_scores(request: HttpRequest, key: str, params: Query[AtParams]) -> Htt
     Key results are keyed `<objective>/<key result>`; a team's score is the mean over its
     own objectives in the cycle.
     """
-    cycle, rows, at, teams = _rows(request, key, params)
+    at = moment(params.at)
+    if at is None:
+        return json_response(_stored_body(request, key, "scores", None))
+    cycle, rows, teams = _rows_at(request, key, at)
     return json_response(scores_body(cycle, rows, at=at, teams=teams))
