@@ -130,6 +130,7 @@ def _both_ways(
     monkeypatch: pytest.MonkeyPatch, text: str, before: Callable[[], None] = lambda: None
 ) -> tuple[dict[str, Any], dict[str, Any], importer.ImportResult, importer.ImportResult]:
     """The state after importing `text` through the ingestion only, and in bulk."""
+    _reset_sequences()
     with transaction.atomic():
         before()
         with monkeypatch.context() as patched:
@@ -233,3 +234,27 @@ kpis:
         "(at most ±1e15)",
     ]
     assert not Kpi.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.frozen(NOW)
+def test_new_objectives_and_key_results_get_the_history_simple_history_writes(
+    generated: str,
+) -> None:
+    """Inserted without bulk_create_with_history: each new row has one `+` entry by the
+    system with the import's reason and the row's tracked fields, as that would write."""
+    import_document(load_texts_for_import([("org.yaml", generated)]), now=NOW)
+    for model in (Objective, KeyResult):
+        history = model.history.model  # type: ignore[attr-defined]
+        tracked = [f.attname for f in history.tracked_fields]
+        rows = {row["id"]: row for row in model._default_manager.values(*tracked)}
+        entries = list(history.objects.values(*tracked, "history_type", "history_change_reason",
+                                              "history_user_id", "history_date"))  # fmt: skip
+        assert len(entries) == len(rows) > 0
+        for entry in entries:
+            assert {name: entry[name] for name in tracked} == rows[entry["id"]]
+            assert (entry["history_type"], entry["history_change_reason"]) == (
+                "+",
+                "headway import",
+            )
+            assert (entry["history_user_id"], entry["history_date"]) == (None, NOW)

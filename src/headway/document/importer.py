@@ -15,9 +15,12 @@ is written (:class:`~headway.document.load.DocumentError`).
 Writes are set-based: bulk inserts and updates in batches. Teams, cycles, objectives, key
 results and KPIs keep their history (simple-history rows written in bulk, only for rows that
 were created or really changed: importing the same file twice writes nothing the second
-time). Measurements go through :func:`headway.kpis.actions.ingest_measurements`, the same
-path as the API, so a replaced value is kept as a revision. Finally the stored state of the
-KPIs involved is refreshed (:func:`headway.kpis.actions.refresh_kpis`).
+time). Measurements of KPIs that hold some go through
+:func:`headway.kpis.actions.ingest_measurements`, the same path as the API, so a replaced
+value is kept as a revision; those of KPIs that hold none are written in one bulk insert
+(:func:`headway.kpis.bulk.insert_series`). Finally the stored state of the KPIs involved
+is refreshed (:func:`headway.kpis.actions.refresh_kpis`), the bulk-written ones at once
+from the document's series.
 """
 
 from __future__ import annotations
@@ -34,7 +37,14 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from headway.database import BULK_ROWS, insert_rows, refresh_statistics
+from headway.database import (
+    BULK_ROWS,
+    insert_history,
+    insert_objects,
+    insert_rows,
+    refresh_statistics,
+    update_by_pk,
+)
 from headway.document import load as loader
 from headway.document.evaluate import schedule_of
 from headway.document.load import DocumentError, Problem
@@ -711,20 +721,18 @@ class _Importer:
                 changed.append(row)
         # New objectives are inserted in document order (so an export lists them in that
         # order); parents among them are set right after, then one history row each.
-        Objective.objects.bulk_create(new, batch_size=BATCH)
+        insert_objects(Objective, new)
         for row in new:
             parent = self.doc.objectives_by_key[row.key].parent
             row.parent_id = self.objectives[parent].pk if parent else None
             source = self.doc.objectives_by_key[row.key].copied_from
             row.copied_from_id = self.objectives[source].pk if source else None
-        Objective.objects.bulk_update(
+        update_by_pk(
+            Objective,
             [r for r in new if r.parent_id is not None or r.copied_from_id is not None],
             ["parent", "copied_from"],
-            batch_size=BATCH,
         )
-        Objective.history.bulk_history_create(
-            new, batch_size=BATCH, default_change_reason=CHANGE_REASON
-        )
+        insert_history(Objective, new, reason=CHANGE_REASON)
         new_ids = {r.pk for r in new}
         for objective in self.doc.objectives:
             row = self.objectives[objective.key]
@@ -920,7 +928,7 @@ class _Importer:
             TrackedIssue.objects.filter(pk__in=chunk).delete()
 
     def write_key_results(self) -> None:
-        from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+        from simple_history.utils import bulk_update_with_history
 
         from headway.okrs.models import CheckIn, KeyResult
 
@@ -992,9 +1000,10 @@ class _Importer:
                         live.append(row)
                 counters = [self.kpis[key].pk for key in kr.counter_kpis]
                 plan.append((row, wanted, counters))
-        created = bulk_create_with_history(
-            new, KeyResult, batch_size=BATCH, default_change_reason=CHANGE_REASON
-        )
+        # 20,000 new key results at the large organisation's size: inserted and historied
+        # without bulk_create's per-value compilation (database.insert_objects).
+        created = insert_objects(KeyResult, new)
+        insert_history(KeyResult, created, reason=CHANGE_REASON)
         assert all(r.pk is not None for r in created)
         bulk_update_with_history(
             changed,
