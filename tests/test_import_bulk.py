@@ -245,7 +245,7 @@ def test_new_objectives_and_key_results_get_the_history_simple_history_writes(
     system with the import's reason and the row's tracked fields, as that would write."""
     import_document(load_texts_for_import([("org.yaml", generated)]), now=NOW)
     for model in (Objective, KeyResult):
-        history = model.history.model  # type: ignore[attr-defined]
+        history = model.history.model
         tracked = [f.attname for f in history.tracked_fields]
         rows = {row["id"]: row for row in model._default_manager.values(*tracked)}
         entries = list(history.objects.values(*tracked, "history_type", "history_change_reason",

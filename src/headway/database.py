@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from django.db import OperationalError, connection
@@ -108,8 +109,12 @@ def _preparers(fields: Sequence[Field[Any, Any]]) -> list[Callable[[Any], Any] |
 
             found.append(moment)
         else:
-            found.append(lambda value, field=field: field.get_db_prep_save(value, connection))
+            found.append(partial(_field_prep, field))
     return found
+
+
+def _field_prep(field: Field[Any, Any], value: Any) -> Any:
+    return field.get_db_prep_save(value, connection)
 
 
 def _prepared(row: Sequence[Any], preparers: Sequence[Callable[[Any], Any] | None]) -> list[Any]:
