@@ -15,9 +15,12 @@ is written (:class:`~headway.document.load.DocumentError`).
 Writes are set-based: bulk inserts and updates in batches. Teams, cycles, objectives, key
 results and KPIs keep their history (simple-history rows written in bulk, only for rows that
 were created or really changed: importing the same file twice writes nothing the second
-time). Measurements go through :func:`headway.kpis.actions.ingest_measurements`, the same
-path as the API, so a replaced value is kept as a revision. Finally the stored state of the
-KPIs involved is refreshed (:func:`headway.kpis.actions.refresh_kpis`).
+time). Measurements of KPIs that hold some go through
+:func:`headway.kpis.actions.ingest_measurements`, the same path as the API, so a replaced
+value is kept as a revision; those of KPIs that hold none are written in one bulk insert
+(:func:`headway.kpis.bulk.insert_series`). Finally the stored state of the KPIs involved
+is refreshed (:func:`headway.kpis.actions.refresh_kpis`), the bulk-written ones at once
+from the document's series.
 """
 
 from __future__ import annotations
@@ -34,7 +37,14 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from headway.database import BULK_ROWS, refresh_statistics
+from headway.database import (
+    BULK_ROWS,
+    insert_history,
+    insert_objects,
+    insert_rows,
+    refresh_statistics,
+    update_by_pk,
+)
 from headway.document import load as loader
 from headway.document.evaluate import schedule_of
 from headway.document.load import DocumentError, Problem
@@ -48,6 +58,7 @@ from headway.document.schema import (
 from headway.document.schema import (
     KeyResult as DocKeyResult,
 )
+from headway.moments import MAX_YEAR, MIN_YEAR
 from headway.okrs import timing
 
 __all__ = [
@@ -230,6 +241,8 @@ class _Importer:
         # measurements waiting for ingestion, by source: ((KPI key, measurement), path)
         self.pending: dict[str, list[tuple[Any, FieldPath]]] = defaultdict(list)
         self.measured = 0
+        # KPIs whose measurements were written in bulk (they held none): id -> document index
+        self.series: dict[int, int] = {}
 
     # ---- reporting
 
@@ -347,12 +360,20 @@ class _Importer:
         return row.start, row.end
 
     def check_measurements(self) -> None:
+        """What the ingestion refuses that the document's own checks allow, with the line
+        (KPIs without stored measurements are written in bulk, past the ingestion)."""
         for i, kpi in enumerate(self.doc.kpis):
-            for j, (_at, value) in enumerate(measurement_points(kpi.measurements)):
+            for j, (at, value) in enumerate(measurement_points(kpi.measurements)):
                 if abs(value) > MAX_ABS_VALUE:
                     self.problem(
                         ("kpis", i, "measurements", j, "value"),
                         f"{value!r} is out of range (at most ±1e15)",
+                    )
+                if not MIN_YEAR <= at.year <= MAX_YEAR:
+                    # The ingestion's wording (moments.to_utc), on the measurement's line.
+                    self.problem(
+                        ("kpis", i, "measurements", j),
+                        f"at: the year must be between {MIN_YEAR} and {MAX_YEAR}",
                     )
 
     def check_trackers(self) -> None:
@@ -700,20 +721,18 @@ class _Importer:
                 changed.append(row)
         # New objectives are inserted in document order (so an export lists them in that
         # order); parents among them are set right after, then one history row each.
-        Objective.objects.bulk_create(new, batch_size=BATCH)
+        insert_objects(Objective, new)
         for row in new:
             parent = self.doc.objectives_by_key[row.key].parent
             row.parent_id = self.objectives[parent].pk if parent else None
             source = self.doc.objectives_by_key[row.key].copied_from
             row.copied_from_id = self.objectives[source].pk if source else None
-        Objective.objects.bulk_update(
+        update_by_pk(
+            Objective,
             [r for r in new if r.parent_id is not None or r.copied_from_id is not None],
             ["parent", "copied_from"],
-            batch_size=BATCH,
         )
-        Objective.history.bulk_history_create(
-            new, batch_size=BATCH, default_change_reason=CHANGE_REASON
-        )
+        insert_history(Objective, new, reason=CHANGE_REASON)
         new_ids = {r.pk for r in new}
         for objective in self.doc.objectives:
             row = self.objectives[objective.key]
@@ -909,7 +928,7 @@ class _Importer:
             TrackedIssue.objects.filter(pk__in=chunk).delete()
 
     def write_key_results(self) -> None:
-        from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+        from simple_history.utils import bulk_update_with_history
 
         from headway.okrs.models import CheckIn, KeyResult
 
@@ -981,9 +1000,10 @@ class _Importer:
                         live.append(row)
                 counters = [self.kpis[key].pk for key in kr.counter_kpis]
                 plan.append((row, wanted, counters))
-        created = bulk_create_with_history(
-            new, KeyResult, batch_size=BATCH, default_change_reason=CHANGE_REASON
-        )
+        # 20,000 new key results at the large organisation's size: inserted and historied
+        # without bulk_create's per-value compilation (database.insert_objects).
+        created = insert_objects(KeyResult, new)
+        insert_history(KeyResult, created, reason=CHANGE_REASON)
         assert all(r.pk is not None for r in created)
         bulk_update_with_history(
             changed,
@@ -1016,27 +1036,20 @@ class _Importer:
         counts.updated = len(changed_ids)
         counts.unchanged = len(plan) - counts.created - counts.updated
 
-        # ---- check-ins, upserted by moment
-        create: list[CheckIn] = []
+        # ---- check-ins, upserted by moment; new ones as plain rows (no model instances)
+        create: list[tuple[Any, ...]] = []
         update: list[CheckIn] = []
         total = sum(len(wanted) for _row, wanted, _c in plan)
+        created_at = timezone.now()
         for kr_row, wanted, _counters in plan:
             have = stored.get(kr_row.pk, {})
             for (at, ordinal), c in wanted.items():
                 old = have.get((at, ordinal))
                 if old is None:
                     create.append(
-                        CheckIn(
-                            key_result_id=kr_row.pk,
-                            at=at,
-                            ordinal=ordinal,
-                            value=c.value,
-                            done=c.done,
-                            confidence=c.confidence,
-                            comment=c.comment,
-                            author_id=c.author_id,
-                        )
-                    )
+                        (kr_row.pk, at, ordinal, c.value, c.done, c.confidence, c.comment,
+                         c.author_id, created_at)
+                    )  # fmt: skip
                 elif (
                     old.value,
                     old.done,
@@ -1047,9 +1060,11 @@ class _Importer:
                     old.value, old.done, old.confidence = c.value, c.done, c.confidence
                     old.comment, old.author_id = c.comment, c.author_id
                     update.append(old)
-        for n, rows in enumerate(_chunks(create, 10 * BATCH), start=1):
-            CheckIn.objects.bulk_create(rows, batch_size=BATCH)
-            self.tick("check-ins", min(n * 10 * BATCH, len(create)), total)
+        fields = ("key_result_id", "at", "ordinal", "value", "done", "confidence", "comment",
+                  "author_id", "created_at")  # fmt: skip
+        for n, rows in enumerate(_chunks(create, 50 * BATCH), start=1):
+            insert_rows(CheckIn, fields, rows)
+            self.tick("check-ins", min(n * 50 * BATCH, len(create)), total)
         CheckIn.objects.bulk_update(
             update, ["value", "done", "confidence", "comment", "author"], batch_size=BATCH
         )
@@ -1058,17 +1073,27 @@ class _Importer:
         self.tick("check-ins", total, total)
 
     def write_measurements(self) -> None:
-        """New and changed measurements, through the ingestion the API uses.
+        """New and changed measurements: in one bulk insert for KPIs that hold none, through
+        the ingestion the API uses for the others.
 
-        Stored values are read a few KPIs at a time to leave out what is unchanged; the
-        rest is handed to ``ingest_measurements`` in batches of one source each (a push
-        has one source), up to MEASUREMENT_CHUNK rows per batch.
+        A KPI without a stored measurement (new, or empty) has nothing to compare and no
+        value to keep as a revision, so its series goes straight into the table
+        (`kpis.bulk.insert_series`: `COPY` or one `executemany` for all such KPIs) and is
+        evaluated once, from the document's series, by `refresh`; the end state is that of
+        one push of the whole series (tests/test_import_bulk.py compares the two).
+
+        For the other KPIs, stored values are read a few KPIs at a time to leave out what is
+        unchanged; the rest is handed to ``ingest_measurements`` in batches of one source
+        each (a push has one source), up to MEASUREMENT_CHUNK rows per batch.
         """
         from headway.kpis.models import Measurement
 
         counts = self.result.counts["measurements"]
         total = sum(len(k.measurements) for k in self.doc.kpis)
         order = [i for i, k in enumerate(self.doc.kpis) if k.measurements]
+        self.series = self.empty_kpis(order)
+        self.write_series(total)
+        order = [i for i in order if self.kpis[self.doc.kpis[i].key].pk not in self.series]
         for chunk in _chunks(order, max(1, MEASUREMENT_CHUNK // 1000)):
             kpi_ids = [self.kpis[self.doc.kpis[i].key].pk for i in chunk]
             stored: dict[tuple[int, datetime], tuple[float, str, str]] = {}
@@ -1093,6 +1118,52 @@ class _Importer:
         for source in sorted(self.pending):
             self.ingest(source)
         self.tick("measurements", total, total)
+
+    def empty_kpis(self, order: Sequence[int]) -> dict[int, int]:
+        """Document index by KPI id of the KPIs given measurements that hold none and may take
+        them (a retired KPI refuses a push: the ingestion says so, with the lines)."""
+        from django.db.models import Exists, OuterRef
+
+        from headway.kpis.models import Kpi, Measurement
+
+        candidates = {
+            self.kpis[self.doc.kpis[i].key].pk: i
+            for i in order
+            if self.kpis[self.doc.kpis[i].key].retired_at is None
+        }
+        measured: set[int] = set()
+        for ids in _chunks(sorted(candidates)):
+            measured.update(
+                Kpi.objects.filter(pk__in=ids)
+                .filter(Exists(Measurement.objects.filter(kpi_id=OuterRef("pk"))))
+                .values_list("pk", flat=True)
+            )
+        return {pk: i for pk, i in candidates.items() if pk not in measured}
+
+    def write_series(self, total: int) -> None:
+        """The measurements of KPIs that hold none, in one bulk insert (KPI by KPI, in time)."""
+        from headway.kpis.bulk import insert_series
+        from headway.kpis.models import Kpi
+
+        if not self.series:
+            return
+        # Locked as a push locks them, so a push arriving meanwhile waits for the import.
+        ids = sorted(self.series)
+        for chunk in _chunks(ids):
+            list(Kpi.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values("pk"))
+        counts = self.result.counts["measurements"]
+
+        def rows() -> Iterator[tuple[int, datetime, float, str, str]]:
+            for pk in ids:
+                series = self.doc.kpis[self.series[pk]].measurements
+                for at, value, note, source in sorted(
+                    measurement_rows(series), key=lambda row: row[0]
+                ):
+                    yield pk, at, value, source, note.strip() if note else note
+                self.measured += len(series)
+                self.tick("measurements", self.measured, total)
+
+        counts.created += insert_series(rows(), now=self.now)
 
     def ingest(self, source: str) -> None:
         from headway.kpis.actions import IngestError, MeasurementRow, ingest_measurements
@@ -1125,15 +1196,53 @@ class _Importer:
         self.measured += len(rows)
 
     def refresh(self) -> None:
+        """Re-evaluate every KPI the document names.
+
+        Those whose series were written in bulk are evaluated at once, from the document's
+        series (their whole history, read lazily, KPI by KPI), as one push of all of them
+        would be, and told of as a push tells of them (possible gaming of the guard rails
+        they feed). The others, already evaluated by their ingestion, 100 at a time.
+        """
         from headway.kpis.actions import refresh_kpis
+        from headway.notify import events as notify_events
 
         ids = {self.kpis[k.key].pk for k in self.doc.kpis}
         ids |= {self.kpis[kr.kpi].pk for _o, kr in self.doc.key_results() if kr.kpi}
         ids |= {self.kpis[key].pk for _o, kr in self.doc.key_results() for key in kr.counter_kpis}
-        ordered = sorted(ids)
+        total = len(ids)
+        if self.series:
+            refresh_kpis(kpi_ids=sorted(self.series), at=self.now, histories=_Histories(self))
+            notify_events.after_measurements(kpi_ids=self.series, by=None, at=self.now)
+            self.tick("refreshing KPIs", len(self.series), total)
+        ordered = sorted(ids - set(self.series))
         for n, chunk in enumerate(_chunks(ordered, 100), start=1):
             refresh_kpis(kpi_ids=chunk, at=self.now)
-            self.tick("refreshing KPIs", min(n * 100, len(ordered)), len(ordered))
+            self.tick("refreshing KPIs", len(self.series) + min(n * 100, len(ordered)), total)
+        self.tick("refreshing KPIs", total, total)
+
+
+class _Histories(Mapping[int, Sequence[Any]]):
+    """The whole history of each KPI written in bulk, as points built when asked for (a
+    million points at once would outweigh the document's columns)."""
+
+    def __init__(self, importer: _Importer) -> None:
+        self.importer = importer
+
+    def __getitem__(self, kpi_id: int) -> list[Any]:
+        from headway.kpis import health as core
+
+        index = self.importer.series[kpi_id]
+        series = self.importer.doc.kpis[index].measurements
+        return [core.Point(at=at, value=value) for at, value in measurement_points(series)]
+
+    def __contains__(self, kpi_id: object) -> bool:
+        return kpi_id in self.importer.series  # without building its points
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.importer.series)
+
+    def __len__(self) -> int:
+        return len(self.importer.series)
 
 
 def import_document(

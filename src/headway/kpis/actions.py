@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from headway.database import update_by_pk
 from headway.keys import free_key
 from headway.kpis import bulk, incremental, selection
 from headway.kpis import health as core
@@ -300,6 +301,7 @@ def refresh_kpis(
     at: datetime | None = None,
     by: Person | None = None,
     changed: dict[int, list[tuple[datetime, float]]] | None = None,
+    histories: Mapping[int, Sequence[core.Point]] | None = None,
 ) -> list[Kpi]:
     """Re-evaluate KPIs, store their state, and feed the value to linked key results.
 
@@ -310,7 +312,9 @@ def refresh_kpis(
     when `changed` is None is evaluated from its whole history, in one query. The KPI rows
     and the current value of linked key results in cycles not closed are then updated in
     bulk and their objectives rescored. `by` is who caused it (announcements skip telling
-    them what they did).
+    them what they did). `histories` gives the whole stored history of some KPIs (an
+    import that has just written them from its document): those evaluated in full are
+    evaluated from it instead of reading it back.
     """
     at = at or timezone.now()
     kpis = list(Kpi.objects.filter(pk__in=list(kpi_ids)))
@@ -331,7 +335,11 @@ def refresh_kpis(
             full.append(kpi)
         else:
             evaluated[kpi.pk] = (incremental.evaluation(card, advanced, at), advanced)
-    evaluated.update(_evaluate_fully(full, at))
+    given = histories or {}
+    for kpi in full:
+        if kpi.pk in given:
+            evaluated[kpi.pk] = incremental.from_points(kpi.core(), given[kpi.pk], at)
+    evaluated.update(_evaluate_fully([kpi for kpi in full if kpi.pk not in given], at))
     for kpi in kpis:
         evaluation, state = evaluated[kpi.pk]
         kpi.health = evaluation.health
@@ -355,7 +363,7 @@ def refresh_kpis(
     moved = [kr for kr in linked if kr.current != latest_by_kpi[kr.kpi_id]]  # type: ignore[index]
     for kr in moved:
         kr.current = latest_by_kpi[kr.kpi_id]  # type: ignore[index]
-    KeyResult.objects.bulk_update(moved, ["current"], batch_size=500)
+    update_by_pk(KeyResult, moved, ["current"])  # bulk_update's CASE costs ten times as much
     changes = stored.rescore({kr.objective_id for kr in linked}, at=at)
     # Notifications (issue 8): KPI health changes, promotion suggestions, key results moved.
     notify_events.after_kpi_refresh(notify_old, kpis, at)

@@ -3,13 +3,17 @@
 The rows go into a temporary staging table (`COPY` on PostgreSQL, one `executemany` on
 SQLite), then the database does the rest in a few statements, whatever the push's size:
 which rows are there already (and unchanged), the revisions of those it replaces, their
-new values, and the new rows. Only `kpis.actions.ingest_measurements` calls it, inside its
-transaction, after locking the KPIs.
+new values, and the new rows. Only `kpis.actions.ingest_measurements` calls `store`,
+inside its transaction, after locking the KPIs.
+
+`insert_series` is the shortcut for KPIs that hold no measurement at all (an import into
+new or empty KPIs): nothing can be unchanged or replaced there, so the rows go straight
+into the table, `COPY` or one `executemany`, with no staging and no merge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +27,10 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 #: (KPI id, moment, value, note) of each clean row, in the push's order.
 Row = tuple[int, datetime, float, str]
+#: (KPI id, moment, value, source, note) of a measurement of a KPI that holds none yet.
+SeriesRow = tuple[int, datetime, float, str, str]
+#: Lines of COPY text built at once (bounds the text held in memory, ~50 bytes a line).
+COPY_LINES = 50_000
 
 
 @dataclass
@@ -118,3 +126,61 @@ def store(rows: Sequence[Row], *, source: str, by_id: int | None, now: datetime)
             )
             created = cursor.rowcount
     return Stored(created=created, replaced=replaced, unchanged=unchanged)
+
+
+def insert_series(rows: Iterable[SeriesRow], *, now: datetime) -> int:
+    """Insert measurements of KPIs that hold none yet; the number of rows written.
+
+    The caller guarantees what ingestion would check: validated rows, one per KPI and
+    moment, notes already stripped, KPIs locked or new in its transaction and without a
+    stored measurement (so no revision can be due). `created_at` and `updated_at` are
+    `now`, as `store` writes them.
+    """
+    m = _q(Measurement._meta.db_table)
+    columns = "kpi_id, at, value, source, note, created_at, updated_at"
+    written = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            stamp = now.isoformat()
+            texts: dict[datetime, str] = {}
+            lines: list[str] = []
+            with cursor.cursor.copy(f"COPY {m} ({columns}) FROM STDIN") as copy:
+                for kpi_id, at, value, source, note in rows:
+                    text = texts.get(at)
+                    if text is None:
+                        text = texts[at] = at.isoformat()
+                    if note:
+                        note = note.translate(_COPY_ESCAPES)
+                    if source:
+                        source = source.translate(_COPY_ESCAPES)
+                    lines.append(
+                        f"{kpi_id}\t{text}\t{value!r}\t{source}\t{note}\t{stamp}\t{stamp}\n"
+                    )
+                    if len(lines) >= COPY_LINES:
+                        copy.write("".join(lines).encode())
+                        written += len(lines)
+                        lines.clear()
+                if lines:
+                    copy.write("".join(lines).encode())
+                    written += len(lines)
+            return written
+        # The text Django stores a moment as (naive UTC), made once per distinct moment;
+        # one executemany per COPY_LINES rows (a list: Django's debug cursor counts them).
+        adapt = connection.ops.adapt_datetimefield_value
+        stamped = adapt(now)
+        moments: dict[datetime, Any] = {}
+        insert = f"INSERT INTO {m} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        params: list[tuple[Any, ...]] = []
+        for kpi_id, at, value, source, note in rows:
+            text = moments.get(at)
+            if text is None:
+                text = moments[at] = adapt(at)
+            params.append((kpi_id, text, value, source, note, stamped, stamped))
+            if len(params) >= COPY_LINES:
+                cursor.executemany(insert, params)
+                written += len(params)
+                params.clear()
+        if params:
+            cursor.executemany(insert, params)
+            written += len(params)
+    return written

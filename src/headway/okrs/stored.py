@@ -331,8 +331,8 @@ def rescore(
         for kr in krs_changed:
             changed_krs.append(kr)
             changes.key_results.append((kr, kr_before[kr.pk], key_result_result(kr, expected)))
-    # One prepared UPDATE by primary key run over the rows, as store_tree does: bulk_update's
-    # CASE per field and row cost more to build in Python than the write itself.
+    # One UPDATE by primary key over the rows, as store_tree does: bulk_update's CASE per
+    # field and row cost more to build than the write (most of an import's rescore).
     update_by_pk(Objective, changed_objectives, STORED_OBJECTIVE_FIELDS)
     update_by_pk(KeyResult, changed_krs, STORED_KEY_RESULT_FIELDS)
     return changes
