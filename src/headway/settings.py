@@ -147,11 +147,17 @@ def _database(url: str | None) -> dict[str, Any]:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers and one writer work at once; IMMEDIATE takes the write lock at
         # BEGIN so concurrent writers wait (busy timeout) instead of failing mid-transaction.
-        config["CONN_MAX_AGE"] = 0
+        # A web worker keeps its connection, and with it SQLite's page cache (32 MB):
+        # opening the file for every request started each page on a cold cache, which
+        # made the pages that read thousands of rows (the review, the tree) half as fast
+        # served as in-process (docs/performance.md). A restore writes into the same file
+        # through SQLite's backup API, which kept connections see.
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32000;"
+            ),
         }
     elif config["ENGINE"] == "django.db.backends.postgresql":
         config["CONN_HEALTH_CHECKS"] = True
