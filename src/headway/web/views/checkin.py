@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -50,12 +50,17 @@ def _key_results(team: Team) -> list[KeyResult]:
     """The team's key results, and those of objectives it contributes to (shared) that
     people on the team own."""
     latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-at", "-ordinal")
-    shared = KeyResult.objects.filter(
-        objective__contributions__team=team, owner__memberships__team=team
-    ).values("pk")
+    # The two kinds by their own indexed lookups, then the rows by id: one OR of the team's
+    # key results with a subquery made PostgreSQL scan every key result (30 ms).
+    active = KeyResult.objects.filter(objective__cycle__state=CycleState.ACTIVE)
+    ids = set(active.filter(objective__team=team).values_list("pk", flat=True))
+    ids.update(
+        active.filter(
+            objective__contributions__team=team, owner__memberships__team=team
+        ).values_list("pk", flat=True)
+    )
     return list(
-        KeyResult.objects.filter(Q(objective__team=team) | Q(pk__in=shared))
-        .filter(objective__cycle__state=CycleState.ACTIVE)
+        KeyResult.objects.filter(pk__in=sorted(ids))
         .select_related("objective__cycle", "objective__owner", "owner", "kpi")
         .annotate(
             last_confidence=Subquery(latest.values("confidence")[:1]),
