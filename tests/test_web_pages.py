@@ -60,6 +60,19 @@ def test_every_page_renders_for_an_admin(data: SimpleNamespace) -> None:
         assert response.status_code == 200, url
 
 
+def test_scores_show_as_a_status_chip_and_a_drawn_bar(data: SimpleNamespace) -> None:
+    """Chips and bars are made in Python (web.common.Signal.html, Bar.html): the pages
+    carry the markup itself, never the objects' text."""
+    client = client_for(data.org.admin)
+    c, o = data.org.cycle.key, data.public.key
+    for url in ("/", f"/cycles/{c}/?open=all", f"/objectives/{o}/", f"/cycles/{c}/review/"):
+        page = client.get(url).content.decode()
+        assert re.search(r'<span class="chip (status|grade|state)-[a-z_]+">[^<]+</span>', page), url
+        assert '<svg class="bar" viewBox="0 0 100 10"' in page, url
+        assert "Signal(" not in page, url
+        assert "Bar(" not in page, url
+
+
 def test_cycles_index_redirects_to_the_active_cycle(data: SimpleNamespace) -> None:
     client = client_for(data.org.viewer)
     response = client.get("/cycles/")

@@ -190,3 +190,15 @@ def _moment(value: datetime | str) -> datetime:
     or a naive datetime, depending on whether its declared type survived the subquery)."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def evaluation(kpi: Kpi, at: datetime) -> core.KpiEvaluation:
+    """`Kpi.evaluate` at `at` from the latest measurement of each review period only.
+
+    The evaluation reads nothing else (`core.evaluate` takes the review periods of the
+    points it is given), so the database keeps just those: three years of a daily KPI
+    send 36 to 160 rows instead of 1,100 (a property test holds it to `Kpi.evaluate`).
+    """
+    since = {kpi.pk: (kpi.effective_cadence, datetime(1, 1, 1, tzinfo=UTC))}
+    points = latest_of_periods(since, at + timedelta(microseconds=1)).get(kpi.pk, [])
+    return core.evaluate(kpi.core(), points, at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -14,10 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
+from headway.teams.refs import TeamRef
 from headway.writes import reaches
-
-if TYPE_CHECKING:
-    from headway.teams.refs import TeamRef
 
 KEY_HELP = gettext_lazy(
     "Stable identifier used in URLs, the API and YAML files (letters, digits, - and _)."
@@ -141,6 +139,12 @@ class Team(models.Model):
             raise ValidationError(
                 {"parent": f"{self.parent} is part of {self}: that would make a loop."}
             )
+
+
+def team_refs() -> list[TeamRef]:
+    """Every team as a plain row, by name: a thousand cost a tenth of a thousand `Team`s."""
+    rows = Team.objects.order_by("name").values_list("pk", "key", "name", "kind", "parent_id")
+    return [TeamRef(*row) for row in rows]
 
 
 def team_ancestry(team_ids: Iterable[int]) -> dict[int, int | None]:

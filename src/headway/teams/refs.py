@@ -1,10 +1,8 @@
-"""Teams as plain rows, for pages that list every team."""
+"""Teams as plain rows, for pages that list every team (`teams.models.team_refs`)."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
-
-from headway.teams.models import Team
 
 
 class TeamRef(NamedTuple):
@@ -22,8 +20,3 @@ class TeamRef(NamedTuple):
 
     def __str__(self) -> str:
         return self.name
-
-    @classmethod
-    def every(cls) -> list[TeamRef]:
-        rows = Team.objects.order_by("name").values_list("pk", "key", "name", "kind", "parent_id")
-        return [cls(*row) for row in rows]

@@ -20,6 +20,7 @@ from django.forms import BaseForm
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import formats
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -223,9 +224,10 @@ class Bar:
             return None
         return f"{max(0.0, min(1.0, self.expected)) * 100:.1f}"
 
-    def __html__(self) -> str:
-        """The bar as SVG: `{{ bar }}` in a template. Made here rather than by including a
-        template fragment, which cost about 0.1 ms a bar (200 on the review page)."""
+    @property
+    def html(self) -> SafeString:
+        """The bar as SVG: `{{ bar.html }}` in a template. Made here rather than by including
+        a template fragment, which cost about 0.1 ms a bar (200 on the review page)."""
         label = escape(self.label)
         pace = self.pace
         marker = (
@@ -234,7 +236,7 @@ class Bar:
             if pace is not None
             else ""
         )
-        return (
+        return SafeString(
             f'<svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" '
             f'aria-label="{label}"><title>{label}</title>'
             '<rect class="bar-track" x="0" y="0" width="100" height="10"/>'
@@ -334,9 +336,10 @@ class Signal:
     bar: Bar
     phase: str
 
-    def __html__(self) -> str:
-        """The chip: `{{ s }}` in a template (see `Bar.__html__`)."""
-        return f'<span class="chip {escape(self.chip)}">{escape(self.word)}</span>'
+    @property
+    def html(self) -> SafeString:
+        """The chip: `{{ s.html }}` in a template (see `Bar.html`)."""
+        return SafeString(f'<span class="chip {escape(self.chip)}">{escape(self.word)}</span>')
 
     @property
     def in_flight(self) -> bool:

@@ -63,9 +63,9 @@ def ago(value: datetime | None) -> str:
 
 
 @register.filter
-def bar(value: float | None, expected: float | None = None) -> common.Bar:
-    """A progress bar for `{{ score|bar:expected }}` (it draws itself: `Bar.__html__`)."""
-    return common.Bar(score=value or 0.0, expected=expected)
+def bar(value: float | None, expected: float | None = None) -> SafeString:
+    """A progress bar drawn for a score: `{{ score|bar:expected }}` (`Bar.html`)."""
+    return common.Bar(score=value or 0.0, expected=expected).html
 
 
 @register.filter

@@ -43,7 +43,7 @@ from headway.okrs.scoring import KeyResultResult, ObjectiveResult, expected_prog
 from headway.okrs.stored import display_moment, stored_tree
 from headway.okrs.tree import core_cycle
 from headway.teams.access import refuse
-from headway.teams.models import Person, TeamKind
+from headway.teams.models import Person, TeamKind, team_refs
 from headway.teams.models import team_subtree as team_subtree  # web.views.kpis imports it from here
 from headway.teams.refs import TeamRef
 from headway.web.common import UrlFor, access, add_errors, form_changes, is_htmx, person
@@ -276,7 +276,7 @@ def _tree_context(
     """
     acc = access(request)
     filters = Filters.from_request(request)
-    teams = TeamRef.every()  # for the filter: a thousand Team rows cost ten times as much
+    teams = team_refs()  # for the filter: a thousand Team rows cost ten times as much
     matching = _matching(request, cycle, filters, teams)
     owning = _owners(filters, teams)
     skeleton = Skeleton.load(matching, owning)
@@ -471,7 +471,7 @@ def cycle_review(request: HttpRequest, key: str) -> HttpResponse:
     can_manage = (why_not_reopen(acc) if cycle.is_closed else why_not_close(acc)) is None
     scope = ReviewScope.from_request(request)
     closed = cycle.is_closed
-    teams_by_id = {t.pk: t for t in TeamRef.every()}
+    teams_by_id = {t.pk: t for t in team_refs()}
     visible = Objective.objects.filter(acc.objective_condition(), cycle=cycle)
     summary = list(
         visible.values_list("pk", "team_id", "type", "score", "grade", "reflection").order_by()

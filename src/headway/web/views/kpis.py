@@ -40,11 +40,11 @@ from headway.kpis.actions import (
 )
 from headway.kpis.models import Direction, Health, Kpi, Measurement, Tier
 from headway.kpis.queries import achieved_while_healthy
+from headway.kpis.queries import evaluation as kpi_evaluation
 from headway.okrs.models import CycleState, KeyResult, Objective
 from headway.sources.views import kpi_panel
 from headway.teams.access import Access, refuse
-from headway.teams.models import Team
-from headway.teams.refs import TeamRef
+from headway.teams.models import Team, team_refs
 from headway.versions import StaleVersion
 from headway.web.charts import Sparkline, kpi_chart, recent_periods, sparkline
 from headway.web.common import (
@@ -89,7 +89,7 @@ PROMOTE_ACTIONS = frozenset({"promote", "promote-confirmed"})
 def kpi_board(request: HttpRequest, key: str | None = None) -> HttpResponse:
     """Health tiles with sparklines, filterable by health and tier, paginated."""
     team = get_object_or_404(Team, key=key) if key is not None else None
-    teams = TeamRef.every()
+    teams = team_refs()
     # The source's state (issue 15) rides along: a failing source shows on its tile.
     kpis = Kpi.objects.select_related("team", "owner", "source").order_by("team__name", "name")
     if team is not None:
@@ -324,7 +324,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
                     return redirect("objective", key=data["objective"].key)
 
     now = timezone.now()
-    evaluation = kpi.evaluate(now)
+    evaluation = kpi_evaluation(kpi, now)
     history = paginate(
         request,
         Measurement.objects.filter(kpi=kpi).order_by("-at").prefetch_related("revisions"),
